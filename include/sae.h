@@ -1,0 +1,413 @@
+/* libsae: sparse autoencoders in C.
+ *
+ * This is the one public header of libsae. Everything here is part of the
+ * stable ABI described in docs/abi.md: names prefixed sae_ / SAE_, opaque
+ * handles, enums with pinned values, no structs passed by value, and every
+ * public struct starting with its own size.
+ *
+ * Conventions shared by every function below:
+ *  - Numbers are float32, matrices are row-major [rows x features].
+ *  - Functions that can fail return sae_status_t (SAE_OK == 0, errors < 0).
+ *    The handle a call was made on keeps a message saying what went wrong
+ *    (sae_config_errmsg, sae_model_errmsg, sae_trainer_errmsg); calls that
+ *    fail without a handle leave theirs in sae_last_error() (thread-local).
+ *  - Every *_free accepts NULL. Nothing aborts on caller mistakes.
+ *  - Handles are not thread-safe: one thread at a time per handle. Distinct
+ *    handles may be used from distinct threads.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+#ifndef SAE_H
+#define SAE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sae-version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(SAE_BUILDING_LIBRARY)
+#define SAE_API __declspec(dllexport)
+#elif defined(_WIN32)
+#define SAE_API
+#elif defined(__GNUC__) || defined(__clang__)
+#define SAE_API __attribute__((visibility("default")))
+#else
+#define SAE_API
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Status codes. Values are pinned and never reused.                        */
+/* ------------------------------------------------------------------------ */
+
+typedef enum sae_status {
+    SAE_OK = 0,
+    SAE_ERR_NULL = -1,          /* a required pointer argument was NULL */
+    SAE_ERR_NOMEM = -2,         /* an allocation failed */
+    SAE_ERR_RANGE = -3,         /* a parameter value is out of its bounds */
+    SAE_ERR_UNKNOWN_KEY = -4,   /* a config key or parameter id is not known */
+    SAE_ERR_BAD_VALUE = -5,     /* a string value could not be parsed */
+    SAE_ERR_DIMENSION = -6,     /* dimensions do not match the model */
+    SAE_ERR_NONFINITE = -7,     /* input data holds NaN or Inf */
+    SAE_ERR_IO = -8,            /* a file could not be opened, read or written */
+    SAE_ERR_FORMAT = -9,        /* a file is malformed, truncated or hostile */
+    SAE_ERR_CHECKSUM = -10,     /* a file's data does not match its checksum */
+    SAE_ERR_VERSION = -11,      /* a file's format version is not supported */
+    SAE_ERR_CANCELLED = -12,    /* a progress callback asked to stop */
+    SAE_ERR_STATE = -13,        /* the call is not valid in the current state */
+    SAE_ERR_UNSUPPORTED = -14,  /* a feature is not built into this library */
+    SAE_ERR_DIVERGED = -15,     /* training produced a non-finite loss */
+    SAE_ERR_TYPE = -16          /* a parameter was set with the wrong type */
+} sae_status_t;
+
+/* A short English description of a status ("invalid argument: NULL ...").
+ * Never NULL; unknown values give "unknown status". Since: 0.1 */
+SAE_API const char *sae_status_str(sae_status_t status);
+
+/* The message of the last failed call on this thread that had no handle to
+ * keep it (constructors, loaders, handle-less helpers). Never NULL; an empty
+ * string when there was none. Valid until the next libsae call on this
+ * thread. Since: 0.1 */
+SAE_API const char *sae_last_error(void);
+
+/* Run-time version of the library, to compare with SAE_VERSION_NUMBER.
+ * Since: 0.1 */
+SAE_API uint32_t sae_version_number(void);
+/* "MAJOR.MINOR.PATCH". Since: 0.1 */
+SAE_API const char *sae_version_string(void);
+
+/* ------------------------------------------------------------------------ */
+/* Configuration                                                            */
+/* ------------------------------------------------------------------------ */
+
+typedef struct sae_config sae_config_t;
+typedef struct sae_model sae_model_t;
+typedef struct sae_trainer sae_trainer_t;
+
+/* Activation functions. Pinned values. */
+typedef enum sae_activation {
+    SAE_ACT_LINEAR = 0,
+    SAE_ACT_SIGMOID = 1,
+    SAE_ACT_RELU = 2,
+    SAE_ACT_TANH = 3
+} sae_activation_t;
+
+/* Reconstruction losses, both averaged over every element of the batch. */
+typedef enum sae_loss {
+    SAE_LOSS_MSE = 0, /* mean((x_hat - x)^2) */
+    SAE_LOSS_BCE = 1  /* binary cross-entropy computed from the output's
+                         pre-activation (logits); needs a sigmoid output */
+} sae_loss_t;
+
+typedef enum sae_optimizer {
+    SAE_OPT_SGD = 0,  /* SGD with (optional) classical momentum */
+    SAE_OPT_ADAM = 1  /* Adam, Kingma & Ba 2015, bias-corrected */
+} sae_optimizer_t;
+
+/* How sae_trainer_fit* draws batches from a data buffer. */
+typedef enum sae_sampling {
+    SAE_SAMPLE_SHUFFLE = 0,     /* epochs of a fresh permutation */
+    SAE_SAMPLE_REPLACEMENT = 1, /* each row drawn uniformly, with replacement */
+    SAE_SAMPLE_SEQUENTIAL = 2   /* rows in order, no shuffling */
+} sae_sampling_t;
+
+/* Parameter ids. Groups are spaced so that each can grow without renumbering.
+ * Every parameter has a type (integer or float), bounds, a default, and a
+ * string name ("group.name") usable with sae_config_set(). The value type is
+ * given after each id. Booleans are integers 0/1, enums are integers. */
+typedef enum sae_param {
+    /* architecture: 100.. */
+    SAE_P_INPUT_DIM = 100,          /* int  arch.input_dim   >= 1 */
+    SAE_P_HIDDEN_DIM = 101,         /* int  arch.hidden_dim  code size, >= 1 */
+    SAE_P_HIDDEN_ACTIVATION = 102,  /* enum arch.hidden_activation (sigmoid) */
+    SAE_P_OUTPUT_ACTIVATION = 103,  /* enum arch.output_activation (linear) */
+    SAE_P_TIED = 104,               /* bool arch.tied: decoder = encoder^T (0) */
+    SAE_P_BIAS = 105,               /* bool arch.bias: layers have biases (1) */
+    SAE_P_INIT_SCALE = 106,         /* float arch.init_scale: multiplies the
+                                       Glorot-uniform init range (1) */
+    /* loss: 200.. */
+    SAE_P_LOSS = 200,               /* enum loss.type (mse) */
+    /* optimizer: 300.. */
+    SAE_P_OPTIMIZER = 300,          /* enum optim.type (adam) */
+    SAE_P_LEARNING_RATE = 301,      /* float optim.lr > 0 (1e-3) */
+    SAE_P_MOMENTUM = 302,           /* float optim.momentum [0,1) (0.9) */
+    SAE_P_ADAM_BETA1 = 303,         /* float optim.beta1 [0,1) (0.9) */
+    SAE_P_ADAM_BETA2 = 304,         /* float optim.beta2 [0,1) (0.999) */
+    SAE_P_ADAM_EPS = 305,           /* float optim.eps > 0 (1e-8) */
+    SAE_P_LR_DECAY_EVERY = 310,     /* int  schedule.decay_every: steps
+                                       between decays, 0 = never (0) */
+    SAE_P_LR_DECAY_FACTOR = 311,    /* float schedule.decay_factor (0,1] (0.5) */
+    /* batching and determinism: 400.. */
+    SAE_P_BATCH_SIZE = 400,         /* int  train.batch_size >= 1 (100) */
+    SAE_P_SEED = 401,               /* int  train.seed >= 0 (0) */
+    SAE_P_SAMPLING = 402,           /* enum train.sampling (shuffle) */
+    SAE_P_THREADS = 403,            /* int  train.threads, 0 = library
+                                       default (0) */
+    /* weight decay (L2, lambda/2 * sum W^2): 500.. */
+    SAE_P_WEIGHT_DECAY = 500,       /* float decay.l2 >= 0 (0) */
+    SAE_P_DECAY_ENCODER = 501,      /* bool decay.encoder (1) */
+    SAE_P_DECAY_DECODER = 502,      /* bool decay.decoder (1) */
+    /* corruption, training only: 600.. */
+    SAE_P_NOISE_STDDEV = 600,       /* float corrupt.noise_std >= 0 (0) */
+    SAE_P_NOISE_CLIP = 601,         /* float corrupt.noise_clip: truncate
+                                       noise at this many std, 0 = off (2) */
+    SAE_P_INPUT_KEEP = 602,         /* float corrupt.input_keep (0,1] (1) */
+    SAE_P_HIDDEN_KEEP = 603,        /* float corrupt.hidden_keep (0,1] (1):
+                                       dropout on the decoder path only */
+    /* built-in regularizers, each off while its weight is 0: 1000.. */
+    SAE_P_KL_WEIGHT = 1000,         /* float kl.weight >= 0 (0) */
+    SAE_P_KL_RHO = 1001,            /* float kl.rho (0,1) (0.05) */
+    SAE_P_L1_WEIGHT = 1010,         /* float l1.weight >= 0 (0) */
+    SAE_P_SAMPLE_WEIGHT = 1020,     /* float sample.weight >= 0 (0) */
+    SAE_P_SAMPLE_TARGET = 1021,     /* float sample.target [0,1] (0.05) */
+    SAE_P_BATCH_WEIGHT = 1030,      /* float batch.weight >= 0 (0) */
+    SAE_P_BATCH_TARGET = 1031,      /* float batch.target [0,1] (0.05) */
+    /* encoding: 1100.. */
+    SAE_P_KWTA_K = 1100             /* int  encode.k: winners in
+                                       sae_model_encode_binary, 1..hidden (25) */
+} sae_param_t;
+
+/* Type of a parameter's value. */
+typedef enum sae_param_type {
+    SAE_TYPE_INT = 0,
+    SAE_TYPE_FLOAT = 1
+} sae_param_type_t;
+
+/* Creates a configuration holding every parameter's default. The caller owns
+ * it and frees it with sae_config_free. On failure (*out is NULL) the
+ * message is in sae_last_error(). Since: 0.1 */
+SAE_API sae_status_t sae_config_create(sae_config_t **out);
+/* A deep copy of cfg, including its user regularizers. Since: 0.1 */
+SAE_API sae_status_t sae_config_clone(const sae_config_t *cfg, sae_config_t **out);
+/* Frees cfg; NULL is allowed. Since: 0.1 */
+SAE_API void sae_config_free(sae_config_t *cfg);
+/* The last error message on cfg; "" if none; "" for NULL. Since: 0.1 */
+SAE_API const char *sae_config_errmsg(const sae_config_t *cfg);
+
+/* Typed setters, validated at set time: a value outside the parameter's
+ * bounds gives SAE_ERR_RANGE and leaves the parameter unchanged. Setting an
+ * integer parameter with sae_config_set_float (or the reverse) gives
+ * SAE_ERR_TYPE; an unknown id gives SAE_ERR_UNKNOWN_KEY. Since: 0.1 */
+SAE_API sae_status_t sae_config_set_int(sae_config_t *cfg, sae_param_t param, int64_t value);
+SAE_API sae_status_t sae_config_set_float(sae_config_t *cfg, sae_param_t param, double value);
+SAE_API sae_status_t sae_config_get_int(const sae_config_t *cfg, sae_param_t param, int64_t *value);
+SAE_API sae_status_t sae_config_get_float(const sae_config_t *cfg, sae_param_t param, double *value);
+
+/* Facts about a parameter: its type and inclusive-or-open bounds.
+ * lo_open / hi_open tell whether the bound itself is excluded. Any output
+ * pointer may be NULL. Since: 0.1 */
+SAE_API sae_status_t sae_param_info(sae_param_t param, sae_param_type_t *type, double *lo,
+                                    double *hi, int *lo_open, int *hi_open);
+
+/* The string name of a parameter ("kl.rho"), or NULL for an unknown id.
+ * Since: 0.1 */
+SAE_API const char *sae_param_name(sae_param_t param);
+/* The id of a named parameter. SAE_ERR_UNKNOWN_KEY if none. Since: 0.1 */
+SAE_API sae_status_t sae_param_lookup(const char *name, sae_param_t *param);
+/* Iterates over every parameter id: index 0.. ; SAE_ERR_RANGE past the end.
+ * Since: 0.1 */
+SAE_API sae_status_t sae_param_at(size_t index, sae_param_t *param);
+
+/* The string form: sae_config_set(cfg, "kl.rho", "0.08"). Enum values are
+ * given by name ("sigmoid", "bce", "adam", "replacement") or number, booleans
+ * as 0/1/true/false. Errors: SAE_ERR_UNKNOWN_KEY for an unknown key,
+ * SAE_ERR_BAD_VALUE for an unparsable value, SAE_ERR_RANGE as above.
+ * Since: 0.1 */
+SAE_API sae_status_t sae_config_set(sae_config_t *cfg, const char *key, const char *value);
+/* Writes the value of key as text into buf (always NUL-terminated when
+ * size > 0). SAE_ERR_RANGE if buf is too small. Since: 0.1 */
+SAE_API sae_status_t sae_config_get(const sae_config_t *cfg, const char *key, char *buf,
+                                    size_t size);
+
+/* ------------------------------------------------------------------------ */
+/* Regularizers                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* A sparsity regularizer acts on the code (the hidden layer's activations)
+ * of a batch. The built-in ones (KL, L1, per-sample, per-unit) are switched
+ * on by their config weights; user ones are added with
+ * sae_config_add_regularizer through this same table.
+ *
+ * penalty(): returns the unweighted penalty P(h) of the batch code h
+ * [rows x units] and, when grad is not NULL, ADDS weight * dP/dh into grad
+ * (same shape). It must not keep h or grad. A non-finite return value stops
+ * training with SAE_ERR_DIVERGED.
+ * destroy(): called once on user_data when the last config or model holding
+ * it is freed; may be NULL. */
+typedef struct sae_regularizer_ops {
+    uint32_t struct_size; /* sizeof(sae_regularizer_ops_t) */
+    const char *name;     /* short name, shown in progress statistics */
+    double (*penalty)(void *user_data, const float *h, size_t rows, size_t units, float weight,
+                      float *grad);
+    void (*destroy)(void *user_data);
+} sae_regularizer_ops_t;
+
+/* Adds a user regularizer with its weight (>= 0) to cfg's stack. The ops
+ * struct is copied; user_data is shared by every copy of the config and by
+ * models made from it (ops->destroy runs when the last one goes). At most 16
+ * user regularizers per config. Since: 0.1 */
+SAE_API sae_status_t sae_config_add_regularizer(sae_config_t *cfg, const sae_regularizer_ops_t *ops,
+                                                void *user_data, float weight);
+
+/* Gradient check for one regularizer: draws a random code in (0.05, 0.95)
+ * of shape [rows x units] from seed, and compares penalty()'s gradient with
+ * central differences (in double) of penalty(). *max_rel_err receives the
+ * largest |num - ana| / max(1e-3, |num| + |ana|) over all entries.
+ * Since: 0.1 */
+SAE_API sae_status_t sae_regularizer_gradcheck(const sae_regularizer_ops_t *ops, void *user_data,
+                                               size_t rows, size_t units, uint64_t seed,
+                                               double *max_rel_err);
+
+/* The same check for every regularizer active in cfg (built-in and user),
+ * with the config's own parameters, on a [rows x hidden_dim] code.
+ * *max_rel_err is the worst over all of them. Since: 0.1 */
+SAE_API sae_status_t sae_config_gradcheck_regularizers(const sae_config_t *cfg, size_t rows,
+                                                       uint64_t seed, double *max_rel_err);
+
+/* ------------------------------------------------------------------------ */
+/* Models                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Creates a model from cfg (copied: later changes to cfg do not affect the
+ * model), with weights initialised from the config's seed. Errors:
+ * SAE_ERR_STATE when the config is inconsistent (e.g. BCE loss without a
+ * sigmoid output, K larger than the code). Message in sae_last_error().
+ * Since: 0.1 */
+SAE_API sae_status_t sae_model_create(const sae_config_t *cfg, sae_model_t **out);
+/* Frees a model; NULL is allowed. A trainer made on it must be freed first.
+ * Since: 0.1 */
+SAE_API void sae_model_free(sae_model_t *model);
+/* Last error message on model. Since: 0.1 */
+SAE_API const char *sae_model_errmsg(const sae_model_t *model);
+/* The model's own config (read-only, owned by the model). Since: 0.1 */
+SAE_API const sae_config_t *sae_model_config(const sae_model_t *model);
+/* Input dimension and code (hidden) dimension; 0 for NULL. Since: 0.1 */
+SAE_API size_t sae_model_input_dim(const sae_model_t *model);
+SAE_API size_t sae_model_code_dim(const sae_model_t *model);
+
+/* Encodes rows of x [rows x input_dim] into code [rows x code_dim] (no
+ * corruption). x must be finite (SAE_ERR_NONFINITE otherwise). rows may be
+ * 0. Since: 0.1 */
+SAE_API sae_status_t sae_model_encode(sae_model_t *model, const float *x, size_t rows, float *code);
+/* Decodes code [rows x code_dim] into x_hat [rows x input_dim] (after the
+ * output activation). Since: 0.1 */
+SAE_API sae_status_t sae_model_decode(sae_model_t *model, const float *code, size_t rows,
+                                      float *x_hat);
+/* encode + decode. Since: 0.1 */
+SAE_API sae_status_t sae_model_reconstruct(sae_model_t *model, const float *x, size_t rows,
+                                           float *x_hat);
+/* K-winners-take-all binary codes: for each row, 1 for the k largest code
+ * units, 0 elsewhere, into bits [rows x code_dim] (one byte per unit). Ties
+ * go to the lower unit index. k = 0 takes the config's encode.k; k larger
+ * than code_dim is SAE_ERR_RANGE. Since: 0.1 */
+SAE_API sae_status_t sae_model_encode_binary(sae_model_t *model, const float *x, size_t rows,
+                                             size_t k, uint8_t *bits);
+
+/* Read access to the parameters, for pictures and export. Tensors are named
+ * "encoder.weight" [hidden x input], "encoder.bias" [hidden],
+ * "decoder.weight" [input x hidden] (absent when tied), "decoder.bias"
+ * [input]. Row-major. The pointer stays valid until the model is trained,
+ * loaded into or freed. Since: 0.1 */
+SAE_API size_t sae_model_tensor_count(const sae_model_t *model);
+SAE_API sae_status_t sae_model_tensor(const sae_model_t *model, size_t index, const char **name,
+                                      size_t *rows, size_t *cols, const float **data);
+/* The same, looked up by name; SAE_ERR_UNKNOWN_KEY if absent. Since: 0.1 */
+SAE_API sae_status_t sae_model_tensor_by_name(const sae_model_t *model, const char *name,
+                                              size_t *rows, size_t *cols, const float **data);
+
+/* Saves the model (config, weights, format version and checksum) as a
+ * safetensors file. Atomic: a temporary file in the same folder is written,
+ * flushed, synced and renamed, so path never holds a half-written file.
+ * Since: 0.1 */
+SAE_API sae_status_t sae_model_save(const sae_model_t *model, const char *path);
+/* Loads a model saved by sae_model_save. Every header field is checked
+ * before use: SAE_ERR_IO, SAE_ERR_FORMAT, SAE_ERR_CHECKSUM or
+ * SAE_ERR_VERSION, with the message in sae_last_error(). Since: 0.1 */
+SAE_API sae_status_t sae_model_load(const char *path, sae_model_t **out);
+
+/* ------------------------------------------------------------------------ */
+/* Training                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Statistics of a step, an epoch or an evaluation. Filled by the library;
+ * struct_size tells how much of it a caller compiled against. */
+#define SAE_MAX_TERMS 24
+typedef struct sae_stats {
+    uint32_t struct_size;     /* sizeof(sae_stats_t) as the library fills it */
+    uint64_t step;            /* optimizer steps taken so far */
+    uint64_t epoch;           /* completed passes over the data so far */
+    uint64_t total_steps;     /* steps the current fit call will take */
+    uint64_t samples;         /* rows these statistics average over */
+    double loss;              /* total objective: reconstruction + terms */
+    double recon_loss;        /* reconstruction loss alone */
+    double learning_rate;     /* rate used for this step */
+    double mean_activation;   /* mean code activation */
+    double l0;                /* mean count of code units > 0 per row
+                                 (> 1e-3 for sigmoid codes) */
+    uint32_t n_terms;         /* entries used in term_loss / term_name */
+    double term_loss[SAE_MAX_TERMS];       /* weighted value of each term */
+    const char *term_name[SAE_MAX_TERMS];  /* "kl", "l1", "sample",
+                                              "batch", "l2", user names */
+} sae_stats_t;
+
+/* What a progress callback is told about. */
+typedef enum sae_progress_kind {
+    SAE_PROGRESS_STEP = 0,
+    SAE_PROGRESS_EPOCH = 1
+} sae_progress_kind_t;
+
+/* Called after every step (kind STEP, statistics of that batch) and after
+ * every epoch (kind EPOCH, averages over the epoch). Return 0 to go on,
+ * anything else to cancel: the fit call then returns SAE_ERR_CANCELLED with
+ * the model holding the weights of the last completed step. */
+typedef int (*sae_progress_fn)(sae_progress_kind_t kind, const sae_stats_t *stats,
+                               void *user_data);
+
+/* Creates a trainer for model, with optimizer state and work buffers sized
+ * from the model's config (batch size). The trainer does not own the
+ * model; free the trainer first. Since: 0.1 */
+SAE_API sae_status_t sae_trainer_create(sae_model_t *model, sae_trainer_t **out);
+SAE_API void sae_trainer_free(sae_trainer_t *trainer);
+SAE_API const char *sae_trainer_errmsg(const sae_trainer_t *trainer);
+/* Sets (or clears, with NULL) the progress callback. Since: 0.1 */
+SAE_API sae_status_t sae_trainer_set_callback(sae_trainer_t *trainer, sae_progress_fn fn,
+                                              void *user_data);
+
+/* Trains for `epochs` passes over x [rows x input_dim], batches drawn as
+ * the config's train.sampling says (a last partial batch is used when rows
+ * is not a multiple of the batch size). x is checked for NaN/Inf first.
+ * Since: 0.1 */
+SAE_API sae_status_t sae_trainer_fit(sae_trainer_t *trainer, const float *x, size_t rows,
+                                     uint64_t epochs);
+/* Trains for exactly `steps` batches over x; an "epoch" for statistics is
+ * ceil(rows / batch_size) steps. Since: 0.1 */
+SAE_API sae_status_t sae_trainer_fit_steps(sae_trainer_t *trainer, const float *x, size_t rows,
+                                           uint64_t steps);
+/* One optimizer step on one batch [rows x input_dim], 1 <= rows <=
+ * batch size. stats may be NULL. Since: 0.1 */
+SAE_API sae_status_t sae_trainer_step(sae_trainer_t *trainer, const float *batch, size_t rows,
+                                      sae_stats_t *stats);
+/* Objective on x without corruption and without updating anything, in
+ * batches; stats->loss etc. are averages over batches weighted by rows.
+ * Since: 0.1 */
+SAE_API sae_status_t sae_trainer_evaluate(sae_trainer_t *trainer, const float *x, size_t rows,
+                                          sae_stats_t *stats);
+/* Steps taken so far. Since: 0.1 */
+SAE_API uint64_t sae_trainer_steps(const sae_trainer_t *trainer);
+
+/* Gradient check of the whole objective (reconstruction + regularizers +
+ * weight decay) with respect to every parameter, on batch x [rows x
+ * input_dim] without corruption: central differences in double against
+ * the backward pass. *max_rel_err as in sae_regularizer_gradcheck.
+ * Meant for small models. Since: 0.1 */
+SAE_API sae_status_t sae_trainer_gradcheck(sae_trainer_t *trainer, const float *x, size_t rows,
+                                           double *max_rel_err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SAE_H */

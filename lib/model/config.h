@@ -1,0 +1,50 @@
+/* The configuration handle: one value per parameter of the table in
+ * params.c, plus the stack of user regularizers. SPDX-License-Identifier: MIT */
+#ifndef SAE_MODEL_CONFIG_H
+#define SAE_MODEL_CONFIG_H
+
+#include "core/error.h"
+#include "sae.h"
+
+#define SAE_MAX_USER_REGS 16
+
+/* One row of the parameter table. */
+typedef struct sae_param_desc {
+    sae_param_t id;
+    const char *name;
+    sae_param_type_t type;
+    double lo, hi;
+    int lo_open, hi_open;
+    double def;
+    const char *const *enum_names; /* NULL-terminated, index = value; or NULL */
+} sae_param_desc_t;
+
+extern const sae_param_desc_t sae_param_table[];
+extern const size_t sae_param_table_len;
+/* Index of id in the table, or -1. */
+int sae_param_index(sae_param_t id);
+
+/* A user regularizer shared between configs and models by reference count. */
+typedef struct sae_user_reg {
+    sae_regularizer_ops_t ops;
+    void *user_data;
+    unsigned refs;
+} sae_user_reg_t;
+
+struct sae_config {
+    double values[64]; /* indexed like sae_param_table */
+    sae_user_reg_t *user_regs[SAE_MAX_USER_REGS];
+    float user_weights[SAE_MAX_USER_REGS];
+    unsigned n_user_regs;
+    char errmsg[SAE_ERRMSG_SIZE];
+};
+
+/* Typed reads for internal use; the id must be in the table. */
+int64_t sae_cfg_int(const sae_config_t *cfg, sae_param_t id);
+double sae_cfg_float(const sae_config_t *cfg, sae_param_t id);
+
+/* Checks that the parameters fit together (BCE needs a sigmoid output, K not
+ * above the code size...). Writes the reason into errbuf. */
+sae_status_t sae_config_validate(const sae_config_t *cfg, char *errbuf);
+
+#endif

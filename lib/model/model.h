@@ -1,0 +1,62 @@
+/* The model: encoder (dense + activation) -> code -> decoder (dense +
+ * output activation), tied or untied. All parameters live in one contiguous
+ * float block so that optimizers, checksums and files treat them as one
+ * vector. SPDX-License-Identifier: MIT */
+#ifndef SAE_MODEL_MODEL_H
+#define SAE_MODEL_MODEL_H
+
+#include "core/error.h"
+#include "model/config.h"
+#include "sae.h"
+
+#define SAE_MAX_TENSORS 4
+
+typedef struct sae_tensor_desc {
+    const char *name;
+    size_t rows, cols;
+    size_t offset; /* in floats, from model->params */
+    int is_weight; /* 1 for matrices (weight decay applies), 0 for biases */
+    int is_encoder;
+} sae_tensor_desc_t;
+
+struct sae_model {
+    sae_config_t *cfg; /* owned copy */
+    size_t input_dim, code_dim;
+    int tied, has_bias;
+    sae_activation_t hidden_act, output_act;
+
+    float *params; /* n_params floats, 64-byte aligned */
+    size_t n_params;
+    sae_tensor_desc_t tensors[SAE_MAX_TENSORS];
+    size_t n_tensors;
+    /* Views into params; dec_w is NULL when tied, biases NULL without bias. */
+    float *enc_w; /* [code x input] */
+    float *enc_b; /* [code] */
+    float *dec_w; /* [input x code] */
+    float *dec_b; /* [input] */
+
+    /* Scratch for inference calls, grown on demand. */
+    float *scratch;
+    size_t scratch_size;
+
+    int has_trainer; /* a trainer holds this model */
+    char errmsg[SAE_ERRMSG_SIZE];
+};
+
+/* Allocates a model for cfg (copied) with zeroed parameters; no init. */
+sae_status_t sae_model_alloc(const sae_config_t *cfg, sae_model_t **out, char *errbuf);
+/* Glorot-uniform init of weights from seed, zero biases. */
+void sae_model_init_params(sae_model_t *m, uint64_t seed);
+
+/* Forward of the encoder on clean rows: code[rows x H] = act(x W^T + b). */
+void sae_model_forward_encoder(const sae_model_t *m, const float *x, size_t rows, float *code);
+/* Output pre-activation (logits for BCE): out[rows x D] = h W_dec^T + b. */
+void sae_model_forward_decoder_pre(const sae_model_t *m, const float *h, size_t rows, float *out);
+
+/* Checks that n floats are finite. */
+int sae_all_finite(const float *x, size_t n);
+
+void *sae_aligned_alloc(size_t bytes);
+void sae_aligned_free(void *p);
+
+#endif
