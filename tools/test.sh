@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run). From any folder:
+#
+#   tools/test.sh
+#
+# Stages, each timed; a failing stage does not stop the later ones, and the
+# script exits 1 at the end if any failed:
+#   data     tools/fetch-data.sh when the data cache is absent
+#   build    meson setup build, ninja, meson test          (OpenBLAS)
+#   asan     the same in build-asan with -Db_sanitize=address,undefined
+#   abi      tools/abi-check.sh against abi/libsae.abi     (on build/)
+#   blis     build-blis with -Dblas=blis, the numerical core tests only
+#
+# Environment: SAE_TEST_SKIP="asan blis" skips stages; SAE_TEST_JOBS sets
+# ninja's and meson test's parallelism (default: all cores).
+# SPDX-License-Identifier: MIT
+set -euo pipefail
+
+repo_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo_dir"
+
+jobs=${SAE_TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
+skip=" ${SAE_TEST_SKIP:-} "
+# Tests of the BLAS-dependent core, run again against BLIS.
+blis_tests=(core model trainer)
+
+declare -a stage_names=() stage_results=() stage_secs=()
+total_pass=0 total_fail=0 total_skip=0
+failed=0
+t_start=$SECONDS
+
+say() { printf '\n==== %s\n' "$*"; }
+
+record() { # name result seconds
+    stage_names+=("$1")
+    stage_results+=("$2")
+    stage_secs+=("$3")
+    if [ "$2" = FAIL ]; then failed=1; fi
+}
+
+# Adds the counts of BUILD/meson-logs/testlog.json to the totals.
+count_tests() {
+    local log=$1/meson-logs/testlog.json counts
+    [ -f "$log" ] || return 0
+    counts=$(python3 - "$log" <<'PY'
+import json, sys
+p = f = s = 0
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if not line:
+        continue
+    r = json.loads(line).get("result", "")
+    if r in ("OK", "EXPECTEDFAIL"):
+        p += 1
+    elif r == "SKIP":
+        s += 1
+    else:
+        f += 1
+print(p, f, s)
+PY
+)
+    read -r p f s <<<"$counts"
+    total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) total_skip=$((total_skip + s))
+}
+
+# setup_build DIR [meson options...]: configure DIR, or reconfigure it with
+# the given options when it already exists.
+setup_build() {
+    local dir=$1
+    shift
+    if [ -f "$dir/build.ninja" ]; then
+        meson setup --reconfigure "$dir" "$@" > "$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+    else
+        mkdir -p "$(dirname "$dir")"
+        meson setup "$dir" "$@" > "$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+    fi
+    rm -f "$dir.setup.log"
+}
+
+# build_and_test NAME DIR "MESON OPTIONS" [TEST NAMES...]
+build_and_test() {
+    local name=$1 dir=$2 opts=$3 t0=$SECONDS result=ok
+    shift 3
+    say "$name: meson setup $dir $opts"
+    # shellcheck disable=SC2086 # options are words
+    if ! setup_build "$dir" $opts; then
+        record "$name" FAIL $((SECONDS - t0))
+        return 0
+    fi
+    say "$name: ninja -C $dir"
+    if ! ninja -C "$dir" -j "$jobs" > "$dir/ninja.log" 2>&1; then
+        grep -v '^\[' "$dir/ninja.log" | tail -n 60 || true
+        echo "$name: build FAILED (full log: $dir/ninja.log)"
+        record "$name" FAIL $((SECONDS - t0))
+        return 0
+    fi
+    grep -i -E 'warning' "$dir/ninja.log" | sort -u | head -n 20 || true
+    say "$name: meson test -C $dir $*"
+    if ! meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes "$jobs" "$@"; then
+        result=FAIL
+    fi
+    count_tests "$dir"
+    record "$name" "$result" $((SECONDS - t0))
+}
+
+# ---------------------------------------------------------------------------
+if [[ $skip != *" data "* ]]; then
+    t0=$SECONDS
+    cache=${SAE_DATA_CACHE:-$repo_dir/data-cache}
+    if [ -d "$cache" ]; then
+        say "data: cache present in $cache"
+        record data ok $((SECONDS - t0))
+    elif [ -x tools/fetch-data.sh ]; then
+        say "data: tools/fetch-data.sh"
+        # The unit tests use only tests/data; missing downloads are a warning.
+        if tools/fetch-data.sh; then
+            record data ok $((SECONDS - t0))
+        else
+            echo "data: WARNING: tools/fetch-data.sh failed; tests that need the cache skip"
+            record data warn $((SECONDS - t0))
+        fi
+    else
+        say "data: no tools/fetch-data.sh, nothing to fetch"
+        record data skip 0
+    fi
+fi
+
+if [[ $skip != *" build "* ]]; then
+    build_and_test build build ""
+fi
+
+if [[ $skip != *" asan "* ]]; then
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+    build_and_test asan build-asan "-Db_sanitize=address,undefined -Db_lundef=false"
+    unset ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
+if [[ $skip != *" abi "* ]]; then
+    t0=$SECONDS
+    say "abi: tools/abi-check.sh build"
+    if [ -f build/build.ninja ] && tools/abi-check.sh build; then
+        record abi ok $((SECONDS - t0))
+    else
+        record abi FAIL $((SECONDS - t0))
+    fi
+fi
+
+if [[ $skip != *" blis "* ]]; then
+    # Only the tests that exist in this tree (the list may run ahead of it).
+    have=()
+    for t in "${blis_tests[@]}"; do
+        if [ -f "tests/test_$t.c" ]; then have+=("$t"); fi
+    done
+    build_and_test blis build-blis "-Dblas=blis -Dexamples=false" "${have[@]}"
+fi
+
+# ---------------------------------------------------------------------------
+say "summary"
+for i in "${!stage_names[@]}"; do
+    printf '  %-6s %-5s %4ds\n' "${stage_names[$i]}" "${stage_results[$i]}" "${stage_secs[$i]}"
+done
+printf '  total         %4ds\n' $((SECONDS - t_start))
+if [ "$failed" -ne 0 ]; then
+    echo "tools/test.sh: FAILED"
+fi
+echo "tests: $total_pass passed, $total_fail failed, $total_skip skipped"
+exit "$failed"
