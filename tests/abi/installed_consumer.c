@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define IN 8
+#define IN  8
 #define HID 4
 
 static int fail(const char *what, sae_status_t st, const char *msg)
