@@ -167,7 +167,8 @@ typedef enum sae_param {
     SAE_P_BATCH_TARGET = 1031,      /* float batch.target [0,1] (0.05) */
     /* encoding: 1100.. */
     SAE_P_KWTA_K = 1100             /* int  encode.k: winners in
-                                       sae_model_encode_binary, 1..hidden (25) */
+                                       sae_model_encode_binary, 0..hidden;
+                                       0 = 5% of hidden_dim, at least 1 (0) */
 } sae_param_t;
 
 /* Type of a parameter's value. */
@@ -255,8 +256,9 @@ SAE_API sae_status_t sae_config_add_regularizer(sae_config_t *cfg, const sae_reg
 /* Gradient check for one regularizer: draws a random code in (0.05, 0.95)
  * of shape [rows x units] from seed, and compares penalty()'s gradient with
  * central differences (in double) of penalty(). *max_rel_err receives the
- * largest |num - ana| / max(1e-3, |num| + |ana|) over all entries.
- * Since: 0.1 */
+ * relative difference ||num - ana|| / ||num + ana|| over all entries (the
+ * measure of the UFLDL exercises: ~1e-9 in double, ~1e-4 for float code;
+ * a wrong gradient gives ~0.1 or more). Since: 0.1 */
 SAE_API sae_status_t sae_regularizer_gradcheck(const sae_regularizer_ops_t *ops, void *user_data,
                                                size_t rows, size_t units, uint64_t seed,
                                                double *max_rel_err);
@@ -301,8 +303,8 @@ SAE_API sae_status_t sae_model_reconstruct(sae_model_t *model, const float *x, s
                                            float *x_hat);
 /* K-winners-take-all binary codes: for each row, 1 for the k largest code
  * units, 0 elsewhere, into bits [rows x code_dim] (one byte per unit). Ties
- * go to the lower unit index. k = 0 takes the config's encode.k; k larger
- * than code_dim is SAE_ERR_RANGE. Since: 0.1 */
+ * go to the lower unit index. k = 0 takes the config's encode.k (itself 0 =
+ * 5% of code_dim, at least 1); k larger than code_dim is SAE_ERR_RANGE. Since: 0.1 */
 SAE_API sae_status_t sae_model_encode_binary(sae_model_t *model, const float *x, size_t rows,
                                              size_t k, uint8_t *bits);
 
@@ -401,8 +403,8 @@ SAE_API uint64_t sae_trainer_steps(const sae_trainer_t *trainer);
 /* Gradient check of the whole objective (reconstruction + regularizers +
  * weight decay) with respect to every parameter, on batch x [rows x
  * input_dim] without corruption: central differences in double against
- * the backward pass. *max_rel_err as in sae_regularizer_gradcheck.
- * Meant for small models. Since: 0.1 */
+ * the backward pass, on up to 400 parameters of each tensor. *max_rel_err
+ * as in sae_regularizer_gradcheck. Meant for small models. Since: 0.1 */
 SAE_API sae_status_t sae_trainer_gradcheck(sae_trainer_t *trainer, const float *x, size_t rows,
                                            double *max_rel_err);
 

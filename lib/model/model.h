@@ -60,3 +60,16 @@ void *sae_aligned_alloc(size_t bytes);
 void sae_aligned_free(void *p);
 
 #endif
+
+#ifndef SAE_MODEL_MODEL_EXTRA
+#define SAE_MODEL_MODEL_EXTRA
+/* Threads for element-wise kernels, from train.threads (0 = OpenMP's). */
+int sae_model_threads(const sae_model_t *m);
+/* Scratch of at least `floats` floats owned by the model. */
+float *sae_model_scratch(sae_model_t *m, size_t floats);
+/* encode.k, with 0 resolved to 5% of the code (at least 1). */
+size_t sae_model_default_k(const sae_model_t *m);
+/* Argument checks shared by the inference calls. */
+sae_status_t sae_model_check_io(sae_model_t *m, const char *fn, const float *in, size_t rows,
+                                size_t in_dim, const void *out);
+#endif

@@ -1,0 +1,28 @@
+/* Aligned allocation and finiteness checks. SPDX-License-Identifier: MIT */
+#include <math.h>
+#include <stdlib.h>
+
+#include "model/model.h"
+
+void *sae_aligned_alloc(size_t bytes)
+{
+    void *p = NULL;
+    /* 64 bytes: a cache line and a full AVX-512 vector. */
+    if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0)
+        return NULL;
+    return p;
+}
+
+void sae_aligned_free(void *p)
+{
+    free(p);
+}
+
+int sae_all_finite(const float *x, size_t n)
+{
+    /* Branch-free accumulation so the loop vectorises; x*0 is NaN for Inf/NaN. */
+    float acc = 0.0f;
+    for (size_t i = 0; i < n; i++)
+        acc += x[i] * 0.0f;
+    return acc == 0.0f;
+}

@@ -1,0 +1,56 @@
+/* K-winners-take-all binary codes. SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/topk.h"
+#include "model/model.h"
+
+#define KWTA_CHUNK 256
+
+size_t sae_model_default_k(const sae_model_t *m)
+{
+    size_t k = (size_t)sae_cfg_int(m->cfg, SAE_P_KWTA_K);
+    if (k == 0) {
+        k = (m->code_dim * 5 + 99) / 100; /* 5% of the code, rounded up */
+        if (k == 0)
+            k = 1;
+    }
+    return k;
+}
+
+sae_status_t sae_model_encode_binary(sae_model_t *m, const float *x, size_t rows, size_t k,
+                                     uint8_t *bits)
+{
+    sae_status_t st = sae_model_check_io(m, "sae_model_encode_binary", x, rows,
+                                         m ? m->input_dim : 0, bits);
+    if (st != SAE_OK)
+        return st;
+    if (k == 0)
+        k = sae_model_default_k(m);
+    if (k > m->code_dim)
+        return sae_fail(m->errmsg, SAE_ERR_RANGE,
+                        "sae_model_encode_binary: k = %zu is larger than the code (%zu units)", k,
+                        m->code_dim);
+    if (rows == 0)
+        return SAE_OK;
+    size_t h = m->code_dim;
+    float *code = sae_model_scratch(m, KWTA_CHUNK * h);
+    uint32_t *idx = malloc(h * sizeof *idx);
+    if (!code || !idx) {
+        free(idx);
+        return sae_fail(m->errmsg, SAE_ERR_NOMEM, "sae_model_encode_binary: out of memory");
+    }
+    for (size_t r = 0; r < rows; r += KWTA_CHUNK) {
+        size_t n = rows - r < KWTA_CHUNK ? rows - r : KWTA_CHUNK;
+        sae_model_forward_encoder(m, x + r * m->input_dim, n, code);
+        for (size_t i = 0; i < n; i++) {
+            uint8_t *out = bits + (r + i) * h;
+            memset(out, 0, h);
+            sae_topk_select(code + i * h, h, k, idx);
+            for (size_t j = 0; j < k; j++)
+                out[idx[j]] = 1;
+        }
+    }
+    free(idx);
+    return SAE_OK;
+}

@@ -1,0 +1,68 @@
+/* The parameter table: name, type, bounds and default of every config
+ * parameter. Adding a parameter is adding a row here (and its id in sae.h).
+ * SPDX-License-Identifier: MIT */
+#include <math.h>
+
+#include "model/config.h"
+
+static const char *const act_names[] = {"linear", "sigmoid", "relu", "tanh", NULL};
+static const char *const loss_names[] = {"mse", "bce", NULL};
+static const char *const optim_names[] = {"sgd", "adam", NULL};
+static const char *const sampling_names[] = {"shuffle", "replacement", "sequential", NULL};
+static const char *const bool_names[] = {"false", "true", NULL};
+
+#define BIG 1e15
+#define I SAE_TYPE_INT
+#define F SAE_TYPE_FLOAT
+
+/* id, name, type, lo, hi, lo_open, hi_open, default, enum names */
+const sae_param_desc_t sae_param_table[] = {
+    {SAE_P_INPUT_DIM, "arch.input_dim", I, 1, 1 << 24, 0, 0, 784, NULL},
+    {SAE_P_HIDDEN_DIM, "arch.hidden_dim", I, 1, 1 << 24, 0, 0, 500, NULL},
+    {SAE_P_HIDDEN_ACTIVATION, "arch.hidden_activation", I, 0, 3, 0, 0, SAE_ACT_SIGMOID, act_names},
+    {SAE_P_OUTPUT_ACTIVATION, "arch.output_activation", I, 0, 3, 0, 0, SAE_ACT_LINEAR, act_names},
+    {SAE_P_TIED, "arch.tied", I, 0, 1, 0, 0, 0, bool_names},
+    {SAE_P_BIAS, "arch.bias", I, 0, 1, 0, 0, 1, bool_names},
+    {SAE_P_INIT_SCALE, "arch.init_scale", F, 0, 1e6, 1, 0, 1.0, NULL},
+    {SAE_P_LOSS, "loss.type", I, 0, 1, 0, 0, SAE_LOSS_MSE, loss_names},
+    {SAE_P_OPTIMIZER, "optim.type", I, 0, 1, 0, 0, SAE_OPT_ADAM, optim_names},
+    {SAE_P_LEARNING_RATE, "optim.lr", F, 0, 1e6, 1, 0, 1e-3, NULL},
+    {SAE_P_MOMENTUM, "optim.momentum", F, 0, 1, 0, 1, 0.9, NULL},
+    {SAE_P_ADAM_BETA1, "optim.beta1", F, 0, 1, 0, 1, 0.9, NULL},
+    {SAE_P_ADAM_BETA2, "optim.beta2", F, 0, 1, 0, 1, 0.999, NULL},
+    {SAE_P_ADAM_EPS, "optim.eps", F, 0, 1, 1, 0, 1e-8, NULL},
+    {SAE_P_LR_DECAY_EVERY, "schedule.decay_every", I, 0, BIG, 0, 0, 0, NULL},
+    {SAE_P_LR_DECAY_FACTOR, "schedule.decay_factor", F, 0, 1, 1, 0, 0.5, NULL},
+    {SAE_P_BATCH_SIZE, "train.batch_size", I, 1, 1 << 24, 0, 0, 100, NULL},
+    {SAE_P_SEED, "train.seed", I, 0, BIG, 0, 0, 0, NULL},
+    {SAE_P_SAMPLING, "train.sampling", I, 0, 2, 0, 0, SAE_SAMPLE_SHUFFLE, sampling_names},
+    {SAE_P_THREADS, "train.threads", I, 0, 64, 0, 0, 0, NULL},
+    {SAE_P_WEIGHT_DECAY, "decay.l2", F, 0, 1e6, 0, 0, 0.0, NULL},
+    {SAE_P_DECAY_ENCODER, "decay.encoder", I, 0, 1, 0, 0, 1, bool_names},
+    {SAE_P_DECAY_DECODER, "decay.decoder", I, 0, 1, 0, 0, 1, bool_names},
+    {SAE_P_NOISE_STDDEV, "corrupt.noise_std", F, 0, 1e6, 0, 0, 0.0, NULL},
+    {SAE_P_NOISE_CLIP, "corrupt.noise_clip", F, 0, 1e6, 0, 0, 2.0, NULL},
+    {SAE_P_INPUT_KEEP, "corrupt.input_keep", F, 0, 1, 1, 0, 1.0, NULL},
+    {SAE_P_HIDDEN_KEEP, "corrupt.hidden_keep", F, 0, 1, 1, 0, 1.0, NULL},
+    {SAE_P_KL_WEIGHT, "kl.weight", F, 0, 1e9, 0, 0, 0.0, NULL},
+    {SAE_P_KL_RHO, "kl.rho", F, 0, 1, 1, 1, 0.05, NULL},
+    {SAE_P_L1_WEIGHT, "l1.weight", F, 0, 1e9, 0, 0, 0.0, NULL},
+    {SAE_P_SAMPLE_WEIGHT, "sample.weight", F, 0, 1e9, 0, 0, 0.0, NULL},
+    {SAE_P_SAMPLE_TARGET, "sample.target", F, 0, 1, 0, 0, 0.05, NULL},
+    {SAE_P_BATCH_WEIGHT, "batch.weight", F, 0, 1e9, 0, 0, 0.0, NULL},
+    {SAE_P_BATCH_TARGET, "batch.target", F, 0, 1, 0, 0, 0.05, NULL},
+    {SAE_P_KWTA_K, "encode.k", I, 0, 1 << 24, 0, 0, 0, NULL},
+};
+
+const size_t sae_param_table_len = sizeof sae_param_table / sizeof sae_param_table[0];
+
+_Static_assert(sizeof sae_param_table / sizeof sae_param_table[0] <= 64,
+               "sae_config.values must hold one slot per parameter");
+
+int sae_param_index(sae_param_t id)
+{
+    for (size_t i = 0; i < sae_param_table_len; i++)
+        if (sae_param_table[i].id == id)
+            return (int)i;
+    return -1;
+}

@@ -1,0 +1,167 @@
+/* SGD with momentum and Adam (Kingma & Ba 2015, Algorithm 1, in the
+ * bias-corrected form PyTorch uses), fused with L2 weight decay.
+ * SPDX-License-Identifier: MIT */
+#include "optim/optimizer.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "core/parallel.h"
+
+sae_status_t sae_optimizer_init(sae_optimizer_state_t *o, const sae_model_t *m, char *errbuf)
+{
+    memset(o, 0, sizeof *o);
+    o->kind = (sae_optimizer_t)sae_cfg_int(m->cfg, SAE_P_OPTIMIZER);
+    size_t bytes = m->n_params * sizeof(float);
+    o->m = sae_aligned_alloc(bytes);
+    if (o->kind == SAE_OPT_ADAM)
+        o->v = sae_aligned_alloc(bytes);
+    if (!o->m || (o->kind == SAE_OPT_ADAM && !o->v)) {
+        sae_optimizer_release(o);
+        return sae_fail(errbuf, SAE_ERR_NOMEM, "optimizer: cannot allocate state");
+    }
+    memset(o->m, 0, bytes);
+    if (o->v)
+        memset(o->v, 0, bytes);
+    int dec_enc = (int)sae_cfg_int(m->cfg, SAE_P_DECAY_ENCODER);
+    int dec_dec = (int)sae_cfg_int(m->cfg, SAE_P_DECAY_DECODER);
+    int on = sae_cfg_float(m->cfg, SAE_P_WEIGHT_DECAY) > 0.0;
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        const sae_tensor_desc_t *t = &m->tensors[i];
+        o->decay[i] = on && t->is_weight && (t->is_encoder ? dec_enc : dec_dec);
+    }
+    return SAE_OK;
+}
+
+void sae_optimizer_release(sae_optimizer_state_t *o)
+{
+    sae_aligned_free(o->m);
+    sae_aligned_free(o->v);
+    o->m = o->v = NULL;
+}
+
+double sae_schedule_lr(const sae_config_t *cfg, uint64_t t)
+{
+    double lr = sae_cfg_float(cfg, SAE_P_LEARNING_RATE);
+    int64_t every = sae_cfg_int(cfg, SAE_P_LR_DECAY_EVERY);
+    if (every > 0)
+        lr *= pow(sae_cfg_float(cfg, SAE_P_LR_DECAY_FACTOR), (double)(t / (uint64_t)every));
+    return lr;
+}
+
+double sae_weight_decay_penalty(const sae_optimizer_state_t *o, const sae_model_t *m)
+{
+    double lambda = sae_cfg_float(m->cfg, SAE_P_WEIGHT_DECAY), total = 0.0;
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        if (!o->decay[i])
+            continue;
+        const float *w = m->params + m->tensors[i].offset;
+        size_t n = m->tensors[i].rows * m->tensors[i].cols;
+        for (size_t k = 0; k < n; k++)
+            total += (double)w[k] * (double)w[k];
+    }
+    return 0.5 * lambda * total;
+}
+
+void sae_weight_decay_grad(const sae_optimizer_state_t *o, const sae_model_t *m, float *grad)
+{
+    float lambda = (float)sae_cfg_float(m->cfg, SAE_P_WEIGHT_DECAY);
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        if (!o->decay[i])
+            continue;
+        size_t off = m->tensors[i].offset, n = m->tensors[i].rows * m->tensors[i].cols;
+        for (size_t k = 0; k < n; k++)
+            grad[off + k] += lambda * m->params[off + k];
+    }
+}
+
+typedef struct adam_coef {
+    float lr, b1, b2, eps, bc1, inv_sqrt_bc2, lambda;
+} adam_coef_t;
+
+/* One Adam pass over [0, n); returns sum of w^2 (before update) when decay. */
+static double adam_range(float *restrict w, const float *restrict g, float *restrict mo,
+                         float *restrict ve, size_t n, const adam_coef_t *c, int decay)
+{
+    float lambda = decay ? c->lambda : 0.0f;
+    float step = c->lr / c->bc1;
+    float sq = 0.0f;
+    for (size_t k = 0; k < n; k++) {
+        float wk = w[k];
+        float gk = g[k] + lambda * wk;
+        sq += wk * wk;
+        float mk = c->b1 * mo[k] + (1.0f - c->b1) * gk;
+        float vk = c->b2 * ve[k] + (1.0f - c->b2) * gk * gk;
+        mo[k] = mk;
+        ve[k] = vk;
+        w[k] = wk - step * mk / (sqrtf(vk) * c->inv_sqrt_bc2 + c->eps);
+    }
+    return decay ? (double)sq : 0.0;
+}
+
+static double sgd_range(float *restrict w, const float *restrict g, float *restrict mo, size_t n,
+                        float lr, float mu, float lambda)
+{
+    float sq = 0.0f;
+    for (size_t k = 0; k < n; k++) {
+        float wk = w[k];
+        float gk = g[k] + lambda * wk;
+        sq += wk * wk;
+        float mk = mu * mo[k] + gk;
+        mo[k] = mk;
+        w[k] = wk - lr * mk;
+    }
+    return (double)sq;
+}
+
+double sae_optimizer_update(sae_optimizer_state_t *o, sae_model_t *m, const float *grad,
+                            double lr, int threads)
+{
+    const sae_config_t *cfg = m->cfg;
+    double lambda = sae_cfg_float(cfg, SAE_P_WEIGHT_DECAY);
+    o->t++;
+    adam_coef_t c = {0};
+    if (o->kind == SAE_OPT_ADAM) {
+        double b1 = sae_cfg_float(cfg, SAE_P_ADAM_BETA1), b2 = sae_cfg_float(cfg, SAE_P_ADAM_BETA2);
+        c.lr = (float)lr;
+        c.b1 = (float)b1;
+        c.b2 = (float)b2;
+        c.eps = (float)sae_cfg_float(cfg, SAE_P_ADAM_EPS);
+        c.bc1 = (float)(1.0 - pow(b1, (double)o->t));
+        c.inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(b2, (double)o->t)));
+        c.lambda = (float)lambda;
+    }
+    float mu = (float)sae_cfg_float(cfg, SAE_P_MOMENTUM);
+    double sumsq = 0.0;
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        size_t off = m->tensors[i].offset, n = m->tensors[i].rows * m->tensors[i].cols;
+        int decay = o->decay[i];
+        int nt = sae_threads_for(n, threads);
+        double part[64] = {0};
+        if (nt > 64)
+            nt = 64;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nt) if (nt > 1)
+#endif
+        {
+            int tid = 0;
+#ifdef _OPENMP
+            tid = omp_get_thread_num();
+#endif
+            size_t a, b;
+            sae_split_rows(n, nt, tid, &a, &b);
+            float *w = m->params + off + a;
+            const float *g = grad + off + a;
+            float *mo = o->m + off + a;
+            if (o->kind == SAE_OPT_ADAM)
+                part[tid] = adam_range(w, g, mo, o->v + off + a, b - a, &c, decay);
+            else
+                part[tid] = sgd_range(w, g, mo, b - a, (float)lr, mu,
+                                      decay ? (float)lambda : 0.0f);
+        }
+        if (decay)
+            for (int t = 0; t < nt; t++)
+                sumsq += part[t];
+    }
+    return 0.5 * lambda * sumsq;
+}

@@ -1,0 +1,29 @@
+/* Bernoulli KL sparsity (Ng, CS294A notes, "Sparse autoencoder", sec. 2.2):
+ *   P = sum_j rho log(rho / rho_hat_j) + (1 - rho) log((1 - rho) / (1 - rho_hat_j))
+ *   rho_hat_j = (1/B) sum_b h_bj
+ *   dP/dh_bj = (1/B) (-rho / rho_hat_j + (1 - rho) / (1 - rho_hat_j))
+ * rho_hat is clamped into [1e-6, 1 - 1e-6] so that codes that are not in
+ * (0,1) (ReLU) keep a finite penalty. SPDX-License-Identifier: MIT */
+#include <math.h>
+
+#include "sparsity/regularizer.h"
+
+#define KL_EPS 1e-6
+
+static double kl_fused(const sae_config_t *cfg, const sae_code_stats_t *st, size_t rows,
+                       size_t units, float weight, sae_reg_coefs_t *co)
+{
+    double rho = sae_cfg_float(cfg, SAE_P_KL_RHO);
+    double inv_b = 1.0 / (double)rows;
+    double total = 0.0;
+    for (size_t j = 0; j < units; j++) {
+        double rh = st->col_sum[j] * inv_b;
+        rh = rh < KL_EPS ? KL_EPS : (rh > 1.0 - KL_EPS ? 1.0 - KL_EPS : rh);
+        total += rho * log(rho / rh) + (1.0 - rho) * log((1.0 - rho) / (1.0 - rh));
+        if (co)
+            co->col_coef[j] += (float)((double)weight * inv_b * (-rho / rh + (1.0 - rho) / (1.0 - rh)));
+    }
+    return total;
+}
+
+const sae_builtin_reg_t sae_reg_kl = {"kl", SAE_P_KL_WEIGHT, kl_fused};

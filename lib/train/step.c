@@ -1,0 +1,159 @@
+/* One pass of the objective, forward and backward, in the order of
+ * DESIGN.md section 1: input (corrupted) -> encoder -> code (+ regularizer
+ * terms) -> decoder (on the dropped-out code) -> loss; then back.
+ * SPDX-License-Identifier: MIT */
+#include <math.h>
+#include <string.h>
+
+#include "core/gemm.h"
+#include "loss/loss.h"
+#include "sparsity/regularizer.h"
+#include "train/trainer.h"
+
+/* Offsets of the gradient tensors, mirroring the parameter block. */
+typedef struct grad_views {
+    float *enc_w, *enc_b, *dec_w, *dec_b;
+} grad_views_t;
+
+static grad_views_t views_of(const sae_model_t *m, float *grad)
+{
+    grad_views_t g = {NULL, NULL, NULL, NULL};
+    g.enc_w = grad + (m->enc_w - m->params);
+    if (m->enc_b)
+        g.enc_b = grad + (m->enc_b - m->params);
+    if (m->dec_w)
+        g.dec_w = grad + (m->dec_w - m->params);
+    if (m->dec_b)
+        g.dec_b = grad + (m->dec_b - m->params);
+    return g;
+}
+
+static void add_term(sae_stats_t *s, const char *name, double value)
+{
+    if (s->n_terms < SAE_MAX_TERMS) {
+        s->term_name[s->n_terms] = name;
+        s->term_loss[s->n_terms] = value;
+        s->n_terms++;
+    }
+    s->loss += value;
+}
+
+/* Regularizer terms at the code: built-ins as gradient coefficients for the
+ * fused backward kernel, user ones as a dense gradient in ws->extra. */
+static sae_status_t code_terms(sae_trainer_t *t, size_t rows, const sae_code_stats_t *cs,
+                               int grad, sae_code_grad_terms_t *terms, sae_stats_t *stats)
+{
+    sae_model_t *m = t->model;
+    sae_workspace_t *ws = &t->ws;
+    size_t h = m->code_dim;
+    sae_reg_coefs_t co = {ws->row_coef, ws->col_coef, 0.0f};
+    int any_row = 0, any_col = 0;
+    if (grad) {
+        memset(ws->row_coef, 0, rows * sizeof(float));
+        memset(ws->col_coef, 0, h * sizeof(float));
+    }
+    for (int i = 0; i < SAE_N_BUILTIN_REGS; i++) {
+        const sae_builtin_reg_t *r = sae_builtin_regs[i];
+        float w = sae_builtin_weight(m->cfg, r);
+        if (w <= 0.0f)
+            continue;
+        double p = r->fused(m->cfg, cs, rows, h, w, grad ? &co : NULL);
+        add_term(stats, r->name, (double)w * p);
+        any_row |= r == &sae_reg_sample;
+        any_col |= r != &sae_reg_sample && r != &sae_reg_l1;
+    }
+    if (m->cfg->n_user_regs > 0 && grad)
+        memset(ws->extra, 0, rows * h * sizeof(float));
+    for (unsigned i = 0; i < m->cfg->n_user_regs; i++) {
+        const sae_user_reg_t *ur = m->cfg->user_regs[i];
+        float w = m->cfg->user_weights[i];
+        double p = ur->ops.penalty(ur->user_data, ws->h, rows, h, w, grad ? ws->extra : NULL);
+        if (!isfinite(p))
+            return sae_fail(t->errmsg, SAE_ERR_DIVERGED,
+                            "user regularizer '%s' returned a non-finite penalty", ur->ops.name);
+        add_term(stats, ur->ops.name, (double)w * p);
+    }
+    terms->row_coef = any_row ? ws->row_coef : NULL;
+    terms->col_coef = any_col ? ws->col_coef : NULL;
+    terms->sign_coef = co.sign_coef;
+    terms->extra = m->cfg->n_user_regs > 0 ? ws->extra : NULL;
+    return SAE_OK;
+}
+
+sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows, int corrupt,
+                                  int grad, sae_stats_t *stats)
+{
+    sae_model_t *m = t->model;
+    sae_workspace_t *ws = &t->ws;
+    size_t d = m->input_dim, h = m->code_dim;
+    const sae_config_t *cfg = m->cfg;
+
+    memset(stats, 0, sizeof *stats);
+    stats->struct_size = (uint32_t)sizeof *stats;
+    stats->samples = rows;
+
+    /* Encoder. */
+    const float *xin = corrupt ? sae_corrupt_input(t, x, rows) : x;
+    sae_gemm(0, 1, rows, h, d, 1.0f, xin, d, m->enc_w, d, 0.0f, ws->h, h);
+    sae_code_stats_t cs = {ws->row_sum, ws->col_sum, 0.0, 0.0};
+    sae_bias_act_forward(m->hidden_act, ws->h, rows, h, m->enc_b, &cs, &ws->scr);
+    double sum_h = 0.0;
+    for (size_t j = 0; j < h; j++)
+        sum_h += cs.col_sum[j];
+    stats->mean_activation = sum_h / ((double)rows * (double)h);
+    stats->l0 = cs.active / (double)rows;
+
+    /* Decoder and reconstruction loss (on the clean input). */
+    const float *hd = corrupt ? sae_corrupt_hidden(t, rows) : ws->h;
+    sae_model_forward_decoder_pre(m, hd, rows, ws->out);
+    grad_views_t g = views_of(m, ws->grad);
+    double recon = sae_loss_apply((sae_loss_t)sae_cfg_int(cfg, SAE_P_LOSS), m->output_act,
+                                  ws->out, x, rows, d, m->dec_b, grad, g.dec_b, &ws->scr);
+    stats->recon_loss = recon;
+    stats->loss = recon;
+
+    sae_code_grad_terms_t terms = {0};
+    sae_status_t st = code_terms(t, rows, &cs, grad, &terms, stats);
+    if (st != SAE_OK)
+        return st;
+    if (!isfinite(stats->loss))
+        return sae_fail(t->errmsg, SAE_ERR_DIVERGED,
+                        "the loss became %g at step %llu: lower the learning rate?", stats->loss,
+                        (unsigned long long)t->steps);
+    if (!grad)
+        return SAE_OK;
+
+    /* Backward: decoder weights, code gradient, encoder weights. */
+    if (m->tied) {
+        sae_gemm(1, 0, h, d, rows, 1.0f, hd, h, ws->out, d, 0.0f, g.enc_w, d);
+        sae_gemm(0, 1, rows, h, d, 1.0f, ws->out, d, m->enc_w, d, 0.0f, ws->dh, h);
+    } else {
+        sae_gemm(1, 0, d, h, rows, 1.0f, ws->out, d, hd, h, 0.0f, g.dec_w, h);
+        sae_gemm(0, 0, rows, h, d, 1.0f, ws->out, d, m->dec_w, h, 0.0f, ws->dh, h);
+    }
+    terms.drop_scale = hd == ws->h ? NULL : ws->drop_scale;
+    sae_act_backward(m->hidden_act, ws->h, ws->dh, rows, h, &terms, g.enc_b, &ws->scr);
+    sae_gemm(1, 0, h, d, rows, 1.0f, ws->dh, h, xin, d, m->tied ? 1.0f : 0.0f, g.enc_w, d);
+    return SAE_OK;
+}
+
+sae_status_t sae_train_step(sae_trainer_t *t, const float *batch, size_t rows,
+                            sae_stats_t *stats)
+{
+    sae_status_t st = sae_forward_backward(t, batch, rows, 1, 1, stats);
+    if (st != SAE_OK)
+        return st;
+    double lr = sae_schedule_lr(t->model->cfg, t->steps);
+    double l2 = sae_optimizer_update(&t->opt, t->model, t->ws.grad, lr, t->threads);
+    if (sae_cfg_float(t->model->cfg, SAE_P_WEIGHT_DECAY) > 0.0) {
+        if (stats->n_terms < SAE_MAX_TERMS) {
+            stats->term_name[stats->n_terms] = "l2";
+            stats->term_loss[stats->n_terms++] = l2;
+        }
+        stats->loss += l2;
+    }
+    t->steps++;
+    stats->step = t->steps;
+    stats->learning_rate = lr;
+    return SAE_OK;
+}

@@ -1,0 +1,268 @@
+/* Trainer handle: batching, sampling, epochs, progress and cancellation.
+ * SPDX-License-Identifier: MIT */
+#include "train/trainer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/gemm.h"
+
+sae_status_t sae_trainer_create(sae_model_t *model, sae_trainer_t **out)
+{
+    if (!out)
+        return sae_fail_global(SAE_ERR_NULL, "sae_trainer_create: out is NULL");
+    *out = NULL;
+    if (!model)
+        return sae_fail_global(SAE_ERR_NULL, "sae_trainer_create: model is NULL");
+    sae_trainer_t *t = calloc(1, sizeof *t);
+    if (!t)
+        return sae_fail_global(SAE_ERR_NOMEM, "sae_trainer_create: out of memory");
+    t->model = model;
+    t->threads = sae_model_threads(model);
+    if (sae_cfg_int(model->cfg, SAE_P_THREADS) > 0)
+        sae_blas_set_threads(t->threads);
+    sae_rng_seed(&t->rng, (uint64_t)sae_cfg_int(model->cfg, SAE_P_SEED) ^ 0x5AE5AE5AE5AEull);
+    char err[SAE_ERRMSG_SIZE];
+    size_t batch = (size_t)sae_cfg_int(model->cfg, SAE_P_BATCH_SIZE);
+    sae_status_t st = sae_workspace_init(&t->ws, model, batch, t->threads, err);
+    if (st == SAE_OK)
+        st = sae_optimizer_init(&t->opt, model, err);
+    if (st != SAE_OK) {
+        sae_set_global_error(err);
+        sae_trainer_free(t);
+        return st;
+    }
+    model->has_trainer++;
+    *out = t;
+    return SAE_OK;
+}
+
+void sae_trainer_free(sae_trainer_t *t)
+{
+    if (!t)
+        return;
+    if (t->model && t->ws.grad)
+        t->model->has_trainer--;
+    sae_workspace_release(&t->ws);
+    sae_optimizer_release(&t->opt);
+    free(t->order);
+    free(t);
+}
+
+const char *sae_trainer_errmsg(const sae_trainer_t *t)
+{
+    return t ? t->errmsg : "";
+}
+
+sae_status_t sae_trainer_set_callback(sae_trainer_t *t, sae_progress_fn fn, void *user_data)
+{
+    if (!t)
+        return sae_fail_global(SAE_ERR_NULL, "sae_trainer_set_callback: trainer is NULL");
+    t->callback = fn;
+    t->callback_data = user_data;
+    return SAE_OK;
+}
+
+uint64_t sae_trainer_steps(const sae_trainer_t *t)
+{
+    return t ? t->steps : 0;
+}
+
+static sae_status_t check_data(sae_trainer_t *t, const char *fn, const float *x, size_t rows)
+{
+    if (!t)
+        return sae_fail_global(SAE_ERR_NULL, "%s: trainer is NULL", fn);
+    if (!x)
+        return sae_fail(t->errmsg, SAE_ERR_NULL, "%s: data is NULL", fn);
+    if (rows == 0)
+        return sae_fail(t->errmsg, SAE_ERR_DIMENSION, "%s: no rows", fn);
+    size_t d = t->model->input_dim;
+    if (rows > SIZE_MAX / sizeof(float) / d || rows > UINT32_MAX)
+        return sae_fail(t->errmsg, SAE_ERR_DIMENSION, "%s: %zu rows is too many", fn, rows);
+    if (!sae_all_finite(x, rows * d))
+        return sae_fail(t->errmsg, SAE_ERR_NONFINITE, "%s: data holds NaN or Inf", fn);
+    return SAE_OK;
+}
+
+/* Row-weighted running means of statistics. */
+static void stats_accumulate(sae_stats_t *acc, const sae_stats_t *s)
+{
+    double w = (double)s->samples;
+    acc->loss += w * s->loss;
+    acc->recon_loss += w * s->recon_loss;
+    acc->mean_activation += w * s->mean_activation;
+    acc->l0 += w * s->l0;
+    acc->n_terms = s->n_terms;
+    for (uint32_t i = 0; i < s->n_terms; i++) {
+        acc->term_name[i] = s->term_name[i];
+        acc->term_loss[i] += w * s->term_loss[i];
+    }
+    acc->samples += s->samples;
+    acc->learning_rate = s->learning_rate;
+    acc->step = s->step;
+}
+
+static void stats_finish(sae_stats_t *acc)
+{
+    double inv = acc->samples ? 1.0 / (double)acc->samples : 0.0;
+    acc->struct_size = (uint32_t)sizeof *acc;
+    acc->loss *= inv;
+    acc->recon_loss *= inv;
+    acc->mean_activation *= inv;
+    acc->l0 *= inv;
+    for (uint32_t i = 0; i < acc->n_terms; i++)
+        acc->term_loss[i] *= inv;
+}
+
+static void shuffle(sae_trainer_t *t, size_t rows)
+{
+    for (size_t i = 0; i < rows; i++)
+        t->order[i] = (uint32_t)i;
+    for (size_t i = rows - 1; i > 0; i--) {
+        size_t j = (size_t)sae_rng_below(&t->rng, (uint64_t)i + 1);
+        uint32_t tmp = t->order[i];
+        t->order[i] = t->order[j];
+        t->order[j] = tmp;
+    }
+}
+
+/* The next batch: rows of x gathered into ws->gather (or a direct pointer). */
+static const float *next_batch(sae_trainer_t *t, const float *x, size_t rows, size_t pos,
+                               size_t *n)
+{
+    size_t d = t->model->input_dim, b = t->ws.batch;
+    sae_sampling_t mode = (sae_sampling_t)sae_cfg_int(t->model->cfg, SAE_P_SAMPLING);
+    if (mode == SAE_SAMPLE_REPLACEMENT) {
+        *n = b;
+        for (size_t i = 0; i < b; i++) {
+            size_t r = (size_t)sae_rng_below(&t->rng, rows);
+            memcpy(t->ws.gather + i * d, x + r * d, d * sizeof(float));
+        }
+        return t->ws.gather;
+    }
+    *n = rows - pos < b ? rows - pos : b;
+    if (mode == SAE_SAMPLE_SEQUENTIAL)
+        return x + pos * d;
+    for (size_t i = 0; i < *n; i++)
+        memcpy(t->ws.gather + i * d, x + (size_t)t->order[pos + i] * d, d * sizeof(float));
+    return t->ws.gather;
+}
+
+static sae_status_t run(sae_trainer_t *t, const float *x, size_t rows, uint64_t total_steps)
+{
+    size_t b = t->ws.batch;
+    uint64_t per_epoch = (rows + b - 1) / b;
+    if (sae_cfg_int(t->model->cfg, SAE_P_SAMPLING) == SAE_SAMPLE_SHUFFLE &&
+        t->order_len != rows) {
+        free(t->order);
+        t->order = malloc(rows * sizeof *t->order);
+        t->order_len = t->order ? rows : 0;
+        if (!t->order)
+            return sae_fail(t->errmsg, SAE_ERR_NOMEM, "trainer: cannot allocate %zu indices",
+                            rows);
+    }
+    sae_stats_t epoch_acc, s;
+    memset(&epoch_acc, 0, sizeof epoch_acc);
+    size_t pos = 0;
+    for (uint64_t k = 0; k < total_steps; k++) {
+        uint64_t in_epoch = k % per_epoch;
+        if (in_epoch == 0) {
+            pos = 0;
+            memset(&epoch_acc, 0, sizeof epoch_acc);
+            if (t->order)
+                shuffle(t, rows);
+        }
+        size_t n;
+        const float *batch = next_batch(t, x, rows, pos, &n);
+        pos += n;
+        sae_status_t st = sae_train_step(t, batch, n, &s);
+        if (st != SAE_OK)
+            return st;
+        s.epoch = t->epochs;
+        s.total_steps = total_steps;
+        if (t->callback && t->callback(SAE_PROGRESS_STEP, &s, t->callback_data))
+            return sae_fail(t->errmsg, SAE_ERR_CANCELLED, "training cancelled by the callback "
+                            "after step %llu", (unsigned long long)t->steps);
+        stats_accumulate(&epoch_acc, &s);
+        if (in_epoch == per_epoch - 1) {
+            t->epochs++;
+            stats_finish(&epoch_acc);
+            epoch_acc.epoch = t->epochs;
+            epoch_acc.total_steps = total_steps;
+            if (t->callback && t->callback(SAE_PROGRESS_EPOCH, &epoch_acc, t->callback_data))
+                return sae_fail(t->errmsg, SAE_ERR_CANCELLED,
+                                "training cancelled by the callback after epoch %llu",
+                                (unsigned long long)t->epochs);
+        }
+    }
+    return SAE_OK;
+}
+
+sae_status_t sae_trainer_fit(sae_trainer_t *t, const float *x, size_t rows, uint64_t epochs)
+{
+    sae_status_t st = check_data(t, "sae_trainer_fit", x, rows);
+    if (st != SAE_OK)
+        return st;
+    uint64_t per_epoch = (rows + t->ws.batch - 1) / t->ws.batch;
+    if (epochs > UINT64_MAX / per_epoch)
+        return sae_fail(t->errmsg, SAE_ERR_RANGE, "sae_trainer_fit: too many epochs");
+    return run(t, x, rows, epochs * per_epoch);
+}
+
+sae_status_t sae_trainer_fit_steps(sae_trainer_t *t, const float *x, size_t rows, uint64_t steps)
+{
+    sae_status_t st = check_data(t, "sae_trainer_fit_steps", x, rows);
+    if (st != SAE_OK)
+        return st;
+    return run(t, x, rows, steps);
+}
+
+sae_status_t sae_trainer_step(sae_trainer_t *t, const float *batch, size_t rows,
+                              sae_stats_t *stats)
+{
+    sae_status_t st = check_data(t, "sae_trainer_step", batch, rows);
+    if (st != SAE_OK)
+        return st;
+    if (rows > t->ws.batch)
+        return sae_fail(t->errmsg, SAE_ERR_DIMENSION,
+                        "sae_trainer_step: %zu rows exceed the batch size %zu", rows, t->ws.batch);
+    sae_stats_t s;
+    st = sae_train_step(t, batch, rows, &s);
+    s.epoch = t->epochs;
+    s.total_steps = 1;
+    if (st == SAE_OK && stats)
+        *stats = s;
+    return st;
+}
+
+sae_status_t sae_trainer_evaluate(sae_trainer_t *t, const float *x, size_t rows,
+                                  sae_stats_t *stats)
+{
+    sae_status_t st = check_data(t, "sae_trainer_evaluate", x, rows);
+    if (st != SAE_OK)
+        return st;
+    if (!stats)
+        return sae_fail(t->errmsg, SAE_ERR_NULL, "sae_trainer_evaluate: stats is NULL");
+    sae_stats_t acc, s;
+    memset(&acc, 0, sizeof acc);
+    size_t d = t->model->input_dim;
+    for (size_t pos = 0; pos < rows; pos += t->ws.batch) {
+        size_t n = rows - pos < t->ws.batch ? rows - pos : t->ws.batch;
+        st = sae_forward_backward(t, x + pos * d, n, 0, 0, &s);
+        if (st != SAE_OK)
+            return st;
+        stats_accumulate(&acc, &s);
+    }
+    stats_finish(&acc);
+    if (sae_cfg_float(t->model->cfg, SAE_P_WEIGHT_DECAY) > 0.0 && acc.n_terms < SAE_MAX_TERMS) {
+        double l2 = sae_weight_decay_penalty(&t->opt, t->model);
+        acc.term_name[acc.n_terms] = "l2";
+        acc.term_loss[acc.n_terms++] = l2;
+        acc.loss += l2;
+    }
+    acc.step = t->steps;
+    acc.epoch = t->epochs;
+    acc.learning_rate = sae_schedule_lr(t->model->cfg, t->steps);
+    *stats = acc;
+    return SAE_OK;
+}

@@ -1,0 +1,66 @@
+/* The trainer: workspace, optimizer state, sampling and the training step.
+ * SPDX-License-Identifier: MIT */
+#ifndef SAE_TRAIN_TRAINER_H
+#define SAE_TRAIN_TRAINER_H
+
+#include "core/rng.h"
+#include "layers/activation.h"
+#include "model/model.h"
+#include "optim/optimizer.h"
+
+/* Every buffer a step needs, allocated once for the configured batch size. */
+typedef struct sae_workspace {
+    size_t batch; /* capacity in rows */
+    float *xin;        /* [B x D] corrupted input */
+    float *gather;     /* [B x D] rows gathered from the data set */
+    float *h;          /* [B x H] code after activation, before dropout */
+    float *hd;         /* [B x H] code after hidden dropout */
+    float *drop_scale; /* [B x H] hidden dropout mask: 0 or 1/keep */
+    float *out;        /* [B x D] output pre-activation, then its gradient */
+    float *dh;         /* [B x H] gradient at the code */
+    float *extra;      /* [B x H] user regularizers' gradient (if any) */
+    float *grad;       /* [n_params] */
+    double *row_sum;   /* [B] */
+    double *col_sum;   /* [H] */
+    float *row_coef;   /* [B] */
+    float *col_coef;   /* [H] */
+    sae_reduce_scratch_t scr; /* threads x max(D, H) doubles */
+} sae_workspace_t;
+
+sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_t batch,
+                                int threads, char *errbuf);
+void sae_workspace_release(sae_workspace_t *ws);
+
+struct sae_trainer {
+    sae_model_t *model;
+    sae_workspace_t ws;
+    sae_optimizer_state_t opt;
+    sae_rng_t rng; /* corruption and sampling */
+    int threads;
+    uint64_t steps;
+    uint64_t epochs;
+    uint32_t *order; /* permutation of data rows (shuffle sampling) */
+    size_t order_len;
+    sae_progress_fn callback;
+    void *callback_data;
+    char errmsg[SAE_ERRMSG_SIZE];
+};
+
+/* Applies the config's noise and input dropout to x into ws->xin; returns
+ * the buffer to use as input (x itself when there is no corruption). */
+const float *sae_corrupt_input(sae_trainer_t *t, const float *x, size_t rows);
+/* Hidden dropout on the decoder path: ws->hd and ws->drop_scale from ws->h.
+ * Returns the code the decoder reads (ws->h when keep == 1). */
+const float *sae_corrupt_hidden(sae_trainer_t *t, size_t rows);
+
+/* Forward (and backward when grad) of the objective on rows of x.
+ * corrupt: apply training corruption. Fills stats (terms, means). When grad,
+ * ws->grad receives the gradient of everything but weight decay. */
+sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows, int corrupt,
+                                  int grad, sae_stats_t *stats);
+
+/* One full training step on a batch (forward, backward, update). */
+sae_status_t sae_train_step(sae_trainer_t *t, const float *batch, size_t rows,
+                            sae_stats_t *stats);
+
+#endif

@@ -1,0 +1,53 @@
+/* The trainer's workspace: allocated once, never inside the training loop.
+ * SPDX-License-Identifier: MIT */
+#include <string.h>
+
+#include "train/trainer.h"
+
+static int grab(void **p, size_t bytes)
+{
+    *p = sae_aligned_alloc(bytes);
+    if (*p)
+        memset(*p, 0, bytes);
+    return *p != NULL;
+}
+
+sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_t batch,
+                                int threads, char *errbuf)
+{
+    memset(ws, 0, sizeof *ws);
+    size_t d = m->input_dim, h = m->code_dim, wide = d > h ? d : h;
+    size_t bd = batch * d * sizeof(float), bh = batch * h * sizeof(float);
+    ws->batch = batch;
+    int ok = grab((void **)&ws->xin, bd) && grab((void **)&ws->gather, bd) &&
+             grab((void **)&ws->h, bh) && grab((void **)&ws->out, bd) &&
+             grab((void **)&ws->dh, bh) &&
+             grab((void **)&ws->grad, m->n_params * sizeof(float)) &&
+             grab((void **)&ws->row_sum, batch * sizeof(double)) &&
+             grab((void **)&ws->col_sum, h * sizeof(double)) &&
+             grab((void **)&ws->row_coef, batch * sizeof(float)) &&
+             grab((void **)&ws->col_coef, h * sizeof(float)) &&
+             grab((void **)&ws->scr.buf, (size_t)threads * wide * sizeof(double));
+    if (ok && sae_cfg_float(m->cfg, SAE_P_HIDDEN_KEEP) < 1.0)
+        ok = grab((void **)&ws->hd, bh) && grab((void **)&ws->drop_scale, bh);
+    if (ok && m->cfg->n_user_regs > 0)
+        ok = grab((void **)&ws->extra, bh);
+    ws->scr.threads = threads;
+    if (!ok) {
+        sae_workspace_release(ws);
+        return sae_fail(errbuf, SAE_ERR_NOMEM,
+                        "trainer: cannot allocate the workspace for batch size %zu", batch);
+    }
+    return SAE_OK;
+}
+
+void sae_workspace_release(sae_workspace_t *ws)
+{
+    void *bufs[] = {ws->xin,     ws->gather,   ws->h,        ws->hd,
+                    ws->drop_scale, ws->out,   ws->dh,       ws->extra,
+                    ws->grad,    ws->row_sum,  ws->col_sum,  ws->row_coef,
+                    ws->col_coef, ws->scr.buf};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        sae_aligned_free(bufs[i]);
+    memset(ws, 0, sizeof *ws);
+}
