@@ -39,6 +39,7 @@ suppressions=$repo_dir/abi/libsae.suppr
 # to tell public types from private ones.
 abi_dw_opts() {
     dir=$1
-    printf '%s\n' --no-corpus-path --no-comp-dir-path --short-locs --drop-private-types \
+    printf '%s\n' --no-corpus-path --no-comp-dir-path --short-locs --drop-private-types --drop-undefined-syms \
+        --exported-interfaces-only \
         --headers-dir "$repo_dir/include" --header-file "$dir/include/sae-version.h"
 }
