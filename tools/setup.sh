@@ -56,12 +56,11 @@ if [ -x tools/fetch-data.sh ]; then
 fi
 
 echo "== setup: build"
-if [ -f build/build.ninja ]; then
-    meson setup --reconfigure build > build.setup.log 2>&1 || { cat build.setup.log; exit 1; }
-else
-    meson setup build > build.setup.log 2>&1 || { cat build.setup.log; exit 1; }
-fi
-rm -f build.setup.log
+reconfigure=()
+[ -f build/build.ninja ] && reconfigure=(--reconfigure)
+log=$(mktemp)
+meson setup "${reconfigure[@]}" build > "$log" 2>&1 || { cat "$log"; rm -f "$log"; exit 1; }
+rm -f "$log"
 ninja -C build
 
 if [ "$run_e1" = 0 ]; then

@@ -66,15 +66,18 @@ PY
 # setup_build DIR [meson options...]: configure DIR, or reconfigure it with
 # the given options when it already exists.
 setup_build() {
-    local dir=$1
+    local dir=$1 log
     shift
+    log=$(mktemp)
     if [ -f "$dir/build.ninja" ]; then
-        meson setup --reconfigure "$dir" "$@" > "$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
-    else
-        mkdir -p "$(dirname "$dir")"
-        meson setup "$dir" "$@" > "$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+        set -- --reconfigure "$@"
     fi
-    rm -f "$dir.setup.log"
+    if ! meson setup "$@" "$dir" > "$log" 2>&1; then
+        cat "$log"
+        rm -f "$log"
+        return 1
+    fi
+    rm -f "$log"
 }
 
 # build_and_test NAME DIR "MESON OPTIONS" [TEST NAMES...]
