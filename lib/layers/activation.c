@@ -7,6 +7,7 @@
 
 #include "core/fastmath.h"
 #include "core/parallel.h"
+#include "core/simd.h"
 
 float sae_act_apply(sae_activation_t act, float z)
 {
@@ -37,35 +38,61 @@ static float active_threshold(sae_activation_t act)
     return (act == SAE_ACT_SIGMOID || act == SAE_ACT_TANH) ? 1e-3f : 0.0f;
 }
 
-static void forward_row(sae_activation_t act, float *restrict z, size_t cols,
-                        const float *restrict bias)
+/* y = act(z + b) over one row. The activation is a compile-time constant in
+ * each instantiation so that every loop is a straight SIMD loop. */
+#define DEFINE_FORWARD(NAME, EXPR)                                                   \
+    SAE_HOT static void NAME(float *restrict z, size_t cols, const float *restrict b) \
+    {                                                                                \
+        if (b) {                                                                     \
+            for (size_t c = 0; c < cols; c++) {                                      \
+                float v = z[c] + b[c];                                               \
+                z[c] = (EXPR);                                                       \
+            }                                                                        \
+        } else {                                                                     \
+            for (size_t c = 0; c < cols; c++) {                                      \
+                float v = z[c];                                                      \
+                z[c] = (EXPR);                                                       \
+            }                                                                        \
+        }                                                                            \
+    }
+
+DEFINE_FORWARD(forward_sigmoid, sae_fast_sigmoid(v))
+DEFINE_FORWARD(forward_relu, v > 0.0f ? v : 0.0f)
+DEFINE_FORWARD(forward_tanh, sae_fast_tanh(v))
+DEFINE_FORWARD(forward_linear, v)
+
+static void forward_row(sae_activation_t act, float *z, size_t cols, const float *bias)
 {
-    size_t c;
     switch (act) {
-    case SAE_ACT_SIGMOID:
-        for (c = 0; c < cols; c++)
-            z[c] = sae_fast_sigmoid(z[c] + (bias ? bias[c] : 0.0f));
-        break;
-    case SAE_ACT_RELU:
-        for (c = 0; c < cols; c++) {
-            float v = z[c] + (bias ? bias[c] : 0.0f);
-            z[c] = v > 0.0f ? v : 0.0f;
-        }
-        break;
-    case SAE_ACT_TANH:
-        for (c = 0; c < cols; c++)
-            z[c] = sae_fast_tanh(z[c] + (bias ? bias[c] : 0.0f));
-        break;
-    case SAE_ACT_LINEAR:
-        if (bias)
-            for (c = 0; c < cols; c++)
-                z[c] += bias[c];
-        break;
+    case SAE_ACT_SIGMOID: forward_sigmoid(z, cols, bias); break;
+    case SAE_ACT_RELU: forward_relu(z, cols, bias); break;
+    case SAE_ACT_TANH: forward_tanh(z, cols, bias); break;
+    case SAE_ACT_LINEAR: forward_linear(z, cols, bias); break;
     }
 }
 
+/* Row sum, |.| sum and active count of one row; column sums into acc. */
+SAE_HOT static void row_stats(const float *restrict row, size_t cols, float thr,
+                              float *restrict col_acc, float *rs_out, float *as_out,
+                              float *na_out)
+{
+    float rs = 0.0f, as = 0.0f, na = 0.0f;
+#pragma omp simd reduction(+ : rs, as, na)
+    for (size_t c = 0; c < cols; c++) {
+        float v = row[c];
+        float av = fabsf(v);
+        rs += v;
+        as += av;
+        na += av > thr ? 1.0f : 0.0f;
+        col_acc[c] += v;
+    }
+    *rs_out = rs;
+    *as_out = as;
+    *na_out = na;
+}
+
 static void forward_rows(sae_activation_t act, float *z, size_t r0, size_t r1, size_t cols,
-                         const float *bias, sae_code_stats_t *st, double *col_acc,
+                         const float *bias, sae_code_stats_t *st, float *col_acc,
                          double *abs_sum, double *active)
 {
     float thr = active_threshold(act);
@@ -73,17 +100,8 @@ static void forward_rows(sae_activation_t act, float *z, size_t r0, size_t r1, s
     for (size_t r = r0; r < r1; r++) {
         float *row = z + r * cols;
         forward_row(act, row, cols, bias);
-        if (!st)
-            continue;
-        float rs = 0.0f, as = 0.0f, na = 0.0f;
-        for (size_t c = 0; c < cols; c++) {
-            float v = row[c];
-            float av = fabsf(v);
-            rs += v;
-            as += av;
-            na += av > thr ? 1.0f : 0.0f;
-            col_acc[c] += (double)v;
-        }
+        float rs, as, na;
+        row_stats(row, cols, thr, col_acc, &rs, &as, &na);
         st->row_sum[r] = (double)rs;
         a_sum += (double)as;
         n_act += (double)na;
@@ -117,7 +135,8 @@ void sae_bias_act_forward(sae_activation_t act, float *z, size_t rows, size_t co
     double abs_part[64] = {0}, act_part[64] = {0};
     if (nt > 64)
         nt = 64;
-    memset(scr->buf, 0, (size_t)nt * cols * sizeof(double));
+    float *acc = (float *)scr->buf;
+    memset(acc, 0, (size_t)nt * cols * sizeof(float));
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
@@ -128,15 +147,15 @@ void sae_bias_act_forward(sae_activation_t act, float *z, size_t rows, size_t co
 #endif
         size_t r0, r1;
         sae_split_rows(rows, nt, tid, &r0, &r1);
-        forward_rows(act, z, r0, r1, cols, bias, st, scr->buf + (size_t)tid * cols,
-                     &abs_part[tid], &act_part[tid]);
+        forward_rows(act, z, r0, r1, cols, bias, st, acc + (size_t)tid * cols, &abs_part[tid],
+                     &act_part[tid]);
     }
     st->abs_sum = 0.0;
     st->active = 0.0;
     for (size_t c = 0; c < cols; c++) {
         double s = 0.0;
         for (int t = 0; t < nt; t++)
-            s += scr->buf[(size_t)t * cols + c];
+            s += (double)acc[(size_t)t * cols + c];
         st->col_sum[c] = s;
     }
     for (int t = 0; t < nt; t++) {
@@ -145,52 +164,75 @@ void sae_bias_act_forward(sae_activation_t act, float *z, size_t rows, size_t co
     }
 }
 
-static void backward_rows(sae_activation_t act, const float *h, float *dh, size_t r0, size_t r1,
-                          size_t cols, const sae_code_grad_terms_t *tm, double *col_acc)
+/* One row of the backward kernel for a constant activation: the upstream
+ * gradient (decoder part times the dropout mask, plus every regularizer
+ * term) times act'(h), with the bias gradient accumulated on the way. The
+ * optional inputs (mask, user gradient) are separate instantiations so that
+ * each loop is branch-free and vectorises. */
+#define DEFINE_BACKWARD(NAME, DERIV, UPSTREAM)                                          \
+    SAE_HOT static void NAME(const float *restrict hr, float *restrict dr,              \
+                             const float *restrict drop, const float *restrict extra,   \
+                             const float *restrict colc, float rowc, float sc,          \
+                             size_t cols, float *restrict acc)                          \
+    {                                                                                   \
+        (void)drop;                                                                     \
+        (void)extra;                                                                    \
+        for (size_t c = 0; c < cols; c++) {                                             \
+            float y = hr[c];                                                            \
+            float sg = y > 0.0f ? 1.0f : 0.0f;                                          \
+            sg = y < 0.0f ? -1.0f : sg;                                                 \
+            float g = (UPSTREAM) + rowc + colc[c] + sc * sg;                            \
+            g *= (DERIV);                                                               \
+            dr[c] = g;                                                                  \
+            acc[c] += g;                                                                \
+        }                                                                               \
+    }
+
+#define DEFINE_BACKWARD_ALL(ACT, DERIV)                                          \
+    DEFINE_BACKWARD(backward_##ACT, DERIV, dr[c])                                \
+    DEFINE_BACKWARD(backward_##ACT##_d, DERIV, dr[c] * drop[c])                  \
+    DEFINE_BACKWARD(backward_##ACT##_e, DERIV, dr[c] + extra[c])                 \
+    DEFINE_BACKWARD(backward_##ACT##_de, DERIV, dr[c] * drop[c] + extra[c])
+
+DEFINE_BACKWARD_ALL(sigmoid, y * (1.0f - y))
+DEFINE_BACKWARD_ALL(relu, y > 0.0f ? 1.0f : 0.0f)
+DEFINE_BACKWARD_ALL(tanh, 1.0f - y * y)
+DEFINE_BACKWARD_ALL(linear, 1.0f)
+
+typedef void (*backward_fn)(const float *, float *, const float *, const float *, const float *,
+                            float, float, size_t, float *);
+
+static backward_fn pick_backward(sae_activation_t act, int drop, int extra)
 {
-    static const sae_code_grad_terms_t none = {0};
-    if (!tm)
-        tm = &none;
+    static const backward_fn table[4][4] = {
+        {backward_linear, backward_linear_d, backward_linear_e, backward_linear_de},
+        {backward_sigmoid, backward_sigmoid_d, backward_sigmoid_e, backward_sigmoid_de},
+        {backward_relu, backward_relu_d, backward_relu_e, backward_relu_de},
+        {backward_tanh, backward_tanh_d, backward_tanh_e, backward_tanh_de},
+    };
+    return table[act][(drop ? 1 : 0) + (extra ? 2 : 0)];
+}
+
+static void backward_rows(sae_activation_t act, const float *h, float *dh, size_t r0, size_t r1,
+                          size_t cols, const sae_code_grad_terms_t *tm, const float *colc,
+                          float *col_acc)
+{
+    backward_fn fn = pick_backward(act, tm->drop_scale != NULL, tm->extra != NULL);
     for (size_t r = r0; r < r1; r++) {
-        const float *restrict hr = h + r * cols;
-        float *restrict dr = dh + r * cols;
-        const float *restrict drop = tm->drop_scale ? tm->drop_scale + r * cols : NULL;
-        const float *restrict extra = tm->extra ? tm->extra + r * cols : NULL;
-        const float *restrict colc = tm->col_coef;
+        const float *drop = tm->drop_scale ? tm->drop_scale + r * cols : NULL;
+        const float *extra = tm->extra ? tm->extra + r * cols : NULL;
         float rowc = tm->row_coef ? tm->row_coef[r] : 0.0f;
-        float sc = tm->sign_coef;
-        for (size_t c = 0; c < cols; c++) {
-            float y = hr[c];
-            float g = dr[c];
-            if (drop)
-                g *= drop[c];
-            g += rowc;
-            if (colc)
-                g += colc[c];
-            if (extra)
-                g += extra[c];
-            g += sc * (float)((y > 0.0f) - (y < 0.0f));
-            float d;
-            switch (act) {
-            case SAE_ACT_SIGMOID: d = y * (1.0f - y); break;
-            case SAE_ACT_RELU: d = y > 0.0f ? 1.0f : 0.0f; break;
-            case SAE_ACT_TANH: d = 1.0f - y * y; break;
-            default: d = 1.0f; break;
-            }
-            g *= d;
-            dr[c] = g;
-            if (col_acc)
-                col_acc[c] += (double)g;
-        }
+        fn(h + r * cols, dh + r * cols, drop, extra, colc, rowc, tm->sign_coef, cols, col_acc);
     }
 }
 
 static void reduce_cols(const sae_reduce_scratch_t *scr, int nt, size_t cols, float *out)
 {
+    const float *acc = (const float *)scr->buf;
     for (size_t c = 0; c < cols; c++) {
         double s = 0.0;
         for (int t = 0; t < nt; t++)
-            s += scr->buf[(size_t)t * cols + c];
+            s += (double)acc[(size_t)t * cols + c];
         out[c] = (float)s;
     }
 }
@@ -199,9 +241,18 @@ void sae_act_backward(sae_activation_t act, const float *h, float *dh, size_t ro
                       const sae_code_grad_terms_t *terms, float *dbias,
                       const sae_reduce_scratch_t *scr)
 {
-    int nt = scr ? sae_threads_for(rows * cols, scr->threads) : 1;
-    if (dbias)
-        memset(scr->buf, 0, (size_t)nt * cols * sizeof(double));
+    static const sae_code_grad_terms_t none = {0};
+    if (!terms)
+        terms = &none;
+    int nt = sae_threads_for(rows * cols, scr->threads);
+    float *acc = (float *)scr->buf;
+    /* The column term is read unconditionally: zeros stand in when absent. */
+    float *colc = (float *)terms->col_coef;
+    if (!colc) {
+        colc = acc + (size_t)nt * cols;
+        memset(colc, 0, cols * sizeof(float));
+    }
+    memset(acc, 0, (size_t)nt * cols * sizeof(float));
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
@@ -212,8 +263,7 @@ void sae_act_backward(sae_activation_t act, const float *h, float *dh, size_t ro
 #endif
         size_t r0, r1;
         sae_split_rows(rows, nt, tid, &r0, &r1);
-        backward_rows(act, h, dh, r0, r1, cols, terms,
-                      dbias ? scr->buf + (size_t)tid * cols : NULL);
+        backward_rows(act, h, dh, r0, r1, cols, terms, colc, acc + (size_t)tid * cols);
     }
     if (dbias)
         reduce_cols(scr, nt, cols, dbias);
@@ -223,7 +273,8 @@ void sae_col_sums(const float *a, size_t rows, size_t cols, float *out,
                   const sae_reduce_scratch_t *scr)
 {
     int nt = sae_threads_for(rows * cols, scr->threads);
-    memset(scr->buf, 0, (size_t)nt * cols * sizeof(double));
+    float *acc = (float *)scr->buf;
+    memset(acc, 0, (size_t)nt * cols * sizeof(float));
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
@@ -234,10 +285,10 @@ void sae_col_sums(const float *a, size_t rows, size_t cols, float *out,
 #endif
         size_t r0, r1;
         sae_split_rows(rows, nt, tid, &r0, &r1);
-        double *acc = scr->buf + (size_t)tid * cols;
+        float *mine = acc + (size_t)tid * cols;
         for (size_t r = r0; r < r1; r++)
             for (size_t c = 0; c < cols; c++)
-                acc[c] += (double)a[r * cols + c];
+                mine[c] += a[r * cols + c];
     }
     reduce_cols(scr, nt, cols, out);
 }

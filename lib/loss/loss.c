@@ -7,57 +7,85 @@
 
 #include "core/fastmath.h"
 #include "core/parallel.h"
+#include "core/simd.h"
 
-static double bce_rows(float *o, const float *x, size_t r0, size_t r1, size_t cols,
-                       const float *bias, int grad, float scale, double *col_acc)
+/* Loss of one row; with grad, o becomes the gradient and acc gets its
+ * column sums. Branch-free bodies so the loops vectorise. */
+SAE_HOT static float bce_row(float *restrict o, const float *restrict x, size_t cols,
+                             const float *restrict b, int grad, float scale,
+                             float *restrict acc)
 {
-    double total = 0.0;
-    for (size_t r = r0; r < r1; r++) {
-        float *restrict orow = o + r * cols;
-        const float *restrict xrow = x + r * cols;
-        float acc = 0.0f;
+    float total = 0.0f;
+    if (grad) {
+#pragma omp simd reduction(+ : total)
         for (size_t c = 0; c < cols; c++) {
-            float z = orow[c] + (bias ? bias[c] : 0.0f);
-            float t = xrow[c];
+            float z = o[c] + b[c], t = x[c];
             float e = sae_fast_expf(-fabsf(z));
             /* softplus(z) - t z = max(z,0) - t z + log(1 + exp(-|z|)) */
-            acc += (z > 0.0f ? z : 0.0f) - t * z + sae_log1p_unit(e);
-            if (grad) {
-                float inv = 1.0f / (1.0f + e);
-                float sig = z >= 0.0f ? inv : e * inv;
-                float g = (sig - t) * scale;
-                orow[c] = g;
-                if (col_acc)
-                    col_acc[c] += (double)g;
-            }
+            total += (z > 0.0f ? z : 0.0f) - t * z + sae_log1p_unit(e);
+            float inv = 1.0f / (1.0f + e);
+            float sig = z >= 0.0f ? inv : e * inv;
+            float g = (sig - t) * scale;
+            o[c] = g;
+            acc[c] += g;
         }
-        total += (double)acc;
+    } else {
+#pragma omp simd reduction(+ : total)
+        for (size_t c = 0; c < cols; c++) {
+            float z = o[c] + b[c], t = x[c];
+            total += (z > 0.0f ? z : 0.0f) - t * z + sae_log1p_unit(sae_fast_expf(-fabsf(z)));
+        }
     }
     return total;
 }
 
-static double mse_rows(sae_activation_t act, float *o, const float *x, size_t r0, size_t r1,
-                       size_t cols, const float *bias, int grad, float scale, double *col_acc)
-{
-    double total = 0.0;
-    for (size_t r = r0; r < r1; r++) {
-        float *restrict orow = o + r * cols;
-        const float *restrict xrow = x + r * cols;
-        float acc = 0.0f;
-        for (size_t c = 0; c < cols; c++) {
-            float y = sae_act_apply(act, orow[c] + (bias ? bias[c] : 0.0f));
-            float d = y - xrow[c];
-            acc += d * d;
-            if (grad) {
-                float g = 2.0f * d * scale * sae_act_deriv_from_output(act, y);
-                orow[c] = g;
-                if (col_acc)
-                    col_acc[c] += (double)g;
-            }
-        }
-        total += (double)acc;
+#define DEFINE_MSE_ROW(NAME, ACT, DERIV)                                                    \
+    SAE_HOT static float NAME(float *restrict o, const float *restrict x, size_t cols,      \
+                              const float *restrict b, int grad, float scale,              \
+                              float *restrict acc)                                         \
+    {                                                                                       \
+        float total = 0.0f;                                                                 \
+        if (grad) {                                                                         \
+            _Pragma("omp simd reduction(+ : total)") for (size_t c = 0; c < cols; c++)     \
+            {                                                                               \
+                float v = o[c] + b[c];                                                      \
+                float y = (ACT);                                                            \
+                float d = y - x[c];                                                         \
+                total += d * d;                                                             \
+                float g = 2.0f * d * scale * (DERIV);                                       \
+                o[c] = g;                                                                   \
+                acc[c] += g;                                                                \
+            }                                                                               \
+        } else {                                                                            \
+            _Pragma("omp simd reduction(+ : total)") for (size_t c = 0; c < cols; c++)     \
+            {                                                                               \
+                float v = o[c] + b[c];                                                      \
+                float y = (ACT);                                                            \
+                float d = y - x[c];                                                         \
+                total += d * d;                                                             \
+            }                                                                               \
+        }                                                                                   \
+        return total;                                                                       \
     }
-    return total;
+
+DEFINE_MSE_ROW(mse_row_linear, v, 1.0f)
+DEFINE_MSE_ROW(mse_row_sigmoid, sae_fast_sigmoid(v), y * (1.0f - y))
+DEFINE_MSE_ROW(mse_row_relu, v > 0.0f ? v : 0.0f, y > 0.0f ? 1.0f : 0.0f)
+DEFINE_MSE_ROW(mse_row_tanh, sae_fast_tanh(v), 1.0f - y * y)
+
+typedef float (*loss_row_fn)(float *, const float *, size_t, const float *, int, float, float *);
+
+static loss_row_fn pick_row(sae_loss_t loss, sae_activation_t act)
+{
+    if (loss == SAE_LOSS_BCE)
+        return bce_row;
+    switch (act) {
+    case SAE_ACT_SIGMOID: return mse_row_sigmoid;
+    case SAE_ACT_RELU: return mse_row_relu;
+    case SAE_ACT_TANH: return mse_row_tanh;
+    case SAE_ACT_LINEAR: break;
+    }
+    return mse_row_linear;
 }
 
 double sae_loss_apply(sae_loss_t loss, sae_activation_t out_act, float *o, const float *x,
@@ -71,10 +99,26 @@ double sae_loss_apply(sae_loss_t loss, sae_activation_t out_act, float *o, const
     int nt = scr ? sae_threads_for(n, scr->threads) : 1;
     if (nt > 64)
         nt = 64;
-    int want_cols = grad && dbias;
+    /* Per-thread column accumulators, then a zero bias when there is none:
+     * the row kernels read both unconditionally. */
+    float *acc = NULL, *zero_bias = NULL;
+    float local[2 * 64];
+    if (scr) {
+        acc = (float *)scr->buf;
+        zero_bias = acc + (size_t)nt * cols;
+    } else if (cols <= 64) {
+        acc = local;
+        zero_bias = local + 64;
+    } else {
+        return NAN; /* internal misuse: callers pass scratch for wide rows */
+    }
+    memset(acc, 0, (size_t)(scr ? nt : 1) * cols * sizeof(float));
+    if (!bias) {
+        memset(zero_bias, 0, cols * sizeof(float));
+        bias = zero_bias;
+    }
+    loss_row_fn fn = pick_row(loss, out_act);
     double part[64] = {0};
-    if (want_cols)
-        memset(scr->buf, 0, (size_t)nt * cols * sizeof(double));
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
 #endif
@@ -85,20 +129,20 @@ double sae_loss_apply(sae_loss_t loss, sae_activation_t out_act, float *o, const
 #endif
         size_t r0, r1;
         sae_split_rows(rows, nt, tid, &r0, &r1);
-        double *acc = want_cols ? scr->buf + (size_t)tid * cols : NULL;
-        if (loss == SAE_LOSS_BCE)
-            part[tid] = bce_rows(o, x, r0, r1, cols, bias, grad, scale, acc);
-        else
-            part[tid] = mse_rows(out_act, o, x, r0, r1, cols, bias, grad, scale, acc);
+        float *mine = acc + (size_t)tid * cols;
+        double sum = 0.0;
+        for (size_t r = r0; r < r1; r++)
+            sum += (double)fn(o + r * cols, x + r * cols, cols, bias, grad, scale, mine);
+        part[tid] = sum;
     }
     double total = 0.0;
     for (int t = 0; t < nt; t++)
         total += part[t];
-    if (want_cols) {
+    if (grad && dbias) {
         for (size_t c = 0; c < cols; c++) {
             double s = 0.0;
             for (int t = 0; t < nt; t++)
-                s += scr->buf[(size_t)t * cols + c];
+                s += (double)acc[(size_t)t * cols + c];
             dbias[c] = (float)s;
         }
     }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/parallel.h"
+#include "core/simd.h"
 
 sae_status_t sae_optimizer_init(sae_optimizer_state_t *o, const sae_model_t *m, char *errbuf)
 {
@@ -80,29 +81,32 @@ typedef struct adam_coef {
 } adam_coef_t;
 
 /* One Adam pass over [0, n); returns sum of w^2 (before update) when decay. */
-static double adam_range(float *restrict w, const float *restrict g, float *restrict mo,
+SAE_HOT static double adam_range(float *restrict w, const float *restrict g, float *restrict mo,
                          float *restrict ve, size_t n, const adam_coef_t *c, int decay)
 {
     float lambda = decay ? c->lambda : 0.0f;
     float step = c->lr / c->bc1;
     float sq = 0.0f;
+    float b1 = c->b1, b2 = c->b2, ib2 = c->inv_sqrt_bc2, eps = c->eps;
+#pragma omp simd reduction(+ : sq)
     for (size_t k = 0; k < n; k++) {
         float wk = w[k];
         float gk = g[k] + lambda * wk;
         sq += wk * wk;
-        float mk = c->b1 * mo[k] + (1.0f - c->b1) * gk;
-        float vk = c->b2 * ve[k] + (1.0f - c->b2) * gk * gk;
+        float mk = b1 * mo[k] + (1.0f - b1) * gk;
+        float vk = b2 * ve[k] + (1.0f - b2) * gk * gk;
         mo[k] = mk;
         ve[k] = vk;
-        w[k] = wk - step * mk / (sqrtf(vk) * c->inv_sqrt_bc2 + c->eps);
+        w[k] = wk - step * mk / (sqrtf(vk) * ib2 + eps);
     }
     return decay ? (double)sq : 0.0;
 }
 
-static double sgd_range(float *restrict w, const float *restrict g, float *restrict mo, size_t n,
+SAE_HOT static double sgd_range(float *restrict w, const float *restrict g, float *restrict mo, size_t n,
                         float lr, float mu, float lambda)
 {
     float sq = 0.0f;
+#pragma omp simd reduction(+ : sq)
     for (size_t k = 0; k < n; k++) {
         float wk = w[k];
         float gk = g[k] + lambda * wk;
