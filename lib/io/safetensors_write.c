@@ -1,1 +1,374 @@
-/* placeholder: written by the io work */
+/* SPDX-License-Identifier: MIT */
+/* Writing model files: safetensors with the config, format version and a
+ * CRC-32 of the data in "__metadata__" (docs/file-format.md). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "core/error.h"
+#include "io/checksum.h"
+#include "io/safetensors.h"
+#include "model/config.h"
+#include "model/model.h"
+
+/* ------------------------------------------------------------------------ */
+/* Header                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Numbers go in as raw text rather than cJSON doubles: offsets are 64-bit
+ * integers, and a double printed by cJSON could turn into "1e+16" or lose
+ * digits, which strict safetensors readers refuse. */
+static int add_u64(cJSON *array, uint64_t v)
+{
+    char text[24];
+    snprintf(text, sizeof text, "%" PRIu64, v);
+    return cJSON_AddItemToArray(array, cJSON_CreateRaw(text)) ? 0 : -1;
+}
+
+static cJSON *tensor_entry(const sae_st_tensor_t *t, uint64_t begin, uint64_t end)
+{
+    cJSON *entry = cJSON_CreateObject();
+    int bad = !cJSON_AddStringToObject(entry, "dtype", "F32");
+    cJSON *shape = bad ? NULL : cJSON_AddArrayToObject(entry, "shape");
+    bad = bad || !shape;
+    for (size_t d = 0; !bad && d < t->ndim; d++)
+        bad = add_u64(shape, t->shape[d]) != 0;
+    cJSON *offsets = bad ? NULL : cJSON_AddArrayToObject(entry, "data_offsets");
+    bad = bad || !offsets || add_u64(offsets, begin) != 0 || add_u64(offsets, end) != 0;
+    if (bad) {
+        cJSON_Delete(entry);
+        return NULL;
+    }
+    return entry;
+}
+
+static size_t tensor_floats(const sae_st_tensor_t *t)
+{
+    size_t n = 1;
+    for (size_t d = 0; d < t->ndim; d++)
+        n *= t->shape[d];
+    return n;
+}
+
+/* The bytes of the tensor data exactly as they will sit in the file. */
+static uint32_t data_crc(const sae_st_tensor_t *tensors, size_t n_tensors)
+{
+    unsigned char buf[SAE_ST_CHUNK];
+    const size_t per_chunk = SAE_ST_CHUNK / 4;
+    uint32_t crc = 0;
+    for (size_t i = 0; i < n_tensors; i++) {
+        size_t n = tensor_floats(&tensors[i]);
+        for (size_t done = 0; done < n; done += per_chunk) {
+            size_t k = n - done < per_chunk ? n - done : per_chunk;
+            sae_st_encode_f32(tensors[i].data + done, k, buf);
+            crc = sae_crc32_update(crc, buf, 4 * k);
+        }
+    }
+    return crc;
+}
+
+/* Builds the JSON header, padded with spaces to a multiple of 8 bytes so
+ * that the data section starts 8-byte aligned (as safetensors writers do,
+ * which lets readers map the data directly). */
+static sae_status_t build_header(const sae_st_tensor_t *tensors, size_t n_tensors,
+                                 const sae_st_meta_t *meta, size_t n_meta, char **text, size_t *len,
+                                 char *errbuf)
+{
+    char checksum[32];
+    snprintf(checksum, sizeof checksum, "crc32:%08" PRIx32, data_crc(tensors, n_tensors));
+
+    cJSON *root = cJSON_CreateObject();
+    cJSON *md = cJSON_AddObjectToObject(root, "__metadata__");
+    int bad = md == NULL;
+    for (size_t i = 0; !bad && i < n_meta; i++)
+        bad = !cJSON_AddStringToObject(md, meta[i].key, meta[i].value);
+    if (!bad)
+        bad = !cJSON_AddStringToObject(md, "checksum", checksum);
+
+    uint64_t offset = 0;
+    for (size_t i = 0; !bad && i < n_tensors; i++) {
+        uint64_t end = offset + 4 * (uint64_t)tensor_floats(&tensors[i]);
+        cJSON *entry = tensor_entry(&tensors[i], offset, end);
+        bad = !entry || !cJSON_AddItemToObject(root, tensors[i].name, entry);
+        if (entry && bad)
+            cJSON_Delete(entry);
+        offset = end;
+    }
+
+    char *json = bad ? NULL : cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!json)
+        return sae_fail(errbuf, SAE_ERR_NOMEM, "out of memory building the file header");
+
+    size_t n = strlen(json);
+    size_t padded = (n + 7) & ~(size_t)7;
+    char *out = malloc(padded);
+    if (!out) {
+        cJSON_free(json);
+        return sae_fail(errbuf, SAE_ERR_NOMEM, "out of memory building the file header");
+    }
+    memcpy(out, json, n);
+    memset(out + n, ' ', padded - n);
+    cJSON_free(json);
+    *text = out;
+    *len = padded;
+    return SAE_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Atomic file replacement                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Creates "<path>.tmp.XXXXXX" exclusively. This is mkstemp's algorithm, but
+ * opened with mode 0666 so that the umask applies as it would for any new
+ * file: mkstemp's fixed 0600 would leave saved models unreadable to the
+ * group even where the user's umask says otherwise. O_EXCL still guarantees
+ * that an existing file is never reused or clobbered. */
+static int create_temp(const char *path, char **tmp_out)
+{
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    static _Thread_local uint64_t counter;
+    size_t n = strlen(path);
+    char *tmp = malloc(n + sizeof ".tmp.XXXXXX");
+    if (!tmp) {
+        errno = ENOMEM;
+        return -1;
+    }
+    memcpy(tmp, path, n);
+    memcpy(tmp + n, ".tmp.", 5);
+
+    struct timespec ts;
+    timespec_get(&ts, TIME_UTC);
+    uint64_t state = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
+                     ((uint64_t)getpid() << 16) ^ (uint64_t)(uintptr_t)tmp;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        /* splitmix64 step: names need only differ, not be unpredictable,
+         * because O_EXCL makes a collision a retry, never a hazard. */
+        uint64_t z = (state += 0x9e3779b97f4a7c15u) + ++counter;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+        z ^= z >> 31;
+        for (size_t i = 0; i < 6; i++) {
+            tmp[n + 5 + i] = alphabet[z % (sizeof alphabet - 1)];
+            z /= sizeof alphabet - 1;
+        }
+        tmp[n + 11] = '\0';
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            *tmp_out = tmp;
+            return fd;
+        }
+        if (errno != EEXIST)
+            break;
+    }
+    int err = errno;
+    free(tmp);
+    errno = err;
+    return -1;
+}
+
+/* After the rename, syncing the folder makes the new directory entry itself
+ * durable. Best effort: some file systems refuse fsync on directories, and
+ * the file is already complete and in place either way. */
+static void sync_parent_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? malloc((size_t)(slash - path) + 2) : NULL;
+    if (slash && !dir)
+        return;
+    if (dir) {
+        size_t n = slash == path ? 1 : (size_t)(slash - path);
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    int fd = open(dir ? dir : ".", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
+static int write_data(FILE *f, const sae_st_tensor_t *tensors, size_t n_tensors)
+{
+    unsigned char buf[SAE_ST_CHUNK];
+    const size_t per_chunk = SAE_ST_CHUNK / 4;
+    for (size_t i = 0; i < n_tensors; i++) {
+        size_t n = tensor_floats(&tensors[i]);
+        for (size_t done = 0; done < n; done += per_chunk) {
+            size_t k = n - done < per_chunk ? n - done : per_chunk;
+            sae_st_encode_f32(tensors[i].data + done, k, buf);
+            if (fwrite(buf, 1, 4 * k, f) != 4 * k)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* Writes everything to the open temporary file and closes it. Returns 0, or
+ * -1 with errno set; the stream is closed in both cases. */
+static int write_and_close(FILE *f, const char *header, size_t header_len,
+                           const sae_st_tensor_t *tensors, size_t n_tensors)
+{
+    unsigned char len_le[8];
+    sae_st_store_u64le(len_le, (uint64_t)header_len);
+    int ok = fwrite(len_le, 1, 8, f) == 8 && fwrite(header, 1, header_len, f) == header_len &&
+             write_data(f, tensors, n_tensors) == 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    int err = errno;
+    if (fclose(f) != 0 && ok) {
+        ok = 0;
+        err = errno;
+    }
+    if (!ok && err == 0)
+        err = EIO; /* a short fwrite need not set errno */
+    errno = err;
+    return ok ? 0 : -1;
+}
+
+static sae_status_t check_sizes(const sae_st_tensor_t *tensors, size_t n_tensors, char *errbuf)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < n_tensors; i++) {
+        uint64_t n = 1;
+        for (size_t d = 0; d < tensors[i].ndim; d++) {
+            uint64_t s = tensors[i].shape[d];
+            if (s != 0 && n > UINT64_MAX / 4 / s)
+                return sae_fail(errbuf, SAE_ERR_RANGE, "tensor '%s' is too large to save",
+                                tensors[i].name);
+            n *= s;
+        }
+        /* Offsets must stay exact in readers that hold JSON numbers in
+         * doubles (JavaScript, some Python paths): 2^53. */
+        if (4 * n > ((uint64_t)1 << 53) - total)
+            return sae_fail(errbuf, SAE_ERR_RANGE, "tensor data too large for the file format");
+        total += 4 * n;
+    }
+    return SAE_OK;
+}
+
+sae_status_t sae_st_save(const char *path, const sae_st_tensor_t *tensors, size_t n_tensors,
+                         const sae_st_meta_t *meta, size_t n_meta, char *errbuf)
+{
+    sae_status_t st = check_sizes(tensors, n_tensors, errbuf);
+    if (st != SAE_OK)
+        return st;
+
+    char *header = NULL;
+    size_t header_len = 0;
+    st = build_header(tensors, n_tensors, meta, n_meta, &header, &header_len, errbuf);
+    if (st != SAE_OK)
+        return st;
+
+    char *tmp = NULL;
+    int fd = create_temp(path, &tmp);
+    if (fd < 0) {
+        int err = errno;
+        free(header);
+        return sae_fail(errbuf, SAE_ERR_IO, "cannot save model to '%s': %s", path, strerror(err));
+    }
+    FILE *f = fdopen(fd, "wb");
+    if (!f) {
+        int err = errno;
+        close(fd);
+        unlink(tmp);
+        free(tmp);
+        free(header);
+        return sae_fail(errbuf, SAE_ERR_IO, "cannot save model to '%s': %s", path, strerror(err));
+    }
+
+    int rc = write_and_close(f, header, header_len, tensors, n_tensors);
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -1;
+    int err = errno;
+    free(header);
+    if (rc != 0) {
+        unlink(tmp);
+        free(tmp);
+        return sae_fail(errbuf, SAE_ERR_IO, "cannot save model to '%s': %s", path, strerror(err));
+    }
+    free(tmp);
+    sync_parent_dir(path);
+    return SAE_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Models                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* The whole config as a JSON object {name: value text}, itself stored as a
+ * string because safetensors metadata values must be strings. Text values
+ * (not numbers) keep enum names readable and let sae_config_set parse them
+ * back exactly as a user's config file would be parsed. */
+static sae_status_t config_json(const sae_config_t *cfg, char **out, char *errbuf)
+{
+    cJSON *obj = cJSON_CreateObject();
+    int bad = obj == NULL;
+    sae_param_t p;
+    for (size_t i = 0; !bad && sae_param_at(i, &p) == SAE_OK; i++) {
+        const char *name = sae_param_name(p);
+        char value[128];
+        if (!name || sae_config_get(cfg, name, value, sizeof value) != SAE_OK) {
+            cJSON_Delete(obj);
+            return sae_fail(errbuf, SAE_ERR_STATE, "cannot read config parameter %d for saving",
+                            (int)p);
+        }
+        bad = !cJSON_AddStringToObject(obj, name, value);
+    }
+    char *text = bad ? NULL : cJSON_PrintUnformatted(obj);
+    cJSON_Delete(obj);
+    if (!text)
+        return sae_fail(errbuf, SAE_ERR_NOMEM, "out of memory serialising the config");
+    *out = text;
+    return SAE_OK;
+}
+
+sae_status_t sae_model_save(const sae_model_t *model, const char *path)
+{
+    if (!model)
+        return sae_fail_global(SAE_ERR_NULL, "sae_model_save: model is NULL");
+    /* The message buffer is the one mutable part of a const model handle:
+     * reporting an error does not change the model. */
+    char *errmsg = ((sae_model_t *)model)->errmsg;
+    if (!path)
+        return sae_fail(errmsg, SAE_ERR_NULL, "sae_model_save: path is NULL");
+
+    sae_st_tensor_t tensors[SAE_MAX_TENSORS];
+    for (size_t i = 0; i < model->n_tensors; i++) {
+        const sae_tensor_desc_t *d = &model->tensors[i];
+        const float *data = model->params + d->offset;
+        /* A file the loader would refuse is worse than no file. */
+        if (!sae_all_finite(data, d->rows * d->cols))
+            return sae_fail(errmsg, SAE_ERR_NONFINITE,
+                            "cannot save model to '%s': tensor '%s' holds NaN or Inf", path,
+                            d->name);
+        tensors[i].name = d->name;
+        tensors[i].data = data;
+        /* Biases are vectors; saving them as such is what other safetensors
+         * users (PyTorch state dicts) expect. */
+        tensors[i].ndim = d->is_weight ? 2 : 1;
+        tensors[i].shape[0] = d->rows;
+        tensors[i].shape[1] = d->is_weight ? d->cols : 1;
+    }
+
+    char *config = NULL;
+    sae_status_t st = config_json(sae_model_config(model), &config, errmsg);
+    if (st != SAE_OK)
+        return st;
+    const sae_st_meta_t meta[] = {
+        {"format", SAE_ST_FORMAT},
+        {"format_version", SAE_ST_FORMAT_VERSION},
+        {"config", config},
+        {"library_version", sae_version_string()},
+    };
+    st = sae_st_save(path, tensors, model->n_tensors, meta, sizeof meta / sizeof meta[0], errmsg);
+    cJSON_free(config);
+    return st;
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal pieces shared by the safetensors reader and writer (and, later,
+ * checkpoints): format constants, little-endian byte packing, and a writer
+ * for a list of named float32 tensors. docs/file-format.md describes the
+ * format these produce and accept. */
+#ifndef SAE_IO_SAFETENSORS_H
+#define SAE_IO_SAFETENSORS_H
+
+#include <float.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "sae.h"
+
+/* Data is written as the bytes of IEEE binary32 values; a platform whose
+ * float is anything else could not read or write these files faithfully. */
+_Static_assert(sizeof(float) == 4 && FLT_RADIX == 2 && FLT_MANT_DIG == 24 && FLT_MAX_EXP == 128,
+               "libsae model files need IEEE 754 binary32 floats");
+
+#define SAE_ST_FORMAT         "libsae"
+#define SAE_ST_FORMAT_VERSION "1"
+/* Largest JSON header accepted. A libsae header is about 2 KiB; the cap
+ * keeps a hostile length field from making the loader allocate gigabytes
+ * (the safetensors reference reader uses 100 MB for general files). */
+#define SAE_ST_MAX_HEADER ((uint64_t)16 << 20)
+/* Tensor data is moved through a buffer of this many bytes at a time, so
+ * neither side ever needs a second full copy of the parameters. */
+#define SAE_ST_CHUNK 16384u
+
+/* One float32 tensor to write. ndim is 1 or 2. */
+typedef struct sae_st_tensor {
+    const char *name;
+    const float *data;
+    size_t ndim;
+    size_t shape[2];
+} sae_st_tensor_t;
+
+/* One "__metadata__" entry; safetensors allows string values only. */
+typedef struct sae_st_meta {
+    const char *key;
+    const char *value;
+} sae_st_meta_t;
+
+/* Writes the tensors (data in the given order, contiguous) and metadata to
+ * path, adding "checksum": "crc32:<8 hex>" over the data section. Atomic:
+ * the bytes go to a new temporary file next to path, which is flushed,
+ * fsync'ed and renamed over path; on any failure the temporary file is
+ * removed and path is untouched. Errors (SAE_ERR_IO, SAE_ERR_NOMEM,
+ * SAE_ERR_RANGE for sizes beyond the format) are written into errbuf
+ * (SAE_ERRMSG_SIZE bytes). */
+sae_status_t sae_st_save(const char *path, const sae_st_tensor_t *tensors, size_t n_tensors,
+                         const sae_st_meta_t *meta, size_t n_meta, char *errbuf);
+
+/* Little-endian packing done with shifts, so that the same code is right on
+ * any host byte order; on little-endian hosts compilers reduce it to plain
+ * loads and stores. */
+static inline void sae_st_store_u64le(unsigned char *b, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline uint64_t sae_st_load_u64le(const unsigned char *b)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)b[i] << (8 * i);
+    return v;
+}
+
+static inline void sae_st_encode_f32(const float *src, size_t n, unsigned char *dst)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &src[i], sizeof u);
+        dst[4 * i + 0] = (unsigned char)u;
+        dst[4 * i + 1] = (unsigned char)(u >> 8);
+        dst[4 * i + 2] = (unsigned char)(u >> 16);
+        dst[4 * i + 3] = (unsigned char)(u >> 24);
+    }
+}
+
+static inline void sae_st_decode_f32(const unsigned char *src, size_t n, float *dst)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = (uint32_t)src[4 * i] | (uint32_t)src[4 * i + 1] << 8 |
+                     (uint32_t)src[4 * i + 2] << 16 | (uint32_t)src[4 * i + 3] << 24;
+        memcpy(&dst[i], &u, sizeof u);
+    }
+}
+
+#endif
