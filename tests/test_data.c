@@ -1,0 +1,585 @@
+/* SPDX-License-Identifier: MIT */
+/* The examples' data helpers (examples/common): IDX and npm-digits loaders
+ * against malformed and hostile input, the fixed-seed split, E1's goodness
+ * score on a case worked out by hand, and the PNG writer's round trip. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "common/digits.h"
+#include "common/fileio.h"
+#include "common/goodness.h"
+#include "common/idx.h"
+#include "common/png.h"
+#include "common/split.h"
+#include "testutil.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* An image file of n images rows x cols whose pixel i holds i % 256. The
+ * caller frees it. */
+static uint8_t *make_images(uint32_t n, uint32_t rows, uint32_t cols, size_t *len)
+{
+    size_t payload = (size_t)n * rows * cols;
+    uint8_t *b = malloc(16 + payload);
+    assert_non_null(b);
+    put_be32(b, EX_IDX_MAGIC_IMAGES);
+    put_be32(b + 4, n);
+    put_be32(b + 8, rows);
+    put_be32(b + 12, cols);
+    for (size_t i = 0; i < payload; i++)
+        b[16 + i] = (uint8_t)(i % 256);
+    *len = 16 + payload;
+    return b;
+}
+
+static uint8_t *make_labels(uint32_t n, size_t *len)
+{
+    uint8_t *b = malloc(8 + n);
+    assert_non_null(b);
+    put_be32(b, EX_IDX_MAGIC_LABELS);
+    put_be32(b + 4, n);
+    for (uint32_t i = 0; i < n; i++)
+        b[8 + i] = (uint8_t)(i % 10);
+    *len = 8 + n;
+    return b;
+}
+
+static void write_gz(const char *path, const uint8_t *data, size_t len)
+{
+    gzFile gz = gzopen(path, "wb");
+    assert_non_null(gz);
+    assert_int_equal(gzwrite(gz, data, (unsigned)len), (int)len);
+    assert_int_equal(gzclose(gz), Z_OK);
+}
+
+static void write_plain(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Removes every file in dir, then dir (the tests make no sub-folders). */
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[1024];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static char *new_tmpdir(void)
+{
+    const char *t = tu_tmpdir();
+    char *copy = malloc(strlen(t) + 1);
+    assert_non_null(copy);
+    strcpy(copy, t);
+    return copy;
+}
+
+/* ---- IDX, in memory ----------------------------------------------------- */
+
+static void test_idx_images_ok(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *b = make_images(3, 2, 5, &len);
+    ex_dataset d;
+    assert_int_equal(ex_idx_parse_images(b, len, &d), EX_OK);
+    assert_int_equal(d.rows, 3);
+    assert_int_equal(d.height, 2);
+    assert_int_equal(d.width, 5);
+    assert_int_equal(d.dim, 10);
+    assert_null(d.labels);
+    for (size_t i = 0; i < 30; i++)
+        assert_float_equal(d.x[i], (float)(i % 256) / 255.0f, 1e-7);
+    ex_dataset_free(&d);
+    free(b);
+}
+
+static void test_idx_bad_magic(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *b = make_images(2, 2, 2, &len);
+    ex_dataset d;
+    b[3] = 0x01; /* a label file's magic on an image file */
+    assert_int_equal(ex_idx_parse_images(b, len, &d), EX_ERR_MAGIC);
+    assert_null(d.x);
+    b[3] = 0x03;
+    b[2] = 0x09; /* signed-byte data: not what MNIST holds */
+    assert_int_equal(ex_idx_parse_images(b, len, &d), EX_ERR_MAGIC);
+    uint8_t *labels = (uint8_t *)1;
+    size_t count = 7;
+    b[2] = 0x08;
+    assert_int_equal(ex_idx_parse_labels(b, len, &labels, &count), EX_ERR_MAGIC);
+    assert_null(labels);
+    assert_int_equal(count, 0);
+    free(b);
+}
+
+static void test_idx_truncated(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *b = make_images(4, 3, 3, &len);
+    ex_dataset d;
+    /* Cut inside the magic, inside the header, and inside the data. */
+    assert_int_equal(ex_idx_parse_images(b, 0, &d), EX_ERR_TRUNCATED);
+    assert_int_equal(ex_idx_parse_images(b, 3, &d), EX_ERR_TRUNCATED);
+    assert_int_equal(ex_idx_parse_images(b, 15, &d), EX_ERR_TRUNCATED);
+    assert_int_equal(ex_idx_parse_images(b, 16, &d), EX_ERR_TRUNCATED);
+    assert_int_equal(ex_idx_parse_images(b, len - 1, &d), EX_ERR_TRUNCATED);
+    assert_int_equal(ex_idx_parse_images(b, len, &d), EX_OK);
+    ex_dataset_free(&d);
+    free(b);
+
+    uint8_t *l = make_labels(5, &len);
+    uint8_t *labels;
+    size_t count;
+    assert_int_equal(ex_idx_parse_labels(l, 7, &labels, &count), EX_ERR_TRUNCATED);
+    assert_int_equal(ex_idx_parse_labels(l, len - 1, &labels, &count), EX_ERR_TRUNCATED);
+    assert_int_equal(ex_idx_parse_labels(l, len, &labels, &count), EX_OK);
+    assert_int_equal(count, 5);
+    assert_int_equal(labels[4], 4);
+    free(labels);
+    free(l);
+}
+
+static void test_idx_dimensions(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *b = make_images(2, 2, 2, &len);
+    ex_dataset d;
+
+    /* Every dimension at 2^32 - 1: the product overflows 64 bits. */
+    put_be32(b + 4, 0xffffffffu);
+    put_be32(b + 8, 0xffffffffu);
+    put_be32(b + 12, 0xffffffffu);
+    assert_int_equal(ex_idx_parse_images(b, len, &d), EX_ERR_DIMENSION);
+
+    /* A product that wraps around to exactly the 8 bytes present must not
+     * pass for a match: 1380655685 * 3340214413 = 2^62 + 1, so times 8 it
+     * is 2^65 + 8, which is 8 modulo 2^64. */
+    put_be32(b + 4, 1380655685u);
+    put_be32(b + 8, 3340214413u);
+    put_be32(b + 12, 8);
+    assert_int_equal(ex_idx_parse_images(b, len, &d), EX_ERR_DIMENSION);
+
+    /* A huge but representable size with 8 bytes of data: refused before
+     * any allocation (the test would run out of memory otherwise). */
+    put_be32(b + 4, 0x7fffffffu);
+    put_be32(b + 8, 0xffffu);
+    put_be32(b + 12, 0xffu);
+    assert_int_equal(ex_idx_parse_images(b, len, &d), EX_ERR_TRUNCATED);
+
+    /* Representable in 64 bits, but not as floats in memory. */
+    put_be32(b + 12, 0xffffu);
+    assert_int_equal(ex_idx_parse_images(b, len, &d), EX_ERR_DIMENSION);
+
+    /* A zero dimension. */
+    put_be32(b + 4, 2);
+    put_be32(b + 8, 0);
+    put_be32(b + 12, 2);
+    assert_int_equal(ex_idx_parse_images(b, len, &d), EX_ERR_DIMENSION);
+
+    /* More data than the header announces. */
+    put_be32(b + 4, 1);
+    put_be32(b + 8, 2);
+    put_be32(b + 12, 2);
+    assert_int_equal(ex_idx_parse_images(b, len, &d), EX_ERR_DIMENSION);
+    assert_null(d.x);
+    free(b);
+}
+
+/* ---- IDX, from files ---------------------------------------------------- */
+
+static void test_idx_files(void **state)
+{
+    (void)state;
+    char *dir = new_tmpdir();
+    char ip[512], lp[512], plain[512];
+    size_t ilen, llen;
+    uint8_t *img = make_images(6, 28, 28, &ilen);
+    uint8_t *lab = make_labels(6, &llen);
+    snprintf(ip, sizeof ip, "%s/train-images-idx3-ubyte.gz", dir);
+    snprintf(lp, sizeof lp, "%s/train-labels-idx1-ubyte", dir);
+    write_gz(ip, img, ilen);
+    write_plain(lp, lab, llen);
+
+    /* ex_idx_find prefers the plain name, falls back to .gz. */
+    char found[512];
+    assert_true(ex_idx_find(dir, "train-images-idx3-ubyte", found, sizeof found));
+    assert_string_equal(found, ip);
+    assert_true(ex_idx_find(dir, "train-labels-idx1-ubyte", found, sizeof found));
+    assert_string_equal(found, lp);
+    assert_false(ex_idx_find(dir, "t10k-images-idx3-ubyte", found, sizeof found));
+
+    ex_dataset d;
+    assert_int_equal(ex_idx_load(ip, lp, &d), EX_OK);
+    assert_int_equal(d.rows, 6);
+    assert_int_equal(d.dim, 784);
+    assert_int_equal(d.labels[5], 5);
+    assert_float_equal(d.x[784 * 5 + 3], (float)((784 * 5 + 3) % 256) / 255.0f, 1e-7);
+    ex_dataset_free(&d);
+
+    /* A label file for 5 images against 6 images. */
+    free(lab);
+    lab = make_labels(5, &llen);
+    write_plain(lp, lab, llen);
+    assert_int_equal(ex_idx_load(ip, lp, &d), EX_ERR_DIMENSION);
+    assert_null(d.x);
+
+    /* A gzip stream cut short. */
+    uint8_t *gz = NULL;
+    size_t gzlen = 0;
+    assert_int_equal(ex_read_file(ip, 1 << 20, &gz, &gzlen), EX_OK);
+    snprintf(plain, sizeof plain, "%s/cut.gz", dir);
+    write_plain(plain, gz, gzlen / 2);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(ex_idx_read_file(plain, EX_IDX_MAX_BYTES, &buf, &len), EX_ERR_TRUNCATED);
+    assert_null(buf);
+    free(gz);
+
+    /* More decompressed data than the cap. */
+    assert_int_equal(ex_idx_read_file(ip, 100, &buf, &len), EX_ERR_TOO_BIG);
+    assert_null(buf);
+
+    /* A missing file. */
+    snprintf(plain, sizeof plain, "%s/missing", dir);
+    assert_int_equal(ex_idx_load(plain, lp, &d), EX_ERR_IO);
+
+    free(img);
+    free(lab);
+    remove_dir(dir);
+    free(dir);
+}
+
+/* ---- npm digits JSON ---------------------------------------------------- */
+
+/* {"data":[v, v, ... ]} with count values, all equal to v except the
+ * value at index odd_at, which is odd. */
+static char *digits_json(size_t count, const char *v, size_t odd_at, const char *odd)
+{
+    size_t cap = 32 + count * (strlen(v) + strlen(odd) + 2);
+    char *s = malloc(cap);
+    assert_non_null(s);
+    size_t n = (size_t)snprintf(s, cap, "{\"data\":[");
+    for (size_t i = 0; i < count; i++)
+        n += (size_t)snprintf(s + n, cap - n, "%s%s", i ? "," : "", i == odd_at ? odd : v);
+    snprintf(s + n, cap - n, "]}");
+    return s;
+}
+
+static ex_status parse(const char *text, ex_dataset *d)
+{
+    return ex_digits_parse_json(text, strlen(text), 3, d);
+}
+
+static void test_digits_json(void **state)
+{
+    (void)state;
+    ex_dataset d;
+    char *ok = digits_json(2 * 784, "0.5", 100, "1");
+    assert_int_equal(parse(ok, &d), EX_OK);
+    assert_int_equal(d.rows, 2);
+    assert_int_equal(d.dim, 784);
+    assert_int_equal(d.width, 28);
+    assert_int_equal(d.labels[0], 3);
+    assert_int_equal(d.labels[1], 3);
+    assert_float_equal(d.x[100], 1.0f, 0);
+    assert_float_equal(d.x[101], 0.5f, 0);
+    ex_dataset_free(&d);
+    free(ok);
+
+    /* Malformed or wrongly shaped JSON. */
+    assert_int_equal(parse("{\"data\":[0,1", &d), EX_ERR_JSON);
+    assert_int_equal(parse("", &d), EX_ERR_JSON);
+    assert_int_equal(parse("[0,1]", &d), EX_ERR_JSON);
+    assert_int_equal(parse("{\"pixels\":[0,1]}", &d), EX_ERR_JSON);
+    assert_int_equal(parse("{\"data\":{\"a\":1}}", &d), EX_ERR_JSON);
+    char *str = digits_json(784, "0", 5, "\"0.5\"");
+    assert_int_equal(parse(str, &d), EX_ERR_JSON);
+    free(str);
+
+    /* Counts that are not whole digits. */
+    assert_int_equal(parse("{\"data\":[]}", &d), EX_ERR_COUNT);
+    char *short_ = digits_json(783, "0", 0, "0");
+    assert_int_equal(parse(short_, &d), EX_ERR_COUNT);
+    free(short_);
+    char *long_ = digits_json(785, "0", 0, "0");
+    assert_int_equal(parse(long_, &d), EX_ERR_COUNT);
+    free(long_);
+
+    /* Values outside [0,1]. */
+    char *hi = digits_json(784, "0", 783, "1.0001");
+    assert_int_equal(parse(hi, &d), EX_ERR_RANGE);
+    free(hi);
+    char *lo = digits_json(784, "0", 0, "-0.1");
+    assert_int_equal(parse(lo, &d), EX_ERR_RANGE);
+    free(lo);
+    char *huge = digits_json(784, "0", 9, "1e999");
+    assert_int_equal(parse(huge, &d), EX_ERR_RANGE);
+    free(huge);
+    assert_null(d.x);
+}
+
+static void test_digits_dir(void **state)
+{
+    (void)state;
+    char *dir = new_tmpdir();
+    char path[512];
+    for (int k = 0; k < 10; k++) {
+        /* k + 1 digits of class k, each filled with k / 10. */
+        char v[8];
+        snprintf(v, sizeof v, "0.%d", k);
+        char *s = digits_json((size_t)(k + 1) * 784, v, 0, v);
+        snprintf(path, sizeof path, "%s/%d.json", dir, k);
+        write_plain(path, s, strlen(s));
+        free(s);
+    }
+    ex_dataset d;
+    assert_int_equal(ex_digits_load_dir(dir, &d), EX_OK);
+    assert_int_equal(d.rows, 55);
+    size_t r = 0;
+    for (int k = 0; k < 10; k++) {
+        for (int i = 0; i <= k; i++, r++) {
+            assert_int_equal(d.labels[r], k);
+            assert_float_equal(d.x[r * 784 + 400], (float)k / 10.0f, 1e-6);
+        }
+    }
+    ex_dataset_free(&d);
+
+    /* One bad file spoils the set, with its own error. */
+    snprintf(path, sizeof path, "%s/7.json", dir);
+    write_plain(path, "{\"data\":[0.5,", 13);
+    assert_int_equal(ex_digits_load_dir(dir, &d), EX_ERR_JSON);
+    assert_non_null(strstr(ex_error_detail(), "7.json"));
+    unlink(path);
+    assert_int_equal(ex_digits_load_dir(dir, &d), EX_ERR_IO);
+    remove_dir(dir);
+    free(dir);
+}
+
+/* ---- split -------------------------------------------------------------- */
+
+static void test_permutation(void **state)
+{
+    (void)state;
+    enum { N = 1000 };
+    size_t a[N], b[N], c[N];
+    unsigned char seen[N];
+    ex_permutation(a, N, 42);
+    ex_permutation(b, N, 42);
+    ex_permutation(c, N, 43);
+    memset(seen, 0, sizeof seen);
+    size_t moved = 0, differ = 0;
+    for (size_t i = 0; i < N; i++) {
+        assert_true(a[i] < N);
+        assert_int_equal(seen[a[i]], 0);
+        seen[a[i]] = 1;
+        assert_int_equal(a[i], b[i]);
+        moved += a[i] != i;
+        differ += a[i] != c[i];
+    }
+    /* A shuffle that leaves most rows in place, or ignores the seed, is
+     * not a shuffle. */
+    assert_true(moved > N / 2);
+    assert_true(differ > N / 2);
+}
+
+static void test_split3(void **state)
+{
+    (void)state;
+    enum { N = 100, DIM = 2 };
+    ex_dataset all = {0};
+    all.rows = N;
+    all.dim = DIM;
+    all.x = malloc(N * DIM * sizeof *all.x);
+    all.labels = malloc(N);
+    assert_non_null(all.x);
+    assert_non_null(all.labels);
+    for (size_t i = 0; i < N; i++) {
+        all.x[i * DIM] = (float)i; /* the row remembers where it came from */
+        all.x[i * DIM + 1] = -(float)i;
+        all.labels[i] = (uint8_t)(i % 10);
+    }
+    ex_dataset tr, va, te;
+    assert_int_equal(ex_split3(&all, 7, 70, 20, 10, &tr, &va, &te), EX_OK);
+    assert_int_equal(tr.rows, 70);
+    assert_int_equal(va.rows, 20);
+    assert_int_equal(te.rows, 10);
+    unsigned char seen[N];
+    memset(seen, 0, sizeof seen);
+    const ex_dataset *parts[3] = {&tr, &va, &te};
+    for (int p = 0; p < 3; p++) {
+        for (size_t r = 0; r < parts[p]->rows; r++) {
+            size_t orig = (size_t)parts[p]->x[r * DIM];
+            assert_true(orig < N);
+            assert_int_equal(seen[orig], 0);
+            seen[orig] = 1;
+            assert_float_equal(parts[p]->x[r * DIM + 1], -(float)orig, 0);
+            assert_int_equal(parts[p]->labels[r], orig % 10);
+        }
+    }
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal(seen[i], 1);
+    ex_dataset_free(&tr);
+    ex_dataset_free(&va);
+    ex_dataset_free(&te);
+
+    assert_int_equal(ex_split3(&all, 7, 70, 20, 11, &tr, &va, &te), EX_ERR_ARG);
+    assert_null(tr.x);
+    ex_dataset_free(&all);
+}
+
+/* ---- goodness ----------------------------------------------------------- */
+
+/* Four 3-bit codes in two classes:
+ *   a = 100, b = 110 (class 0);  c = 001, d = 011 (class 1).
+ * L1 distances: ab = 1, cd = 1, ac = 2, ad = 3, bc = 3, bd = 2.
+ * Over ordered pairs i != j, every unordered pair counts twice:
+ *   within  = 2 * (1 + 1)         = 4
+ *   between = 2 * (2 + 3 + 3 + 2) = 20
+ *   score   = (20 / 10) / 4       = 0.5 */
+static void test_goodness_by_hand(void **state)
+{
+    (void)state;
+    const uint8_t codes[4 * 3] = {1, 0, 0, 1, 1, 0, 0, 0, 1, 0, 1, 1};
+    const uint8_t labels[4] = {0, 0, 1, 1};
+    double dist[16];
+    ex_l1_matrix_u8(codes, 4, 3, dist);
+    const double expect[16] = {0, 1, 2, 3, 1, 0, 3, 2, 2, 3, 0, 1, 3, 2, 1, 0};
+    for (int i = 0; i < 16; i++)
+        assert_float_equal(dist[i], expect[i], 0);
+    assert_float_equal(ex_goodness_score(dist, labels, 4), 0.5, 1e-15);
+
+    /* The float version agrees on the same points. */
+    float fcodes[12];
+    for (int i = 0; i < 12; i++)
+        fcodes[i] = codes[i];
+    double fdist[16];
+    ex_l1_matrix_f32(fcodes, 4, 3, fdist);
+    for (int i = 0; i < 16; i++)
+        assert_float_equal(fdist[i], expect[i], 0);
+
+    /* Labels in a different order: rows need not be grouped by class. */
+    const uint8_t mixed[4] = {0, 1, 0, 1};
+    /* within: ac = 2, bd = 2 -> 8; between: ab, ad, bc, cd = 1+3+3+1 -> 16 */
+    assert_float_equal(ex_goodness_score(dist, mixed, 4), (16.0 / 10.0) / 8.0, 1e-15);
+
+    /* No same-class pair: undefined. */
+    const uint8_t distinct[4] = {0, 1, 2, 3};
+    assert_true(isnan(ex_goodness_score(dist, distinct, 4)));
+}
+
+/* ---- PNG ---------------------------------------------------------------- */
+
+static void round_trip(const char *dir, int channels, size_t w, size_t h)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/rt%d.png", dir, channels);
+    size_t n = w * h * (size_t)channels;
+    uint8_t *pix = malloc(n);
+    assert_non_null(pix);
+    for (size_t i = 0; i < n; i++)
+        pix[i] = (uint8_t)((i * 37 + 11) % 256);
+    assert_int_equal(ex_png_write(path, pix, w, h, channels), EX_OK);
+    uint8_t *back = NULL;
+    size_t bw = 0, bh = 0;
+    int bc = 0;
+    assert_int_equal(ex_png_read(path, &back, &bw, &bh, &bc), EX_OK);
+    assert_int_equal(bw, w);
+    assert_int_equal(bh, h);
+    assert_int_equal(bc, channels);
+    assert_memory_equal(back, pix, n);
+    free(back);
+    free(pix);
+}
+
+static void test_png_round_trip(void **state)
+{
+    (void)state;
+    char *dir = new_tmpdir();
+    round_trip(dir, 1, 7, 5);
+    round_trip(dir, 3, 6, 4);
+    round_trip(dir, 1, 1, 1);
+
+    /* The atomic writer leaves nothing but the two files behind. */
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int files = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            files++;
+    closedir(d);
+    assert_int_equal(files, 2);
+
+    /* Not a PNG, and bad arguments. */
+    char path[512];
+    snprintf(path, sizeof path, "%s/fake.png", dir);
+    write_plain(path, "GIF89a not a png", 16);
+    uint8_t *pix = NULL;
+    size_t w, h;
+    int c;
+    assert_int_equal(ex_png_read(path, &pix, &w, &h, &c), EX_ERR_FORMAT);
+    assert_null(pix);
+    uint8_t one = 0;
+    assert_int_equal(ex_png_write(path, &one, 1, 1, 2), EX_ERR_ARG);
+    assert_int_equal(ex_png_write(path, &one, 0, 1, 1), EX_ERR_ARG);
+    snprintf(path, sizeof path, "%s/no/such/folder.png", dir);
+    assert_int_equal(ex_png_write(path, &one, 1, 1, 1), EX_ERR_IO);
+    remove_dir(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_idx_images_ok),
+        cmocka_unit_test(test_idx_bad_magic),
+        cmocka_unit_test(test_idx_truncated),
+        cmocka_unit_test(test_idx_dimensions),
+        cmocka_unit_test(test_idx_files),
+        cmocka_unit_test(test_digits_json),
+        cmocka_unit_test(test_digits_dir),
+        cmocka_unit_test(test_permutation),
+        cmocka_unit_test(test_split3),
+        cmocka_unit_test(test_goodness_by_hand),
+        cmocka_unit_test(test_png_round_trip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
