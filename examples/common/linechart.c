@@ -14,12 +14,14 @@
 
 /* Tick positions a reader expects: steps of 1, 2 or 5 times a power of ten,
  * about `want` of them across [lo, hi]. */
-static size_t linear_ticks(double lo, double hi, int want, double *ticks)
+static size_t linear_ticks(double lo, double hi, int want, double min_step, double *ticks)
 {
     double raw = (hi - lo) / want;
     double mag = pow(10.0, floor(log10(raw)));
     double f = raw / mag;
     double step = (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * mag;
+    if (step < min_step)
+        step = min_step;
     size_t n = 0;
     for (double t = ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9 && n < MAX_TICKS;
          t += step)
@@ -28,7 +30,7 @@ static size_t linear_ticks(double lo, double hi, int want, double *ticks)
 }
 
 /* On a log axis: every power of ten, and 2x and 5x as well when the range
- * spans less than two decades, so that a short axis still gets labels. */
+ * spans less than three decades, so that a short axis still gets labels. */
 static size_t log_ticks(double lo, double hi, double *ticks)
 {
     size_t n = 0;
@@ -36,7 +38,7 @@ static size_t log_ticks(double lo, double hi, double *ticks)
     static const double fine[] = {1, 2, 5};
     for (int e = (int)floor(log10(lo)); e <= (int)ceil(log10(hi)) && n < MAX_TICKS; e++) {
         for (int k = 0; k < 3; k++) {
-            if (k > 0 && decades >= 2)
+            if (k > 0 && decades >= 3)
                 break;
             double t = fine[k] * pow(10.0, e);
             if (t >= lo * (1 - 1e-9) && t <= hi * (1 + 1e-9) && n < MAX_TICKS)
@@ -144,8 +146,8 @@ ex_status ex_linechart_save(const char *path, const ex_chart *chart, const ex_se
     }
 
     double xt[MAX_TICKS], yt[MAX_TICKS];
-    size_t nxt = linear_ticks(f.x0, f.x1, 8, xt);
-    size_t nyt = f.log_y ? log_ticks(f.y0, f.y1, yt) : linear_ticks(f.y0, f.y1, 6, yt);
+    size_t nxt = linear_ticks(f.x0, f.x1, 8, chart->x_integer ? 1.0 : 0.0, xt);
+    size_t nyt = f.log_y ? log_ticks(f.y0, f.y1, yt) : linear_ticks(f.y0, f.y1, 6, 0.0, yt);
     char buf[64];
     long ylab_w = 0;
     for (size_t i = 0; i < nyt; i++) {

@@ -73,6 +73,7 @@ typedef struct ex_chart {
     const char *x_label;
     const char *y_label;
     int log_y;          /* 1: logarithmic y axis (needs positive values) */
+    int x_integer;      /* 1: x ticks only at whole numbers (epochs) */
     size_t width;       /* whole picture, pixels (0: 900 x 560) */
     size_t height;
 } ex_chart;
