@@ -272,12 +272,12 @@ sae_status_t sae_config_get(const sae_config_t *cfg, const char *key, char *buf,
         return sae_fail_global(SAE_ERR_NULL, "sae_config_get: NULL argument");
     sae_param_t id;
     if (sae_param_lookup(key, &id) != SAE_OK)
-        return SAE_ERR_UNKNOWN_KEY;
+        return SAE_ERR_UNKNOWN_KEY; /* sae_param_lookup left the message */
     int i = sae_param_index(id);
     const sae_param_desc_t *d = &sae_param_table[i];
     double v = cfg->values[i];
     int n;
-    if (d->enum_names && d != NULL && v >= 0)
+    if (d->enum_names && v >= 0)
         n = snprintf(buf, size, "%s", d->enum_names[(int)v]);
     else if (d->type == SAE_TYPE_INT)
         n = snprintf(buf, size, "%" PRId64, (int64_t)v);
