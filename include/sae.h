@@ -191,7 +191,9 @@ SAE_API const char *sae_config_errmsg(const sae_config_t *cfg);
 /* Typed setters, validated at set time: a value outside the parameter's
  * bounds gives SAE_ERR_RANGE and leaves the parameter unchanged. Setting an
  * integer parameter with sae_config_set_float (or the reverse) gives
- * SAE_ERR_TYPE; an unknown id gives SAE_ERR_UNKNOWN_KEY. Since: 0.1 */
+ * SAE_ERR_TYPE; an unknown id gives SAE_ERR_UNKNOWN_KEY. Setters keep their
+ * message on cfg (sae_config_errmsg); getters, which take a const config,
+ * leave theirs in sae_last_error(). Since: 0.1 */
 SAE_API sae_status_t sae_config_set_int(sae_config_t *cfg, sae_param_t param, int64_t value);
 SAE_API sae_status_t sae_config_set_float(sae_config_t *cfg, sae_param_t param, double value);
 SAE_API sae_status_t sae_config_get_int(const sae_config_t *cfg, sae_param_t param, int64_t *value);
