@@ -230,7 +230,9 @@ static int parse_value(const sae_param_desc_t *d, const char *text, double *out)
         *out = (double)v;
     } else {
         double v = strtod(text, &end);
-        if (errno || *end || !isfinite(v))
+        /* glibc sets ERANGE for subnormal results too, which are valid
+         * values (sae_config_get prints them): only overflow is an error. */
+        if (end == text || *end || !isfinite(v))
             return 0;
         *out = v;
     }
