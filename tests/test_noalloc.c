@@ -1,0 +1,98 @@
+/* Training allocates nothing per step: every buffer comes from the
+ * trainer's workspace. The library's calls to the allocator are routed
+ * through counters with the linker's --wrap (see tests/meson.build).
+ * SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+
+#include "testutil.h"
+
+static int counting;
+static size_t n_alloc;
+
+void *__real_malloc(size_t size);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t size);
+int __real_posix_memalign(void **p, size_t align, size_t size);
+void *__wrap_malloc(size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t size);
+int __wrap_posix_memalign(void **p, size_t align, size_t size);
+
+void *__wrap_malloc(size_t size)
+{
+    n_alloc += counting;
+    return __real_malloc(size);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    n_alloc += counting;
+    return __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t size)
+{
+    n_alloc += counting;
+    return __real_realloc(p, size);
+}
+
+int __wrap_posix_memalign(void **p, size_t align, size_t size)
+{
+    n_alloc += counting;
+    return __real_posix_memalign(p, align, size);
+}
+
+static void train_without_allocating(const char *activation, int corrupt, int tied)
+{
+    sae_config_t *cfg = tu_config(64, 48);
+    assert_int_equal(sae_config_set(cfg, "arch.hidden_activation", activation), SAE_OK);
+    assert_int_equal(sae_config_set(cfg, "train.batch_size", "32"), SAE_OK);
+    assert_int_equal(sae_config_set(cfg, "kl.weight", "0.1"), SAE_OK);
+    assert_int_equal(sae_config_set(cfg, "sample.weight", "1"), SAE_OK);
+    assert_int_equal(sae_config_set(cfg, "decay.l2", "1e-4"), SAE_OK);
+    assert_int_equal(sae_config_set(cfg, "arch.tied", tied ? "1" : "0"), SAE_OK);
+    if (corrupt) {
+        assert_int_equal(sae_config_set(cfg, "corrupt.noise_std", "0.1"), SAE_OK);
+        assert_int_equal(sae_config_set(cfg, "corrupt.input_keep", "0.8"), SAE_OK);
+        assert_int_equal(sae_config_set(cfg, "corrupt.hidden_keep", "0.5"), SAE_OK);
+    }
+    sae_model_t *m = NULL;
+    sae_trainer_t *t = NULL;
+    assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+    assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
+    size_t rows = 200;
+    float *x = malloc(rows * 64 * sizeof *x);
+    tu_fill_uniform(x, rows * 64, 0, 1, 3);
+    sae_stats_t s;
+    /* The first fit sizes the shuffle order once; after that, nothing. */
+    assert_int_equal(sae_trainer_fit(t, x, rows, 1), SAE_OK);
+    n_alloc = 0;
+    counting = 1;
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(sae_trainer_step(t, x + (size_t)(i % 6) * 32 * 64, 32, &s), SAE_OK);
+    assert_int_equal(sae_trainer_fit(t, x, rows, 3), SAE_OK);
+    assert_int_equal(sae_trainer_fit_steps(t, x, rows, 17), SAE_OK);
+    assert_int_equal(sae_trainer_evaluate(t, x, rows, &s), SAE_OK);
+    counting = 0;
+    assert_int_equal(n_alloc, 0);
+    free(x);
+    sae_trainer_free(t);
+    sae_model_free(m);
+    sae_config_free(cfg);
+}
+
+static void test_no_allocation_in_training_loop(void **state)
+{
+    (void)state;
+    train_without_allocating("sigmoid", 0, 0);
+    train_without_allocating("relu", 1, 0);
+    train_without_allocating("tanh", 1, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_no_allocation_in_training_loop),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
