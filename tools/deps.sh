@@ -15,6 +15,9 @@ build-essential
 meson
 ninja-build
 pkg-config
+clang
+libclang-rt-14-dev
+python3-numpy
 libopenblas-dev
 libblis-dev
 libcjson-dev
@@ -29,6 +32,10 @@ ca-certificates
 # What each is for:
 #   build-essential, meson, ninja-build, pkg-config   the build (C and C++ compilers,
 #                                  g++ for the C++ header test; gcc's ASan/UBSan)
+#   clang, libclang-rt-14-dev      the sanitizer build of tools/test.sh, which also
+#                                  builds and runs the libFuzzer harnesses' seeds
+#   python3-numpy                  tests/check_safetensors.py, an independent
+#                                  reader of the model file format
 #   libopenblas-dev, libblis-dev   CBLAS: OpenBLAS by default, BLIS with -Dblas=blis
 #   libcjson-dev                   the model file's JSON header
 #   libcmocka-dev                  the unit tests

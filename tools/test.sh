@@ -7,7 +7,8 @@
 # script exits 1 at the end if any failed:
 #   data     tools/fetch-data.sh when the data cache is absent
 #   build    meson setup build, ninja, meson test          (OpenBLAS)
-#   asan     the same in build-asan with -Db_sanitize=address,undefined
+#   asan     the same in build-asan with -Db_sanitize=address,undefined,
+#            built with clang when it is there (it adds the fuzz-seed tests)
 #   abi      tools/abi-check.sh against abi/libsae.abi     (on build/)
 #   blis     build-blis with -Dblas=blis, the numerical core tests only
 #
@@ -135,7 +136,15 @@ fi
 if [[ $skip != *" asan "* ]]; then
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
-    build_and_test asan build-asan "-Db_sanitize=address,undefined -Db_lundef=false"
+    # With clang when there is one: the fuzz harnesses (libFuzzer) are only
+    # built with clang, and a second compiler's warnings come for free.
+    asan_cc=${SAE_ASAN_CC:-clang}
+    asan_cxx=${asan_cc/clang/clang++}
+    if ! command -v "$asan_cc" >/dev/null 2>&1 || ! command -v "$asan_cxx" >/dev/null 2>&1; then
+        asan_cc=${CC:-cc} asan_cxx=${CXX:-c++}
+    fi
+    CC=$asan_cc CXX=$asan_cxx \
+        build_and_test asan build-asan "-Db_sanitize=address,undefined -Db_lundef=false"
     unset ASAN_OPTIONS UBSAN_OPTIONS
 fi
 
@@ -155,7 +164,7 @@ if [[ $skip != *" blis "* ]]; then
     for t in "${blis_tests[@]}"; do
         if [ -f "tests/test_$t.c" ]; then have+=("$t"); fi
     done
-    build_and_test blis build-blis "-Dblas=blis -Dexamples=false" "${have[@]}"
+    build_and_test blis build-blis "-Dblas=blis" "${have[@]}"
 fi
 
 # ---------------------------------------------------------------------------
