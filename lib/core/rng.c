@@ -61,3 +61,16 @@ double sae_rng_normal(sae_rng_t *rng)
     double u2 = (double)(sae_rng_next(rng) >> 11) * (1.0 / 9007199254740992.0);
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
+
+void sae_rng_normal_pair(sae_rng_t *rng, float *a, float *b)
+{
+    double u, v, s;
+    do {
+        u = 2.0 * ((double)(sae_rng_next(rng) >> 11) * (1.0 / 9007199254740992.0)) - 1.0;
+        v = 2.0 * ((double)(sae_rng_next(rng) >> 11) * (1.0 / 9007199254740992.0)) - 1.0;
+        s = u * u + v * v;
+    } while (s >= 1.0 || s == 0.0);
+    double f = sqrt(-2.0 * log(s) / s);
+    *a = (float)(u * f);
+    *b = (float)(v * f);
+}

@@ -15,7 +15,10 @@ uint64_t sae_rng_next(sae_rng_t *rng);
 float sae_rng_uniform(sae_rng_t *rng);
 /* Uniform integer in [0, n), n > 0, without modulo bias. */
 uint64_t sae_rng_below(sae_rng_t *rng, uint64_t n);
-/* Standard normal (Box-Muller, both values used via a cache-free pairing). */
+/* Standard normal (Box-Muller). */
 double sae_rng_normal(sae_rng_t *rng);
+/* Two independent standard normals (Marsaglia's polar method: no
+ * trigonometry, one log and one square root per pair). */
+void sae_rng_normal_pair(sae_rng_t *rng, float *a, float *b);
 
 #endif

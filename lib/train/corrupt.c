@@ -8,33 +8,41 @@
 
 #include "train/trainer.h"
 
-static float truncated_normal(sae_rng_t *rng, double clip)
+/* Fills noise[0..n) with sigma * N(0,1) redrawn beyond clip std (clip 0:
+ * no truncation), two draws at a time. */
+static void truncated_noise(sae_rng_t *rng, float *noise, size_t n, float sigma, float clip)
 {
-    double z;
-    do {
-        z = sae_rng_normal(rng);
-    } while (clip > 0.0 && fabs(z) > clip);
-    return (float)z;
+    size_t i = 0;
+    while (i < n) {
+        float z[2];
+        sae_rng_normal_pair(rng, &z[0], &z[1]);
+        for (int k = 0; k < 2 && i < n; k++)
+            if (clip <= 0.0f || fabsf(z[k]) <= clip)
+                noise[i++] = sigma * z[k];
+    }
 }
 
 const float *sae_corrupt_input(sae_trainer_t *t, const float *x, size_t rows)
 {
     const sae_config_t *cfg = t->model->cfg;
-    double sigma = sae_cfg_float(cfg, SAE_P_NOISE_STDDEV);
-    double clip = sae_cfg_float(cfg, SAE_P_NOISE_CLIP);
-    double keep = sae_cfg_float(cfg, SAE_P_INPUT_KEEP);
-    if (sigma <= 0.0 && keep >= 1.0)
+    float sigma = (float)sae_cfg_float(cfg, SAE_P_NOISE_STDDEV);
+    float clip = (float)sae_cfg_float(cfg, SAE_P_NOISE_CLIP);
+    float keep = (float)sae_cfg_float(cfg, SAE_P_INPUT_KEEP);
+    if (sigma <= 0.0f && keep >= 1.0f)
         return x;
     size_t n = rows * t->model->input_dim;
     float *xin = t->ws.xin;
-    float inv_keep = (float)(1.0 / keep);
-    for (size_t i = 0; i < n; i++) {
-        float v = x[i];
-        if (sigma > 0.0)
-            v += (float)sigma * truncated_normal(&t->rng, clip);
-        if (keep < 1.0)
-            v = sae_rng_uniform(&t->rng) < (float)keep ? v * inv_keep : 0.0f;
-        xin[i] = v;
+    if (sigma > 0.0f) {
+        truncated_noise(&t->rng, xin, n, sigma, clip);
+        for (size_t i = 0; i < n; i++)
+            xin[i] += x[i];
+    } else {
+        memcpy(xin, x, n * sizeof *xin);
+    }
+    if (keep < 1.0f) {
+        float inv_keep = 1.0f / keep;
+        for (size_t i = 0; i < n; i++)
+            xin[i] = sae_rng_uniform(&t->rng) < keep ? xin[i] * inv_keep : 0.0f;
     }
     return xin;
 }
