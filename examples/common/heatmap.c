@@ -85,6 +85,9 @@ ex_status ex_heatmap_save(const char *path, const double *m, size_t n, const uin
             double t = (m[i * n + j] - lo) / (hi - lo);
             if (opts->reverse)
                 t = 1.0 - t;
+            /* 64 levels are as many as the eye tells apart in a noisy
+             * matrix; they keep the picture in a small palette PNG. */
+            t = round(t * 63.0) / 63.0;
             ex_canvas_fill(&c, left + pos[j], top + pos[i], zoom, zoom, ex_viridis(t));
         }
     }
@@ -108,6 +111,7 @@ ex_status ex_heatmap_save(const char *path, const double *m, size_t n, const uin
     /* The colour bar: high values at the top, as on a map legend. */
     for (long y = 0; y < side; y++) {
         double t = 1.0 - (double)y / (double)(side > 1 ? side - 1 : 1);
+        t = round(t * 63.0) / 63.0;
         ex_canvas_fill(&c, bar_x, top + y, bar_w, 1, ex_viridis(opts->reverse ? 1.0 - t : t));
     }
     ex_canvas_frame(&c, bar_x - 1, top - 1, bar_w + 2, side + 2, TEXT);

@@ -16,6 +16,12 @@ ex_status ex_png_write(const char *path, const uint8_t *pixels, size_t width, si
 ex_status ex_png_write_gray(const char *path, const uint8_t *pixels, size_t width, size_t height);
 ex_status ex_png_write_rgb(const char *path, const uint8_t *pixels, size_t width, size_t height);
 
+/* Writes an indexed-colour PNG: each pixel a byte indexing palette
+ * (n_colors RGB triples, 1..256). Pictures with few colours (heat maps,
+ * plots) come out about a third of the size of the same RGB file. */
+ex_status ex_png_write_indexed(const char *path, const uint8_t *indices, size_t width,
+                               size_t height, const uint8_t *palette, size_t n_colors);
+
 /* Biggest picture ex_png_read accepts, in pixels (a guard against hostile
  * headers announcing huge sizes). */
 #define EX_PNG_MAX_PIXELS ((size_t)1 << 28)

@@ -45,7 +45,8 @@ static void mem_flush(png_structp png)
 
 /* Encodes into m; kept apart from ex_png_write so that no local that the
  * caller uses after a longjmp lives in this frame. */
-static int encode(membuf *m, const uint8_t *pixels, size_t width, size_t height, int channels)
+static int encode(membuf *m, const uint8_t *pixels, size_t width, size_t height, int channels,
+                  const uint8_t *palette, size_t n_colors)
 {
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
     if (!png)
@@ -60,9 +61,19 @@ static int encode(membuf *m, const uint8_t *pixels, size_t width, size_t height,
         return 0;
     }
     png_set_write_fn(png, m, mem_write, mem_flush);
-    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8,
-                 channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    int color_type = palette ? PNG_COLOR_TYPE_PALETTE
+                     : channels == 1 ? PNG_COLOR_TYPE_GRAY : PNG_COLOR_TYPE_RGB;
+    png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, color_type,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    if (palette) {
+        png_color pal[256];
+        for (size_t i = 0; i < n_colors; i++) {
+            pal[i].red = palette[3 * i];
+            pal[i].green = palette[3 * i + 1];
+            pal[i].blue = palette[3 * i + 2];
+        }
+        png_set_PLTE(png, info, pal, (int)n_colors);
+    }
     png_write_info(png, info);
     size_t stride = width * (size_t)channels;
     for (size_t y = 0; y < height; y++)
@@ -82,7 +93,30 @@ ex_status ex_png_write(const char *path, const uint8_t *pixels, size_t width, si
     if (width == 0 || height == 0 || width > 0x7fffffff || height > 0x7fffffff)
         return ex_fail(EX_ERR_ARG, "ex_png_write: a %zu x %zu picture", width, height);
     membuf m = {NULL, 0, 0, 0};
-    if (!encode(&m, pixels, width, height, channels)) {
+    if (!encode(&m, pixels, width, height, channels, NULL, 0)) {
+        free(m.data);
+        return ex_fail(EX_ERR_NOMEM, "libpng could not encode %s", path);
+    }
+    ex_status st = ex_write_file_atomic(path, m.data, m.len);
+    free(m.data);
+    return st;
+}
+
+ex_status ex_png_write_indexed(const char *path, const uint8_t *indices, size_t width,
+                               size_t height, const uint8_t *palette, size_t n_colors)
+{
+    if (!path || !indices || !palette)
+        return ex_fail(EX_ERR_ARG, "ex_png_write_indexed: NULL argument");
+    if (n_colors == 0 || n_colors > 256)
+        return ex_fail(EX_ERR_ARG, "ex_png_write_indexed: %zu colours (1..256)", n_colors);
+    if (width == 0 || height == 0 || width > 0x7fffffff || height > 0x7fffffff)
+        return ex_fail(EX_ERR_ARG, "ex_png_write_indexed: a %zu x %zu picture", width, height);
+    for (size_t i = 0; i < width * height; i++)
+        if (indices[i] >= n_colors)
+            return ex_fail(EX_ERR_ARG, "ex_png_write_indexed: index %u past the palette",
+                           (unsigned)indices[i]);
+    membuf m = {NULL, 0, 0, 0};
+    if (!encode(&m, indices, width, height, 1, palette, n_colors)) {
         free(m.data);
         return ex_fail(EX_ERR_NOMEM, "libpng could not encode %s", path);
     }

@@ -39,7 +39,9 @@ void ex_tiles_draw(ex_canvas *c, long x, long y, const float *tiles, size_t n, s
             for (size_t k = 0; k < tw; k++) {
                 double g = span > 0 ? (v[r * tw + k] - lo) / span : 0.5;
                 g = g < 0 ? 0 : g > 1 ? 1 : g;
-                uint8_t b = (uint8_t)lround(g * 255.0);
+                /* 250 gray levels leave palette room for a coloured
+                 * separator and a few plot colours (see ex_canvas_save). */
+                uint8_t b = (uint8_t)(lround(g * 249.0) * 255 / 249);
                 ex_canvas_fill(c, ox + (long)k * zoom, oy + (long)r * zoom, zoom, zoom,
                                EX_RGB(b, b, b));
             }
