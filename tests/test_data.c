@@ -537,6 +537,25 @@ static void test_png_round_trip(void **state)
     round_trip(dir, 3, 6, 4);
     round_trip(dir, 1, 1, 1);
 
+    /* An indexed file reads back as the RGB colours its palette names. */
+    {
+        const uint8_t palette[3 * 3] = {255, 0, 0, 0, 128, 255, 7, 7, 7};
+        const uint8_t idx[4 * 2] = {0, 1, 2, 1, 2, 0, 0, 1};
+        char ipath[512];
+        snprintf(ipath, sizeof ipath, "%s/rt3.png", dir); /* replaces the RGB one */
+        assert_int_equal(ex_png_write_indexed(ipath, idx, 4, 2, palette, 3), EX_OK);
+        uint8_t *back = NULL;
+        size_t bw, bh;
+        int bc;
+        assert_int_equal(ex_png_read(ipath, &back, &bw, &bh, &bc), EX_OK);
+        assert_int_equal(bc, 3);
+        assert_int_equal(bw * bh, 8);
+        for (size_t i = 0; i < 8; i++)
+            assert_memory_equal(back + 3 * i, palette + 3 * idx[i], 3);
+        free(back);
+        assert_int_equal(ex_png_write_indexed(ipath, idx, 4, 2, palette, 2), EX_ERR_ARG);
+    }
+
     /* The atomic writer leaves nothing but the two files behind. */
     DIR *d = opendir(dir);
     assert_non_null(d);
