@@ -10,10 +10,12 @@
  *  - Functions that can fail return sae_status_t (SAE_OK == 0, errors < 0).
  *    The handle a call was made on keeps a message saying what went wrong
  *    (sae_config_errmsg, sae_model_errmsg, sae_trainer_errmsg); calls that
- *    fail without a handle leave theirs in sae_last_error() (thread-local).
+ *    fail without a handle, with a NULL handle, or on a const handle (the
+ *    getters) leave theirs in sae_last_error() (thread-local).
  *  - Every *_free accepts NULL. Nothing aborts on caller mistakes.
  *  - Handles are not thread-safe: one thread at a time per handle. Distinct
- *    handles may be used from distinct threads.
+ *    handles may be used from distinct threads; note that train.threads > 0
+ *    sets the BLAS's thread count, which is process-wide.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -249,15 +251,17 @@ typedef struct sae_regularizer_ops {
 } sae_regularizer_ops_t;
 
 /* Adds a user regularizer with its weight (>= 0) to cfg's stack. The ops
- * struct is copied; user_data is shared by every copy of the config and by
+ * struct is copied, but not the name string it points to, which must stay
+ * valid while any config or model holds the regularizer; user_data is shared by every copy of the config and by
  * models made from it (ops->destroy runs when the last one goes). At most 16
  * user regularizers per config. Since: 0.1 */
 SAE_API sae_status_t sae_config_add_regularizer(sae_config_t *cfg, const sae_regularizer_ops_t *ops,
                                                 void *user_data, float weight);
 
-/* Gradient check for one regularizer: draws a random code in (0.05, 0.95)
- * of shape [rows x units] from seed, and compares penalty()'s gradient with
- * central differences (in double) of penalty(). *max_rel_err receives the
+/* Gradient check for one regularizer: draws a random code in [0.05, 0.95)
+ * of shape [rows x units] (rows, units <= 4096, rows * units <= 65536,
+ * else SAE_ERR_RANGE) from seed, and compares penalty()'s gradient with
+ * central differences (step 1e-3, quotient in double) of penalty(). *max_rel_err receives the
  * relative difference ||num - ana|| / ||num + ana|| over all entries (the
  * measure of the UFLDL exercises: ~1e-9 in double, ~1e-4 for float code;
  * a wrong gradient gives ~0.1 or more). Since: 0.1 */
@@ -266,7 +270,8 @@ SAE_API sae_status_t sae_regularizer_gradcheck(const sae_regularizer_ops_t *ops,
                                                double *max_rel_err);
 
 /* The same check for every regularizer active in cfg (built-in and user),
- * with the config's own parameters, on a [rows x hidden_dim] code.
+ * with the config's own parameters, on a [rows x hidden_dim] code
+ * (rows * hidden_dim <= 65536).
  * *max_rel_err is the worst over all of them. Since: 0.1 */
 SAE_API sae_status_t sae_config_gradcheck_regularizers(const sae_config_t *cfg, size_t rows,
                                                        uint64_t seed, double *max_rel_err);
@@ -278,7 +283,8 @@ SAE_API sae_status_t sae_config_gradcheck_regularizers(const sae_config_t *cfg, 
 /* Creates a model from cfg (copied: later changes to cfg do not affect the
  * model), with weights initialised from the config's seed. Errors:
  * SAE_ERR_STATE when the config is inconsistent (e.g. BCE loss without a
- * sigmoid output, K larger than the code). Message in sae_last_error().
+ * sigmoid output, K larger than the code), SAE_ERR_RANGE for more than 2^31
+ * encoder weights. Message in sae_last_error().
  * Since: 0.1 */
 SAE_API sae_status_t sae_model_create(const sae_config_t *cfg, sae_model_t **out);
 /* Frees a model; NULL is allowed. A trainer made on it must be freed first.
@@ -349,8 +355,9 @@ typedef struct sae_stats {
     double recon_loss;        /* reconstruction loss alone */
     double learning_rate;     /* rate used for this step */
     double mean_activation;   /* mean code activation */
-    double l0;                /* mean count of code units > 0 per row
-                                 (> 1e-3 for sigmoid codes) */
+    double l0;                /* mean count of active code units per row:
+                                 |h| > 1e-3 for sigmoid and tanh codes,
+                                 h != 0 for relu and linear ones */
     uint32_t n_terms;         /* entries used in term_loss / term_name */
     double term_loss[SAE_MAX_TERMS];       /* weighted value of each term */
     const char *term_name[SAE_MAX_TERMS];  /* "kl", "l1", "sample",
@@ -381,8 +388,9 @@ SAE_API sae_status_t sae_trainer_set_callback(sae_trainer_t *trainer, sae_progre
                                               void *user_data);
 
 /* Trains for `epochs` passes over x [rows x input_dim], batches drawn as
- * the config's train.sampling says (a last partial batch is used when rows
- * is not a multiple of the batch size). x is checked for NaN/Inf first.
+ * the config's train.sampling says (with shuffle and sequential sampling a
+ * last partial batch is used when rows is not a multiple of the batch size;
+ * with replacement every batch is full). x is checked for NaN/Inf first.
  * Since: 0.1 */
 SAE_API sae_status_t sae_trainer_fit(sae_trainer_t *trainer, const float *x, size_t rows,
                                      uint64_t epochs);
@@ -403,9 +411,11 @@ SAE_API sae_status_t sae_trainer_evaluate(sae_trainer_t *trainer, const float *x
 SAE_API uint64_t sae_trainer_steps(const sae_trainer_t *trainer);
 
 /* Gradient check of the whole objective (reconstruction + regularizers +
- * weight decay) with respect to every parameter, on batch x [rows x
- * input_dim] without corruption: central differences in double against
- * the backward pass, on up to 400 parameters of each tensor. *max_rel_err
+ * weight decay) with respect to the parameters, on batch x [rows x
+ * input_dim] without corruption: central differences (float forward passes,
+ * step 1e-3, quotient in double) against the backward pass, on every
+ * floor(n/400)-th entry of each tensor of n entries (every entry when
+ * n < 800). *max_rel_err
  * as in sae_regularizer_gradcheck. Meant for small models. Since: 0.1 */
 SAE_API sae_status_t sae_trainer_gradcheck(sae_trainer_t *trainer, const float *x, size_t rows,
                                            double *max_rel_err);

@@ -22,7 +22,8 @@ typedef struct sae_code_stats {
     double active;    /* count of active units (see sae_act_is_active) */
 } sae_code_stats_t;
 
-/* Per-thread scratch for column reductions: threads * cols doubles. */
+/* Per-thread scratch for column reductions: at least (threads + 1) * cols
+ * floats (the kernels accumulate in float; the buffer is typed double). */
 typedef struct sae_reduce_scratch {
     double *buf;
     int threads;

@@ -28,7 +28,7 @@ int sae_param_index(sae_param_t id);
 typedef struct sae_user_reg {
     sae_regularizer_ops_t ops;
     void *user_data;
-    unsigned refs;
+    _Atomic unsigned refs; /* configs on other threads may share it */
 } sae_user_reg_t;
 
 struct sae_config {
