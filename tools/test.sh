@@ -7,7 +7,8 @@
 # script exits 1 at the end if any failed:
 #   data     tools/fetch-data.sh when the data cache is absent
 #   build    meson setup build, ninja, meson test          (OpenBLAS)
-#   asan     the same in build-asan with -Db_sanitize=address,undefined,
+#   docs     docs/guide.md's parameter table matches the library
+#   asan     setup, ninja, meson test in build-asan with -Db_sanitize=address,undefined,
 #            built with clang when it is there (it adds the fuzz-seed tests)
 #   abi      tools/abi-check.sh against abi/libsae.abi     (on build/)
 #   blis     build-blis with -Dblas=blis, the numerical core tests only
@@ -131,6 +132,18 @@ fi
 
 if [[ $skip != *" build "* ]]; then
     build_and_test build build ""
+fi
+
+if [[ $skip != *" docs "* ]] && [ -x tools/gen-param-table.sh ] && [ -f build/build.ninja ]; then
+    t0=$SECONDS
+    say "docs: tools/gen-param-table.sh --check build"
+    if tools/gen-param-table.sh --check build; then
+        record docs ok $((SECONDS - t0))
+        total_pass=$((total_pass + 1))
+    else
+        record docs FAIL $((SECONDS - t0))
+        total_fail=$((total_fail + 1))
+    fi
 fi
 
 if [[ $skip != *" asan "* ]]; then
