@@ -113,8 +113,8 @@ static int load_idx(const char *dir, data_split *d)
         exit(1);
     }
     ex_dataset_free(&all);
-    snprintf(d->source, sizeof d->source, "MNIST IDX files, %zu train / %zu validation / %zu test",
-             d->train.rows, d->val.rows, d->test.rows);
+    snprintf(d->source, sizeof d->source, "IDX files in %.60s, %zu train / %zu validation / %zu test",
+             dir, d->train.rows, d->val.rows, d->test.rows);
     return 1;
 }
 

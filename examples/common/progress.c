@@ -79,7 +79,8 @@ int ex_progress_callback(sae_progress_kind_t kind, const sae_stats_t *stats, voi
         if (!last && now - p->last_draw < 0.1)
             return 0;
         p->last_draw = now;
-        fprintf(stderr, "\r%s: step %llu/%llu %3.0f%%  loss %.5f  recon %.5f  lr %.2g  eta %s \033[K",
+        /* Kept under 80 columns: a wrapped line cannot be redrawn by \r. */
+        fprintf(stderr, "\r%s %llu/%llu %3.0f%% loss %.4f recon %.4f lr %.2g eta %s\033[K",
                 p->label, (unsigned long long)done, (unsigned long long)total, 100.0 * frac,
                 stats->loss, stats->recon_loss, stats->learning_rate, eta);
         p->line_open = 1;
