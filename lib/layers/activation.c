@@ -91,76 +91,56 @@ SAE_HOT static void row_stats(const float *restrict row, size_t cols, float thr,
     *na_out = na;
 }
 
-static void forward_rows(sae_activation_t act, float *z, size_t r0, size_t r1, size_t cols,
-                         const float *bias, sae_code_stats_t *st, float *col_acc,
-                         double *abs_sum, double *active)
+typedef struct forward_job {
+    sae_activation_t act;
+    float *z;
+    size_t cols;
+    const float *bias;
+    sae_code_stats_t *st; /* NULL: no statistics */
+    float *partial;       /* per-thread column sums */
+    double abs_part[SAE_MAX_THREADS], act_part[SAE_MAX_THREADS];
+} forward_job_t;
+
+static void forward_block(void *ctx, int tid, size_t r0, size_t r1)
 {
-    float thr = active_threshold(act);
+    forward_job_t *j = ctx;
+    size_t cols = j->cols;
+    float thr = active_threshold(j->act);
     double a_sum = 0.0, n_act = 0.0;
     for (size_t r = r0; r < r1; r++) {
-        float *row = z + r * cols;
-        forward_row(act, row, cols, bias);
+        float *row = j->z + r * cols;
+        forward_row(j->act, row, cols, j->bias);
+        if (!j->st)
+            continue;
         float rs, as, na;
-        row_stats(row, cols, thr, col_acc, &rs, &as, &na);
-        st->row_sum[r] = (double)rs;
+        row_stats(row, cols, thr, j->partial + (size_t)tid * cols, &rs, &as, &na);
+        j->st->row_sum[r] = (double)rs;
         a_sum += (double)as;
         n_act += (double)na;
     }
-    *abs_sum = a_sum;
-    *active = n_act;
+    j->abs_part[tid] = a_sum;
+    j->act_part[tid] = n_act;
 }
 
 void sae_bias_act_forward(sae_activation_t act, float *z, size_t rows, size_t cols,
                           const float *bias, sae_code_stats_t *st,
                           const sae_reduce_scratch_t *scr)
 {
-    int nt = st && scr ? sae_threads_for(rows * cols, scr->threads) : 1;
-    if (!st) {
-        nt = sae_threads_for(rows * cols, scr ? scr->threads : 1);
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
-#endif
-        {
-            int tid = 0;
-#ifdef _OPENMP
-            tid = omp_get_thread_num();
-#endif
-            size_t r0, r1;
-            sae_split_rows(rows, nt, tid, &r0, &r1);
-            for (size_t r = r0; r < r1; r++)
-                forward_row(act, z + r * cols, cols, bias);
-        }
+    int nt = sae_threads_for(rows * cols, scr ? scr->threads : 1);
+    forward_job_t j = {act, z, cols, bias, st, NULL, {0}, {0}};
+    if (st) {
+        j.partial = (float *)scr->buf;
+        memset(j.partial, 0, (size_t)nt * cols * sizeof(float));
+    }
+    sae_parallel_rows(rows, nt, forward_block, &j);
+    if (!st)
         return;
-    }
-    double abs_part[64] = {0}, act_part[64] = {0};
-    if (nt > 64)
-        nt = 64;
-    float *acc = (float *)scr->buf;
-    memset(acc, 0, (size_t)nt * cols * sizeof(float));
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
-#endif
-    {
-        int tid = 0;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-#endif
-        size_t r0, r1;
-        sae_split_rows(rows, nt, tid, &r0, &r1);
-        forward_rows(act, z, r0, r1, cols, bias, st, acc + (size_t)tid * cols, &abs_part[tid],
-                     &act_part[tid]);
-    }
+    sae_sum_partials(j.partial, nt, cols, st->col_sum, NULL);
     st->abs_sum = 0.0;
     st->active = 0.0;
-    for (size_t c = 0; c < cols; c++) {
-        double s = 0.0;
-        for (int t = 0; t < nt; t++)
-            s += (double)acc[(size_t)t * cols + c];
-        st->col_sum[c] = s;
-    }
     for (int t = 0; t < nt; t++) {
-        st->abs_sum += abs_part[t];
-        st->active += act_part[t];
+        st->abs_sum += j.abs_part[t];
+        st->active += j.act_part[t];
     }
 }
 
@@ -213,27 +193,27 @@ static backward_fn pick_backward(sae_activation_t act, int drop, int extra)
     return table[act][(drop ? 1 : 0) + (extra ? 2 : 0)];
 }
 
-static void backward_rows(sae_activation_t act, const float *h, float *dh, size_t r0, size_t r1,
-                          size_t cols, const sae_code_grad_terms_t *tm, const float *colc,
-                          float *col_acc)
+typedef struct backward_job {
+    backward_fn fn;
+    const float *h;
+    float *dh;
+    size_t cols;
+    const sae_code_grad_terms_t *tm;
+    const float *colc;
+    float *partial;
+} backward_job_t;
+
+static void backward_block(void *ctx, int tid, size_t r0, size_t r1)
 {
-    backward_fn fn = pick_backward(act, tm->drop_scale != NULL, tm->extra != NULL);
+    backward_job_t *j = ctx;
+    const sae_code_grad_terms_t *tm = j->tm;
+    size_t cols = j->cols;
     for (size_t r = r0; r < r1; r++) {
         const float *drop = tm->drop_scale ? tm->drop_scale + r * cols : NULL;
         const float *extra = tm->extra ? tm->extra + r * cols : NULL;
         float rowc = tm->row_coef ? tm->row_coef[r] : 0.0f;
-        fn(h + r * cols, dh + r * cols, drop, extra, colc, rowc, tm->sign_coef, cols, col_acc);
-    }
-}
-
-static void reduce_cols(const sae_reduce_scratch_t *scr, int nt, size_t cols, float *out)
-{
-    const float *acc = (const float *)scr->buf;
-    for (size_t c = 0; c < cols; c++) {
-        double s = 0.0;
-        for (int t = 0; t < nt; t++)
-            s += (double)acc[(size_t)t * cols + c];
-        out[c] = (float)s;
+        j->fn(j->h + r * cols, j->dh + r * cols, drop, extra, j->colc, rowc, tm->sign_coef, cols,
+              j->partial + (size_t)tid * cols);
     }
 }
 
@@ -245,50 +225,18 @@ void sae_act_backward(sae_activation_t act, const float *h, float *dh, size_t ro
     if (!terms)
         terms = &none;
     int nt = sae_threads_for(rows * cols, scr->threads);
-    float *acc = (float *)scr->buf;
+    float *partial = (float *)scr->buf;
     /* The column term is read unconditionally: zeros stand in when absent. */
-    float *colc = (float *)terms->col_coef;
+    const float *colc = terms->col_coef;
     if (!colc) {
-        colc = acc + (size_t)nt * cols;
-        memset(colc, 0, cols * sizeof(float));
+        float *zeros = partial + (size_t)nt * cols;
+        memset(zeros, 0, cols * sizeof(float));
+        colc = zeros;
     }
-    memset(acc, 0, (size_t)nt * cols * sizeof(float));
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
-#endif
-    {
-        int tid = 0;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-#endif
-        size_t r0, r1;
-        sae_split_rows(rows, nt, tid, &r0, &r1);
-        backward_rows(act, h, dh, r0, r1, cols, terms, colc, acc + (size_t)tid * cols);
-    }
+    memset(partial, 0, (size_t)nt * cols * sizeof(float));
+    backward_job_t j = {pick_backward(act, terms->drop_scale != NULL, terms->extra != NULL),
+                        h, dh, cols, terms, colc, partial};
+    sae_parallel_rows(rows, nt, backward_block, &j);
     if (dbias)
-        reduce_cols(scr, nt, cols, dbias);
-}
-
-void sae_col_sums(const float *a, size_t rows, size_t cols, float *out,
-                  const sae_reduce_scratch_t *scr)
-{
-    int nt = sae_threads_for(rows * cols, scr->threads);
-    float *acc = (float *)scr->buf;
-    memset(acc, 0, (size_t)nt * cols * sizeof(float));
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
-#endif
-    {
-        int tid = 0;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-#endif
-        size_t r0, r1;
-        sae_split_rows(rows, nt, tid, &r0, &r1);
-        float *mine = acc + (size_t)tid * cols;
-        for (size_t r = r0; r < r1; r++)
-            for (size_t c = 0; c < cols; c++)
-                mine[c] += a[r * cols + c];
-    }
-    reduce_cols(scr, nt, cols, out);
+        sae_sum_partials(partial, nt, cols, NULL, dbias);
 }

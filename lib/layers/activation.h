@@ -52,8 +52,4 @@ void sae_act_backward(sae_activation_t act, const float *h, float *dh, size_t ro
                       const sae_code_grad_terms_t *terms, float *dbias,
                       const sae_reduce_scratch_t *scr);
 
-/* Column sums of a [rows x cols] matrix into out (float), via scratch. */
-void sae_col_sums(const float *a, size_t rows, size_t cols, float *out,
-                  const sae_reduce_scratch_t *scr);
-
 #endif

@@ -88,6 +88,30 @@ static loss_row_fn pick_row(sae_loss_t loss, sae_activation_t act)
     return mse_row_linear;
 }
 
+typedef struct loss_job {
+    loss_row_fn fn;
+    float *o;
+    const float *x;
+    size_t cols;
+    const float *bias;
+    int grad;
+    float scale;
+    float *partial;
+    double part[SAE_MAX_THREADS];
+} loss_job_t;
+
+static void loss_block(void *ctx, int tid, size_t r0, size_t r1)
+{
+    loss_job_t *j = ctx;
+    size_t cols = j->cols;
+    float *mine = j->partial + (size_t)tid * cols;
+    double sum = 0.0;
+    for (size_t r = r0; r < r1; r++)
+        sum += (double)j->fn(j->o + r * cols, j->x + r * cols, cols, j->bias, j->grad, j->scale,
+                             mine);
+    j->part[tid] = sum;
+}
+
 double sae_loss_apply(sae_loss_t loss, sae_activation_t out_act, float *o, const float *x,
                       size_t rows, size_t cols, const float *bias, int grad, float *dbias,
                       const sae_reduce_scratch_t *scr)
@@ -95,56 +119,28 @@ double sae_loss_apply(sae_loss_t loss, sae_activation_t out_act, float *o, const
     size_t n = rows * cols;
     if (n == 0)
         return 0.0;
-    float scale = 1.0f / (float)n;
     int nt = scr ? sae_threads_for(n, scr->threads) : 1;
-    if (nt > 64)
-        nt = 64;
-    /* Per-thread column accumulators, then a zero bias when there is none:
-     * the row kernels read both unconditionally. */
-    float *acc = NULL, *zero_bias = NULL;
+    /* Per-thread column partials, then a zero bias when there is none: the
+     * row kernels read both unconditionally. */
     float local[2 * 64];
-    if (scr) {
-        acc = (float *)scr->buf;
-        zero_bias = acc + (size_t)nt * cols;
-    } else if (cols <= 64) {
-        acc = local;
-        zero_bias = local + 64;
-    } else {
+    float *partial = local;
+    if (scr)
+        partial = (float *)scr->buf;
+    else if (cols > 64)
         return NAN; /* internal misuse: callers pass scratch for wide rows */
-    }
-    memset(acc, 0, (size_t)(scr ? nt : 1) * cols * sizeof(float));
+    float *zero_bias = partial + (size_t)nt * (scr ? cols : 64);
+    memset(partial, 0, (size_t)nt * cols * sizeof(float));
     if (!bias) {
         memset(zero_bias, 0, cols * sizeof(float));
         bias = zero_bias;
     }
-    loss_row_fn fn = pick_row(loss, out_act);
-    double part[64] = {0};
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
-#endif
-    {
-        int tid = 0;
-#ifdef _OPENMP
-        tid = omp_get_thread_num();
-#endif
-        size_t r0, r1;
-        sae_split_rows(rows, nt, tid, &r0, &r1);
-        float *mine = acc + (size_t)tid * cols;
-        double sum = 0.0;
-        for (size_t r = r0; r < r1; r++)
-            sum += (double)fn(o + r * cols, x + r * cols, cols, bias, grad, scale, mine);
-        part[tid] = sum;
-    }
+    loss_job_t j = {pick_row(loss, out_act), o, x, cols, bias, grad, 1.0f / (float)n, partial,
+                    {0}};
+    sae_parallel_rows(rows, nt, loss_block, &j);
     double total = 0.0;
     for (int t = 0; t < nt; t++)
-        total += part[t];
-    if (grad && dbias) {
-        for (size_t c = 0; c < cols; c++) {
-            double s = 0.0;
-            for (int t = 0; t < nt; t++)
-                s += (double)acc[(size_t)t * cols + c];
-            dbias[c] = (float)s;
-        }
-    }
+        total += j.part[t];
+    if (grad && dbias)
+        sae_sum_partials(partial, nt, cols, NULL, dbias);
     return total / (double)n;
 }

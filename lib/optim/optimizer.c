@@ -118,6 +118,29 @@ SAE_HOT static double sgd_range(float *restrict w, const float *restrict g, floa
     return (double)sq;
 }
 
+typedef struct update_job {
+    sae_optimizer_state_t *o;
+    float *w;
+    const float *g;
+    size_t off; /* of the tensor in the parameter block */
+    const adam_coef_t *c;
+    float lr, mu, lambda;
+    int decay;
+    double part[SAE_MAX_THREADS];
+} update_job_t;
+
+static void update_block(void *ctx, int tid, size_t a, size_t b)
+{
+    update_job_t *j = ctx;
+    size_t k = j->off + a;
+    if (j->o->kind == SAE_OPT_ADAM)
+        j->part[tid] = adam_range(j->w + k, j->g + k, j->o->m + k, j->o->v + k, b - a, j->c,
+                                  j->decay);
+    else
+        j->part[tid] = sgd_range(j->w + k, j->g + k, j->o->m + k, b - a, j->lr, j->mu,
+                                 j->decay ? j->lambda : 0.0f);
+}
+
 double sae_optimizer_update(sae_optimizer_state_t *o, sae_model_t *m, const float *grad,
                             double lr, int threads)
 {
@@ -135,37 +158,17 @@ double sae_optimizer_update(sae_optimizer_state_t *o, sae_model_t *m, const floa
         c.inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(b2, (double)o->t)));
         c.lambda = (float)lambda;
     }
-    float mu = (float)sae_cfg_float(cfg, SAE_P_MOMENTUM);
     double sumsq = 0.0;
     for (size_t i = 0; i < m->n_tensors; i++) {
-        size_t off = m->tensors[i].offset, n = m->tensors[i].rows * m->tensors[i].cols;
-        int decay = o->decay[i];
+        size_t n = m->tensors[i].rows * m->tensors[i].cols;
         int nt = sae_threads_for(n, threads);
-        double part[64] = {0};
-        if (nt > 64)
-            nt = 64;
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt) if (nt > 1)
-#endif
-        {
-            int tid = 0;
-#ifdef _OPENMP
-            tid = omp_get_thread_num();
-#endif
-            size_t a, b;
-            sae_split_rows(n, nt, tid, &a, &b);
-            float *w = m->params + off + a;
-            const float *g = grad + off + a;
-            float *mo = o->m + off + a;
-            if (o->kind == SAE_OPT_ADAM)
-                part[tid] = adam_range(w, g, mo, o->v + off + a, b - a, &c, decay);
-            else
-                part[tid] = sgd_range(w, g, mo, b - a, (float)lr, mu,
-                                      decay ? (float)lambda : 0.0f);
-        }
-        if (decay)
+        update_job_t j = {o, m->params, grad, m->tensors[i].offset, &c, (float)lr,
+                          (float)sae_cfg_float(cfg, SAE_P_MOMENTUM), (float)lambda, o->decay[i],
+                          {0}};
+        sae_parallel_rows(n, nt, update_block, &j);
+        if (j.decay)
             for (int t = 0; t < nt; t++)
-                sumsq += part[t];
+                sumsq += j.part[t];
     }
     return 0.5 * lambda * sumsq;
 }
