@@ -119,7 +119,7 @@ if [[ $skip != *" data "* ]]; then
     elif [ -x tools/fetch-data.sh ]; then
         say "data: tools/fetch-data.sh"
         # The unit tests use only tests/data; missing downloads are a warning.
-        if tools/fetch-data.sh; then
+        if tools/fetch-data.sh "$cache"; then
             record data ok $((SECONDS - t0))
         else
             echo "data: WARNING: tools/fetch-data.sh failed; tests that need the cache skip"
