@@ -97,12 +97,22 @@ typedef enum sae_activation {
     SAE_ACT_TANH = 3
 } sae_activation_t;
 
-/* Reconstruction losses, both averaged over every element of the batch. */
+/* Reconstruction losses, each summed over the elements of a batch and then
+ * scaled as loss.reduction says (by default averaged over every element). */
 typedef enum sae_loss {
     SAE_LOSS_MSE = 0, /* mean((x_hat - x)^2) */
     SAE_LOSS_BCE = 1  /* binary cross-entropy computed from the output's
                          pre-activation (logits); needs a sigmoid output */
 } sae_loss_t;
+
+/* How the reconstruction loss of a batch of B rows and D features is
+ * reduced to one number. Since: 0.2 */
+typedef enum sae_loss_reduction {
+    SAE_REDUCE_MEAN = 0,           /* (1/(B D)) sum over every element */
+    SAE_REDUCE_SAMPLE_SUM_HALF = 1 /* (1/B) sum over rows of 1/2 the sum over
+                                      features: Ng's (1/m) sum 1/2 ||x^ - x||^2
+                                      for mse (CS294A notes, sec. 2.1) */
+} sae_loss_reduction_t;
 
 typedef enum sae_optimizer {
     SAE_OPT_SGD = 0,  /* SGD with (optional) classical momentum */
@@ -132,6 +142,7 @@ typedef enum sae_param {
                                        Glorot-uniform init range (1) */
     /* loss: 200.. */
     SAE_P_LOSS = 200,               /* enum loss.type (mse) */
+    SAE_P_LOSS_REDUCTION = 201,     /* enum loss.reduction (mean). Since: 0.2 */
     /* optimizer: 300.. */
     SAE_P_OPTIMIZER = 300,          /* enum optim.type (adam) */
     SAE_P_LEARNING_RATE = 301,      /* float optim.lr > 0 (1e-3) */

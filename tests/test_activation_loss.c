@@ -150,6 +150,40 @@ static void test_bce_is_stable(void **state)
     assert_true(fabsf(g[2]) < 1e-6f && fabsf(g[3]) < 1e-6f);
 }
 
+/* loss.reduction = sample_sum_half is the same sum over elements divided
+ * by 2 rows instead of rows x cols, for the value and the gradients. */
+static void test_loss_reduction(void **state)
+{
+    (void)state;
+    enum { R = 5, C = 7 };
+    float o[R * C], x[R * C], b[C], gm[R * C], gh[R * C], dbm[C], dbh[C];
+    double scr_buf[2 * C];
+    sae_reduce_scratch_t scr = {scr_buf, 1};
+    tu_fill_uniform(o, R * C, -2, 2, 21);
+    tu_fill_uniform(x, R * C, 0, 1, 22);
+    tu_fill_uniform(b, C, -0.5f, 0.5f, 23);
+    for (int l = 0; l < 2; l++) {
+        sae_loss_t loss = l ? SAE_LOSS_BCE : SAE_LOSS_MSE;
+        memcpy(gm, o, sizeof o);
+        memcpy(gh, o, sizeof o);
+        double mean = sae_loss_apply_reduced(loss, SAE_ACT_SIGMOID, gm, x, R, C, b, 1, dbm, &scr,
+                                             SAE_REDUCE_MEAN);
+        double half = sae_loss_apply_reduced(loss, SAE_ACT_SIGMOID, gh, x, R, C, b, 1, dbh, &scr,
+                                             SAE_REDUCE_SAMPLE_SUM_HALF);
+        double f = C / 2.0; /* (1/(2R)) / (1/(RC)) */
+        assert_true(fabs(half - f * mean) < 1e-6 * fabs(half));
+        for (int i = 0; i < R * C; i++)
+            assert_true(fabs(gh[i] - f * gm[i]) < 1e-6 * (fabs(gh[i]) + 1e-6));
+        for (int c = 0; c < C; c++)
+            assert_true(fabs(dbh[c] - f * dbm[c]) < 1e-6 * (fabs(dbh[c]) + 1e-6));
+        float g[R * C];
+        memcpy(g, o, sizeof o);
+        double plain = sae_loss_apply(loss, SAE_ACT_SIGMOID, g, x, R, C, b, 1, NULL, &scr);
+        assert_true(plain == mean);
+        assert_memory_equal(g, gm, sizeof g);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -157,6 +191,7 @@ int main(void)
         cmocka_unit_test(test_fused_backward_terms),
         cmocka_unit_test(test_loss_gradients),
         cmocka_unit_test(test_bce_is_stable),
+        cmocka_unit_test(test_loss_reduction),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -128,6 +128,7 @@ static const spec_t specs[] = {
     {SAE_P_BIAS, "arch.bias", I, 1, 0, 1, 0, 0},
     {SAE_P_INIT_SCALE, "arch.init_scale", F, 1, U, U, 0, 0},
     {SAE_P_LOSS, "loss.type", I, SAE_LOSS_MSE, 0, 1, 0, 0},
+    {SAE_P_LOSS_REDUCTION, "loss.reduction", I, SAE_REDUCE_MEAN, 0, 1, 0, 0},
     {SAE_P_OPTIMIZER, "optim.type", I, SAE_OPT_ADAM, 0, 1, 0, 0},
     {SAE_P_LEARNING_RATE, "optim.lr", F, 1e-3, 0, U, 1, 0},
     {SAE_P_MOMENTUM, "optim.momentum", F, 0.9, 0, 1, 0, 1},

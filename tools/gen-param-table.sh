@@ -39,7 +39,8 @@ arch.output_activation	activation of the output layer; `sigmoid` for `bce`
 arch.tied	decoder weight = encoder weight transposed (no `decoder.weight`)
 arch.bias	both layers have biases
 arch.init_scale	multiplies the Glorot-uniform range sqrt(6/(D+H))
-loss.type	reconstruction loss, mean over all B x D elements
+loss.type	reconstruction loss, reduced over the batch as `loss.reduction` says
+loss.reduction	`mean`: over all B x D elements; `sample_sum_half`: 1/2 the sum over features, mean over rows (Ng's J)
 optim.type	optimizer
 optim.lr	learning rate (before the schedule)
 optim.momentum	SGD momentum (SGD only)

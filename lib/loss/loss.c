@@ -116,6 +116,15 @@ double sae_loss_apply(sae_loss_t loss, sae_activation_t out_act, float *o, const
                       size_t rows, size_t cols, const float *bias, int grad, float *dbias,
                       const sae_reduce_scratch_t *scr)
 {
+    return sae_loss_apply_reduced(loss, out_act, o, x, rows, cols, bias, grad, dbias, scr,
+                                  SAE_REDUCE_MEAN);
+}
+
+double sae_loss_apply_reduced(sae_loss_t loss, sae_activation_t out_act, float *o,
+                              const float *x, size_t rows, size_t cols, const float *bias,
+                              int grad, float *dbias, const sae_reduce_scratch_t *scr,
+                              sae_loss_reduction_t reduction)
+{
     size_t n = rows * cols;
     if (n == 0)
         return 0.0;
@@ -134,13 +143,16 @@ double sae_loss_apply(sae_loss_t loss, sae_activation_t out_act, float *o, const
         memset(zero_bias, 0, cols * sizeof(float));
         bias = zero_bias;
     }
-    loss_job_t j = {pick_row(loss, out_act), o, x, cols, bias, grad, 1.0f / (float)n, partial,
-                    {0}};
+    /* Ng's J (CS294A notes, sec. 2.1) is (1/m) sum_i 1/2 ||x^_i - x_i||^2:
+     * the element sum over 2 rows instead of over every element. */
+    int mean = reduction == SAE_REDUCE_MEAN;
+    float scale = mean ? 1.0f / (float)n : 0.5f / (float)rows;
+    loss_job_t j = {pick_row(loss, out_act), o, x, cols, bias, grad, scale, partial, {0}};
     sae_parallel_rows(rows, nt, loss_block, &j);
     double total = 0.0;
     for (int t = 0; t < nt; t++)
         total += j.part[t];
     if (grad && dbias)
         sae_sum_partials(partial, nt, cols, NULL, dbias);
-    return total / (double)n;
+    return mean ? total / (double)n : 0.5 * total / (double)rows;
 }

@@ -19,4 +19,12 @@ double sae_loss_apply(sae_loss_t loss, sae_activation_t out_act, float *o, const
                       size_t rows, size_t cols, const float *bias, int grad, float *dbias,
                       const sae_reduce_scratch_t *scr);
 
+/* The same with a choice of reduction (loss.reduction): SAE_REDUCE_MEAN is
+ * sae_loss_apply; SAE_REDUCE_SAMPLE_SUM_HALF returns the sum over elements
+ * divided by 2 rows, and scales the gradient alike. */
+double sae_loss_apply_reduced(sae_loss_t loss, sae_activation_t out_act, float *o,
+                              const float *x, size_t rows, size_t cols, const float *bias,
+                              int grad, float *dbias, const sae_reduce_scratch_t *scr,
+                              sae_loss_reduction_t reduction);
+
 #endif

@@ -7,6 +7,7 @@
 
 static const char *const act_names[] = {"linear", "sigmoid", "relu", "tanh", NULL};
 static const char *const loss_names[] = {"mse", "bce", NULL};
+static const char *const reduction_names[] = {"mean", "sample_sum_half", NULL};
 static const char *const optim_names[] = {"sgd", "adam", NULL};
 static const char *const sampling_names[] = {"shuffle", "replacement", "sequential", NULL};
 static const char *const bool_names[] = {"false", "true", NULL};
@@ -25,6 +26,7 @@ const sae_param_desc_t sae_param_table[] = {
     {SAE_P_BIAS, "arch.bias", I, 0, 1, 0, 0, 1, bool_names},
     {SAE_P_INIT_SCALE, "arch.init_scale", F, 0, 1e6, 1, 0, 1.0, NULL},
     {SAE_P_LOSS, "loss.type", I, 0, 1, 0, 0, SAE_LOSS_MSE, loss_names},
+    {SAE_P_LOSS_REDUCTION, "loss.reduction", I, 0, 1, 0, 0, SAE_REDUCE_MEAN, reduction_names},
     {SAE_P_OPTIMIZER, "optim.type", I, 0, 1, 0, 0, SAE_OPT_ADAM, optim_names},
     {SAE_P_LEARNING_RATE, "optim.lr", F, 0, 1e6, 1, 0, 1e-3, NULL},
     {SAE_P_MOMENTUM, "optim.momentum", F, 0, 1, 0, 1, 0.9, NULL},

@@ -107,8 +107,9 @@ sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows,
     const float *hd = corrupt ? sae_corrupt_hidden(t, rows) : ws->h;
     sae_model_forward_decoder_pre(m, hd, rows, ws->out);
     grad_views_t g = views_of(m, ws->grad);
-    double recon = sae_loss_apply((sae_loss_t)sae_cfg_int(cfg, SAE_P_LOSS), m->output_act,
-                                  ws->out, x, rows, d, m->dec_b, grad, g.dec_b, &ws->scr);
+    double recon = sae_loss_apply_reduced(
+        (sae_loss_t)sae_cfg_int(cfg, SAE_P_LOSS), m->output_act, ws->out, x, rows, d, m->dec_b,
+        grad, g.dec_b, &ws->scr, (sae_loss_reduction_t)sae_cfg_int(cfg, SAE_P_LOSS_REDUCTION));
     stats->recon_loss = recon;
     stats->loss = recon;
 
