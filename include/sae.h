@@ -431,6 +431,28 @@ SAE_API uint64_t sae_trainer_steps(const sae_trainer_t *trainer);
 SAE_API sae_status_t sae_trainer_gradcheck(sae_trainer_t *trainer, const float *x, size_t rows,
                                            double *max_rel_err);
 
+/* Gradient check in double precision, the check of the UFLDL exercises,
+ * for small models. The library holds a second, independent implementation
+ * of the objective in double (reconstruction with either reduction, the
+ * built-in regularizers, weight decay; every activation, tied or untied,
+ * with or without biases) and, on batch x [rows x input_dim] without
+ * corruption at the model's current weights:
+ *  - *rel_diff receives ||num - ana|| / ||num + ana|| between its analytic
+ *    gradient and central differences of its objective (eps 1e-4, in
+ *    double) over every entry of each tensor of up to 2000 entries, and
+ *    2000 entries spread evenly over a larger one. Below 1e-9 is right, as
+ *    in UFLDL (a kink of relu or of |h| within 1e-4 of an entry spoils it);
+ *  - *float_rel_diff (may be NULL) receives the same ratio between that
+ *    double gradient and the library's float backward pass over every
+ *    parameter: ~1e-6 is right (float rounding, the fast exp), 1e-4 or
+ *    more means the float kernels do not compute the same gradient.
+ * rows must be 1..train.batch_size. Costs about 2 forward passes per
+ * checked entry. SAE_ERR_UNSUPPORTED when the config has user regularizers
+ * (they see a float code: use sae_trainer_gradcheck). Since: 0.2 */
+SAE_API sae_status_t sae_trainer_gradcheck_double(sae_trainer_t *trainer, const float *x,
+                                                  size_t rows, double *rel_diff,
+                                                  double *float_rel_diff);
+
 #ifdef __cplusplus
 }
 #endif
