@@ -126,6 +126,15 @@ typedef enum sae_sampling {
     SAE_SAMPLE_SEQUENTIAL = 2   /* rows in order, no shuffling */
 } sae_sampling_t;
 
+/* How a trainer updates the model (train.algorithm). Since: 0.2 */
+typedef enum sae_algorithm {
+    SAE_ALGO_BACKPROP = 0, /* descend the objective with optim.type */
+    SAE_ALGO_NSC = 1       /* neural sparse coding, Arora, Ge, Ma & Moitra
+                              2015: a Hebbian dictionary update with no
+                              loss; needs a tied, linear, bias-free model
+                              (docs/algorithms/neural-sparse-coding.md) */
+} sae_algorithm_t;
+
 /* Parameter ids. Groups are spaced so that each can grow without renumbering.
  * Every parameter has a type (integer or float), bounds, a default, and a
  * string name ("group.name") usable with sae_config_set(). The value type is
@@ -181,7 +190,15 @@ typedef enum sae_param {
     /* encoding: 1100.. */
     SAE_P_KWTA_K = 1100             /* int  encode.k: winners in
                                        sae_model_encode_binary, 0..hidden;
-                                       0 = 5% of hidden_dim, at least 1 (0) */
+                                       0 = 5% of hidden_dim, at least 1 (0) */,
+    /* training algorithm: 2000.. */
+    SAE_P_ALGORITHM = 2000,         /* enum train.algorithm (backprop).
+                                       Since: 0.2 */
+    SAE_P_NSC_TAU = 2010,           /* float nsc.tau >= 0: code entries with
+                                       |A^T y| < tau are zeroed (0.5).
+                                       Since: 0.2 */
+    SAE_P_NSC_ETA = 2011            /* float nsc.eta > 0: step of the
+                                       dictionary update (1). Since: 0.2 */
 } sae_param_t;
 
 /* Type of a parameter's value. */

@@ -156,6 +156,9 @@ static const spec_t specs[] = {
     {SAE_P_BATCH_WEIGHT, "batch.weight", F, 0, 0, U, 0, 0},
     {SAE_P_BATCH_TARGET, "batch.target", F, 0.05, 0, 1, 0, 0},
     {SAE_P_KWTA_K, "encode.k", I, 0, 0, U, 0, 0},
+    {SAE_P_ALGORITHM, "train.algorithm", I, SAE_ALGO_BACKPROP, 0, 1, 0, 0},
+    {SAE_P_NSC_TAU, "nsc.tau", F, 0.5, 0, U, 0, 0},
+    {SAE_P_NSC_ETA, "nsc.eta", F, 1, 0, U, 1, 0},
 };
 #undef I
 #undef F

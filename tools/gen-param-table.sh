@@ -68,6 +68,9 @@ sample.target	per-sample target mean activation
 batch.weight	weight of the per-unit term ([batch.md](regularizers/batch.md)); 0 = off
 batch.target	per-unit target mean activation
 encode.k	winners of `sae_model_encode_binary`; 0 = 5% of H rounded up, at least 1
+train.algorithm	how a trainer updates the model: `backprop` descends the objective with `optim.type`; `nsc` is neural sparse coding ([neural-sparse-coding.md](algorithms/neural-sparse-coding.md)), a dictionary update with no loss
+nsc.tau	`nsc` only: code entries with \|A^T y\| < tau are set to 0, in training and in `sae_model_encode`
+nsc.eta	`nsc` only: step of the dictionary update (the step decay of `schedule.*` applies to it)
 EOF
 
 cat > "$tmp/gen.c" <<'EOF'

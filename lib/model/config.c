@@ -291,6 +291,35 @@ sae_status_t sae_config_get(const sae_config_t *cfg, const char *key, char *buf,
     return SAE_OK;
 }
 
+/* Neural sparse coding (train/nsc.c) updates A = encoder.weight^T by its
+ * own rule, not by descending the objective: the settings it would
+ * silently ignore are refused instead. */
+static sae_status_t validate_nsc(const sae_config_t *cfg, char *errbuf)
+{
+    const char *why = NULL;
+    if (!sae_cfg_int(cfg, SAE_P_TIED))
+        why = "arch.tied = true (the dictionary A is stored once, as encoder.weight = A^T)";
+    else if (sae_cfg_int(cfg, SAE_P_BIAS))
+        why = "arch.bias = false (the code is A^T y and the reconstruction A x)";
+    else if (sae_cfg_int(cfg, SAE_P_HIDDEN_ACTIVATION) != SAE_ACT_LINEAR ||
+             sae_cfg_int(cfg, SAE_P_OUTPUT_ACTIVATION) != SAE_ACT_LINEAR)
+        why = "arch.hidden_activation = linear and arch.output_activation = linear";
+    else if (sae_cfg_float(cfg, SAE_P_KL_WEIGHT) > 0 || sae_cfg_float(cfg, SAE_P_L1_WEIGHT) > 0 ||
+             sae_cfg_float(cfg, SAE_P_SAMPLE_WEIGHT) > 0 ||
+             sae_cfg_float(cfg, SAE_P_BATCH_WEIGHT) > 0 || cfg->n_user_regs > 0)
+        why = "no regularizer (kl, l1, sample and batch weights 0, no user one): it has no "
+              "loss to add them to";
+    else if (sae_cfg_float(cfg, SAE_P_WEIGHT_DECAY) > 0)
+        why = "decay.l2 = 0 (it uses no optimizer)";
+    else if (sae_cfg_float(cfg, SAE_P_NOISE_STDDEV) > 0 ||
+             sae_cfg_float(cfg, SAE_P_INPUT_KEEP) < 1 || sae_cfg_float(cfg, SAE_P_HIDDEN_KEEP) < 1)
+        why = "no corruption (corrupt.noise_std = 0, corrupt.input_keep = 1, "
+              "corrupt.hidden_keep = 1)";
+    if (why)
+        return sae_fail(errbuf, SAE_ERR_STATE, "train.algorithm = nsc needs %s", why);
+    return SAE_OK;
+}
+
 sae_status_t sae_config_validate(const sae_config_t *cfg, char *errbuf)
 {
     int64_t hidden = sae_cfg_int(cfg, SAE_P_HIDDEN_DIM);
@@ -309,5 +338,7 @@ sae_status_t sae_config_validate(const sae_config_t *cfg, char *errbuf)
                         "arch.input_dim x arch.hidden_dim = %" PRId64 " x %" PRId64
                         " exceeds 2^31 weights",
                         in, hidden);
+    if (sae_cfg_int(cfg, SAE_P_ALGORITHM) == SAE_ALGO_NSC)
+        return validate_nsc(cfg, errbuf);
     return SAE_OK;
 }

@@ -10,6 +10,7 @@
 #include "core/parallel.h"
 #include "core/rng.h"
 #include "layers/activation.h"
+#include "layers/threshold.h"
 
 /* Rows per inference chunk: bounds scratch memory for any batch size. */
 #define INFER_CHUNK 512
@@ -164,6 +165,9 @@ void sae_model_forward_encoder(const sae_model_t *m, const float *x, size_t rows
     sae_gemm(0, 1, rows, m->code_dim, m->input_dim, 1.0f, x, m->input_dim, m->enc_w,
              m->input_dim, 0.0f, code, m->code_dim);
     sae_bias_act_forward(m->hidden_act, code, rows, m->code_dim, m->enc_b, NULL, &scr);
+    /* Neural sparse coding's code is the thresholded A^T y (train/nsc.c). */
+    if (sae_cfg_int(m->cfg, SAE_P_ALGORITHM) == SAE_ALGO_NSC)
+        sae_hard_threshold(code, rows * m->code_dim, (float)sae_cfg_float(m->cfg, SAE_P_NSC_TAU));
 }
 
 void sae_model_forward_decoder_pre(const sae_model_t *m, const float *h, size_t rows, float *out)

@@ -11,6 +11,7 @@ static const char *const reduction_names[] = {"mean", "sample_sum_half", NULL};
 static const char *const optim_names[] = {"sgd", "adam", NULL};
 static const char *const sampling_names[] = {"shuffle", "replacement", "sequential", NULL};
 static const char *const bool_names[] = {"false", "true", NULL};
+static const char *const algorithm_names[] = {"backprop", "nsc", NULL};
 
 #define BIG 1e15
 #define I SAE_TYPE_INT
@@ -54,6 +55,9 @@ const sae_param_desc_t sae_param_table[] = {
     {SAE_P_BATCH_WEIGHT, "batch.weight", F, 0, 1e9, 0, 0, 0.0, NULL},
     {SAE_P_BATCH_TARGET, "batch.target", F, 0, 1, 0, 0, 0.05, NULL},
     {SAE_P_KWTA_K, "encode.k", I, 0, 1 << 24, 0, 0, 0, NULL},
+    {SAE_P_ALGORITHM, "train.algorithm", I, 0, 1, 0, 0, SAE_ALGO_BACKPROP, algorithm_names},
+    {SAE_P_NSC_TAU, "nsc.tau", F, 0, 1e6, 0, 0, 0.5, NULL},
+    {SAE_P_NSC_ETA, "nsc.eta", F, 0, 1e6, 1, 0, 1.0, NULL},
 };
 
 const size_t sae_param_table_len = sizeof sae_param_table / sizeof sae_param_table[0];

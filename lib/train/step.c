@@ -8,6 +8,7 @@
 #include "core/gemm.h"
 #include "loss/loss.h"
 #include "sparsity/regularizer.h"
+#include "train/nsc.h"
 #include "train/trainer.h"
 
 /* Offsets of the gradient tensors, mirroring the parameter block. */
@@ -88,6 +89,9 @@ sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows,
     size_t d = m->input_dim, h = m->code_dim;
     const sae_config_t *cfg = m->cfg;
 
+    /* Neural sparse coding has no objective: its own pass (nsc.c). */
+    if (sae_nsc_enabled(m))
+        return sae_nsc_forward(t, x, rows, grad, stats);
     memset(stats, 0, sizeof *stats);
     stats->struct_size = (uint32_t)sizeof *stats;
     stats->samples = rows;
@@ -141,6 +145,8 @@ sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows,
 sae_status_t sae_train_step(sae_trainer_t *t, const float *batch, size_t rows,
                             sae_stats_t *stats)
 {
+    if (sae_nsc_enabled(t->model))
+        return sae_nsc_step(t, batch, rows, stats);
     sae_status_t st = sae_forward_backward(t, batch, rows, 1, 1, stats);
     if (st != SAE_OK)
         return st;

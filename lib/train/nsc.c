@@ -1,0 +1,139 @@
+/* Neural sparse coding: Arora, Ge, Ma & Moitra, "Simple, Efficient, and
+ * Neural Algorithms for Sparse Coding", COLT 2015, arXiv 1503.00778. Their
+ * neurally plausible update rule, for samples y^(1..p) (columns) and a
+ * dictionary A [D x H] with unit columns:
+ *
+ *   Decode:  x^(i) = threshold_{C/2}(A^T y^(i))     entries |.| < C/2 set to 0
+ *   Update:  A <- A + eta (1/p) sum_i (y^(i) - A x^(i)) sgn(x^(i))^T
+ *
+ * where C bounds the nonzero code magnitudes from below; nsc.tau plays
+ * the part of C/2. Every column of A is then scaled back to unit norm, as
+ * E5 does: the paper's generative model has unit columns, and nothing
+ * else in the rule holds a column's length. The update is Hebbian (the
+ * change of atom j is the residual times the sign of unit j's output) and
+ * descends no loss, so nothing here goes through the optimizer.
+ *
+ * Storage: the model is tied, linear and bias-free, so encoder.weight
+ * [H x D] is A^T (row j = atom j), the encoder computes A^T y and the tied
+ * decoder A x. With rows as samples (Y [p x D], X [p x H]) the step is
+ *
+ *   X = threshold_tau(Y A)       = threshold(Y We^T)     GEMM 1
+ *   R = Y - X A^T                = Y - X We              GEMM 2
+ *   A^T += (eta/p) sgn(X)^T R    We += (eta/p) S^T R     GEMM 3
+ *   each row of We scaled to unit norm
+ *
+ * using the trainer's workspace: ws->h holds X, ws->out holds R, ws->dh
+ * holds sgn(X). No allocation. SPDX-License-Identifier: MIT */
+#include "train/nsc.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "core/gemm.h"
+#include "layers/threshold.h"
+
+int sae_nsc_enabled(const sae_model_t *m)
+{
+    return sae_cfg_int(m->cfg, SAE_P_ALGORITHM) == SAE_ALGO_NSC;
+}
+
+/* X, sgn(X) and R of a batch, with the statistics the callback reports. */
+static sae_status_t decode_batch(sae_trainer_t *t, const float *y, size_t rows,
+                                 sae_stats_t *stats)
+{
+    sae_model_t *m = t->model;
+    sae_workspace_t *ws = &t->ws;
+    size_t d = m->input_dim, h = m->code_dim, n = rows * h;
+    float *x = ws->h, *sgn = ws->dh, *r = ws->out;
+
+    sae_gemm(0, 1, rows, h, d, 1.0f, y, d, m->enc_w, d, 0.0f, x, h);
+    sae_hard_threshold(x, n, (float)sae_cfg_float(m->cfg, SAE_P_NSC_TAU));
+    double sum = 0.0;
+    size_t active = 0;
+    for (size_t i = 0; i < n; i++) {
+        sgn[i] = (float)((x[i] > 0.0f) - (x[i] < 0.0f));
+        active += x[i] != 0.0f;
+        sum += x[i];
+    }
+
+    memcpy(r, y, rows * d * sizeof *r);
+    sae_gemm(0, 0, rows, d, h, -1.0f, x, h, m->enc_w, d, 1.0f, r, d);
+    double sq = 0.0;
+    for (size_t i = 0; i < rows * d; i++)
+        sq += (double)r[i] * (double)r[i];
+
+    memset(stats, 0, sizeof *stats);
+    stats->struct_size = (uint32_t)sizeof *stats;
+    stats->samples = rows;
+    /* The squared residual reduced as loss.type = mse would be (by default
+     * its mean), so that the two algorithms' figures compare. */
+    if (sae_cfg_int(m->cfg, SAE_P_LOSS_REDUCTION) == SAE_REDUCE_SAMPLE_SUM_HALF)
+        stats->recon_loss = 0.5 * sq / (double)rows;
+    else
+        stats->recon_loss = sq / ((double)rows * (double)d);
+    stats->loss = stats->recon_loss;
+    stats->mean_activation = sum / (double)n;
+    stats->l0 = (double)active / (double)rows;
+    stats->step = t->steps;
+    if (!isfinite(stats->loss))
+        return sae_fail(t->errmsg, SAE_ERR_DIVERGED,
+                        "the residual became %g at step %llu: lower nsc.eta?", stats->loss,
+                        (unsigned long long)t->steps);
+    return SAE_OK;
+}
+
+sae_status_t sae_nsc_forward(sae_trainer_t *t, const float *y, size_t rows, int grad,
+                             sae_stats_t *stats)
+{
+    if (grad)
+        return sae_fail(t->errmsg, SAE_ERR_STATE,
+                        "train.algorithm = nsc follows no gradient: there is no objective to "
+                        "differentiate or check");
+    sae_status_t st = decode_batch(t, y, rows, stats);
+    stats->learning_rate = 0.0;
+    return st;
+}
+
+/* nsc.eta under the config's step decay, as optim.lr would be. */
+static double eta_at(const sae_config_t *cfg, uint64_t step)
+{
+    double eta = sae_cfg_float(cfg, SAE_P_NSC_ETA);
+    int64_t every = sae_cfg_int(cfg, SAE_P_LR_DECAY_EVERY);
+    if (every > 0)
+        eta *= pow(sae_cfg_float(cfg, SAE_P_LR_DECAY_FACTOR), (double)(step / (uint64_t)every));
+    return eta;
+}
+
+/* Every atom (row of We) back to unit norm. A row that the update made
+ * exactly zero has no direction to keep and stays zero. */
+static void normalise_rows(float *w, size_t rows, size_t cols)
+{
+    for (size_t j = 0; j < rows; j++) {
+        float *a = w + j * cols;
+        double sq = 0.0;
+        for (size_t i = 0; i < cols; i++)
+            sq += (double)a[i] * (double)a[i];
+        if (sq > 0.0) {
+            float inv = (float)(1.0 / sqrt(sq));
+            for (size_t i = 0; i < cols; i++)
+                a[i] *= inv;
+        }
+    }
+}
+
+sae_status_t sae_nsc_step(sae_trainer_t *t, const float *y, size_t rows, sae_stats_t *stats)
+{
+    sae_model_t *m = t->model;
+    size_t d = m->input_dim, h = m->code_dim;
+    sae_status_t st = decode_batch(t, y, rows, stats);
+    if (st != SAE_OK)
+        return st;
+    double eta = eta_at(m->cfg, t->steps);
+    sae_gemm(1, 0, h, d, rows, (float)(eta / (double)rows), t->ws.dh, h, t->ws.out, d, 1.0f,
+             m->enc_w, d);
+    normalise_rows(m->enc_w, h, d);
+    t->steps++;
+    stats->step = t->steps;
+    stats->learning_rate = eta;
+    return SAE_OK;
+}
