@@ -89,10 +89,44 @@ static void test_no_allocation_in_training_loop(void **state)
     train_without_allocating("tanh", 1, 1);
 }
 
+/* Neural sparse coding's step (train/nsc.c) works in the same workspace. */
+static void test_no_allocation_with_nsc(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = tu_config(64, 48);
+    assert_int_equal(sae_config_set(cfg, "arch.tied", "1"), SAE_OK);
+    assert_int_equal(sae_config_set(cfg, "arch.bias", "0"), SAE_OK);
+    assert_int_equal(sae_config_set(cfg, "arch.hidden_activation", "linear"), SAE_OK);
+    assert_int_equal(sae_config_set(cfg, "train.algorithm", "nsc"), SAE_OK);
+    assert_int_equal(sae_config_set(cfg, "nsc.tau", "0.1"), SAE_OK);
+    assert_int_equal(sae_config_set(cfg, "train.batch_size", "32"), SAE_OK);
+    sae_model_t *m = NULL;
+    sae_trainer_t *t = NULL;
+    assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+    assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
+    size_t rows = 200;
+    float *x = malloc(rows * 64 * sizeof *x);
+    tu_fill_uniform(x, rows * 64, 0, 1, 3);
+    sae_stats_t s;
+    assert_int_equal(sae_trainer_fit(t, x, rows, 1), SAE_OK);
+    n_alloc = 0;
+    counting = 1;
+    assert_int_equal(sae_trainer_step(t, x, 32, &s), SAE_OK);
+    assert_int_equal(sae_trainer_fit_steps(t, x, rows, 17), SAE_OK);
+    assert_int_equal(sae_trainer_evaluate(t, x, rows, &s), SAE_OK);
+    counting = 0;
+    assert_int_equal(n_alloc, 0);
+    free(x);
+    sae_trainer_free(t);
+    sae_model_free(m);
+    sae_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_allocation_in_training_loop),
+        cmocka_unit_test(test_no_allocation_with_nsc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
