@@ -383,6 +383,10 @@ static void test_callback_and_cancel(void **state)
     tu_assert_status(sae_trainer_fit(t, p.y, p.rows, 5), SAE_ERR_CANCELLED);
     assert_int_equal(sae_trainer_steps(t), 25);
     assert_non_null(strstr(sae_trainer_errmsg(t), "cancelled"));
+    /* Evaluation reports the rate of the next step: 2 * 0.5^floor(25/10). */
+    sae_stats_t s;
+    tu_assert_status(sae_trainer_evaluate(t, p.y, p.rows, &s), SAE_OK);
+    assert_close(s.learning_rate, 0.5, 0.0, "evaluate learning_rate");
 
     /* No objective: the whole-model gradient check is refused. */
     double err = 0.0;

@@ -94,8 +94,8 @@ sae_status_t sae_nsc_forward(sae_trainer_t *t, const float *y, size_t rows, int 
     return st;
 }
 
-/* nsc.eta under the config's step decay, as optim.lr would be. */
-static double eta_at(const sae_config_t *cfg, uint64_t step)
+/* The step decay of schedule.* applies to nsc.eta as it would to optim.lr. */
+double sae_nsc_eta(const sae_config_t *cfg, uint64_t step)
 {
     double eta = sae_cfg_float(cfg, SAE_P_NSC_ETA);
     int64_t every = sae_cfg_int(cfg, SAE_P_LR_DECAY_EVERY);
@@ -128,7 +128,7 @@ sae_status_t sae_nsc_step(sae_trainer_t *t, const float *y, size_t rows, sae_sta
     sae_status_t st = decode_batch(t, y, rows, stats);
     if (st != SAE_OK)
         return st;
-    double eta = eta_at(m->cfg, t->steps);
+    double eta = sae_nsc_eta(m->cfg, t->steps);
     sae_gemm(1, 0, h, d, rows, (float)(eta / (double)rows), t->ws.dh, h, t->ws.out, d, 1.0f,
              m->enc_w, d);
     normalise_rows(m->enc_w, h, d);

@@ -14,6 +14,9 @@ int sae_nsc_enabled(const sae_model_t *m);
 sae_status_t sae_nsc_forward(sae_trainer_t *t, const float *y, size_t rows, int grad,
                              sae_stats_t *stats);
 
+/* nsc.eta at step `step` (0-based) under the config's step decay. */
+double sae_nsc_eta(const sae_config_t *cfg, uint64_t step);
+
 /* One dictionary update on a batch y [rows x D], rows <= batch size. */
 sae_status_t sae_nsc_step(sae_trainer_t *t, const float *y, size_t rows, sae_stats_t *stats);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/gemm.h"
+#include "train/nsc.h"
 
 sae_status_t sae_trainer_create(sae_model_t *model, sae_trainer_t **out)
 {
@@ -262,7 +263,8 @@ sae_status_t sae_trainer_evaluate(sae_trainer_t *t, const float *x, size_t rows,
     }
     acc.step = t->steps;
     acc.epoch = t->epochs;
-    acc.learning_rate = sae_schedule_lr(t->model->cfg, t->steps);
+    acc.learning_rate = sae_nsc_enabled(t->model) ? sae_nsc_eta(t->model->cfg, t->steps)
+                                                  : sae_schedule_lr(t->model->cfg, t->steps);
     *stats = acc;
     return SAE_OK;
 }
