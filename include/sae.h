@@ -191,6 +191,23 @@ typedef enum sae_param {
     SAE_P_KWTA_K = 1100             /* int  encode.k: winners in
                                        sae_model_encode_binary, 0..hidden;
                                        0 = 5% of hidden_dim, at least 1 (0) */,
+    /* top-k (k-sparse) code, Makhzani & Frey 2013: 1200.. */
+    SAE_P_TOPK_K = 1200,            /* int  topk.k: units kept per row while
+                                       training, 0 = off (0) */
+    SAE_P_TOPK_MODE = 1201,         /* enum topk.mode: "sample" keeps k per
+                                       row, "batch" the rows*k largest of the
+                                       batch (sample) */
+    SAE_P_TOPK_ALPHA = 1202,        /* float topk.alpha >= 1: inference keeps
+                                       round(alpha*k) units per row (1) */
+    SAE_P_TOPK_K_START = 1203,      /* int  topk.k_start: k at step 0 when
+                                       annealing, 0 = no annealing (0) */
+    SAE_P_TOPK_ANNEAL_STEPS = 1204, /* int  topk.anneal_steps: steps over
+                                       which k falls linearly from k_start
+                                       to k (0) */
+    SAE_P_TOPK_SPARSE_PATH = 1205   /* enum topk.sparse_path: "auto" (when
+                                       4k <= hidden), "on", "off": decode and
+                                       backpropagate through the k active
+                                       units only (auto) */,
     /* training algorithm: 2000.. */
     SAE_P_ALGORITHM = 2000,         /* enum train.algorithm (backprop).
                                        Since: 0.2 */
@@ -346,8 +363,11 @@ SAE_API sae_status_t sae_model_encode_binary(sae_model_t *model, const float *x,
 
 /* Read access to the parameters, for pictures and export. Tensors are named
  * "encoder.weight" [hidden x input], "encoder.bias" [hidden],
- * "decoder.weight" [input x hidden] (absent when tied), "decoder.bias"
- * [input]. Row-major. The pointer stays valid until the model is trained,
+ * "decoder.weight" [hidden x input] (absent when tied), "decoder.bias"
+ * [input]. Row-major. Both weights hold one row per code unit: an encoder
+ * row is the unit's filter, a decoder row its dictionary atom (x_hat =
+ * code . decoder.weight + decoder.bias), so that decoding a sparse code
+ * reads whole rows. The pointer stays valid until the model is trained,
  * loaded into or freed. Since: 0.1 */
 SAE_API size_t sae_model_tensor_count(const sae_model_t *model);
 SAE_API sae_status_t sae_model_tensor(const sae_model_t *model, size_t index, const char **name,

@@ -24,7 +24,7 @@ import numpy as np
 EXPECTED_SHAPES = {
     "encoder.weight": [4, 6],
     "encoder.bias": [4],
-    "decoder.weight": [6, 4],
+    "decoder.weight": [4, 6],
     "decoder.bias": [6],
 }
 
@@ -125,7 +125,7 @@ def main():
     tensors = check_libsae(golden)
     expect = {("encoder.weight", 0, 0): "0x1.3e3072p-2",
               ("encoder.weight", 3, 5): "-0x1.5b4b68p-2",
-              ("decoder.weight", 2, 1): "0x1.803c7cp-1"}
+              ("decoder.weight", 1, 3): "0x1.803c7cp-1"}
     for (name, r, c), value in expect.items():
         if tensors[name][r, c] != np.float32(float.fromhex(value)):
             fail(f"golden: {name}[{r},{c}] is {tensors[name][r, c]!r}, expected {value}")

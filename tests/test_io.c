@@ -22,7 +22,7 @@
 /* Three of its weights, exactly (tests/make_golden.c --dump prints all). */
 #define GOLDEN_ENC_W_0_0 0x1.3e3072p-2f  /* encoder.weight[0][0] */
 #define GOLDEN_ENC_W_3_5 -0x1.5b4b68p-2f /* encoder.weight[3][5] */
-#define GOLDEN_DEC_W_2_1 0x1.803c7cp-1f  /* decoder.weight[2][1] */
+#define GOLDEN_DEC_W_1_3 0x1.803c7cp-1f  /* decoder.weight[1][3] */
 
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                  */
@@ -472,7 +472,7 @@ static void test_golden(void **state)
     assert_int_equal(seed, 7);
     assert_true(tensor_at(m, "encoder.weight", 0, 0) == GOLDEN_ENC_W_0_0);
     assert_true(tensor_at(m, "encoder.weight", 3, 5) == GOLDEN_ENC_W_3_5);
-    assert_true(tensor_at(m, "decoder.weight", 2, 1) == GOLDEN_DEC_W_2_1);
+    assert_true(tensor_at(m, "decoder.weight", 1, 3) == GOLDEN_DEC_W_1_3);
     assert_true(tensor_at(m, "encoder.bias", 0, 0) == 0.0f);
     assert_true(tensor_at(m, "decoder.bias", 5, 0) == 0.0f);
 

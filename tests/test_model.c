@@ -119,7 +119,8 @@ static void encode_ref(const sae_model_t *m, const float *x, size_t rows, double
         }
 }
 
-/* x_hat = out_act(h W_dec^T + b), W_dec = W_enc^T when tied. */
+/* x_hat = out_act(h W_dec + b), W_dec [hidden x input] one row per unit,
+ * W_dec = W_enc when tied. */
 static void decode_ref(const sae_model_t *m, const float *code, size_t rows, double *x_hat)
 {
     size_t d = sae_model_input_dim(m), h = sae_model_code_dim(m), r, c;
@@ -134,7 +135,7 @@ static void decode_ref(const sae_model_t *m, const float *code, size_t rows, dou
         for (size_t i = 0; i < d; i++) {
             double z = b ? b[i] : 0.0;
             for (size_t j = 0; j < h; j++)
-                z += (double)code[n * h + j] * (tied ? we[j * d + i] : wd[i * h + j]);
+                z += (double)code[n * h + j] * (tied ? we[j * d + i] : wd[j * d + i]);
             x_hat[n * d + i] = act_ref(a, z);
         }
 }
@@ -275,7 +276,7 @@ static void check_listing(int tied, int bias)
     } want[] = {
         {"encoder.weight", h, d, 1},
         {"encoder.bias", h, 1, bias},
-        {"decoder.weight", d, h, !tied},
+        {"decoder.weight", h, d, !tied},
         {"decoder.bias", d, 1, bias},
     };
     size_t n = 0;

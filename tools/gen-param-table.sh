@@ -68,6 +68,12 @@ sample.target	per-sample target mean activation
 batch.weight	weight of the per-unit term ([batch.md](regularizers/batch.md)); 0 = off
 batch.target	per-unit target mean activation
 encode.k	winners of `sae_model_encode_binary`; 0 = 5% of H rounded up, at least 1
+topk.k	units kept per row while training (k-sparse code, [topk.md](regularizers/topk.md)); 0 = off
+topk.mode	`sample`: k per row; `batch`: the rows x k largest values of the batch
+topk.alpha	inference keeps round(alpha x k) units per row
+topk.k_start	k at step 0 when annealing; 0 = no annealing
+topk.anneal_steps	steps over which k falls linearly from k_start to k
+topk.sparse_path	decode and backpropagate through the active units only: `auto` (4k <= H), `on`, `off`
 train.algorithm	how a trainer updates the model: `backprop` descends the objective with `optim.type`; `nsc` is neural sparse coding ([neural-sparse-coding.md](algorithms/neural-sparse-coding.md)), a dictionary update with no loss
 nsc.tau	`nsc` only: code entries with \|A^T y\| < tau are set to 0, in training and in `sae_model_encode`
 nsc.eta	`nsc` only: step of the dictionary update (the step decay of `schedule.*` applies to it)

@@ -16,8 +16,46 @@ static void swap(uint32_t *x, uint32_t *y)
     *y = t;
 }
 
+/* Min-heap of the k best seen so far (root = the worst of them, by
+ * `before`): one comparison per element for most of a long vector, so
+ * O(n + k log k log(n/k)) when k is much smaller than n. */
+static void sift_down(const float *v, uint32_t *heap, size_t k, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, worst = i;
+        if (l < k && before(v, heap[worst], heap[l]))
+            worst = l;
+        if (r < k && before(v, heap[worst], heap[r]))
+            worst = r;
+        if (worst == i)
+            return;
+        swap(&heap[i], &heap[worst]);
+        i = worst;
+    }
+}
+
+static void heap_select(const float *v, size_t n, size_t k, uint32_t *idx)
+{
+    for (size_t i = 0; i < k; i++)
+        idx[i] = (uint32_t)i;
+    for (size_t i = k / 2; i-- > 0;)
+        sift_down(v, idx, k, i);
+    for (size_t i = k; i < n; i++) {
+        /* Scanning in index order, an equal value never displaces an
+         * earlier index: ties go to the lower index, as `before` says. */
+        if (v[i] > v[idx[0]]) {
+            idx[0] = (uint32_t)i;
+            sift_down(v, idx, k, 0);
+        }
+    }
+}
+
 void sae_topk_select(const float *v, size_t n, size_t k, uint32_t *idx)
 {
+    if (k > 0 && k * 16 <= n) {
+        heap_select(v, n, k, idx);
+        return;
+    }
     for (size_t i = 0; i < n; i++)
         idx[i] = (uint32_t)i;
     if (k == 0 || k >= n)

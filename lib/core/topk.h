@@ -8,7 +8,8 @@
 #include <stdint.h>
 
 /* Puts the indices of the k largest values of v[0..n) into idx[0..k), in
- * no particular order. idx must hold n entries (used as scratch). k <= n. */
+ * no particular order; ties go to the lower index. idx must hold n entries
+ * (scratch); only idx[0..k) is meaningful afterwards. k <= n. */
 void sae_topk_select(const float *v, size_t n, size_t k, uint32_t *idx);
 
 #endif

@@ -92,6 +92,7 @@ SAE_HOT static void row_stats(const float *restrict row, size_t cols, float thr,
 }
 
 typedef struct forward_job {
+    int apply; /* 0: statistics of z as it is */
     sae_activation_t act;
     float *z;
     size_t cols;
@@ -109,7 +110,8 @@ static void forward_block(void *ctx, int tid, size_t r0, size_t r1)
     double a_sum = 0.0, n_act = 0.0;
     for (size_t r = r0; r < r1; r++) {
         float *row = j->z + r * cols;
-        forward_row(j->act, row, cols, j->bias);
+        if (j->apply)
+            forward_row(j->act, row, cols, j->bias);
         if (!j->st)
             continue;
         float rs, as, na;
@@ -122,26 +124,40 @@ static void forward_block(void *ctx, int tid, size_t r0, size_t r1)
     j->act_part[tid] = n_act;
 }
 
+static void finish_stats(const forward_job_t *j, int nt, sae_code_stats_t *st)
+{
+    sae_sum_partials(j->partial, nt, j->cols, st->col_sum, NULL);
+    st->abs_sum = 0.0;
+    st->active = 0.0;
+    for (int t = 0; t < nt; t++) {
+        st->abs_sum += j->abs_part[t];
+        st->active += j->act_part[t];
+    }
+}
+
 void sae_bias_act_forward(sae_activation_t act, float *z, size_t rows, size_t cols,
                           const float *bias, sae_code_stats_t *st,
                           const sae_reduce_scratch_t *scr)
 {
     int nt = sae_threads_for(rows * cols, scr ? scr->threads : 1);
-    forward_job_t j = {act, z, cols, bias, st, NULL, {0}, {0}};
+    forward_job_t j = {1, act, z, cols, bias, st, NULL, {0}, {0}};
     if (st) {
         j.partial = (float *)scr->buf;
         memset(j.partial, 0, (size_t)nt * cols * sizeof(float));
     }
     sae_parallel_rows(rows, nt, forward_block, &j);
-    if (!st)
-        return;
-    sae_sum_partials(j.partial, nt, cols, st->col_sum, NULL);
-    st->abs_sum = 0.0;
-    st->active = 0.0;
-    for (int t = 0; t < nt; t++) {
-        st->abs_sum += j.abs_part[t];
-        st->active += j.act_part[t];
-    }
+    if (st)
+        finish_stats(&j, nt, st);
+}
+
+void sae_code_stats(sae_activation_t act, float *h, size_t rows, size_t cols,
+                    sae_code_stats_t *st, const sae_reduce_scratch_t *scr)
+{
+    int nt = sae_threads_for(rows * cols, scr->threads);
+    forward_job_t j = {0, act, h, cols, NULL, st, (float *)scr->buf, {0}, {0}};
+    memset(j.partial, 0, (size_t)nt * cols * sizeof(float));
+    sae_parallel_rows(rows, nt, forward_block, &j);
+    finish_stats(&j, nt, st);
 }
 
 /* One row of the backward kernel for a constant activation: the upstream

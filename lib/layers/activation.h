@@ -35,6 +35,10 @@ void sae_bias_act_forward(sae_activation_t act, float *z, size_t rows, size_t co
                           const float *bias, sae_code_stats_t *st,
                           const sae_reduce_scratch_t *scr);
 
+/* The statistics of a code h as it is (no activation applied). */
+void sae_code_stats(sae_activation_t act, float *h, size_t rows, size_t cols,
+                    sae_code_stats_t *st, const sae_reduce_scratch_t *scr);
+
 /* Coefficients of the built-in regularizers' gradient at the code: for an
  * element h_rc the gradient is row_coef[r] + col_coef[c] + sign_coef*sign(h).
  * Any pointer may be NULL (term absent). */

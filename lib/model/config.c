@@ -332,6 +332,21 @@ sae_status_t sae_config_validate(const sae_config_t *cfg, char *errbuf)
         return sae_fail(errbuf, SAE_ERR_STATE,
                         "encode.k = %" PRId64 " is larger than arch.hidden_dim = %" PRId64,
                         sae_cfg_int(cfg, SAE_P_KWTA_K), hidden);
+    int64_t k = sae_cfg_int(cfg, SAE_P_TOPK_K);
+    if (k > hidden || sae_cfg_int(cfg, SAE_P_TOPK_K_START) > hidden)
+        return sae_fail(errbuf, SAE_ERR_STATE,
+                        "topk.k = %" PRId64 " and topk.k_start = %" PRId64
+                        " must not exceed arch.hidden_dim = %" PRId64,
+                        k, sae_cfg_int(cfg, SAE_P_TOPK_K_START), hidden);
+    if (k > 0 && (double)k * sae_cfg_float(cfg, SAE_P_TOPK_ALPHA) > (double)hidden + 0.5)
+        return sae_fail(errbuf, SAE_ERR_STATE,
+                        "topk.alpha x topk.k = %g x %" PRId64
+                        " keeps more units than arch.hidden_dim = %" PRId64,
+                        sae_cfg_float(cfg, SAE_P_TOPK_ALPHA), k, hidden);
+    if (k > 0 && sae_cfg_float(cfg, SAE_P_HIDDEN_KEEP) < 1.0)
+        return sae_fail(errbuf, SAE_ERR_STATE,
+                        "topk.k > 0 cannot be combined with corrupt.hidden_keep < 1 (the "
+                        "top-k code is already the decoder's dropout)");
     int64_t in = sae_cfg_int(cfg, SAE_P_INPUT_DIM);
     if ((uint64_t)in * (uint64_t)hidden > ((uint64_t)1 << 31))
         return sae_fail(errbuf, SAE_ERR_RANGE,

@@ -11,6 +11,7 @@
 #include "core/rng.h"
 #include "layers/activation.h"
 #include "layers/threshold.h"
+#include "sparsity/topk.h"
 
 /* Rows per inference chunk: bounds scratch memory for any batch size. */
 #define INFER_CHUNK 512
@@ -64,7 +65,7 @@ sae_status_t sae_model_alloc(const sae_config_t *cfg, sae_model_t **out, char *e
     if (m->has_bias)
         add_tensor(m, "encoder.bias", h, 1, 0, 1);
     if (!m->tied)
-        add_tensor(m, "decoder.weight", d, h, 1, 0);
+        add_tensor(m, "decoder.weight", h, d, 1, 0);
     if (m->has_bias)
         add_tensor(m, "decoder.bias", d, 1, 0, 0);
 
@@ -75,6 +76,14 @@ sae_status_t sae_model_alloc(const sae_config_t *cfg, sae_model_t **out, char *e
                         "sae_model_create: cannot allocate %zu parameters", m->n_params);
     }
     memset(m->params, 0, m->n_params * sizeof(float));
+    if (sae_cfg_int(cfg, SAE_P_TOPK_K) > 0) {
+        m->infer_k = sae_topk_k_infer(cfg, h);
+        m->infer_select = malloc(2 * h * sizeof *m->infer_select);
+        if (!m->infer_select) {
+            sae_model_free(m);
+            return sae_fail(errbuf, SAE_ERR_NOMEM, "sae_model_create: out of memory");
+        }
+    }
     for (size_t i = 0; i < m->n_tensors; i++) {
         float *p = m->params + m->tensors[i].offset;
         const char *n = m->tensors[i].name;
@@ -136,6 +145,7 @@ void sae_model_free(sae_model_t *m)
     sae_config_free(m->cfg);
     sae_aligned_free(m->params);
     sae_aligned_free(m->scratch);
+    free(m->infer_select);
     free(m);
 }
 
@@ -165,19 +175,24 @@ void sae_model_forward_encoder(const sae_model_t *m, const float *x, size_t rows
     sae_gemm(0, 1, rows, m->code_dim, m->input_dim, 1.0f, x, m->input_dim, m->enc_w,
              m->input_dim, 0.0f, code, m->code_dim);
     sae_bias_act_forward(m->hidden_act, code, rows, m->code_dim, m->enc_b, NULL, &scr);
+    if (m->infer_k > 0)
+        sae_topk_rows(code, rows, m->code_dim, m->infer_k, m->infer_select);
     /* Neural sparse coding's code is the thresholded A^T y (train/nsc.c). */
     if (sae_cfg_int(m->cfg, SAE_P_ALGORITHM) == SAE_ALGO_NSC)
         sae_hard_threshold(code, rows * m->code_dim, (float)sae_cfg_float(m->cfg, SAE_P_NSC_TAU));
 }
 
+/* The decoder's weight, one row per code unit: [code x input]. Tied
+ * models share the encoder's. */
+const float *sae_model_decoder_rows(const sae_model_t *m)
+{
+    return m->tied ? m->enc_w : m->dec_w;
+}
+
 void sae_model_forward_decoder_pre(const sae_model_t *m, const float *h, size_t rows, float *out)
 {
-    if (m->tied)
-        sae_gemm(0, 0, rows, m->input_dim, m->code_dim, 1.0f, h, m->code_dim, m->enc_w,
-                 m->input_dim, 0.0f, out, m->input_dim);
-    else
-        sae_gemm(0, 1, rows, m->input_dim, m->code_dim, 1.0f, h, m->code_dim, m->dec_w,
-                 m->code_dim, 0.0f, out, m->input_dim);
+    sae_gemm(0, 0, rows, m->input_dim, m->code_dim, 1.0f, h, m->code_dim,
+             sae_model_decoder_rows(m), m->input_dim, 0.0f, out, m->input_dim);
 }
 
 static void decode_rows(const sae_model_t *m, const float *h, size_t rows, float *x_hat)

@@ -32,9 +32,13 @@ struct sae_model {
     /* Views into params; dec_w is NULL when tied, biases NULL without bias. */
     float *enc_w; /* [code x input] */
     float *enc_b; /* [code] */
-    float *dec_w; /* [input x code] */
+    float *dec_w; /* [code x input]: one row per unit, the dictionary atoms */
     float *dec_b; /* [input] */
 
+    /* Units kept per row at inference (topk.alpha x topk.k), 0 = all, and
+     * the selection scratch for it (2 x code_dim entries). */
+    size_t infer_k;
+    uint32_t *infer_select;
     /* Scratch for inference calls, grown on demand. */
     float *scratch;
     size_t scratch_size;
@@ -50,7 +54,9 @@ void sae_model_init_params(sae_model_t *m, uint64_t seed);
 
 /* Forward of the encoder on clean rows: code[rows x H] = act(x W^T + b). */
 void sae_model_forward_encoder(const sae_model_t *m, const float *x, size_t rows, float *code);
-/* Output pre-activation (logits for BCE): out[rows x D] = h W_dec^T + b. */
+/* The decoder's weight as [code x input] rows (the encoder's when tied). */
+const float *sae_model_decoder_rows(const sae_model_t *m);
+/* Output pre-activation (logits for BCE): out[rows x D] = h W_dec (no bias). */
 void sae_model_forward_decoder_pre(const sae_model_t *m, const float *h, size_t rows, float *out);
 
 /* Checks that n floats are finite. */

@@ -12,6 +12,8 @@ static const char *const optim_names[] = {"sgd", "adam", NULL};
 static const char *const sampling_names[] = {"shuffle", "replacement", "sequential", NULL};
 static const char *const bool_names[] = {"false", "true", NULL};
 static const char *const algorithm_names[] = {"backprop", "nsc", NULL};
+static const char *const topk_mode_names[] = {"sample", "batch", NULL};
+static const char *const sparse_path_names[] = {"auto", "on", "off", NULL};
 
 #define BIG 1e15
 #define I SAE_TYPE_INT
@@ -55,6 +57,12 @@ const sae_param_desc_t sae_param_table[] = {
     {SAE_P_BATCH_WEIGHT, "batch.weight", F, 0, 1e9, 0, 0, 0.0, NULL},
     {SAE_P_BATCH_TARGET, "batch.target", F, 0, 1, 0, 0, 0.05, NULL},
     {SAE_P_KWTA_K, "encode.k", I, 0, 1 << 24, 0, 0, 0, NULL},
+    {SAE_P_TOPK_K, "topk.k", I, 0, 1 << 24, 0, 0, 0, NULL},
+    {SAE_P_TOPK_MODE, "topk.mode", I, 0, 1, 0, 0, 0, topk_mode_names},
+    {SAE_P_TOPK_ALPHA, "topk.alpha", F, 1, 1e6, 0, 0, 1.0, NULL},
+    {SAE_P_TOPK_K_START, "topk.k_start", I, 0, 1 << 24, 0, 0, 0, NULL},
+    {SAE_P_TOPK_ANNEAL_STEPS, "topk.anneal_steps", I, 0, BIG, 0, 0, 0, NULL},
+    {SAE_P_TOPK_SPARSE_PATH, "topk.sparse_path", I, 0, 2, 0, 0, 0, sparse_path_names},
     {SAE_P_ALGORITHM, "train.algorithm", I, 0, 1, 0, 0, SAE_ALGO_BACKPROP, algorithm_names},
     {SAE_P_NSC_TAU, "nsc.tau", F, 0, 1e6, 0, 0, 0.5, NULL},
     {SAE_P_NSC_ETA, "nsc.eta", F, 0, 1e6, 1, 0, 1.0, NULL},

@@ -223,13 +223,9 @@ static double objective(dnet_t *n, const double *p, double *grad, size_t n_param
             n->z1[b * h + j] = z;
             n->hc[b * h + j] = act(n->fa, z);
         }
-    /* Decoder: Z2 = Hc Wd^T + bd, or Hc We when tied. */
-    if (n->tied)
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, D, H, 1.0, n->hc, H, we, D,
-                    0.0, n->out, D);
-    else
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, D, H, 1.0, n->hc, H, wd, H, 0.0,
-                    n->out, D);
+    /* Decoder: Z2 = Hc Wd + bd, Wd [H x D] one row per unit (We when tied). */
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, D, H, 1.0, n->hc, H,
+                n->tied ? we : wd, D, 0.0, n->out, D);
 
     /* Reconstruction against the clean input; out becomes dJ/dZ2. */
     double sum = 0.0;
@@ -264,19 +260,11 @@ static double objective(dnet_t *n, const double *p, double *grad, size_t n_param
         for (size_t b = 0; b < rows; b++)
             for (size_t i = 0; i < d; i++)
                 grad[n->bd + i] += n->out[b * d + i];
-    if (n->tied) {
-        /* dJ/dWe (decoder use) = Hc^T dZ2, dJ/dHc = dZ2 We^T */
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, D, B, 1.0, n->hc, H, n->out, D,
-                    0.0, g_we, D);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, H, D, 1.0, n->out, D, we, D, 0.0,
-                    n->dh, H);
-    } else {
-        /* dJ/dWd = dZ2^T Hc, dJ/dHc = dZ2 Wd */
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, H, B, 1.0, n->out, D, n->hc, H,
-                    0.0, grad + n->wd, H);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, D, 1.0, n->out, D, wd, H,
-                    0.0, n->dh, H);
-    }
+    /* dJ/dWd = Hc^T dZ2 (onto We when tied), dJ/dHc = dZ2 Wd^T */
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, D, B, 1.0, n->hc, H, n->out, D, 0.0,
+                n->tied ? g_we : grad + n->wd, D);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, H, D, 1.0, n->out, D,
+                n->tied ? we : wd, D, 0.0, n->dh, H);
     /* dJ/dZ1 = (dJ/dHc + dP/dHc) f'(Z1) */
     for (size_t b = 0; b < rows; b++)
         for (size_t j = 0; j < h; j++) {

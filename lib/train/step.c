@@ -7,6 +7,7 @@
 
 #include "core/gemm.h"
 #include "loss/loss.h"
+#include "layers/sparse_dense.h"
 #include "sparsity/regularizer.h"
 #include "train/nsc.h"
 #include "train/trainer.h"
@@ -81,6 +82,67 @@ static sae_status_t code_terms(sae_trainer_t *t, size_t rows, const sae_code_sta
     return SAE_OK;
 }
 
+/* Encoder forward into ws->h, with the top-k selection when configured,
+ * and the statistics of the code the rest of the step sees. */
+static void encode(sae_trainer_t *t, const float *xin, size_t rows, sae_code_stats_t *cs)
+{
+    sae_model_t *m = t->model;
+    sae_workspace_t *ws = &t->ws;
+    size_t d = m->input_dim, h = m->code_dim;
+    sae_gemm(0, 1, rows, h, d, 1.0f, xin, d, m->enc_w, d, 0.0f, ws->h, h);
+    if (ws->topk_max == 0) {
+        sae_bias_act_forward(m->hidden_act, ws->h, rows, h, m->enc_b, cs, &ws->scr);
+        return;
+    }
+    sae_bias_act_forward(m->hidden_act, ws->h, rows, h, m->enc_b, NULL, &ws->scr);
+    size_t k = sae_topk_k_at(m->cfg, t->steps);
+    int batch_mode = sae_cfg_int(m->cfg, SAE_P_TOPK_MODE) == 1;
+    sae_topk_apply(batch_mode, ws->h, rows, h, k, ws->select, &ws->code);
+    sae_code_stats(m->hidden_act, ws->h, rows, h, cs, &ws->scr);
+}
+
+/* Backward through the sparse code: every product touches the k active
+ * units of each row only; the encoder forward is the one dense GEMM. */
+static void backward_sparse(sae_trainer_t *t, const float *xin, size_t rows,
+                            const sae_code_grad_terms_t *terms, grad_views_t *g)
+{
+    sae_model_t *m = t->model;
+    sae_workspace_t *ws = &t->ws;
+    size_t d = m->input_dim, h = m->code_dim;
+    const sae_sparse_code_t *sc = &ws->code;
+    float *g_dec = m->tied ? g->enc_w : g->dec_w;
+    sae_sparse_code_grad(sc, rows, ws->out, sae_model_decoder_rows(m), d, ws->dval);
+    memset(g->enc_w, 0, h * d * sizeof(float));
+    if (!m->tied)
+        memset(g_dec, 0, h * d * sizeof(float));
+    sae_sparse_scatter(sc, rows, sc->val, ws->out, d, g_dec);
+    sae_sparse_act_backward(m->hidden_act, sc, rows, h, terms, ws->dval, g->enc_b);
+    sae_sparse_scatter(sc, rows, ws->dval, xin, d, g->enc_w);
+}
+
+/* Backward with dense GEMMs (masked to the kept units under top-k). */
+static void backward_dense(sae_trainer_t *t, const float *xin, const float *hd, size_t rows,
+                           sae_code_grad_terms_t *terms, grad_views_t *g)
+{
+    sae_model_t *m = t->model;
+    sae_workspace_t *ws = &t->ws;
+    size_t d = m->input_dim, h = m->code_dim;
+    /* Decoder weight gradient h^T dOut, then the code gradient dOut W^T;
+     * a tied model's decoder gradient lands on the encoder's weight, which
+     * the encoder's own gradient is added to below. */
+    sae_gemm(1, 0, h, d, rows, 1.0f, hd, h, ws->out, d, 0.0f, m->tied ? g->enc_w : g->dec_w, d);
+    sae_gemm(0, 1, rows, h, d, 1.0f, ws->out, d, sae_model_decoder_rows(m), d, 0.0f, ws->dh, h);
+    terms->drop_scale = hd == ws->h ? NULL : ws->drop_scale;
+    if (ws->topk_max == 0) {
+        sae_act_backward(m->hidden_act, ws->h, ws->dh, rows, h, terms, g->enc_b, &ws->scr);
+    } else {
+        /* Gradients pass through the kept support only. */
+        sae_act_backward(m->hidden_act, ws->h, ws->dh, rows, h, terms, NULL, &ws->scr);
+        sae_topk_mask_grad(ws->dh, rows, h, &ws->code, ws->dval, g->enc_b);
+    }
+    sae_gemm(1, 0, h, d, rows, 1.0f, ws->dh, h, xin, d, m->tied ? 1.0f : 0.0f, g->enc_w, d);
+}
+
 sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows, int corrupt,
                                   int grad, sae_stats_t *stats)
 {
@@ -96,11 +158,9 @@ sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows,
     stats->struct_size = (uint32_t)sizeof *stats;
     stats->samples = rows;
 
-    /* Encoder. */
     const float *xin = corrupt ? sae_corrupt_input(t, x, rows) : x;
-    sae_gemm(0, 1, rows, h, d, 1.0f, xin, d, m->enc_w, d, 0.0f, ws->h, h);
     sae_code_stats_t cs = {ws->row_sum, ws->col_sum, 0.0, 0.0};
-    sae_bias_act_forward(m->hidden_act, ws->h, rows, h, m->enc_b, &cs, &ws->scr);
+    encode(t, xin, rows, &cs);
     double sum_h = 0.0;
     for (size_t j = 0; j < h; j++)
         sum_h += cs.col_sum[j];
@@ -109,7 +169,11 @@ sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows,
 
     /* Decoder and reconstruction loss (on the clean input). */
     const float *hd = corrupt ? sae_corrupt_hidden(t, rows) : ws->h;
-    sae_model_forward_decoder_pre(m, hd, rows, ws->out);
+    if (ws->sparse_path) {
+        sae_sparse_decode(&ws->code, rows, sae_model_decoder_rows(m), d, ws->out);
+    } else {
+        sae_model_forward_decoder_pre(m, hd, rows, ws->out);
+    }
     grad_views_t g = views_of(m, ws->grad);
     double recon = sae_loss_apply_reduced(
         (sae_loss_t)sae_cfg_int(cfg, SAE_P_LOSS), m->output_act, ws->out, x, rows, d, m->dec_b,
@@ -127,18 +191,10 @@ sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows,
                         (unsigned long long)t->steps);
     if (!grad)
         return SAE_OK;
-
-    /* Backward: decoder weights, code gradient, encoder weights. */
-    if (m->tied) {
-        sae_gemm(1, 0, h, d, rows, 1.0f, hd, h, ws->out, d, 0.0f, g.enc_w, d);
-        sae_gemm(0, 1, rows, h, d, 1.0f, ws->out, d, m->enc_w, d, 0.0f, ws->dh, h);
-    } else {
-        sae_gemm(1, 0, d, h, rows, 1.0f, ws->out, d, hd, h, 0.0f, g.dec_w, h);
-        sae_gemm(0, 0, rows, h, d, 1.0f, ws->out, d, m->dec_w, h, 0.0f, ws->dh, h);
-    }
-    terms.drop_scale = hd == ws->h ? NULL : ws->drop_scale;
-    sae_act_backward(m->hidden_act, ws->h, ws->dh, rows, h, &terms, g.enc_b, &ws->scr);
-    sae_gemm(1, 0, h, d, rows, 1.0f, ws->dh, h, xin, d, m->tied ? 1.0f : 0.0f, g.enc_w, d);
+    if (ws->sparse_path)
+        backward_sparse(t, xin, rows, &terms, &g);
+    else
+        backward_dense(t, xin, hd, rows, &terms, &g);
     return SAE_OK;
 }
 

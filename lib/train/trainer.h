@@ -7,6 +7,7 @@
 #include "layers/activation.h"
 #include "model/model.h"
 #include "optim/optimizer.h"
+#include "sparsity/topk.h"
 
 /* Every buffer a step needs, allocated once for the configured batch size. */
 typedef struct sae_workspace {
@@ -25,6 +26,12 @@ typedef struct sae_workspace {
     float *row_coef;   /* [B] */
     float *col_coef;   /* [H] */
     sae_reduce_scratch_t scr; /* threads x max(D, H) doubles */
+    /* Top-k code (topk.k > 0). */
+    size_t topk_max;   /* largest k of any step */
+    int sparse_path;   /* decode and backpropagate through active units only */
+    sae_sparse_code_t code; /* CSR of the kept units */
+    uint32_t *select;  /* selection scratch: H (per row) or B x H (batch) */
+    float *dval;       /* [B x k] gradient at the kept units */
 } sae_workspace_t;
 
 sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_t batch,

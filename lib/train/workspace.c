@@ -12,6 +12,26 @@ static int grab(void **p, size_t bytes)
     return *p != NULL;
 }
 
+/* Buffers of the top-k code; the sparse path when asked for, or when it
+ * pays (auto: at most a quarter of the units active). */
+static int init_topk(sae_workspace_t *ws, const sae_model_t *m, size_t batch)
+{
+    size_t k = sae_topk_k_max(m->cfg), h = m->code_dim;
+    ws->topk_max = k;
+    if (k == 0)
+        return 1;
+    int64_t path = sae_cfg_int(m->cfg, SAE_P_TOPK_SPARSE_PATH);
+    ws->sparse_path = path == 1 || (path == 0 && 4 * k <= h);
+    int batch_mode = sae_cfg_int(m->cfg, SAE_P_TOPK_MODE) == 1;
+    size_t sel = batch_mode ? batch * h : h;
+    int ok = grab((void **)&ws->code.row_ptr, (batch + 1) * sizeof(uint32_t)) &&
+             grab((void **)&ws->code.idx, batch * k * sizeof(uint32_t)) &&
+             grab((void **)&ws->code.val, batch * k * sizeof(float)) &&
+             grab((void **)&ws->dval, batch * k * sizeof(float)) &&
+             grab((void **)&ws->select, sel * sizeof(uint32_t));
+    return ok;
+}
+
 sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_t batch,
                                 int threads, char *errbuf)
 {
@@ -32,6 +52,8 @@ sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_
         ok = grab((void **)&ws->hd, bh) && grab((void **)&ws->drop_scale, bh);
     if (ok && m->cfg->n_user_regs > 0)
         ok = grab((void **)&ws->extra, bh);
+    if (ok)
+        ok = init_topk(ws, m, batch);
     ws->scr.threads = threads;
     if (!ok) {
         sae_workspace_release(ws);
@@ -46,7 +68,8 @@ void sae_workspace_release(sae_workspace_t *ws)
     void *bufs[] = {ws->xin,     ws->gather,   ws->h,        ws->hd,
                     ws->drop_scale, ws->out,   ws->dh,       ws->extra,
                     ws->grad,    ws->row_sum,  ws->col_sum,  ws->row_coef,
-                    ws->col_coef, ws->scr.buf};
+                    ws->col_coef, ws->scr.buf, ws->code.row_ptr, ws->code.idx,
+                    ws->code.val, ws->select, ws->dval};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         sae_aligned_free(bufs[i]);
     memset(ws, 0, sizeof *ws);

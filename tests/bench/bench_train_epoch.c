@@ -42,14 +42,15 @@ static double median(double *v, int n)
 static void gemm_step(const float *x, const float *w_enc, const float *w_dec, float *h,
                       float *out, float *g_dec, float *g_enc)
 {
+    /* w_enc and w_dec are [H x D], one row per code unit, as in the model. */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, H, D, 1.0f, x, D, w_enc, D, 0.0f,
                 h, H);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, D, H, 1.0f, h, H, w_dec, H, 0.0f,
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, D, H, 1.0f, h, H, w_dec, D, 0.0f,
                 out, D);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, H, B, 1.0f, out, D, h, H, 0.0f,
-                g_dec, H);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, D, 1.0f, out, D, w_dec, H,
-                0.0f, h, H);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, D, B, 1.0f, h, H, out, D, 0.0f,
+                g_dec, D);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, H, D, 1.0f, out, D, w_dec, D, 0.0f,
+                h, H);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, D, B, 1.0f, h, H, x, D, 0.0f, g_enc,
                 D);
 }

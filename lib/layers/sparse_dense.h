@@ -1,0 +1,34 @@
+/* The dense layers' work restricted to a sparse code (DESIGN.md section 4):
+ * with k of H units active per row, decoding, the code gradient and both
+ * weight gradients cost rows*k*D instead of rows*H*D. Weights are read as
+ * [H x D] rows, one row per unit (the decoder's weight, or the encoder's
+ * when tied). SPDX-License-Identifier: MIT */
+#ifndef SAE_LAYERS_SPARSE_DENSE_H
+#define SAE_LAYERS_SPARSE_DENSE_H
+
+#include <stddef.h>
+
+#include "layers/activation.h"
+#include "sparsity/topk.h"
+
+/* out[b,:] = sum over b's entries s of val[s] * wt[idx[s],:] (gather). */
+void sae_sparse_decode(const sae_sparse_code_t *sc, size_t rows, const float *wt, size_t d,
+                       float *out);
+
+/* dval[s] = dout[b,:] . wt[idx[s],:], the gradient at each active unit. */
+void sae_sparse_code_grad(const sae_sparse_code_t *sc, size_t rows, const float *dout,
+                          const float *wt, size_t d, float *dval);
+
+/* g[idx[s],:] += coef[s] * a[b,:] (scatter-add): the weight gradient of a
+ * product with a sparse factor. */
+void sae_sparse_scatter(const sae_sparse_code_t *sc, size_t rows, const float *coef,
+                        const float *a, size_t d, float *g);
+
+/* The activation backward at the active units only: dval[s] becomes
+ * (dval[s] + terms at (b, idx[s])) * act'(val[s]); dbias[j] (zeroed here)
+ * collects them per unit. units: the code width (for terms->extra). */
+void sae_sparse_act_backward(sae_activation_t act, const sae_sparse_code_t *sc, size_t rows,
+                             size_t units, const sae_code_grad_terms_t *terms, float *dval,
+                             float *dbias);
+
+#endif
