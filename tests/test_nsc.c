@@ -392,6 +392,8 @@ static void test_callback_and_cancel(void **state)
     double err = 0.0;
     tu_assert_status(sae_trainer_gradcheck(t, p.y, 4, &err), SAE_ERR_STATE);
     assert_non_null(strstr(sae_trainer_errmsg(t), "nsc"));
+    tu_assert_status(sae_trainer_gradcheck_double(t, p.y, 4, &err, NULL), SAE_ERR_STATE);
+    assert_non_null(strstr(sae_trainer_errmsg(t), "nsc"));
 
     sae_trainer_free(t);
     sae_model_free(m);
@@ -438,6 +440,7 @@ static void test_refused_configs(void **state)
         {"corrupt.noise_std", "0.1", "corruption"},
         {"corrupt.input_keep", "0.9", "corruption"},
         {"corrupt.hidden_keep", "0.5", "corruption"},
+        {"topk.k", "2", "topk.k"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sae_config_t *cfg = nsc_config(8, 4, "0.5", "1", "10");

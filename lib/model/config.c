@@ -315,6 +315,8 @@ static sae_status_t validate_nsc(const sae_config_t *cfg, char *errbuf)
              sae_cfg_float(cfg, SAE_P_INPUT_KEEP) < 1 || sae_cfg_float(cfg, SAE_P_HIDDEN_KEEP) < 1)
         why = "no corruption (corrupt.noise_std = 0, corrupt.input_keep = 1, "
               "corrupt.hidden_keep = 1)";
+    else if (sae_cfg_int(cfg, SAE_P_TOPK_K) > 0)
+        why = "topk.k = 0 (its code is the thresholded A^T y, not a top-k selection)";
     if (why)
         return sae_fail(errbuf, SAE_ERR_STATE, "train.algorithm = nsc needs %s", why);
     return SAE_OK;
