@@ -94,7 +94,9 @@ typedef enum sae_activation {
     SAE_ACT_LINEAR = 0,
     SAE_ACT_SIGMOID = 1,
     SAE_ACT_RELU = 2,
-    SAE_ACT_TANH = 3
+    SAE_ACT_TANH = 3,
+    SAE_ACT_TRELU = 4 /* truncated ReLU, clip(z, 0, 1) (Bertens 2016, E4).
+                         Since: 0.2 */
 } sae_activation_t;
 
 /* Reconstruction losses, each summed over the elements of a batch and then

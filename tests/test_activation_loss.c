@@ -9,7 +9,18 @@
 #include "testutil.h"
 
 static const sae_activation_t acts[] = {SAE_ACT_LINEAR, SAE_ACT_SIGMOID, SAE_ACT_RELU,
-                                        SAE_ACT_TANH};
+                                        SAE_ACT_TANH, SAE_ACT_TRELU};
+#define N_ACTS (int)(sizeof acts / sizeof acts[0])
+
+/* Whether z is within tol of a kink of a piecewise-linear activation. */
+static int near_kink(sae_activation_t a, double z, double tol)
+{
+    if (a == SAE_ACT_RELU)
+        return fabs(z) < tol;
+    if (a == SAE_ACT_TRELU)
+        return fabs(z) < tol || fabs(z - 1.0) < tol;
+    return 0;
+}
 
 static double ref_act(sae_activation_t a, double z)
 {
@@ -17,6 +28,7 @@ static double ref_act(sae_activation_t a, double z)
     case SAE_ACT_SIGMOID: return 1.0 / (1.0 + exp(-z));
     case SAE_ACT_RELU: return z > 0 ? z : 0;
     case SAE_ACT_TANH: return tanh(z);
+    case SAE_ACT_TRELU: return z > 0 ? (z < 1 ? z : 1) : 0;
     default: return z;
     }
 }
@@ -24,12 +36,12 @@ static double ref_act(sae_activation_t a, double z)
 static void test_activation_values_and_derivatives(void **state)
 {
     (void)state;
-    for (int a = 0; a < 4; a++)
+    for (int a = 0; a < N_ACTS; a++)
         for (double z = -6.0; z <= 6.0; z += 0.0371) {
             float y = sae_act_apply(acts[a], (float)z);
             assert_true(fabs((double)y - ref_act(acts[a], z)) < 2e-6);
-            if (acts[a] == SAE_ACT_RELU && fabs(z) < 1e-2)
-                continue; /* kink */
+            if (near_kink(acts[a], z, 1e-2))
+                continue;
             double eps = 1e-4;
             double num = (ref_act(acts[a], z + eps) - ref_act(acts[a], z - eps)) / (2 * eps);
             double ana = (double)sae_act_deriv_from_output(acts[a], y);
@@ -46,7 +58,7 @@ static void test_fused_backward_terms(void **state)
     float rowc[R], colc[C], bias[C], dbias[C];
     double scr_buf[2 * C];
     sae_reduce_scratch_t scr = {scr_buf, 1};
-    for (int a = 0; a < 4; a++) {
+    for (int a = 0; a < N_ACTS; a++) {
         tu_fill_uniform(z, R * C, -2, 2, 1);
         tu_fill_uniform(bias, C, -1, 1, 2);
         tu_fill_uniform(dh, R * C, -1, 1, 3);
@@ -110,7 +122,7 @@ static void check_loss(sae_loss_t loss, sae_activation_t act)
     assert_true(fabs(val - ref_loss(loss, act, o, x, b, R, C)) < 1e-6);
     double dbref[C] = {0};
     for (int i = 0; i < R * C; i++) {
-        if (act == SAE_ACT_RELU && fabsf(o[i] + b[i % C]) < 1e-2f)
+        if (near_kink(act, (double)o[i] + b[i % C], 1e-2))
             continue;
         float keep = o[i];
         double eps = 1e-3;
@@ -123,7 +135,7 @@ static void check_loss(sae_loss_t loss, sae_activation_t act)
         assert_true(fabs(num - g[i]) < 1e-5 + 1e-3 * fabs(num));
         dbref[i % C] += g[i];
     }
-    if (act != SAE_ACT_RELU)
+    if (act != SAE_ACT_RELU && act != SAE_ACT_TRELU)
         for (int c = 0; c < C; c++)
             assert_true(fabs(dbref[c] - db[c]) < 1e-6);
 }
@@ -131,7 +143,7 @@ static void check_loss(sae_loss_t loss, sae_activation_t act)
 static void test_loss_gradients(void **state)
 {
     (void)state;
-    for (int a = 0; a < 4; a++)
+    for (int a = 0; a < N_ACTS; a++)
         check_loss(SAE_LOSS_MSE, acts[a]);
     check_loss(SAE_LOSS_BCE, SAE_ACT_SIGMOID);
 }

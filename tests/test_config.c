@@ -122,8 +122,8 @@ typedef struct spec {
 static const spec_t specs[] = {
     {SAE_P_INPUT_DIM, "arch.input_dim", I, U, 1, U, 0, 0},
     {SAE_P_HIDDEN_DIM, "arch.hidden_dim", I, U, 1, U, 0, 0},
-    {SAE_P_HIDDEN_ACTIVATION, "arch.hidden_activation", I, SAE_ACT_SIGMOID, 0, 3, 0, 0},
-    {SAE_P_OUTPUT_ACTIVATION, "arch.output_activation", I, SAE_ACT_LINEAR, 0, 3, 0, 0},
+    {SAE_P_HIDDEN_ACTIVATION, "arch.hidden_activation", I, SAE_ACT_SIGMOID, 0, 4, 0, 0},
+    {SAE_P_OUTPUT_ACTIVATION, "arch.output_activation", I, SAE_ACT_LINEAR, 0, 4, 0, 0},
     {SAE_P_TIED, "arch.tied", I, 0, 0, 1, 0, 0},
     {SAE_P_BIAS, "arch.bias", I, 1, 0, 1, 0, 0},
     {SAE_P_INIT_SCALE, "arch.init_scale", F, 1, U, U, 0, 0},
@@ -544,7 +544,8 @@ static void test_bounds_documented(void **state)
     tu_assert_status(sae_config_set_int(cfg, SAE_P_LOSS, 2), SAE_ERR_RANGE);
     tu_assert_status(sae_config_set_int(cfg, SAE_P_OPTIMIZER, -1), SAE_ERR_RANGE);
     tu_assert_status(sae_config_set_int(cfg, SAE_P_SAMPLING, 3), SAE_ERR_RANGE);
-    tu_assert_status(sae_config_set_int(cfg, SAE_P_HIDDEN_ACTIVATION, 4), SAE_ERR_RANGE);
+    tu_assert_status(sae_config_set_int(cfg, SAE_P_HIDDEN_ACTIVATION, 5), SAE_ERR_RANGE);
+    tu_assert_status(sae_config_set_int(cfg, SAE_P_HIDDEN_ACTIVATION, SAE_ACT_TRELU), SAE_OK);
     tu_assert_status(sae_config_set_int(cfg, SAE_P_HIDDEN_ACTIVATION, SAE_ACT_TANH), SAE_OK);
     /* Extreme 64-bit values must not wrap into range. */
     tu_assert_status(sae_config_set_int(cfg, SAE_P_BATCH_SIZE, INT64_MAX), SAE_ERR_RANGE);

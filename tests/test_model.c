@@ -89,6 +89,7 @@ static double act_ref(sae_activation_t a, double z)
     case SAE_ACT_SIGMOID: return 1.0 / (1.0 + exp(-z));
     case SAE_ACT_RELU: return z > 0 ? z : 0;
     case SAE_ACT_TANH: return tanh(z);
+    case SAE_ACT_TRELU: return z > 0 ? (z < 1 ? z : 1) : 0;
     case SAE_ACT_LINEAR: break;
     }
     return z;

@@ -15,6 +15,7 @@ float sae_act_apply(sae_activation_t act, float z)
     case SAE_ACT_SIGMOID: return sae_fast_sigmoid(z);
     case SAE_ACT_RELU: return z > 0.0f ? z : 0.0f;
     case SAE_ACT_TANH: return sae_fast_tanh(z);
+    case SAE_ACT_TRELU: return fminf(fmaxf(z, 0.0f), 1.0f);
     case SAE_ACT_LINEAR: break;
     }
     return z;
@@ -26,6 +27,7 @@ float sae_act_deriv_from_output(sae_activation_t act, float y)
     case SAE_ACT_SIGMOID: return y * (1.0f - y);
     case SAE_ACT_RELU: return y > 0.0f ? 1.0f : 0.0f;
     case SAE_ACT_TANH: return 1.0f - y * y;
+    case SAE_ACT_TRELU: return y > 0.0f && y < 1.0f ? 1.0f : 0.0f;
     case SAE_ACT_LINEAR: break;
     }
     return 1.0f;
@@ -60,6 +62,7 @@ DEFINE_FORWARD(forward_sigmoid, sae_fast_sigmoid(v))
 DEFINE_FORWARD(forward_relu, v > 0.0f ? v : 0.0f)
 DEFINE_FORWARD(forward_tanh, sae_fast_tanh(v))
 DEFINE_FORWARD(forward_linear, v)
+DEFINE_FORWARD(forward_trelu, fminf(fmaxf(v, 0.0f), 1.0f))
 
 static void forward_row(sae_activation_t act, float *z, size_t cols, const float *bias)
 {
@@ -68,6 +71,7 @@ static void forward_row(sae_activation_t act, float *z, size_t cols, const float
     case SAE_ACT_RELU: forward_relu(z, cols, bias); break;
     case SAE_ACT_TANH: forward_tanh(z, cols, bias); break;
     case SAE_ACT_LINEAR: forward_linear(z, cols, bias); break;
+    case SAE_ACT_TRELU: forward_trelu(z, cols, bias); break;
     }
 }
 
@@ -194,17 +198,21 @@ DEFINE_BACKWARD_ALL(sigmoid, y * (1.0f - y))
 DEFINE_BACKWARD_ALL(relu, y > 0.0f ? 1.0f : 0.0f)
 DEFINE_BACKWARD_ALL(tanh, 1.0f - y * y)
 DEFINE_BACKWARD_ALL(linear, 1.0f)
+/* The plain derivative of clip(z, 0, 1); E4's custom one lives in the
+ * rank-order update (train/rank_order.c), which does not backpropagate. */
+DEFINE_BACKWARD_ALL(trelu, y > 0.0f && y < 1.0f ? 1.0f : 0.0f)
 
 typedef void (*backward_fn)(const float *, float *, const float *, const float *, const float *,
                             float, float, size_t, float *);
 
 static backward_fn pick_backward(sae_activation_t act, int drop, int extra)
 {
-    static const backward_fn table[4][4] = {
+    static const backward_fn table[5][4] = {
         {backward_linear, backward_linear_d, backward_linear_e, backward_linear_de},
         {backward_sigmoid, backward_sigmoid_d, backward_sigmoid_e, backward_sigmoid_de},
         {backward_relu, backward_relu_d, backward_relu_e, backward_relu_de},
         {backward_tanh, backward_tanh_d, backward_tanh_e, backward_tanh_de},
+        {backward_trelu, backward_trelu_d, backward_trelu_e, backward_trelu_de},
     };
     return table[act][(drop ? 1 : 0) + (extra ? 2 : 0)];
 }

@@ -72,6 +72,7 @@ DEFINE_MSE_ROW(mse_row_linear, v, 1.0f)
 DEFINE_MSE_ROW(mse_row_sigmoid, sae_fast_sigmoid(v), y * (1.0f - y))
 DEFINE_MSE_ROW(mse_row_relu, v > 0.0f ? v : 0.0f, y > 0.0f ? 1.0f : 0.0f)
 DEFINE_MSE_ROW(mse_row_tanh, sae_fast_tanh(v), 1.0f - y * y)
+DEFINE_MSE_ROW(mse_row_trelu, fminf(fmaxf(v, 0.0f), 1.0f), y > 0.0f && y < 1.0f ? 1.0f : 0.0f)
 
 typedef float (*loss_row_fn)(float *, const float *, size_t, const float *, int, float, float *);
 
@@ -83,6 +84,7 @@ static loss_row_fn pick_row(sae_loss_t loss, sae_activation_t act)
     case SAE_ACT_SIGMOID: return mse_row_sigmoid;
     case SAE_ACT_RELU: return mse_row_relu;
     case SAE_ACT_TANH: return mse_row_tanh;
+    case SAE_ACT_TRELU: return mse_row_trelu;
     case SAE_ACT_LINEAR: break;
     }
     return mse_row_linear;

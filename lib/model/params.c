@@ -5,7 +5,7 @@
 
 #include "model/config.h"
 
-static const char *const act_names[] = {"linear", "sigmoid", "relu", "tanh", NULL};
+static const char *const act_names[] = {"linear", "sigmoid", "relu", "tanh", "trelu", NULL};
 static const char *const loss_names[] = {"mse", "bce", NULL};
 static const char *const reduction_names[] = {"mean", "sample_sum_half", NULL};
 static const char *const optim_names[] = {"sgd", "adam", NULL};
@@ -23,8 +23,8 @@ static const char *const sparse_path_names[] = {"auto", "on", "off", NULL};
 const sae_param_desc_t sae_param_table[] = {
     {SAE_P_INPUT_DIM, "arch.input_dim", I, 1, 1 << 24, 0, 0, 784, NULL},
     {SAE_P_HIDDEN_DIM, "arch.hidden_dim", I, 1, 1 << 24, 0, 0, 500, NULL},
-    {SAE_P_HIDDEN_ACTIVATION, "arch.hidden_activation", I, 0, 3, 0, 0, SAE_ACT_SIGMOID, act_names},
-    {SAE_P_OUTPUT_ACTIVATION, "arch.output_activation", I, 0, 3, 0, 0, SAE_ACT_LINEAR, act_names},
+    {SAE_P_HIDDEN_ACTIVATION, "arch.hidden_activation", I, 0, 4, 0, 0, SAE_ACT_SIGMOID, act_names},
+    {SAE_P_OUTPUT_ACTIVATION, "arch.output_activation", I, 0, 4, 0, 0, SAE_ACT_LINEAR, act_names},
     {SAE_P_TIED, "arch.tied", I, 0, 1, 0, 0, 0, bool_names},
     {SAE_P_BIAS, "arch.bias", I, 0, 1, 0, 0, 1, bool_names},
     {SAE_P_INIT_SCALE, "arch.init_scale", F, 0, 1e6, 1, 0, 1.0, NULL},

@@ -58,6 +58,7 @@ static double act(sae_activation_t a, double z)
     case SAE_ACT_SIGMOID: return 1.0 / (1.0 + exp(-z));
     case SAE_ACT_RELU: return z > 0.0 ? z : 0.0;
     case SAE_ACT_TANH: return tanh(z);
+    case SAE_ACT_TRELU: return z > 0.0 ? (z < 1.0 ? z : 1.0) : 0.0;
     case SAE_ACT_LINEAR: break;
     }
     return z;
@@ -70,6 +71,7 @@ static double act_deriv(sae_activation_t a, double z, double y)
     case SAE_ACT_SIGMOID: return y * (1.0 - y);
     case SAE_ACT_RELU: return z > 0.0 ? 1.0 : 0.0;
     case SAE_ACT_TANH: return 1.0 - y * y;
+    case SAE_ACT_TRELU: return z > 0.0 && z < 1.0 ? 1.0 : 0.0;
     case SAE_ACT_LINEAR: break;
     }
     return 1.0;
