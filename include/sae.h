@@ -347,7 +347,9 @@ SAE_API size_t sae_model_code_dim(const sae_model_t *model);
 
 /* Encodes rows of x [rows x input_dim] into code [rows x code_dim] (no
  * corruption). x must be finite (SAE_ERR_NONFINITE otherwise). rows may be
- * 0. Since: 0.1 */
+ * 0. With train.algorithm = nsc the code is the sparse code of neural
+ * sparse coding: entries smaller than nsc.tau in magnitude are 0 (since
+ * 0.2). Since: 0.1 */
 SAE_API sae_status_t sae_model_encode(sae_model_t *model, const float *x, size_t rows, float *code);
 /* Decodes code [rows x code_dim] into x_hat [rows x input_dim] (after the
  * output activation). Since: 0.1 */
@@ -466,7 +468,8 @@ SAE_API uint64_t sae_trainer_steps(const sae_trainer_t *trainer);
  * step 1e-3, quotient in double) against the backward pass, on every
  * floor(n/400)-th entry of each tensor of n entries (every entry when
  * n < 800). *max_rel_err
- * as in sae_regularizer_gradcheck. Meant for small models. Since: 0.1 */
+ * as in sae_regularizer_gradcheck. Meant for small models. SAE_ERR_STATE
+ * with train.algorithm = nsc, which descends no objective. Since: 0.1 */
 SAE_API sae_status_t sae_trainer_gradcheck(sae_trainer_t *trainer, const float *x, size_t rows,
                                            double *max_rel_err);
 
