@@ -128,6 +128,13 @@ typedef enum sae_sampling {
     SAE_SAMPLE_SEQUENTIAL = 2   /* rows in order, no shuffling */
 } sae_sampling_t;
 
+/* How weights are initialised (arch.init); both have the variance
+ * 2 / (D + H) of Glorot & Bengio (2010), times arch.init_scale^2. Since: 0.2 */
+typedef enum sae_init {
+    SAE_INIT_GLOROT_UNIFORM = 0, /* U[-r, r], r = init_scale sqrt(6 / (D + H)) */
+    SAE_INIT_GLOROT_NORMAL = 1   /* N(0, s^2), s = init_scale sqrt(2 / (D + H)) */
+} sae_init_t;
+
 /* How a trainer updates the model (train.algorithm). Since: 0.2 */
 typedef enum sae_algorithm {
     SAE_ALGO_BACKPROP = 0, /* descend the objective with optim.type */
@@ -151,6 +158,9 @@ typedef enum sae_param {
     SAE_P_BIAS = 105,               /* bool arch.bias: layers have biases (1) */
     SAE_P_INIT_SCALE = 106,         /* float arch.init_scale: multiplies the
                                        Glorot-uniform init range (1) */
+    SAE_P_INIT = 107,               /* enum arch.init: glorot_uniform or
+                                       glorot_normal (glorot_uniform).
+                                       Since: 0.2 */
     /* loss: 200.. */
     SAE_P_LOSS = 200,               /* enum loss.type (mse) */
     SAE_P_LOSS_REDUCTION = 201,     /* enum loss.reduction (mean). Since: 0.2 */

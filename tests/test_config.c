@@ -127,6 +127,7 @@ static const spec_t specs[] = {
     {SAE_P_TIED, "arch.tied", I, 0, 0, 1, 0, 0},
     {SAE_P_BIAS, "arch.bias", I, 1, 0, 1, 0, 0},
     {SAE_P_INIT_SCALE, "arch.init_scale", F, 1, U, U, 0, 0},
+    {SAE_P_INIT, "arch.init", I, SAE_INIT_GLOROT_UNIFORM, 0, 1, 0, 0},
     {SAE_P_LOSS, "loss.type", I, SAE_LOSS_MSE, 0, 1, 0, 0},
     {SAE_P_LOSS_REDUCTION, "loss.reduction", I, SAE_REDUCE_MEAN, 0, 1, 0, 0},
     {SAE_P_OPTIMIZER, "optim.type", I, SAE_OPT_ADAM, 0, 1, 0, 0},
@@ -180,7 +181,7 @@ static const spec_t *find_spec(sae_param_t id)
 }
 
 /* Ids that are not parameters: below, between and above the groups. */
-static const int bad_ids[] = {0, -1, 99, 107, 199, 1101, 9999, 0x7fffffff};
+static const int bad_ids[] = {0, -1, 99, 150, 199, 1101, 9999, 0x7fffffff};
 #define N_BAD_IDS (sizeof bad_ids / sizeof bad_ids[0])
 
 /* ------------------------------------------------------------------------ */

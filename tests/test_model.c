@@ -410,6 +410,40 @@ static void test_init(void **state)
 /* Inference                                                                */
 /* ------------------------------------------------------------------------ */
 
+/* arch.init = glorot_normal (E4's N(0, sqrt(2/316)) for D = 147, H = 169):
+ * normal draws of standard deviation init_scale * sqrt(2 / (D + H)), mean
+ * 0, a share beyond 2 standard deviations near a normal's 4.6%, biases 0. */
+static void test_init_glorot_normal(void **state)
+{
+    (void)state;
+    const size_t d = 147, h = 169;
+    const char *kv[] = {"arch.init", "glorot_normal", "arch.init_scale", "0.5", NULL};
+    sae_model_t *m = model_with(d, h, kv);
+    const double sd = 0.5 * sqrt(2.0 / (double)(d + h));
+    const char *names[] = {"encoder.weight", "decoder.weight"};
+    for (int t = 0; t < 2; t++) {
+        size_t r, c;
+        const float *w = tensor(m, names[t], &r, &c);
+        size_t n = r * c, tail = 0;
+        double sum = 0.0, sq = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            sum += w[i];
+            sq += (double)w[i] * w[i];
+            tail += fabs(w[i]) > 2.0 * sd;
+        }
+        double mean = sum / (double)n, std = sqrt(sq / (double)n - mean * mean);
+        /* n = 24,843: the sample mean's sd is sd / 158, the std's sd / 223. */
+        assert_true(fabs(mean) < 5.0 * sd / 158.0);
+        assert_true(fabs(std - sd) < 5.0 * sd / 223.0);
+        assert_true(fabs((double)tail / (double)n - 0.0455) < 0.008);
+    }
+    size_t r, c;
+    const float *b = tensor(m, "encoder.bias", &r, &c);
+    for (size_t i = 0; i < r * c; i++)
+        assert_true(b[i] == 0.0f);
+    sae_model_free(m);
+}
+
 /* Random biases so the reference check covers them (init leaves zeros). */
 static void randomize_biases(sae_model_t *m, uint64_t seed)
 {
@@ -847,6 +881,7 @@ int main(void)
         cmocka_unit_test(test_tensor_listing),
         cmocka_unit_test(test_tensor_errors),
         cmocka_unit_test(test_init),
+        cmocka_unit_test(test_init_glorot_normal),
         cmocka_unit_test(test_encode_decode_reference),
         cmocka_unit_test(test_code_ranges),
         cmocka_unit_test(test_batch_equals_rows),

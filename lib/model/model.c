@@ -104,14 +104,21 @@ void sae_model_init_params(sae_model_t *m, uint64_t seed)
 {
     sae_rng_t rng;
     sae_rng_seed(&rng, seed);
-    /* Glorot & Bengio (2010) uniform range sqrt(6 / (fan_in + fan_out)). */
+    /* Glorot & Bengio (2010): variance 2 / (fan_in + fan_out), drawn
+     * uniformly on +-sqrt(6 / (fan_in + fan_out)) or from a normal of
+     * standard deviation sqrt(2 / (fan_in + fan_out)) (the rank-ordered
+     * autoencoder's N(0, sqrt(2/316)), E4). */
+    int normal = sae_cfg_int(m->cfg, SAE_P_INIT) == SAE_INIT_GLOROT_NORMAL;
     float r = (float)(sae_cfg_float(m->cfg, SAE_P_INIT_SCALE) *
-                      sqrt(6.0 / (double)(m->input_dim + m->code_dim)));
+                      sqrt((normal ? 2.0 : 6.0) / (double)(m->input_dim + m->code_dim)));
     for (size_t i = 0; i < m->n_tensors; i++) {
         const sae_tensor_desc_t *t = &m->tensors[i];
         float *p = m->params + t->offset;
         size_t n = t->rows * t->cols;
-        if (t->is_weight)
+        if (t->is_weight && normal)
+            for (size_t k = 0; k < n; k++)
+                p[k] = r * (float)sae_rng_normal(&rng);
+        else if (t->is_weight)
             for (size_t k = 0; k < n; k++)
                 p[k] = r * (2.0f * sae_rng_uniform(&rng) - 1.0f);
         else

@@ -11,6 +11,7 @@ static const char *const reduction_names[] = {"mean", "sample_sum_half", NULL};
 static const char *const optim_names[] = {"sgd", "adam", NULL};
 static const char *const sampling_names[] = {"shuffle", "replacement", "sequential", NULL};
 static const char *const bool_names[] = {"false", "true", NULL};
+static const char *const init_names[] = {"glorot_uniform", "glorot_normal", NULL};
 static const char *const algorithm_names[] = {"backprop", "nsc", NULL};
 static const char *const topk_mode_names[] = {"sample", "batch", NULL};
 static const char *const sparse_path_names[] = {"auto", "on", "off", NULL};
@@ -28,6 +29,7 @@ const sae_param_desc_t sae_param_table[] = {
     {SAE_P_TIED, "arch.tied", I, 0, 1, 0, 0, 0, bool_names},
     {SAE_P_BIAS, "arch.bias", I, 0, 1, 0, 0, 1, bool_names},
     {SAE_P_INIT_SCALE, "arch.init_scale", F, 0, 1e6, 1, 0, 1.0, NULL},
+    {SAE_P_INIT, "arch.init", I, 0, 1, 0, 0, SAE_INIT_GLOROT_UNIFORM, init_names},
     {SAE_P_LOSS, "loss.type", I, 0, 1, 0, 0, SAE_LOSS_MSE, loss_names},
     {SAE_P_LOSS_REDUCTION, "loss.reduction", I, 0, 1, 0, 0, SAE_REDUCE_MEAN, reduction_names},
     {SAE_P_OPTIMIZER, "optim.type", I, 0, 1, 0, 0, SAE_OPT_ADAM, optim_names},
