@@ -118,7 +118,10 @@ typedef enum sae_loss_reduction {
 
 typedef enum sae_optimizer {
     SAE_OPT_SGD = 0,  /* SGD with (optional) classical momentum */
-    SAE_OPT_ADAM = 1  /* Adam, Kingma & Ba 2015, bias-corrected */
+    SAE_OPT_ADAM = 1, /* Adam, Kingma & Ba 2015, bias-corrected */
+    SAE_OPT_LBFGS = 2 /* full-batch L-BFGS through liblbfgs (see
+                         sae_trainer_fit); SAE_ERR_UNSUPPORTED at
+                         sae_trainer_create in builds without it. Since: 0.2 */
 } sae_optimizer_t;
 
 /* How sae_trainer_fit* draws batches from a data buffer. */
@@ -174,6 +177,11 @@ typedef enum sae_param {
     SAE_P_LR_DECAY_EVERY = 310,     /* int  schedule.decay_every: steps
                                        between decays, 0 = never (0) */
     SAE_P_LR_DECAY_FACTOR = 311,    /* float schedule.decay_factor (0,1] (0.5) */
+    SAE_P_LBFGS_MEMORY = 320,       /* int  lbfgs.memory: correction pairs
+                                       kept, [1, 1000] (10). Since: 0.2 */
+    SAE_P_LBFGS_TOLERANCE = 321,    /* float lbfgs.tolerance [0,1]: stop when
+                                       ||g|| <= tolerance * max(1, ||w||),
+                                       0 = never (1e-5). Since: 0.2 */
     /* batching and determinism: 400.. */
     SAE_P_BATCH_SIZE = 400,         /* int  train.batch_size >= 1 (100) */
     SAE_P_SEED = 401,               /* int  train.seed >= 0 (0) */
@@ -453,15 +461,28 @@ SAE_API sae_status_t sae_trainer_set_callback(sae_trainer_t *trainer, sae_progre
  * the config's train.sampling says (with shuffle and sequential sampling a
  * last partial batch is used when rows is not a multiple of the batch size;
  * with replacement every batch is full). x is checked for NaN/Inf first.
- * Since: 0.1 */
+ *
+ * With optim.type = lbfgs (since 0.2), `epochs` is the most L-BFGS
+ * iterations to run, each over all rows of x at once (the objective of the
+ * whole set, without batches or sampling; the work buffers grow to `rows`
+ * for the call when train.batch_size is smaller). Each iteration counts as
+ * one step and one epoch: the callback gets STEP then EPOCH with the same
+ * statistics, of the accepted point, learning_rate being the line search's
+ * step. Every call starts a fresh L-BFGS memory. It returns SAE_OK when the
+ * iterations are done, when ||gradient|| <= lbfgs.tolerance * max(1,
+ * ||weights||), or when the line search cannot lower the objective any
+ * further (at float precision); sae_trainer_steps tells how many ran.
+ * Corruption must be off (SAE_ERR_STATE otherwise). Since: 0.1 */
 SAE_API sae_status_t sae_trainer_fit(sae_trainer_t *trainer, const float *x, size_t rows,
                                      uint64_t epochs);
 /* Trains for exactly `steps` batches over x; an "epoch" for statistics is
- * ceil(rows / batch_size) steps. Since: 0.1 */
+ * ceil(rows / batch_size) steps. With lbfgs, the same as sae_trainer_fit
+ * (one step is one full-batch iteration). Since: 0.1 */
 SAE_API sae_status_t sae_trainer_fit_steps(sae_trainer_t *trainer, const float *x, size_t rows,
                                            uint64_t steps);
 /* One optimizer step on one batch [rows x input_dim], 1 <= rows <=
- * batch size. stats may be NULL. Since: 0.1 */
+ * batch size. stats may be NULL. SAE_ERR_STATE with lbfgs, which needs
+ * sae_trainer_fit. Since: 0.1 */
 SAE_API sae_status_t sae_trainer_step(sae_trainer_t *trainer, const float *batch, size_t rows,
                                       sae_stats_t *stats);
 /* Objective on x without corruption and without updating anything, in

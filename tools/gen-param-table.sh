@@ -50,6 +50,8 @@ optim.beta2	Adam second-moment decay (Adam only)
 optim.eps	Adam epsilon (Adam only)
 schedule.decay_every	multiply the rate by `decay_factor` every this many steps; 0 = constant
 schedule.decay_factor	factor of the step decay
+lbfgs.memory	L-BFGS correction pairs kept (`optim.type = lbfgs`); memory 2 x this x parameters doubles
+lbfgs.tolerance	L-BFGS stops when the gradient norm <= this x max(1, weight norm); 0 = run every iteration
 train.batch_size	rows per step (B); sizes the trainer's workspace
 train.seed	seeds the weight init, sampling and corruption
 train.sampling	how fit draws batches

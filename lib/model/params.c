@@ -8,7 +8,7 @@
 static const char *const act_names[] = {"linear", "sigmoid", "relu", "tanh", "trelu", NULL};
 static const char *const loss_names[] = {"mse", "bce", NULL};
 static const char *const reduction_names[] = {"mean", "sample_sum_half", NULL};
-static const char *const optim_names[] = {"sgd", "adam", NULL};
+static const char *const optim_names[] = {"sgd", "adam", "lbfgs", NULL};
 static const char *const sampling_names[] = {"shuffle", "replacement", "sequential", NULL};
 static const char *const bool_names[] = {"false", "true", NULL};
 static const char *const init_names[] = {"glorot_uniform", "glorot_normal", NULL};
@@ -32,7 +32,7 @@ const sae_param_desc_t sae_param_table[] = {
     {SAE_P_INIT, "arch.init", I, 0, 1, 0, 0, SAE_INIT_GLOROT_UNIFORM, init_names},
     {SAE_P_LOSS, "loss.type", I, 0, 1, 0, 0, SAE_LOSS_MSE, loss_names},
     {SAE_P_LOSS_REDUCTION, "loss.reduction", I, 0, 1, 0, 0, SAE_REDUCE_MEAN, reduction_names},
-    {SAE_P_OPTIMIZER, "optim.type", I, 0, 1, 0, 0, SAE_OPT_ADAM, optim_names},
+    {SAE_P_OPTIMIZER, "optim.type", I, 0, 2, 0, 0, SAE_OPT_ADAM, optim_names},
     {SAE_P_LEARNING_RATE, "optim.lr", F, 0, 1e6, 1, 0, 1e-3, NULL},
     {SAE_P_MOMENTUM, "optim.momentum", F, 0, 1, 0, 1, 0.9, NULL},
     {SAE_P_ADAM_BETA1, "optim.beta1", F, 0, 1, 0, 1, 0.9, NULL},
@@ -40,6 +40,10 @@ const sae_param_desc_t sae_param_table[] = {
     {SAE_P_ADAM_EPS, "optim.eps", F, 0, 1, 1, 0, 1e-8, NULL},
     {SAE_P_LR_DECAY_EVERY, "schedule.decay_every", I, 0, BIG, 0, 0, 0, NULL},
     {SAE_P_LR_DECAY_FACTOR, "schedule.decay_factor", F, 0, 1, 1, 0, 0.5, NULL},
+    /* liblbfgs' own default memory is 6, minFunc's (E3's) 100; 10 is the
+     * common middle (Nocedal & Wright, sec. 7.2: 3 to 20 usually suffice). */
+    {SAE_P_LBFGS_MEMORY, "lbfgs.memory", I, 1, 1000, 0, 0, 10, NULL},
+    {SAE_P_LBFGS_TOLERANCE, "lbfgs.tolerance", F, 0, 1, 0, 0, 1e-5, NULL},
     {SAE_P_BATCH_SIZE, "train.batch_size", I, 1, 1 << 24, 0, 0, 100, NULL},
     {SAE_P_SEED, "train.seed", I, 0, BIG, 0, 0, 0, NULL},
     {SAE_P_SAMPLING, "train.sampling", I, 0, 2, 0, 0, SAE_SAMPLE_SHUFFLE, sampling_names},

@@ -8,11 +8,16 @@
 
 #include "core/parallel.h"
 #include "core/simd.h"
+#include "optim/lbfgs.h"
 
 sae_status_t sae_optimizer_init(sae_optimizer_state_t *o, const sae_model_t *m, char *errbuf)
 {
     memset(o, 0, sizeof *o);
     o->kind = (sae_optimizer_t)sae_cfg_int(m->cfg, SAE_P_OPTIMIZER);
+    if (o->kind == SAE_OPT_LBFGS && !sae_lbfgs_available())
+        return sae_fail(errbuf, SAE_ERR_UNSUPPORTED,
+                        "optim.type = lbfgs: this libsae was built without liblbfgs (meson "
+                        "option -Dlbfgs=enabled, package liblbfgs-dev)");
     size_t bytes = m->n_params * sizeof(float);
     o->m = sae_aligned_alloc(bytes);
     if (o->kind == SAE_OPT_ADAM)

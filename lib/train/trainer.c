@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/gemm.h"
+#include "optim/lbfgs.h"
 #include "train/nsc.h"
 
 sae_status_t sae_trainer_create(sae_model_t *model, sae_trainer_t **out)
@@ -204,6 +205,8 @@ sae_status_t sae_trainer_fit(sae_trainer_t *t, const float *x, size_t rows, uint
     sae_status_t st = check_data(t, "sae_trainer_fit", x, rows);
     if (st != SAE_OK)
         return st;
+    if (t->opt.kind == SAE_OPT_LBFGS)
+        return sae_lbfgs_fit(t, x, rows, epochs);
     uint64_t per_epoch = (rows + t->ws.batch - 1) / t->ws.batch;
     if (epochs > UINT64_MAX / per_epoch)
         return sae_fail(t->errmsg, SAE_ERR_RANGE, "sae_trainer_fit: too many epochs");
@@ -215,6 +218,8 @@ sae_status_t sae_trainer_fit_steps(sae_trainer_t *t, const float *x, size_t rows
     sae_status_t st = check_data(t, "sae_trainer_fit_steps", x, rows);
     if (st != SAE_OK)
         return st;
+    if (t->opt.kind == SAE_OPT_LBFGS)
+        return sae_lbfgs_fit(t, x, rows, steps);
     return run(t, x, rows, steps);
 }
 
@@ -224,6 +229,9 @@ sae_status_t sae_trainer_step(sae_trainer_t *t, const float *batch, size_t rows,
     sae_status_t st = check_data(t, "sae_trainer_step", batch, rows);
     if (st != SAE_OK)
         return st;
+    if (t->opt.kind == SAE_OPT_LBFGS)
+        return sae_fail(t->errmsg, SAE_ERR_STATE, "sae_trainer_step: optim.type = lbfgs "
+                        "trains on the whole data set: use sae_trainer_fit");
     if (rows > t->ws.batch)
         return sae_fail(t->errmsg, SAE_ERR_DIMENSION,
                         "sae_trainer_step: %zu rows exceed the batch size %zu", rows, t->ws.batch);
