@@ -521,7 +521,9 @@ SAE_API sae_status_t sae_trainer_gradcheck(sae_trainer_t *trainer, const float *
  *    more means the float kernels do not compute the same gradient.
  * rows must be 1..train.batch_size. Costs about 2 forward passes per
  * checked entry. SAE_ERR_UNSUPPORTED when the config has user regularizers
- * (they see a float code: use sae_trainer_gradcheck). Since: 0.2 */
+ * (they see a float code) or a top-k code: use sae_trainer_gradcheck;
+ * SAE_ERR_STATE with train.algorithm = nsc, which has no gradient.
+ * Since: 0.2 */
 SAE_API sae_status_t sae_trainer_gradcheck_double(sae_trainer_t *trainer, const float *x,
                                                   size_t rows, double *rel_diff,
                                                   double *float_rel_diff);

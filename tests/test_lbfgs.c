@@ -223,14 +223,24 @@ static void test_double_errors(void **state)
     tu_assert_status(sae_trainer_gradcheck_double(t, x, 4, &rel, NULL), SAE_OK);
     x[3] = NAN;
     tu_assert_status(sae_trainer_gradcheck_double(t, x, 4, &rel, &frel), SAE_ERR_NONFINITE);
+    x[3] = 0.5f;
     sae_trainer_free(t);
     sae_model_free(m);
+
+    /* Top-k codes are not part of the double objective. */
+    set(cfg, "topk.k", "2");
+    assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+    assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
+    tu_assert_status(sae_trainer_gradcheck_double(t, x, 4, &rel, &frel), SAE_ERR_UNSUPPORTED);
+    assert_non_null(strstr(sae_trainer_errmsg(t), "top-k"));
+    sae_trainer_free(t);
+    sae_model_free(m);
+    set(cfg, "topk.k", "0");
 
     static const sae_regularizer_ops_t ops = {sizeof ops, "first", sq_penalty, NULL};
     assert_int_equal(sae_config_add_regularizer(cfg, &ops, NULL, 0.1f), SAE_OK);
     assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
     assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
-    x[3] = 0.5f;
     tu_assert_status(sae_trainer_gradcheck_double(t, x, 4, &rel, &frel), SAE_ERR_UNSUPPORTED);
     assert_non_null(strstr(sae_trainer_errmsg(t), "user regularizers"));
     free(x);
