@@ -21,6 +21,7 @@ python3-numpy
 libopenblas-dev
 libblis-dev
 libcjson-dev
+liblbfgs-dev
 libcmocka-dev
 zlib1g-dev
 libpng-dev
@@ -39,6 +40,7 @@ ca-certificates
 #                                  reader of the model file format
 #   libopenblas-dev, libblis-dev   CBLAS: OpenBLAS by default, BLIS with -Dblas=blis
 #   libcjson-dev                   the model file's JSON header
+#   liblbfgs-dev                   full-batch L-BFGS (optim/lbfgs.c, -Dlbfgs)
 #   libcmocka-dev                  the unit tests
 #   zlib1g-dev, libpng-dev         the examples (IDX .gz input, PNG pictures)
 #   abigail-tools                  tools/abi-check.sh (abidw, abidiff)
