@@ -141,10 +141,15 @@ typedef enum sae_init {
 /* How a trainer updates the model (train.algorithm). Since: 0.2 */
 typedef enum sae_algorithm {
     SAE_ALGO_BACKPROP = 0, /* descend the objective with optim.type */
-    SAE_ALGO_NSC = 1       /* neural sparse coding, Arora, Ge, Ma & Moitra
+    SAE_ALGO_NSC = 1,      /* neural sparse coding, Arora, Ge, Ma & Moitra
                               2015: a Hebbian dictionary update with no
                               loss; needs a tied, linear, bias-free model
                               (docs/algorithms/neural-sparse-coding.md) */
+    SAE_ALGO_RANK_ORDER = 2 /* the rank-ordered autoencoder, Bertens 2016:
+                              prefix reconstructions of the units ranked by
+                              activation, each unit's update from the
+                              residual at its rank; needs a tied, bias-free
+                              TReLU model (docs/algorithms/rank-order.md) */
 } sae_algorithm_t;
 
 /* Parameter ids. Groups are spaced so that each can grow without renumbering.
@@ -234,8 +239,24 @@ typedef enum sae_param {
     SAE_P_NSC_TAU = 2010,           /* float nsc.tau >= 0: code entries with
                                        |A^T y| < tau are zeroed (0.5).
                                        Since: 0.2 */
-    SAE_P_NSC_ETA = 2011            /* float nsc.eta > 0: step of the
+    SAE_P_NSC_ETA = 2011,           /* float nsc.eta > 0: step of the
                                        dictionary update (1). Since: 0.2 */
+    SAE_P_RANK_ORDER_LR = 2020,     /* float rank_order.lr > 0: learning
+                                       rate of the rank-order update (1).
+                                       Since: 0.2 */
+    SAE_P_RANK_ORDER_MAX_NORM = 2021, /* float rank_order.max_norm >= 0:
+                                       each unit's update is clipped to this
+                                       norm, 0 = no clipping (0.1).
+                                       Since: 0.2 */
+    SAE_P_RANK_ORDER_DECAY = 2022,  /* float rank_order.decay_factor (0,1]:
+                                       multiplies the rate after an epoch
+                                       whose error fell too little (0.9).
+                                       Since: 0.2 */
+    SAE_P_RANK_ORDER_MIN_IMPROVEMENT = 2023 /* float
+                                       rank_order.min_improvement >= 0: the
+                                       rate decays unless error * (1 + this)
+                                       < the previous epoch's error (0.01).
+                                       Since: 0.2 */
 } sae_param_t;
 
 /* Type of a parameter's value. */

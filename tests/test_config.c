@@ -165,9 +165,13 @@ static const spec_t specs[] = {
     {SAE_P_TOPK_K_START, "topk.k_start", I, 0, 0, U, 0, 0},
     {SAE_P_TOPK_ANNEAL_STEPS, "topk.anneal_steps", I, 0, 0, U, 0, 0},
     {SAE_P_TOPK_SPARSE_PATH, "topk.sparse_path", I, 0, 0, 2, 0, 0},
-    {SAE_P_ALGORITHM, "train.algorithm", I, SAE_ALGO_BACKPROP, 0, 1, 0, 0},
+    {SAE_P_ALGORITHM, "train.algorithm", I, SAE_ALGO_BACKPROP, 0, 2, 0, 0},
     {SAE_P_NSC_TAU, "nsc.tau", F, 0.5, 0, U, 0, 0},
     {SAE_P_NSC_ETA, "nsc.eta", F, 1, 0, U, 1, 0},
+    {SAE_P_RANK_ORDER_LR, "rank_order.lr", F, 1, 0, U, 1, 0},
+    {SAE_P_RANK_ORDER_MAX_NORM, "rank_order.max_norm", F, 0.1, 0, U, 0, 0},
+    {SAE_P_RANK_ORDER_DECAY, "rank_order.decay_factor", F, 0.9, 0, 1, 1, 0},
+    {SAE_P_RANK_ORDER_MIN_IMPROVEMENT, "rank_order.min_improvement", F, 0.01, 0, U, 0, 0},
 };
 #undef I
 #undef F

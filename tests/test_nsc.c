@@ -412,7 +412,7 @@ static void test_bad_parameters(void **state)
     assert_non_null(strstr(sae_config_errmsg(cfg), "nsc.eta"));
     tu_assert_status(sae_config_set(cfg, "train.algorithm", "hebb"), SAE_ERR_BAD_VALUE);
     assert_non_null(strstr(sae_config_errmsg(cfg), "nsc"));
-    tu_assert_status(sae_config_set_int(cfg, SAE_P_ALGORITHM, 2), SAE_ERR_RANGE);
+    tu_assert_status(sae_config_set_int(cfg, SAE_P_ALGORITHM, 3), SAE_ERR_RANGE);
     tu_assert_status(sae_config_set_float(cfg, SAE_P_NSC_TAU, 0.0), SAE_OK); /* 0 = no threshold */
     double v = -1.0;
     tu_assert_status(sae_config_get_float(cfg, SAE_P_NSC_TAU, &v), SAE_OK);

@@ -77,9 +77,13 @@ topk.alpha	inference keeps round(alpha x k) units per row
 topk.k_start	k at step 0 when annealing; 0 = no annealing
 topk.anneal_steps	steps over which k falls linearly from k_start to k
 topk.sparse_path	decode and backpropagate through the active units only: `auto` (4k <= H), `on`, `off`
-train.algorithm	how a trainer updates the model: `backprop` descends the objective with `optim.type`; `nsc` is neural sparse coding ([neural-sparse-coding.md](algorithms/neural-sparse-coding.md)), a dictionary update with no loss
+train.algorithm	how a trainer updates the model: `backprop` descends the objective with `optim.type`; `nsc` is neural sparse coding ([neural-sparse-coding.md](algorithms/neural-sparse-coding.md)), a dictionary update with no loss; `rank_order` is the rank-ordered autoencoder's update ([rank-order.md](algorithms/rank-order.md))
 nsc.tau	`nsc` only: code entries with \|A^T y\| < tau are set to 0, in training and in `sae_model_encode`
 nsc.eta	`nsc` only: step of the dictionary update (the step decay of `schedule.*` applies to it)
+rank_order.lr	`rank_order` only: learning rate of the update W += lr G, before the epoch decays
+rank_order.max_norm	`rank_order` only: each unit's column of G is scaled down to this norm when longer; 0 = no clipping
+rank_order.decay_factor	`rank_order` only: multiplies the rate after an epoch whose training error fell too little
+rank_order.min_improvement	`rank_order` only: the rate decays after epoch i > 0 unless error_i * (1 + this) < error_{i-1}
 EOF
 
 cat > "$tmp/gen.c" <<'EOF'

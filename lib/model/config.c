@@ -322,6 +322,41 @@ static sae_status_t validate_nsc(const sae_config_t *cfg, char *errbuf)
     return SAE_OK;
 }
 
+/* The rank-order update (train/rank_order.c) is defined for one tied
+ * matrix without biases and TReLU on both sides (E4); like nsc it descends
+ * no objective, so the settings it would silently ignore are refused. */
+static sae_status_t validate_rank_order(const sae_config_t *cfg, char *errbuf)
+{
+    const char *why = NULL;
+    if (!sae_cfg_int(cfg, SAE_P_TIED))
+        why = "arch.tied = true (one matrix W encodes, x W / D, and decodes, W h)";
+    else if (sae_cfg_int(cfg, SAE_P_BIAS))
+        why = "arch.bias = false (the update has no bias terms)";
+    else if (sae_cfg_int(cfg, SAE_P_HIDDEN_ACTIVATION) != SAE_ACT_TRELU ||
+             sae_cfg_int(cfg, SAE_P_OUTPUT_ACTIVATION) != SAE_ACT_TRELU)
+        why = "arch.hidden_activation = trelu and arch.output_activation = trelu (the code "
+              "and every prefix reconstruction are clipped to [0, 1])";
+    else if (sae_cfg_float(cfg, SAE_P_KL_WEIGHT) > 0 || sae_cfg_float(cfg, SAE_P_L1_WEIGHT) > 0 ||
+             sae_cfg_float(cfg, SAE_P_SAMPLE_WEIGHT) > 0 ||
+             sae_cfg_float(cfg, SAE_P_BATCH_WEIGHT) > 0 || cfg->n_user_regs > 0)
+        why = "no regularizer (kl, l1, sample and batch weights 0, no user one): its sparsity "
+              "comes from the ranking, and it has no loss to add them to";
+    else if (sae_cfg_float(cfg, SAE_P_WEIGHT_DECAY) > 0)
+        why = "decay.l2 = 0 (it uses no optimizer)";
+    else if (sae_cfg_float(cfg, SAE_P_NOISE_STDDEV) > 0 ||
+             sae_cfg_float(cfg, SAE_P_INPUT_KEEP) < 1 || sae_cfg_float(cfg, SAE_P_HIDDEN_KEEP) < 1)
+        why = "no corruption (corrupt.noise_std = 0, corrupt.input_keep = 1, "
+              "corrupt.hidden_keep = 1)";
+    else if (sae_cfg_int(cfg, SAE_P_TOPK_K) > 0)
+        why = "topk.k = 0 (every active unit takes part in the ranking)";
+    else if (sae_cfg_int(cfg, SAE_P_LR_DECAY_EVERY) > 0)
+        why = "schedule.decay_every = 0 (its rate follows rank_order.lr, decayed by "
+              "rank_order.decay_factor after epochs of too little progress)";
+    if (why)
+        return sae_fail(errbuf, SAE_ERR_STATE, "train.algorithm = rank_order needs %s", why);
+    return SAE_OK;
+}
+
 sae_status_t sae_config_validate(const sae_config_t *cfg, char *errbuf)
 {
     int64_t hidden = sae_cfg_int(cfg, SAE_P_HIDDEN_DIM);
@@ -357,5 +392,7 @@ sae_status_t sae_config_validate(const sae_config_t *cfg, char *errbuf)
                         in, hidden);
     if (sae_cfg_int(cfg, SAE_P_ALGORITHM) == SAE_ALGO_NSC)
         return validate_nsc(cfg, errbuf);
+    if (sae_cfg_int(cfg, SAE_P_ALGORITHM) == SAE_ALGO_RANK_ORDER)
+        return validate_rank_order(cfg, errbuf);
     return SAE_OK;
 }

@@ -176,11 +176,19 @@ size_t sae_model_code_dim(const sae_model_t *m)
     return m ? m->code_dim : 0;
 }
 
+float sae_model_encoder_scale(const sae_model_t *m)
+{
+    /* RankOrderedAutoencoder.py's execute(): output_raw /= weights.shape[0]. */
+    if (sae_cfg_int(m->cfg, SAE_P_ALGORITHM) == SAE_ALGO_RANK_ORDER)
+        return 1.0f / (float)m->input_dim;
+    return 1.0f;
+}
+
 void sae_model_forward_encoder(const sae_model_t *m, const float *x, size_t rows, float *code)
 {
     sae_reduce_scratch_t scr = {NULL, sae_model_threads(m)};
-    sae_gemm(0, 1, rows, m->code_dim, m->input_dim, 1.0f, x, m->input_dim, m->enc_w,
-             m->input_dim, 0.0f, code, m->code_dim);
+    sae_gemm(0, 1, rows, m->code_dim, m->input_dim, sae_model_encoder_scale(m), x, m->input_dim,
+             m->enc_w, m->input_dim, 0.0f, code, m->code_dim);
     sae_bias_act_forward(m->hidden_act, code, rows, m->code_dim, m->enc_b, NULL, &scr);
     if (m->infer_k > 0)
         sae_topk_rows(code, rows, m->code_dim, m->infer_k, m->infer_select);

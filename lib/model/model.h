@@ -75,6 +75,9 @@ int sae_model_threads(const sae_model_t *m);
 float *sae_model_scratch(sae_model_t *m, size_t floats);
 /* encode.k, with 0 resolved to 5% of the code (at least 1). */
 size_t sae_model_default_k(const sae_model_t *m);
+/* Factor of the encoder's pre-activation: 1/D for the rank-ordered
+ * autoencoder (E4: z = x W / D), 1 otherwise. */
+float sae_model_encoder_scale(const sae_model_t *m);
 /* Argument checks shared by the inference calls. */
 sae_status_t sae_model_check_io(sae_model_t *m, const char *fn, const float *in, size_t rows,
                                 size_t in_dim, const void *out);

@@ -12,7 +12,7 @@ static const char *const optim_names[] = {"sgd", "adam", "lbfgs", NULL};
 static const char *const sampling_names[] = {"shuffle", "replacement", "sequential", NULL};
 static const char *const bool_names[] = {"false", "true", NULL};
 static const char *const init_names[] = {"glorot_uniform", "glorot_normal", NULL};
-static const char *const algorithm_names[] = {"backprop", "nsc", NULL};
+static const char *const algorithm_names[] = {"backprop", "nsc", "rank_order", NULL};
 static const char *const topk_mode_names[] = {"sample", "batch", NULL};
 static const char *const sparse_path_names[] = {"auto", "on", "off", NULL};
 
@@ -69,9 +69,13 @@ const sae_param_desc_t sae_param_table[] = {
     {SAE_P_TOPK_K_START, "topk.k_start", I, 0, 1 << 24, 0, 0, 0, NULL},
     {SAE_P_TOPK_ANNEAL_STEPS, "topk.anneal_steps", I, 0, BIG, 0, 0, 0, NULL},
     {SAE_P_TOPK_SPARSE_PATH, "topk.sparse_path", I, 0, 2, 0, 0, 0, sparse_path_names},
-    {SAE_P_ALGORITHM, "train.algorithm", I, 0, 1, 0, 0, SAE_ALGO_BACKPROP, algorithm_names},
+    {SAE_P_ALGORITHM, "train.algorithm", I, 0, 2, 0, 0, SAE_ALGO_BACKPROP, algorithm_names},
     {SAE_P_NSC_TAU, "nsc.tau", F, 0, 1e6, 0, 0, 0.5, NULL},
     {SAE_P_NSC_ETA, "nsc.eta", F, 0, 1e6, 1, 0, 1.0, NULL},
+    {SAE_P_RANK_ORDER_LR, "rank_order.lr", F, 0, 1e6, 1, 0, 1.0, NULL},
+    {SAE_P_RANK_ORDER_MAX_NORM, "rank_order.max_norm", F, 0, 1e6, 0, 0, 0.1, NULL},
+    {SAE_P_RANK_ORDER_DECAY, "rank_order.decay_factor", F, 0, 1, 1, 0, 0.9, NULL},
+    {SAE_P_RANK_ORDER_MIN_IMPROVEMENT, "rank_order.min_improvement", F, 0, 1e6, 0, 0, 0.01, NULL},
 };
 
 const size_t sae_param_table_len = sizeof sae_param_table / sizeof sae_param_table[0];

@@ -10,6 +10,7 @@
 #include "layers/sparse_dense.h"
 #include "sparsity/regularizer.h"
 #include "train/nsc.h"
+#include "train/rank_order.h"
 #include "train/trainer.h"
 
 /* Offsets of the gradient tensors, mirroring the parameter block. */
@@ -154,6 +155,9 @@ sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows,
     /* Neural sparse coding has no objective: its own pass (nsc.c). */
     if (sae_nsc_enabled(m))
         return sae_nsc_forward(t, x, rows, grad, stats);
+    /* Nor has the rank-ordered autoencoder's update (rank_order.c). */
+    if (sae_rank_order_enabled(m))
+        return sae_rank_order_forward(t, x, rows, grad, stats);
     memset(stats, 0, sizeof *stats);
     stats->struct_size = (uint32_t)sizeof *stats;
     stats->samples = rows;
@@ -203,6 +207,8 @@ sae_status_t sae_train_step(sae_trainer_t *t, const float *batch, size_t rows,
 {
     if (sae_nsc_enabled(t->model))
         return sae_nsc_step(t, batch, rows, stats);
+    if (sae_rank_order_enabled(t->model))
+        return sae_rank_order_step(t, batch, rows, stats);
     sae_status_t st = sae_forward_backward(t, batch, rows, 1, 1, stats);
     if (st != SAE_OK)
         return st;

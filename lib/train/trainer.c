@@ -8,6 +8,7 @@
 #include "core/gemm.h"
 #include "optim/lbfgs.h"
 #include "train/nsc.h"
+#include "train/rank_order.h"
 
 sae_status_t sae_trainer_create(sae_model_t *model, sae_trainer_t **out)
 {
@@ -189,6 +190,8 @@ static sae_status_t run(sae_trainer_t *t, const float *x, size_t rows, uint64_t 
         if (in_epoch == per_epoch - 1) {
             t->epochs++;
             stats_finish(&epoch_acc);
+            if (sae_rank_order_enabled(t->model))
+                sae_rank_order_epoch_end(t, epoch_acc.recon_loss);
             epoch_acc.epoch = t->epochs;
             epoch_acc.total_steps = total_steps;
             if (t->callback && t->callback(SAE_PROGRESS_EPOCH, &epoch_acc, t->callback_data))
@@ -273,6 +276,8 @@ sae_status_t sae_trainer_evaluate(sae_trainer_t *t, const float *x, size_t rows,
     acc.epoch = t->epochs;
     acc.learning_rate = sae_nsc_enabled(t->model) ? sae_nsc_eta(t->model->cfg, t->steps)
                                                   : sae_schedule_lr(t->model->cfg, t->steps);
+    if (sae_rank_order_enabled(t->model))
+        acc.learning_rate = sae_rank_order_rate(t);
     *stats = acc;
     return SAE_OK;
 }

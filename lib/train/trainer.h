@@ -3,6 +3,7 @@
 #ifndef SAE_TRAIN_TRAINER_H
 #define SAE_TRAIN_TRAINER_H
 
+#include "core/rank.h"
 #include "core/rng.h"
 #include "layers/activation.h"
 #include "model/model.h"
@@ -32,6 +33,7 @@ typedef struct sae_workspace {
     sae_sparse_code_t code; /* CSR of the kept units */
     uint32_t *select;  /* selection scratch: H (per row) or B x H (batch) */
     float *dval;       /* [B x k] gradient at the kept units */
+    sae_ranked_t *rank; /* [H] ranked units of a row (train.algorithm = rank_order) */
 } sae_workspace_t;
 
 sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_t batch,
@@ -50,6 +52,10 @@ struct sae_trainer {
     size_t order_len;
     sae_progress_fn callback;
     void *callback_data;
+    /* The rank-order rate rule (train/rank_order.c): decays so far, full
+     * epochs seen and the last one's training error. */
+    uint64_t ro_decays, ro_epochs;
+    double ro_prev_error;
     char errmsg[SAE_ERRMSG_SIZE];
 };
 

@@ -54,6 +54,8 @@ sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_
         ok = grab((void **)&ws->extra, bh);
     if (ok)
         ok = init_topk(ws, m, batch);
+    if (ok && sae_cfg_int(m->cfg, SAE_P_ALGORITHM) == SAE_ALGO_RANK_ORDER)
+        ok = grab((void **)&ws->rank, h * sizeof *ws->rank);
     ws->scr.threads = threads;
     if (!ok) {
         sae_workspace_release(ws);
@@ -69,7 +71,7 @@ void sae_workspace_release(sae_workspace_t *ws)
                     ws->drop_scale, ws->out,   ws->dh,       ws->extra,
                     ws->grad,    ws->row_sum,  ws->col_sum,  ws->row_coef,
                     ws->col_coef, ws->scr.buf, ws->code.row_ptr, ws->code.idx,
-                    ws->code.val, ws->select, ws->dval};
+                    ws->code.val, ws->select, ws->dval, ws->rank};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         sae_aligned_free(bufs[i]);
     memset(ws, 0, sizeof *ws);

@@ -1,0 +1,225 @@
+/* The rank-ordered autoencoder: Bertens, "Rank Ordered Autoencoders",
+ * arXiv 1605.01749 (2016), as its code computes it
+ * (paulbertens/rank-ordered-autoencoder, RankOrderedAutoencoder.py and
+ * Trainer.py; experiment E4). One tied matrix W [D x H] (stored as
+ * encoder.weight = W^T, row j = unit j's column), no biases. For an input x:
+ *
+ *   z   = x W / D                  pre-activation (execute)
+ *   h   = clip(z, 0, 1)            TReLU
+ *   r_1, r_2, ...                  the units by z, largest first (rank_output)
+ *   R_k = clip(sum_{i<=k} h_{r_i} W[:, r_i], 0, 1)   prefix reconstructions
+ *   E_k = x - R_k                                     their residuals
+ *
+ * and the update (forward_prop, update_weights*):
+ *
+ *   G[:, r_k] = h_{r_k} E_k                       decoder part, rank by rank
+ *   e_j       = gate(z_j, E_{rank(j)} . W[:, j] / D)   encoder error, from
+ *                                                 the residual at j's rank
+ *   G        += x e^T                             encoder part
+ *   each column of G longer than max_norm scaled to max_norm
+ *   W        += lr G
+ *
+ * Units with z <= 0 have h = 0: they add nothing to the prefixes, so every
+ * rank after the last active unit sees the same residual E_H, and only the
+ * active units need the prefix pass; the rest take E_H . W[:, j] / D. A
+ * batch of B rows averages the B rows' G before the clipping (the original
+ * is online, B = 1). No allocation: ws->h holds z, ws->dh the encoder
+ * errors, ws->out the final residuals, ws->xin the running prefix sum,
+ * ws->rank the ranked units. SPDX-License-Identifier: MIT */
+#include "train/rank_order.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "core/gemm.h"
+
+int sae_rank_order_enabled(const sae_model_t *m)
+{
+    return sae_cfg_int(m->cfg, SAE_P_ALGORITHM) == SAE_ALGO_RANK_ORDER;
+}
+
+float sae_rank_order_gate(float z, float e)
+{
+    /* derivative(): sign(e) != sign(z); then the clamps that keep the
+     * step from carrying z past 0 ("clip gradient to not exceed zero"). */
+    if (z > 0.0f)
+        return e < 0.0f ? fmaxf(e, -z) : 0.0f;
+    if (z < 0.0f)
+        return e > 0.0f ? fminf(e, -z) : 0.0f;
+    return e;
+}
+
+void sae_rank_order_clip(float *v, size_t n, size_t len, float max_norm)
+{
+    if (max_norm <= 0.0f)
+        return;
+    for (size_t j = 0; j < n; j++) {
+        float *r = v + j * len;
+        double sq = 0.0;
+        for (size_t i = 0; i < len; i++)
+            sq += (double)r[i] * (double)r[i];
+        double norm = sqrt(sq);
+        if (norm > (double)max_norm) {
+            float f = (float)((double)max_norm / norm);
+            for (size_t i = 0; i < len; i++)
+                r[i] *= f;
+        }
+    }
+}
+
+static inline float clip01(float v)
+{
+    return fminf(fmaxf(v, 0.0f), 1.0f);
+}
+
+/* The prefix pass of one row over its n active units rk (ranked). s[D]
+ * receives the running sum, e[D] the final residual E_H. With g, each
+ * active unit j = r_k gets c h_j E_k added to its row of g and its encoder
+ * error E_k . W[:, j] / D written to err[j]. Returns ||E_H||^2. */
+static double prefix_row(const float *w, size_t d, const float *x, const sae_ranked_t *rk,
+                         size_t n, float inv_d, float c, float *g, float *err, float *s,
+                         float *e)
+{
+    memset(s, 0, d * sizeof *s);
+    for (size_t k = 0; k < n; k++) {
+        size_t j = rk[k].unit;
+        float hj = fminf(rk[k].z, 1.0f);
+        const float *wj = w + j * d;
+        if (!g) {
+            for (size_t i = 0; i < d; i++)
+                s[i] += hj * wj[i];
+            continue;
+        }
+        float *gj = g + j * d, ch = c * hj, dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+        for (size_t i = 0; i < d; i++) {
+            s[i] += hj * wj[i];
+            float ei = x[i] - clip01(s[i]);
+            gj[i] += ch * ei;
+            dot += ei * wj[i];
+        }
+        err[j] = dot * inv_d;
+    }
+    double sq = 0.0;
+    for (size_t i = 0; i < d; i++) {
+        e[i] = x[i] - clip01(s[i]);
+        sq += (double)e[i] * (double)e[i];
+    }
+    return sq;
+}
+
+/* Encoder errors of one row: the inactive units (z <= 0) from the final
+ * residual e, then every unit through the gate. */
+static void encoder_errors(const float *w, size_t d, size_t h, const float *z, const float *e,
+                           float inv_d, float *err)
+{
+    for (size_t j = 0; j < h; j++) {
+        if (z[j] <= 0.0f) {
+            const float *wj = w + j * d;
+            float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+            for (size_t i = 0; i < d; i++)
+                dot += e[i] * wj[i];
+            err[j] = dot * inv_d;
+        }
+        err[j] = sae_rank_order_gate(z[j], err[j]);
+    }
+}
+
+/* The forward pass of a batch, and with update the direction G in the
+ * gradient buffer (before clipping). Fills the statistics. */
+static sae_status_t run_batch(sae_trainer_t *t, const float *x, size_t rows, int update,
+                              sae_stats_t *stats)
+{
+    sae_model_t *m = t->model;
+    sae_workspace_t *ws = &t->ws;
+    size_t d = m->input_dim, h = m->code_dim;
+    float inv_d = 1.0f / (float)d, c = 1.0f / (float)rows;
+    float *z = ws->h, *err = ws->dh, *g = NULL;
+
+    sae_gemm(0, 1, rows, h, d, inv_d, x, d, m->enc_w, d, 0.0f, z, h);
+    if (update) {
+        g = ws->grad + (m->enc_w - m->params);
+        memset(g, 0, h * d * sizeof *g);
+    }
+    double err_sum = 0.0, h_sum = 0.0;
+    size_t active = 0;
+    for (size_t b = 0; b < rows; b++) {
+        const float *xb = x + b * d, *zb = z + b * h;
+        float *eb = ws->out + b * d;
+        size_t n = sae_rank_units(zb, h, 1, ws->rank);
+        double sq = prefix_row(m->enc_w, d, xb, ws->rank, n, inv_d, c, g, err + b * h, ws->xin,
+                               eb);
+        /* E4's error is the norm, not the squared norm (get_reconstruction_error). */
+        err_sum += sqrt(sq);
+        active += n;
+        for (size_t k = 0; k < n; k++)
+            h_sum += fminf(ws->rank[k].z, 1.0f);
+        if (update)
+            encoder_errors(m->enc_w, d, h, zb, eb, inv_d, err + b * h);
+    }
+
+    memset(stats, 0, sizeof *stats);
+    stats->struct_size = (uint32_t)sizeof *stats;
+    stats->samples = rows;
+    stats->recon_loss = err_sum / (double)rows;
+    stats->loss = stats->recon_loss;
+    stats->l0 = (double)active / (double)rows;
+    stats->mean_activation = h_sum / ((double)rows * (double)h);
+    stats->step = t->steps;
+    stats->learning_rate = sae_rank_order_rate(t);
+    if (!isfinite(stats->loss))
+        return sae_fail(t->errmsg, SAE_ERR_DIVERGED,
+                        "the reconstruction error became %g at step %llu: lower rank_order.lr?",
+                        stats->loss, (unsigned long long)t->steps);
+    if (update) /* G += x e^T, averaged over the rows */
+        sae_gemm(1, 0, h, d, rows, c, err, h, x, d, 1.0f, g, d);
+    return SAE_OK;
+}
+
+sae_status_t sae_rank_order_forward(sae_trainer_t *t, const float *x, size_t rows, int grad,
+                                    sae_stats_t *stats)
+{
+    if (grad)
+        return sae_fail(t->errmsg, SAE_ERR_STATE,
+                        "train.algorithm = rank_order follows no gradient: there is no objective "
+                        "to differentiate or check");
+    return run_batch(t, x, rows, 0, stats);
+}
+
+sae_status_t sae_rank_order_step(sae_trainer_t *t, const float *x, size_t rows,
+                                 sae_stats_t *stats)
+{
+    sae_model_t *m = t->model;
+    size_t n = m->code_dim * m->input_dim;
+    sae_status_t st = run_batch(t, x, rows, 1, stats);
+    if (st != SAE_OK)
+        return st;
+    float *g = t->ws.grad + (m->enc_w - m->params);
+    sae_rank_order_clip(g, m->code_dim, m->input_dim,
+                        (float)sae_cfg_float(m->cfg, SAE_P_RANK_ORDER_MAX_NORM));
+    float lr = (float)stats->learning_rate;
+    for (size_t i = 0; i < n; i++)
+        m->enc_w[i] += lr * g[i];
+    t->steps++;
+    stats->step = t->steps;
+    return SAE_OK;
+}
+
+void sae_rank_order_epoch_end(sae_trainer_t *t, double error)
+{
+    /* Trainer.py: after epoch i > 0, lr *= 0.9 unless
+     * errors_train[i] * 1.01 < errors_train[i - 1]. */
+    double gain = sae_cfg_float(t->model->cfg, SAE_P_RANK_ORDER_MIN_IMPROVEMENT);
+    if (t->ro_epochs > 0 && !(error * (1.0 + gain) < t->ro_prev_error))
+        t->ro_decays++;
+    t->ro_prev_error = error;
+    t->ro_epochs++;
+}
+
+double sae_rank_order_rate(const sae_trainer_t *t)
+{
+    const sae_config_t *cfg = t->model->cfg;
+    return sae_cfg_float(cfg, SAE_P_RANK_ORDER_LR) *
+           pow(sae_cfg_float(cfg, SAE_P_RANK_ORDER_DECAY), (double)t->ro_decays);
+}
