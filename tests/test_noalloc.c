@@ -122,11 +122,46 @@ static void test_no_allocation_with_nsc(void **state)
     sae_config_free(cfg);
 }
 
+/* The rank-ordered autoencoder's step (train/rank_order.c) too, ranking
+ * and all. */
+static void test_no_allocation_with_rank_order(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = tu_config(64, 300);
+    const char *kv[] = {"arch.tied", "1", "arch.bias", "0", "arch.hidden_activation", "trelu",
+                        "arch.output_activation", "trelu", "train.algorithm", "rank_order",
+                        "train.batch_size", "4", NULL};
+    for (int i = 0; kv[i]; i += 2)
+        assert_int_equal(sae_config_set(cfg, kv[i], kv[i + 1]), SAE_OK);
+    sae_model_t *m = NULL;
+    sae_trainer_t *t = NULL;
+    assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+    assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
+    size_t rows = 40;
+    float *x = malloc(rows * 64 * sizeof *x);
+    tu_fill_uniform(x, rows * 64, 0, 1, 3);
+    sae_stats_t s;
+    assert_int_equal(sae_trainer_fit(t, x, rows, 1), SAE_OK);
+    n_alloc = 0;
+    counting = 1;
+    assert_int_equal(sae_trainer_step(t, x, 4, &s), SAE_OK);
+    assert_int_equal(sae_trainer_fit(t, x, rows, 2), SAE_OK);
+    assert_int_equal(sae_trainer_evaluate(t, x, rows, &s), SAE_OK);
+    counting = 0;
+    assert_int_equal(n_alloc, 0);
+    assert_true(s.l0 > 0.0);
+    free(x);
+    sae_trainer_free(t);
+    sae_model_free(m);
+    sae_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_allocation_in_training_loop),
         cmocka_unit_test(test_no_allocation_with_nsc),
+        cmocka_unit_test(test_no_allocation_with_rank_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
