@@ -388,7 +388,8 @@ SAE_API size_t sae_model_code_dim(const sae_model_t *model);
  * corruption). x must be finite (SAE_ERR_NONFINITE otherwise). rows may be
  * 0. With train.algorithm = nsc the code is the sparse code of neural
  * sparse coding: entries smaller than nsc.tau in magnitude are 0 (since
- * 0.2). Since: 0.1 */
+ * 0.2). With train.algorithm = rank_order the pre-activation is divided by
+ * input_dim, as the rank-ordered autoencoder's is (since 0.2). Since: 0.1 */
 SAE_API sae_status_t sae_model_encode(sae_model_t *model, const float *x, size_t rows, float *code);
 /* Decodes code [rows x code_dim] into x_hat [rows x input_dim] (after the
  * output activation). Since: 0.1 */
@@ -403,6 +404,18 @@ SAE_API sae_status_t sae_model_reconstruct(sae_model_t *model, const float *x, s
  * 5% of code_dim, at least 1); k larger than code_dim is SAE_ERR_RANGE. Since: 0.1 */
 SAE_API sae_status_t sae_model_encode_binary(sae_model_t *model, const float *x, size_t rows,
                                              size_t k, uint8_t *bits);
+/* Reconstruction error from the top-ranked code units, the rank-ordered
+ * autoencoder's "error using the top k units" (docs/algorithms/
+ * rank-order.md). The units of each row of x [rows x input_dim] are ranked
+ * by pre-activation, largest first; x^_k is the output activation of the
+ * decoder bias plus the decoder columns of the row's first k units times
+ * their code values. errors[i] receives the mean over the rows of the
+ * Euclidean norm ||x - x^_{ks[i]}||, for each of the n_ks entries of ks
+ * (each 0..code_dim: 0 is the bias alone, code_dim the ordinary
+ * reconstruction). rows >= 1 (SAE_ERR_DIMENSION), x finite
+ * (SAE_ERR_NONFINITE), a k above code_dim is SAE_ERR_RANGE. Since: 0.2 */
+SAE_API sae_status_t sae_model_prefix_errors(sae_model_t *model, const float *x, size_t rows,
+                                             const size_t *ks, size_t n_ks, double *errors);
 
 /* Read access to the parameters, for pictures and export. Tensors are named
  * "encoder.weight" [hidden x input], "encoder.bias" [hidden],

@@ -199,6 +199,84 @@ static void test_inference(void **state)
     sae_config_free(cfg);
 }
 
+/* The error from the top k units (E4's "error using the top k units") on
+ * the case above: ||x|| with none, ||E_1|| with the first, ||E_H|| from the
+ * second on (the third unit is off); rows average. */
+static void test_prefix_errors(void **state)
+{
+    (void)state;
+    sae_config_t *cfg;
+    sae_model_t *m = tiny_model(&cfg);
+    const size_t ks[5] = {3, 0, 1, 2, 1};
+    double err[5];
+    tu_assert_status(sae_model_prefix_errors(m, tiny_x, 1, ks, 5, err), SAE_OK);
+    assert_close(err[0], sqrt(0.1736), 1e-6, "k = 3 (all)");
+    assert_close(err[1], sqrt(1.26), 1e-6, "k = 0: ||x||");
+    assert_close(err[2], sqrt(0.26), 1e-6, "k = 1: ||E_1||");
+    assert_close(err[3], sqrt(0.1736), 1e-6, "k = 2: ||E_2||");
+    assert_close(err[4], err[2], 0.0, "k = 1 again");
+    /* Two rows: x and 0 (whose residuals are 0 at every k). */
+    float two[6] = {0.6f, 0.3f, 0.9f, 0.0f, 0.0f, 0.0f};
+    tu_assert_status(sae_model_prefix_errors(m, two, 2, ks, 3, err), SAE_OK);
+    assert_close(err[1], 0.5 * sqrt(1.26), 1e-6, "mean over two rows");
+
+    tu_assert_status(sae_model_prefix_errors(m, tiny_x, 1, ks, 0, NULL), SAE_OK);
+    const size_t too_big = 4;
+    tu_assert_status(sae_model_prefix_errors(m, tiny_x, 1, &too_big, 1, err), SAE_ERR_RANGE);
+    assert_non_null(strstr(sae_model_errmsg(m), "ks[0]"));
+    tu_assert_status(sae_model_prefix_errors(m, tiny_x, 0, ks, 1, err), SAE_ERR_DIMENSION);
+    tu_assert_status(sae_model_prefix_errors(m, NULL, 1, ks, 1, err), SAE_ERR_NULL);
+    tu_assert_status(sae_model_prefix_errors(m, tiny_x, 1, NULL, 1, err), SAE_ERR_NULL);
+    tu_assert_status(sae_model_prefix_errors(m, tiny_x, 1, ks, 1, NULL), SAE_ERR_NULL);
+    tu_assert_status(sae_model_prefix_errors(NULL, tiny_x, 1, ks, 1, err), SAE_ERR_NULL);
+    const float bad[3] = {0.1f, NAN, 0.2f};
+    tu_assert_status(sae_model_prefix_errors(m, bad, 1, ks, 1, err), SAE_ERR_NONFINITE);
+    sae_model_free(m);
+    sae_config_free(cfg);
+}
+
+/* Any model: with every unit the error is that of sae_model_reconstruct,
+ * with none that of the output activation of the bias alone. An untied
+ * sigmoid model with biases, on more rows than one chunk of 256. */
+static void test_prefix_errors_any_model(void **state)
+{
+    (void)state;
+    enum { D = 10, H = 8, ROWS = 300 };
+    sae_config_t *cfg = tu_config(D, H);
+    set(cfg, "train.seed", "4");
+    set(cfg, "arch.init_scale", "3");
+    set(cfg, "arch.output_activation", "sigmoid");
+    sae_model_t *m = model_of(cfg);
+    tu_fill_uniform(m->enc_b, H, -0.5f, 0.5f, 7);
+    tu_fill_uniform(m->dec_b, D, -0.5f, 0.5f, 8);
+    float *x = malloc(ROWS * D * sizeof *x), *back = malloc(ROWS * D * sizeof *back);
+    assert_non_null(x);
+    assert_non_null(back);
+    tu_fill_uniform(x, ROWS * D, 0, 1, 6);
+    tu_assert_status(sae_model_reconstruct(m, x, ROWS, back), SAE_OK);
+    double whole = 0.0, bias_only = 0.0;
+    for (size_t r = 0; r < ROWS; r++) {
+        double sq = 0.0, sb = 0.0;
+        for (size_t i = 0; i < D; i++) {
+            double e = (double)x[r * D + i] - back[r * D + i];
+            double b = (double)x[r * D + i] - 1.0 / (1.0 + exp(-(double)m->dec_b[i]));
+            sq += e * e;
+            sb += b * b;
+        }
+        whole += sqrt(sq) / ROWS;
+        bias_only += sqrt(sb) / ROWS;
+    }
+    const size_t ks[3] = {H, 0, 1};
+    double err[3];
+    tu_assert_status(sae_model_prefix_errors(m, x, ROWS, ks, 3, err), SAE_OK);
+    assert_close(err[0], whole, 1e-5, "k = H is the reconstruction's error");
+    assert_close(err[1], bias_only, 1e-6, "k = 0 is the bias alone");
+    free(x);
+    free(back);
+    sae_model_free(m);
+    sae_config_free(cfg);
+}
+
 /* ------------------------------------------------------------------------ */
 /* The pieces                                                               */
 /* ------------------------------------------------------------------------ */
@@ -461,6 +539,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_update_by_hand),
         cmocka_unit_test(test_inference),
+        cmocka_unit_test(test_prefix_errors),
+        cmocka_unit_test(test_prefix_errors_any_model),
         cmocka_unit_test(test_ranking),
         cmocka_unit_test(test_trelu_derivative),
         cmocka_unit_test(test_column_clipping),
