@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The examples' data helpers (examples/common): IDX and npm-digits loaders
  * against malformed and hostile input, the fixed-seed split, E1's goodness
- * score on a case worked out by hand, and the PNG writer's round trip. */
+ * score on a case worked out by hand, the PNG writer's round trip, and E3's
+ * patches: sampling, UFLDL's normalisation, the 1/f whitening filter. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,8 +22,10 @@
 #include "common/fileio.h"
 #include "common/goodness.h"
 #include "common/idx.h"
+#include "common/gray_patches.h"
 #include "common/png.h"
 #include "common/split.h"
+#include "common/whiten.h"
 #include "testutil.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -585,6 +588,108 @@ static void test_png_round_trip(void **state)
     free(dir);
 }
 
+/* ---- E3's patches ------------------------------------------------------- */
+
+/* Every patch is a block of the picture: with v = r * W + c, a patch's
+ * first value gives its position and fixes every other value. */
+static void test_patches_sample(void **state)
+{
+    (void)state;
+    enum { W = 13, H = 9, S = 4, N = 50 };
+    float v[W * H], a[N * S * S], b[N * S * S];
+    for (int i = 0; i < W * H; i++)
+        v[i] = (float)i;
+    ex_gray_image img = {v, W, H};
+    assert_int_equal(ex_gray_patches_sample(&img, 1, S, N, 5, a), EX_OK);
+    assert_int_equal(ex_gray_patches_sample(&img, 1, S, N, 5, b), EX_OK);
+    assert_memory_equal(a, b, sizeof a); /* the seed fixes the draw */
+    for (int p = 0; p < N; p++) {
+        int r0 = (int)a[p * S * S] / W, c0 = (int)a[p * S * S] % W;
+        assert_true(r0 <= H - S && c0 <= W - S);
+        for (int r = 0; r < S; r++)
+            for (int c = 0; c < S; c++)
+                assert_true(a[p * S * S + r * S + c] == (float)((r0 + r) * W + c0 + c));
+    }
+    ex_gray_image tiny = {v, 3, 3};
+    assert_int_equal(ex_gray_patches_sample(&tiny, 1, S, N, 5, a), EX_ERR_DIMENSION);
+}
+
+/* Rows lose their mean, the values go into [0.1, 0.9] with 0 at 0.5, and
+ * +-3 standard deviations reach the ends. */
+static void test_patches_normalize(void **state)
+{
+    (void)state;
+    enum { R = 200, D = 16 };
+    float *x = malloc(R * D * sizeof *x);
+    assert_non_null(x);
+    tu_fill_uniform(x, R * D, -5.0f, 5.0f, 3);
+    for (int i = 0; i < D; i++)
+        x[i] = 2.0f; /* a flat row: all at 0.5 */
+    x[D] = 1000.0f;  /* an outlier: clipped to 0.9 */
+    ex_patches_normalize_ufldl(x, R, D);
+    for (int i = 0; i < R * D; i++)
+        assert_true(x[i] >= 0.1f - 1e-6f && x[i] <= 0.9f + 1e-6f);
+    for (int i = 0; i < D; i++)
+        assert_true(fabsf(x[i] - 0.5f) < 1e-6f);
+    assert_true(fabsf(x[D] - 0.9f) < 1e-6f);
+    /* Uniform values (std 10/sqrt(12)) stay inside 3 std: a row mean of
+     * the unclipped rows stays 0.5. */
+    double m = 0.0;
+    for (int i = 5 * D; i < 6 * D; i++)
+        m += x[i];
+    assert_true(fabs(m / D - 0.5) < 1e-5);
+    free(x);
+}
+
+static void test_crop_pow2(void **state)
+{
+    (void)state;
+    float v[10 * 7];
+    for (int i = 0; i < 70; i++)
+        v[i] = (float)i;
+    ex_gray_image in = {v, 10, 7}, out;
+    assert_int_equal(ex_gray_image_crop_pow2(&in, 512, &out), EX_OK);
+    assert_int_equal(out.width, 4);
+    assert_int_equal(out.height, 4);
+    assert_true(out.v[0] == (float)(1 * 10 + 3)); /* rows 1..4, columns 3..6 */
+    ex_gray_image_free(&out);
+    assert_int_equal(ex_gray_image_crop_pow2(&in, 2, &out), EX_OK);
+    assert_int_equal(out.width, 2);
+    ex_gray_image_free(&out);
+}
+
+/* A picture of two cosines, at 2 and 12 cycles per picture: the filter
+ * keeps their ratio as |f| exp(-(|f| / (0.4 N))^4) says, removes the mean,
+ * and the result has variance 0.1. */
+static void test_whiten_1f(void **state)
+{
+    (void)state;
+    enum { N = 32 };
+    float v[N * N];
+    for (int r = 0; r < N; r++)
+        for (int c = 0; c < N; c++)
+            v[r * N + c] = (float)(3.0 + cos(2 * M_PI * 2 * c / N) + cos(2 * M_PI * 12 * r / N));
+    ex_gray_image img = {v, N, N};
+    assert_int_equal(ex_whiten_1f(&img, 1), EX_OK);
+    double a2 = 0.0, a12 = 0.0, mean = 0.0, var = 0.0;
+    for (int r = 0; r < N; r++)
+        for (int c = 0; c < N; c++) {
+            double x = v[r * N + c];
+            a2 += x * cos(2 * M_PI * 2 * c / N);
+            a12 += x * cos(2 * M_PI * 12 * r / N);
+            mean += x;
+            var += x * x;
+        }
+    mean /= N * N;
+    var = var / (N * N) - mean * mean;
+    double f0 = 0.4 * N, g2 = 2 * exp(-pow(2 / f0, 4)), g12 = 12 * exp(-pow(12 / f0, 4));
+    assert_true(fabs(mean) < 1e-6);
+    assert_true(fabs(var - 0.1) < 1e-6);
+    assert_true(fabs(a12 / a2 - g12 / g2) < 1e-4 * (g12 / g2));
+    ex_gray_image odd = {v, 12, 12};
+    assert_int_equal(ex_whiten_1f(&odd, 1), EX_ERR_ARG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -599,6 +704,10 @@ int main(void)
         cmocka_unit_test(test_split3),
         cmocka_unit_test(test_goodness_by_hand),
         cmocka_unit_test(test_png_round_trip),
+        cmocka_unit_test(test_patches_sample),
+        cmocka_unit_test(test_patches_normalize),
+        cmocka_unit_test(test_crop_pow2),
+        cmocka_unit_test(test_whiten_1f),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
