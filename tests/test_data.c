@@ -18,10 +18,12 @@
 
 #include <zlib.h>
 
+#include "common/cifar.h"
 #include "common/digits.h"
 #include "common/fileio.h"
 #include "common/goodness.h"
 #include "common/idx.h"
+#include "common/patches.h"
 #include "common/gray_patches.h"
 #include "common/png.h"
 #include "common/split.h"
@@ -690,6 +692,75 @@ static void test_whiten_1f(void **state)
     assert_int_equal(ex_whiten_1f(&odd, 1), EX_ERR_ARG);
 }
 
+/* ---- E4's CIFAR-10 batches and colour patches --------------------------- */
+
+/* Records of a label and three 32x32 planes become interleaved RGB pixels;
+ * a length that is not a whole number of records, or a label above 9, is
+ * refused without touching the set. */
+static void test_cifar_parse(void **state)
+{
+    (void)state;
+    enum { REC = EX_CIFAR_RECORD, PLANE = 1024 };
+    uint8_t *buf = calloc(2 * REC, 1);
+    assert_non_null(buf);
+    for (int r = 0; r < 2; r++) {
+        buf[r * REC] = (uint8_t)(3 + 4 * r);
+        for (int c = 0; c < 3; c++)
+            for (int p = 0; p < PLANE; p++)
+                buf[r * REC + 1 + c * PLANE + p] = (uint8_t)(p * 7 + c * 50 + r);
+    }
+    ex_cifar set = {0};
+    assert_int_equal(ex_cifar_parse(buf, 2 * REC, &set), EX_OK);
+    assert_int_equal(set.n, 2);
+    assert_int_equal(set.labels[0], 3);
+    assert_int_equal(set.labels[1], 7);
+    for (int r = 0; r < 2; r++)
+        for (int p = 0; p < PLANE; p++)
+            for (int c = 0; c < 3; c++)
+                assert_int_equal(set.rgb[(r * PLANE + p) * 3 + c], (uint8_t)(p * 7 + c * 50 + r));
+    assert_int_equal(ex_cifar_parse(buf, 2 * REC - 1, &set), EX_ERR_FORMAT);
+    assert_int_equal(ex_cifar_parse(buf, 0, &set), EX_ERR_FORMAT);
+    buf[REC] = 10;
+    assert_int_equal(ex_cifar_parse(buf, 2 * REC, &set), EX_ERR_FORMAT);
+    assert_int_equal(set.n, 2);
+    ex_cifar_free(&set);
+    free(buf);
+}
+
+/* A patch is the block of pixels at its position, channel by channel, each
+ * byte / 256; pooled draws stay inside their regions. */
+static void test_colour_patches(void **state)
+{
+    (void)state;
+    enum { W = 10, H = 8, S = 3, N = 200 };
+    uint8_t px[W * H * 3];
+    for (int i = 0; i < W * H * 3; i++)
+        px[i] = (uint8_t)i;
+    ex_region whole = {px, W, W, H};
+    assert_int_equal(ex_patch_positions(&whole, S), (W - S + 1) * (H - S + 1));
+    float out[N * S * S * 3];
+    ex_patch_copy(&whole, S, 2, 4, out);
+    for (int i = 0; i < S; i++)
+        for (int k = 0; k < S * 3; k++)
+            assert_true(out[i * S * 3 + k] == (float)(((2 + i) * W + 4) * 3 + k) / 256.0f);
+    /* Two regions: the left 4 columns and the bottom-right 5x3 corner. */
+    ex_region regs[2] = {{px, W, 4, H}, {px + (5 * W + 5) * 3, W, 5, 3}};
+    assert_int_equal(ex_patch_positions(&regs[1], S), 3);
+    ex_rng rng;
+    ex_rng_seed(&rng, 2);
+    ex_patches_pooled(regs, 2, S, N, &rng, out);
+    int in_second = 0;
+    for (int p = 0; p < N; p++) {
+        int first = (int)lrintf(out[p * S * S * 3] * 256.0f) / 3;
+        int r0 = first / W, c0 = first % W;
+        int left = c0 + S <= 4, corner = r0 >= 5 && c0 >= 5;
+        assert_true(left || corner);
+        in_second += corner;
+    }
+    /* 3 of 15 positions are in the corner: about 40 of 200 draws. */
+    assert_true(in_second > 15 && in_second < 70);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -708,6 +779,8 @@ int main(void)
         cmocka_unit_test(test_patches_normalize),
         cmocka_unit_test(test_crop_pow2),
         cmocka_unit_test(test_whiten_1f),
+        cmocka_unit_test(test_cifar_parse),
+        cmocka_unit_test(test_colour_patches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
