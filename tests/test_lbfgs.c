@@ -283,15 +283,14 @@ static int record(sae_progress_kind_t kind, const sae_stats_t *s, void *user_dat
         tr->loss[tr->n_epoch] = s->loss;
     tr->n_epoch++;
     const float *w;
-    assert_int_equal(sae_model_tensor_by_name(tr->model, "encoder.weight", NULL, NULL, &w),
-                     SAE_OK);
+    assert_int_equal(sae_model_tensor_by_name(tr->model, "encoder.weight", NULL, NULL, &w), SAE_OK);
     tr->w_at_cancel = w[0];
     return tr->cancel_after && tr->n_epoch >= tr->cancel_after;
 }
 
 /* Trains a fresh model from cfg on x; returns the model (the caller frees). */
-static sae_model_t *fit(sae_config_t *cfg, const float *x, size_t rows, uint64_t n,
-                        trace_t *tr, sae_status_t expect)
+static sae_model_t *fit(sae_config_t *cfg, const float *x, size_t rows, uint64_t n, trace_t *tr,
+                        sae_status_t expect)
 {
     sae_model_t *m = NULL;
     sae_trainer_t *t = NULL;
@@ -361,8 +360,8 @@ static void test_lbfgs_decreases_and_beats_adam(void **state)
     set(cfg, "optim.lr", "0.01");
     sae_model_t *adam = fit(cfg, x, rows, 400, NULL, SAE_OK);
     double adam_final = full_objective(adam, x, rows);
-    print_message("objective: 1 L-BFGS iteration %.5f, 100 %.5f; 400 Adam steps %.5f\n",
-                  tr.loss[0], lbfgs_final, adam_final);
+    print_message("objective: 1 L-BFGS iteration %.5f, 100 %.5f; 400 Adam steps %.5f\n", tr.loss[0],
+                  lbfgs_final, adam_final);
     assert_true(lbfgs_final < adam_final);
     sae_model_free(adam);
     sae_model_free(m);

@@ -32,10 +32,10 @@ typedef struct lbfgs_run {
     sae_trainer_t *t;
     const float *x;
     size_t rows;
-    uint64_t iterations; /* asked for */
-    uint64_t done;       /* completed */
-    sae_stats_t last;    /* statistics of the last evaluation */
-    int last_finite;     /* whether the last evaluation was finite */
+    uint64_t iterations;  /* asked for */
+    uint64_t done;        /* completed */
+    sae_stats_t last;     /* statistics of the last evaluation */
+    int last_finite;      /* whether the last evaluation was finite */
     sae_status_t failure; /* an evaluation's error other than divergence */
     int cancelled;
 } lbfgs_run_t;
@@ -84,8 +84,7 @@ static lbfgsfloatval_t evaluate(void *instance, const lbfgsfloatval_t *p, lbfgsf
  * that point's statistics. */
 static int progress(void *instance, const lbfgsfloatval_t *p, const lbfgsfloatval_t *g,
                     const lbfgsfloatval_t fx, const lbfgsfloatval_t xnorm,
-                    const lbfgsfloatval_t gnorm, const lbfgsfloatval_t step, int n, int k,
-                    int ls)
+                    const lbfgsfloatval_t gnorm, const lbfgsfloatval_t step, int n, int k, int ls)
 {
     (void)g, (void)fx, (void)xnorm, (void)gnorm, (void)n, (void)k, (void)ls;
     lbfgs_run_t *run = instance;
@@ -172,8 +171,7 @@ sae_status_t sae_lbfgs_fit(sae_trainer_t *t, const float *x, size_t rows, uint64
     if (iterations == 0)
         return SAE_OK;
     if (iterations > INT_MAX)
-        return sae_fail(t->errmsg, SAE_ERR_RANGE, "lbfgs: at most %d iterations per call",
-                        INT_MAX);
+        return sae_fail(t->errmsg, SAE_ERR_RANGE, "lbfgs: at most %d iterations per call", INT_MAX);
     sae_model_t *m = t->model;
     if (sae_cfg_int(m->cfg, SAE_P_ALGORITHM) != SAE_ALGO_BACKPROP)
         return sae_fail(t->errmsg, SAE_ERR_STATE,
@@ -184,8 +182,7 @@ sae_status_t sae_lbfgs_fit(sae_trainer_t *t, const float *x, size_t rows, uint64
                         "optim.type = lbfgs needs the same objective at every evaluation: set "
                         "corrupt.noise_std = 0, corrupt.input_keep = 1, corrupt.hidden_keep = 1");
     if (m->n_params > INT_MAX)
-        return sae_fail(t->errmsg, SAE_ERR_RANGE, "lbfgs: %zu parameters is too many",
-                        m->n_params);
+        return sae_fail(t->errmsg, SAE_ERR_RANGE, "lbfgs: %zu parameters is too many", m->n_params);
     /* Every row in one pass: rho_hat and the other batch statistics are
      * those of the whole data set. */
     sae_workspace_t narrow = t->ws;

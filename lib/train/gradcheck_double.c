@@ -265,8 +265,8 @@ static double objective(dnet_t *n, const double *p, double *grad, size_t n_param
     /* dJ/dWd = Hc^T dZ2 (onto We when tied), dJ/dHc = dZ2 Wd^T */
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, D, B, 1.0, n->hc, H, n->out, D, 0.0,
                 n->tied ? g_we : grad + n->wd, D);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, H, D, 1.0, n->out, D,
-                n->tied ? we : wd, D, 0.0, n->dh, H);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, H, D, 1.0, n->out, D, n->tied ? we : wd,
+                D, 0.0, n->dh, H);
     /* dJ/dZ1 = (dJ/dHc + dP/dHc) f'(Z1) */
     for (size_t b = 0; b < rows; b++)
         for (size_t j = 0; j < h; j++) {
@@ -353,8 +353,8 @@ sae_status_t sae_trainer_gradcheck_double(sae_trainer_t *t, const float *x, size
     if (!x || !rel_diff)
         return sae_fail(t->errmsg, SAE_ERR_NULL, "%s: NULL argument", fn);
     if (rows == 0 || rows > t->ws.batch)
-        return sae_fail(t->errmsg, SAE_ERR_DIMENSION, "%s: rows must be 1..batch size (%zu)",
-                        fn, t->ws.batch);
+        return sae_fail(t->errmsg, SAE_ERR_DIMENSION, "%s: rows must be 1..batch size (%zu)", fn,
+                        t->ws.batch);
     sae_model_t *m = t->model;
     if (!sae_all_finite(x, rows * m->input_dim))
         return sae_fail(t->errmsg, SAE_ERR_NONFINITE, "%s: data holds NaN or Inf", fn);
