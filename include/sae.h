@@ -169,6 +169,14 @@ typedef enum sae_param {
     SAE_P_INIT = 107,               /* enum arch.init: glorot_uniform or
                                        glorot_normal (glorot_uniform).
                                        Since: 0.2 */
+    SAE_P_UNIT_NORM_DECODER = 108,  /* bool arch.unit_norm_decoder: decoder
+                                       rows (the dictionary atoms) kept at
+                                       unit norm, their gradient's parallel
+                                       part removed (0). Since: 0.2 */
+    SAE_P_ENCODER_FROM_DECODER = 109, /* bool arch.encoder_from_decoder:
+                                       start encoder.weight equal to
+                                       decoder.weight (untied) (0).
+                                       Since: 0.2 */
     /* loss: 200.. */
     SAE_P_LOSS = 200,               /* enum loss.type (mse) */
     SAE_P_LOSS_REDUCTION = 201,     /* enum loss.reduction (mean). Since: 0.2 */
@@ -534,7 +542,8 @@ SAE_API uint64_t sae_trainer_steps(const sae_trainer_t *trainer);
  * floor(n/400)-th entry of each tensor of n entries (every entry when
  * n < 800). *max_rel_err
  * as in sae_regularizer_gradcheck. Meant for small models. SAE_ERR_STATE
- * with train.algorithm = nsc, which descends no objective. Since: 0.1 */
+ * with train.algorithm = nsc or rank_order, which descend no objective.
+ * Since: 0.1 */
 SAE_API sae_status_t sae_trainer_gradcheck(sae_trainer_t *trainer, const float *x, size_t rows,
                                            double *max_rel_err);
 
@@ -557,8 +566,8 @@ SAE_API sae_status_t sae_trainer_gradcheck(sae_trainer_t *trainer, const float *
  * rows must be 1..train.batch_size. Costs about 2 forward passes per
  * checked entry. SAE_ERR_UNSUPPORTED when the config has user regularizers
  * (they see a float code) or a top-k code: use sae_trainer_gradcheck;
- * SAE_ERR_STATE with train.algorithm = nsc, which has no gradient.
- * Since: 0.2 */
+ * SAE_ERR_STATE with train.algorithm = nsc or rank_order, which have no
+ * gradient. Since: 0.2 */
 SAE_API sae_status_t sae_trainer_gradcheck_double(sae_trainer_t *trainer, const float *x,
                                                   size_t rows, double *rel_diff,
                                                   double *float_rel_diff);

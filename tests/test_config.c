@@ -128,6 +128,8 @@ static const spec_t specs[] = {
     {SAE_P_BIAS, "arch.bias", I, 1, 0, 1, 0, 0},
     {SAE_P_INIT_SCALE, "arch.init_scale", F, 1, U, U, 0, 0},
     {SAE_P_INIT, "arch.init", I, SAE_INIT_GLOROT_UNIFORM, 0, 1, 0, 0},
+    {SAE_P_UNIT_NORM_DECODER, "arch.unit_norm_decoder", I, 0, 0, 1, 0, 0},
+    {SAE_P_ENCODER_FROM_DECODER, "arch.encoder_from_decoder", I, 0, 0, 1, 0, 0},
     {SAE_P_LOSS, "loss.type", I, SAE_LOSS_MSE, 0, 1, 0, 0},
     {SAE_P_LOSS_REDUCTION, "loss.reduction", I, SAE_REDUCE_MEAN, 0, 1, 0, 0},
     {SAE_P_OPTIMIZER, "optim.type", I, SAE_OPT_ADAM, 0, 2, 0, 0},

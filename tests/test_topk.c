@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "optim/unit_norm.h"
 #include "sparsity/topk.h"
 #include "testutil.h"
 #include "train/trainer.h"
@@ -228,6 +229,79 @@ static void test_bad_parameters(void **state)
     sae_config_free(cfg);
 }
 
+static double row_norm(const float *w, size_t j, size_t cols)
+{
+    double ss = 0;
+    for (size_t i = 0; i < cols; i++)
+        ss += (double)w[j * cols + i] * w[j * cols + i];
+    return sqrt(ss);
+}
+
+/* The projection leaves no component along the row, and removes only that
+ * component. */
+static void test_unit_norm_projection(void **state)
+{
+    (void)state;
+    enum { R = 5, C = 9 };
+    float w[R * C], g[R * C], g0[R * C];
+    tu_fill_uniform(w, R * C, -1, 1, 3);
+    tu_fill_uniform(g, R * C, -1, 1, 4);
+    sae_rows_normalize(w, R, C);
+    memcpy(g0, g, sizeof g);
+    sae_rows_project_out(g, w, R, C);
+    for (size_t j = 0; j < R; j++) {
+        assert_true(fabs(row_norm(w, j, C) - 1.0) < 1e-6);
+        double dot = 0, along = 0;
+        for (size_t i = 0; i < C; i++) {
+            dot += (double)g[j * C + i] * w[j * C + i];
+            along += (double)g0[j * C + i] * w[j * C + i];
+        }
+        assert_true(fabs(dot) < 1e-6);
+        for (size_t i = 0; i < C; i++) /* g0 - g = (g0 . w) w */
+            assert_true(fabs((double)(g0[j * C + i] - g[j * C + i]) - along * w[j * C + i]) <
+                        1e-6);
+    }
+}
+
+/* Gao et al.'s recipe: unit-norm atoms from the start and after every
+ * step, and the encoder started equal to the decoder. */
+static void test_unit_norm_decoder_training(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = topk_config(20, 32, "4", "on", 0);
+    set(cfg, "arch.unit_norm_decoder", "true");
+    set(cfg, "arch.encoder_from_decoder", "true");
+    set(cfg, "train.batch_size", "16");
+    sae_model_t *m = NULL;
+    sae_trainer_t *t = NULL;
+    assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+    const float *we, *wd;
+    size_t r, c;
+    assert_int_equal(sae_model_tensor_by_name(m, "encoder.weight", &r, &c, &we), SAE_OK);
+    assert_int_equal(sae_model_tensor_by_name(m, "decoder.weight", &r, &c, &wd), SAE_OK);
+    assert_memory_equal(we, wd, r * c * sizeof *we);
+    for (size_t j = 0; j < r; j++)
+        assert_true(fabs(row_norm(wd, j, c) - 1.0) < 1e-6);
+    float *before = malloc(r * c * sizeof *before);
+    memcpy(before, wd, r * c * sizeof *before);
+    assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
+    float *x = malloc(64 * 20 * sizeof *x);
+    tu_fill_uniform(x, 64 * 20, 0, 1, 6);
+    assert_int_equal(sae_trainer_fit(t, x, 64, 5), SAE_OK);
+    assert_memory_not_equal(before, wd, r * c * sizeof *wd);
+    for (size_t j = 0; j < r; j++)
+        assert_true(fabs(row_norm(wd, j, c) - 1.0) < 1e-5);
+    free(x);
+    free(before);
+    sae_trainer_free(t);
+    sae_model_free(m);
+    /* A tied model's encoder is its decoder already. */
+    set(cfg, "arch.tied", "true");
+    tu_assert_status(sae_model_create(cfg, &m), SAE_ERR_STATE);
+    assert_non_null(strstr(sae_last_error(), "encoder_from_decoder"));
+    sae_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -236,6 +310,8 @@ int main(void)
         cmocka_unit_test(test_annealing_and_support_size),
         cmocka_unit_test(test_inference_alpha_k),
         cmocka_unit_test(test_bad_parameters),
+        cmocka_unit_test(test_unit_norm_projection),
+        cmocka_unit_test(test_unit_norm_decoder_training),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

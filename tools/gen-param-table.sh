@@ -40,6 +40,8 @@ arch.tied	decoder weight = encoder weight transposed (no `decoder.weight`)
 arch.bias	both layers have biases
 arch.init_scale	multiplies the Glorot-uniform range sqrt(6/(D+H)), or the Glorot-normal standard deviation sqrt(2/(D+H))
 arch.init	`glorot_uniform`: U[-r, r], r = init_scale sqrt(6/(D+H)); `glorot_normal`: N(0, s^2), s = init_scale sqrt(2/(D+H)) (E4's init)
+arch.unit_norm_decoder	decoder rows kept at unit norm, their gradient projected onto the tangent (Gao et al. 2024)
+arch.encoder_from_decoder	start `encoder.weight` equal to `decoder.weight` (untied; Gao et al. 2024)
 loss.type	reconstruction loss, reduced over the batch as `loss.reduction` says
 loss.reduction	`mean`: over all B x D elements; `sample_sum_half`: 1/2 the sum over features, mean over rows (Ng's J)
 optim.type	optimizer

@@ -384,6 +384,15 @@ sae_status_t sae_config_validate(const sae_config_t *cfg, char *errbuf)
         return sae_fail(errbuf, SAE_ERR_STATE,
                         "topk.k > 0 cannot be combined with corrupt.hidden_keep < 1 (the "
                         "top-k code is already the decoder's dropout)");
+    if (sae_cfg_int(cfg, SAE_P_ENCODER_FROM_DECODER) && sae_cfg_int(cfg, SAE_P_TIED))
+        return sae_fail(errbuf, SAE_ERR_STATE,
+                        "arch.encoder_from_decoder needs an untied model (a tied model's encoder "
+                        "is its decoder already)");
+    if (sae_cfg_int(cfg, SAE_P_UNIT_NORM_DECODER) &&
+        sae_cfg_int(cfg, SAE_P_OPTIMIZER) == SAE_OPT_LBFGS)
+        return sae_fail(errbuf, SAE_ERR_STATE,
+                        "arch.unit_norm_decoder is a projected update, which optim.type = lbfgs "
+                        "does not do: use sgd or adam");
     int64_t in = sae_cfg_int(cfg, SAE_P_INPUT_DIM);
     if ((uint64_t)in * (uint64_t)hidden > ((uint64_t)1 << 31))
         return sae_fail(errbuf, SAE_ERR_RANGE,

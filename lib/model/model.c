@@ -11,6 +11,7 @@
 #include "core/rng.h"
 #include "layers/activation.h"
 #include "layers/threshold.h"
+#include "optim/unit_norm.h"
 #include "sparsity/topk.h"
 
 /* Rows per inference chunk: bounds scratch memory for any batch size. */
@@ -124,6 +125,13 @@ void sae_model_init_params(sae_model_t *m, uint64_t seed)
         else
             memset(p, 0, n * sizeof *p);
     }
+    /* Gao et al. 2024: unit-norm atoms, and the encoder started as the
+     * decoder's transpose (in our row layout: equal to it). */
+    float *atoms = (float *)sae_model_decoder_rows(m);
+    if (sae_cfg_int(m->cfg, SAE_P_UNIT_NORM_DECODER))
+        sae_rows_normalize(atoms, m->code_dim, m->input_dim);
+    if (sae_cfg_int(m->cfg, SAE_P_ENCODER_FROM_DECODER) && !m->tied)
+        memcpy(m->enc_w, m->dec_w, m->code_dim * m->input_dim * sizeof(float));
 }
 
 sae_status_t sae_model_create(const sae_config_t *cfg, sae_model_t **out)

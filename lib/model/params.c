@@ -30,6 +30,8 @@ const sae_param_desc_t sae_param_table[] = {
     {SAE_P_BIAS, "arch.bias", I, 0, 1, 0, 0, 1, bool_names},
     {SAE_P_INIT_SCALE, "arch.init_scale", F, 0, 1e6, 1, 0, 1.0, NULL},
     {SAE_P_INIT, "arch.init", I, 0, 1, 0, 0, SAE_INIT_GLOROT_UNIFORM, init_names},
+    {SAE_P_UNIT_NORM_DECODER, "arch.unit_norm_decoder", I, 0, 1, 0, 0, 0, bool_names},
+    {SAE_P_ENCODER_FROM_DECODER, "arch.encoder_from_decoder", I, 0, 1, 0, 0, 0, bool_names},
     {SAE_P_LOSS, "loss.type", I, 0, 1, 0, 0, SAE_LOSS_MSE, loss_names},
     {SAE_P_LOSS_REDUCTION, "loss.reduction", I, 0, 1, 0, 0, SAE_REDUCE_MEAN, reduction_names},
     {SAE_P_OPTIMIZER, "optim.type", I, 0, 2, 0, 0, SAE_OPT_ADAM, optim_names},

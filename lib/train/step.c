@@ -8,6 +8,7 @@
 #include "core/gemm.h"
 #include "loss/loss.h"
 #include "layers/sparse_dense.h"
+#include "optim/unit_norm.h"
 #include "sparsity/regularizer.h"
 #include "train/nsc.h"
 #include "train/rank_order.h"
@@ -212,8 +213,15 @@ sae_status_t sae_train_step(sae_trainer_t *t, const float *batch, size_t rows,
     sae_status_t st = sae_forward_backward(t, batch, rows, 1, 1, stats);
     if (st != SAE_OK)
         return st;
-    double lr = sae_schedule_lr(t->model->cfg, t->steps);
-    double l2 = sae_optimizer_update(&t->opt, t->model, t->ws.grad, lr, t->threads);
+    sae_model_t *m = t->model;
+    int unit_norm = (int)sae_cfg_int(m->cfg, SAE_P_UNIT_NORM_DECODER);
+    float *atoms = (float *)sae_model_decoder_rows(m);
+    if (unit_norm)
+        sae_rows_project_out(t->ws.grad + (atoms - m->params), atoms, m->code_dim, m->input_dim);
+    double lr = sae_schedule_lr(m->cfg, t->steps);
+    double l2 = sae_optimizer_update(&t->opt, m, t->ws.grad, lr, t->threads);
+    if (unit_norm)
+        sae_rows_normalize(atoms, m->code_dim, m->input_dim);
     if (sae_cfg_float(t->model->cfg, SAE_P_WEIGHT_DECAY) > 0.0) {
         if (stats->n_terms < SAE_MAX_TERMS) {
             stats->term_name[stats->n_terms] = "l2";
