@@ -54,6 +54,7 @@
 #define QUICK_TRAIN 5000
 #define QUICK_TEST 1000
 #define N_TOP 5
+#define ABOVE 0.01f /* a second count of active units: h above this */
 
 /* The published run (EXPERIMENTS.md, E4). */
 #define PUB_TRAIN_FIRST 0.6875
@@ -328,22 +329,15 @@ static int saved(ex_status st, const char *path)
 }
 
 /* The 169 filters (columns of W) as 7x7 colour tiles, the most used unit
- * first (mean code over the test patches), each tile stretched from its
- * own minimum to its maximum over the three channels. */
-static int save_filters(const char *path, sae_model_t *m, const float *test, size_t n_test)
+ * first (use: the summed code over the test patches), each tile stretched
+ * from its own minimum to its maximum over the three channels. */
+static int save_filters(const char *path, const sae_model_t *m, const double *use)
 {
     enum { ZOOM = 5, COLS = 13, TOP = 34, PAD = 8 };
     const float *w = NULL;
     size_t rows = 0, cols = 0;
     die_sae(sae_model_tensor_by_name(m, "encoder.weight", &rows, &cols, &w), "encoder.weight",
             sae_last_error());
-    float *code = must_alloc(n_test * UNITS * sizeof *code);
-    die_sae(sae_model_encode(m, test, n_test, code), "sae_model_encode", sae_model_errmsg(m));
-    double use[UNITS] = {0};
-    for (size_t r = 0; r < n_test; r++)
-        for (size_t j = 0; j < UNITS; j++)
-            use[j] += code[r * UNITS + j];
-    free(code);
     size_t order[UNITS];
     for (size_t j = 0; j < UNITS; j++)
         order[j] = j;
@@ -408,8 +402,8 @@ static int save_curves(const char *path, const epoch_row *rows, size_t n)
 /* ---- report ------------------------------------------------------------- */
 
 static int write_results(const ex_args *args, const source *src, const epoch_row *rows,
-                         size_t n, const double *top, double active, size_t n_train,
-                         size_t n_test, double seconds)
+                         size_t n, const double *top, double active, double active_above,
+                         size_t n_train, size_t n_test, double seconds)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
@@ -431,6 +425,7 @@ static int write_results(const ex_args *args, const source *src, const epoch_row
         cJSON_AddNumberToObject(pub_by, top_keys[i], pub_top[i]);
     }
     cJSON_AddNumberToObject(o, "mean_active_units", active);
+    cJSON_AddNumberToObject(o, "mean_units_above_0.01", active_above);
     cJSON_AddNumberToObject(o, "published_train_error", PUB_TRAIN_LAST);
     cJSON_AddNumberToObject(o, "published_test_error", PUB_TEST_LAST);
     cJSON_AddNumberToObject(o, "published_mean_active_units", PUB_ACTIVE);
@@ -542,6 +537,19 @@ int main(int argc, char **argv)
     die_sae(sae_trainer_evaluate(t, test, n_test, &final), "sae_trainer_evaluate",
             sae_trainer_errmsg(t));
     double active = final.l0;
+    /* How the active units' values spread: most of the h > 0 units are
+     * barely on, so also count those above 1% of TReLU's range. */
+    float *code = must_alloc(n_test * UNITS * sizeof *code);
+    die_sae(sae_model_encode(m, test, n_test, code), "sae_model_encode", sae_model_errmsg(m));
+    double use[UNITS] = {0};
+    size_t above = 0;
+    for (size_t r = 0; r < n_test; r++)
+        for (size_t j = 0; j < UNITS; j++) {
+            use[j] += code[r * UNITS + j];
+            above += code[r * UNITS + j] > ABOVE;
+        }
+    free(code);
+    double active_above = (double)above / (double)n_test;
     printf("\nthe trained model on %zu fresh test patches: error using the top k units\n\n",
            n_test);
     printf("  %6s  %9s  %9s\n", "units", "measured", "published");
@@ -552,16 +560,18 @@ int main(int argc, char **argv)
     printf("  %-22s  %9.4f  %9.4f\n", "test error, last epoch", rows[epochs - 1].test_error,
            PUB_TEST_LAST);
     printf("  %-22s  %9.1f  %9s\n", "mean active units", active, "about 13");
+    printf("  %-22s  %9.1f\n", "  of them h > 0.01", active_above);
 
     printf("\npictures:\n");
     char path[4096];
     int ok = 1;
     snprintf(path, sizeof path, "%s/filters.png", args.out_dir);
-    ok &= save_filters(path, m, test, n_test);
+    ok &= save_filters(path, m, use);
     snprintf(path, sizeof path, "%s/error_curves.png", args.out_dir);
     ok &= save_curves(path, rows, epochs);
     double seconds = ex_now() - t0;
-    ok &= write_results(&args, &src, rows, epochs, top, active, n_train, n_test, seconds);
+    ok &= write_results(&args, &src, rows, epochs, top, active, active_above, n_train, n_test,
+                        seconds);
     printf("\n%.0f seconds in all\n", seconds);
 
     free(train);
