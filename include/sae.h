@@ -14,8 +14,10 @@
  *    getters) leave theirs in sae_last_error() (thread-local).
  *  - Every *_free accepts NULL. Nothing aborts on caller mistakes.
  *  - Handles are not thread-safe: one thread at a time per handle. Distinct
- *    handles may be used from distinct threads; note that train.threads > 0
- *    sets the BLAS's thread count, which is process-wide.
+ *    handles may be used from distinct threads, except that a trainer and
+ *    its model are one unit (no encode while the model's trainer fits);
+ *    note that train.threads > 0 sets the BLAS's thread count, which is
+ *    process-wide.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -529,6 +531,9 @@ SAE_API sae_status_t sae_trainer_step(sae_trainer_t *trainer, const float *batch
                                       sae_stats_t *stats);
 /* Objective on x without corruption and without updating anything, in
  * batches; stats->loss etc. are averages over batches weighted by rows.
+ * This is the training objective: with top-k codes it keeps the training
+ * k (annealed to the current step) and topk.mode, not the alpha*k units
+ * per row that sae_model_encode and sae_model_reconstruct keep.
  * Since: 0.1 */
 SAE_API sae_status_t sae_trainer_evaluate(sae_trainer_t *trainer, const float *x, size_t rows,
                                           sae_stats_t *stats);

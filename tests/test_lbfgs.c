@@ -452,8 +452,10 @@ static void test_lbfgs_refusals(void **state)
     set(cfg, "arch.bias", "false");
     set(cfg, "arch.hidden_activation", "linear");
     set(cfg, "optim.type", "lbfgs");
-    m = fit(cfg, x, rows, 5, NULL, SAE_ERR_STATE);
-    sae_model_free(m);
+    m = NULL;
+    tu_assert_status(sae_model_create(cfg, &m), SAE_ERR_STATE); /* refused up front */
+    assert_non_null(strstr(sae_last_error(), "lbfgs"));
+    assert_null(m);
     sae_config_free(cfg);
     free(x);
 }

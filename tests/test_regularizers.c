@@ -106,6 +106,13 @@ static void test_user_regularizer_gradcheck(void **state)
     assert_true(err > 0.1); /* the check can fail */
     tu_assert_status(sae_regularizer_gradcheck(NULL, &good, 5, 6, 3, &err), SAE_ERR_NULL);
     tu_assert_status(sae_regularizer_gradcheck(&energy_ops, &good, 0, 6, 3, &err), SAE_ERR_RANGE);
+    /* Sizes whose product wraps around are refused, not run. */
+    sae_config_t *cfg = tu_config(8, 4);
+    tu_assert_status(sae_config_gradcheck_regularizers(cfg, (size_t)1 << 62, 1, &err),
+                     SAE_ERR_RANGE);
+    tu_assert_status(sae_config_gradcheck_regularizers(cfg, ((size_t)1 << 62) + 1, 1, &err),
+                     SAE_ERR_RANGE);
+    sae_config_free(cfg);
 }
 
 static void test_stacked_gradients(void **state)

@@ -128,6 +128,54 @@ static void test_gradcheck_user_regularizer_in_model(void **state)
     sae_config_free(cfg);
 }
 
+/* ReLU codes can average above 1, past KL's clamp on rho_hat: the penalty
+ * continues along its tangent there, so value and gradient still agree. */
+static void test_gradcheck_kl_beyond_clamp(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = tu_config(10, 6);
+    set(cfg, "arch.hidden_activation", "relu");
+    set(cfg, "kl.weight", "0.1");
+    set(cfg, "arch.init_scale", "8");
+    sae_model_t *m = model_of(cfg);
+    sae_trainer_t *t = NULL;
+    assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
+    float *x = make_data(6, 10, 5);
+    sae_stats_t s;
+    assert_int_equal(sae_trainer_evaluate(t, x, 6, &s), SAE_OK);
+    assert_true(s.mean_activation > 1.0); /* some unit is past the clamp */
+    double err = -1;
+    assert_int_equal(sae_trainer_gradcheck(t, x, 6, &err), SAE_OK);
+    print_message("gradcheck max relative error %.3g\n", err);
+    assert_true(err < 1e-3);
+    free(x);
+    sae_trainer_free(t);
+    sae_model_free(m);
+    sae_config_free(cfg);
+}
+
+/* Settings that could not work are refused when the model is made. */
+static void test_refused_settings(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = tu_config(8, 4);
+    sae_model_t *m = NULL;
+    set(cfg, "corrupt.noise_std", "0.1");
+    set(cfg, "corrupt.noise_clip", "0.1"); /* nearly every draw rejected */
+    tu_assert_status(sae_model_create(cfg, &m), SAE_ERR_RANGE);
+    assert_non_null(strstr(sae_last_error(), "noise_clip"));
+    set(cfg, "corrupt.noise_clip", "0.5");
+    assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+    sae_model_free(m);
+    m = NULL;
+    set(cfg, "arch.input_dim", "65536");
+    set(cfg, "train.batch_size", "32768"); /* 2^31 elements in a buffer */
+    tu_assert_status(sae_model_create(cfg, &m), SAE_ERR_RANGE);
+    assert_non_null(strstr(sae_last_error(), "2^31"));
+    assert_null(m);
+    sae_config_free(cfg);
+}
+
 static void test_loss_decreases(void **state)
 {
     (void)state;
@@ -365,6 +413,8 @@ int main(void)
         cmocka_unit_test(test_gradcheck_tied_relu_l1),
         cmocka_unit_test(test_gradcheck_tanh_nobias_e1_terms),
         cmocka_unit_test(test_gradcheck_user_regularizer_in_model),
+        cmocka_unit_test(test_gradcheck_kl_beyond_clamp),
+        cmocka_unit_test(test_refused_settings),
         cmocka_unit_test(test_loss_decreases),
         cmocka_unit_test(test_kl_reaches_target),
         cmocka_unit_test(test_deterministic_with_corruption),

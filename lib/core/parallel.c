@@ -9,12 +9,24 @@ void sae_parallel_rows(size_t rows, int nt, sae_rows_fn fn, void *ctx)
         return;
     }
 #ifdef _OPENMP
+    /* OpenMP may grant fewer threads than asked (nested regions,
+     * OMP_THREAD_LIMIT): every block is still run, by whoever is there.
+     * Blocks, not threads, own the per-block partial sums, so results do
+     * not depend on the team's size. */
 #pragma omp parallel num_threads(nt)
     {
-        int tid = omp_get_thread_num();
+        int team = omp_get_num_threads();
+        for (int block = omp_get_thread_num(); block < nt; block += team) {
+            size_t r0, r1;
+            sae_split_rows(rows, nt, block, &r0, &r1);
+            fn(ctx, block, r0, r1);
+        }
+    }
+#else
+    for (int block = 0; block < nt; block++) {
         size_t r0, r1;
-        sae_split_rows(rows, nt, tid, &r0, &r1);
-        fn(ctx, tid, r0, r1);
+        sae_split_rows(rows, nt, block, &r0, &r1);
+        fn(ctx, block, r0, r1);
     }
 #endif
 }

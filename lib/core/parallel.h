@@ -40,8 +40,9 @@ static inline void sae_split_rows(size_t rows, int nthreads, int tid, size_t *r0
     *r1 = *r0 + per + (t < extra ? 1 : 0);
 }
 
-/* Runs fn(ctx, tid, r0, r1) on nt blocks of rows [0, rows), in parallel
- * under OpenMP when nt > 1. */
+/* Runs fn(ctx, block, r0, r1) on nt blocks of rows [0, rows), in parallel
+ * under OpenMP when nt > 1; every block runs exactly once whatever team
+ * OpenMP grants. */
 typedef void (*sae_rows_fn)(void *ctx, int tid, size_t r0, size_t r1);
 void sae_parallel_rows(size_t rows, int nt, sae_rows_fn fn, void *ctx);
 

@@ -393,6 +393,30 @@ sae_status_t sae_config_validate(const sae_config_t *cfg, char *errbuf)
         return sae_fail(errbuf, SAE_ERR_STATE,
                         "arch.unit_norm_decoder is a projected update, which optim.type = lbfgs "
                         "does not do: use sgd or adam");
+    double clip = sae_cfg_float(cfg, SAE_P_NOISE_CLIP);
+    if (clip > 0.0 && clip < 0.5)
+        return sae_fail(errbuf, SAE_ERR_RANGE,
+                        "corrupt.noise_clip = %g: truncation must be 0 (off) or at least 0.5 "
+                        "std, else nearly every draw is rejected",
+                        clip);
+    int64_t algo = sae_cfg_int(cfg, SAE_P_ALGORITHM);
+    if (algo != SAE_ALGO_BACKPROP && sae_cfg_int(cfg, SAE_P_OPTIMIZER) == SAE_OPT_LBFGS)
+        return sae_fail(errbuf, SAE_ERR_STATE,
+                        "optim.type = lbfgs descends an objective: train.algorithm must be "
+                        "backprop");
+    if (algo != SAE_ALGO_BACKPROP && sae_cfg_int(cfg, SAE_P_UNIT_NORM_DECODER))
+        return sae_fail(errbuf, SAE_ERR_STATE,
+                        "arch.unit_norm_decoder applies to backprop training; train.algorithm "
+                        "= nsc normalises its atoms itself and rank_order does not");
+    /* Work buffers are indexed with 32-bit offsets and BLAS int sizes. */
+    int64_t batch = sae_cfg_int(cfg, SAE_P_BATCH_SIZE);
+    int64_t wide = sae_cfg_int(cfg, SAE_P_INPUT_DIM) > hidden ? sae_cfg_int(cfg, SAE_P_INPUT_DIM)
+                                                              : hidden;
+    if ((uint64_t)batch * (uint64_t)wide >= ((uint64_t)1 << 31))
+        return sae_fail(errbuf, SAE_ERR_RANGE,
+                        "train.batch_size x max(input_dim, hidden_dim) = %" PRId64 " x %" PRId64
+                        " reaches 2^31 elements",
+                        batch, wide);
     int64_t in = sae_cfg_int(cfg, SAE_P_INPUT_DIM);
     if ((uint64_t)in * (uint64_t)hidden > ((uint64_t)1 << 31))
         return sae_fail(errbuf, SAE_ERR_RANGE,

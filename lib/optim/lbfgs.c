@@ -150,6 +150,13 @@ static sae_status_t minimise(lbfgs_run_t *run)
                         "the objective became non-finite after %llu L-BFGS iterations (the "
                         "model holds the last point where it was finite)",
                         (unsigned long long)run->done);
+    /* A line search that fails before the first iteration did nothing:
+     * say so rather than report success. */
+    if (ret < 0 && ret != LBFGSERR_MAXIMUMITERATION && run->done == 0)
+        return sae_fail(t->errmsg, SAE_ERR_DIVERGED,
+                        "lbfgs: the first line search failed (liblbfgs status %d): the objective "
+                        "did not decrease along its gradient",
+                        ret);
     /* Converged (LBFGS_SUCCESS), already minimal, out of iterations, or a
      * line search that could not lower the objective any further at float
      * precision: all leave the model at the best point found. */

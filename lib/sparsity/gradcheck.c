@@ -95,7 +95,7 @@ sae_status_t sae_config_gradcheck_regularizers(const sae_config_t *cfg, size_t r
     if (!cfg || !max_rel_err)
         return sae_fail_global(SAE_ERR_NULL, "sae_config_gradcheck_regularizers: NULL argument");
     size_t units = (size_t)sae_cfg_int(cfg, SAE_P_HIDDEN_DIM);
-    if (rows == 0 || rows * units > 65536)
+    if (rows == 0 || units == 0 || rows > 4096 || rows > 65536 / units)
         return sae_fail_global(SAE_ERR_RANGE,
                                "sae_config_gradcheck_regularizers: rows x hidden_dim must be "
                                "1..65536");

@@ -2,8 +2,10 @@
  *   P = sum_j rho log(rho / rho_hat_j) + (1 - rho) log((1 - rho) / (1 - rho_hat_j))
  *   rho_hat_j = (1/B) sum_b h_bj
  *   dP/dh_bj = (1/B) (-rho / rho_hat_j + (1 - rho) / (1 - rho_hat_j))
- * rho_hat is clamped into [1e-6, 1 - 1e-6] so that codes that are not in
- * (0,1) (ReLU) keep a finite penalty. SPDX-License-Identifier: MIT */
+ * Outside [1e-6, 1 - 1e-6] (rho_hat of ReLU codes can exceed 1) the
+ * penalty continues along its tangent at the nearest bound c:
+ *   P(rho_hat) = KL(c) + KL'(c) (rho_hat - c),
+ * so the penalty stays finite and its gradient, KL'(c), is its derivative. SPDX-License-Identifier: MIT */
 #include <math.h>
 
 #include "sparsity/regularizer.h"
@@ -17,11 +19,13 @@ static double kl_fused(const sae_config_t *cfg, const sae_code_stats_t *st, size
     double inv_b = 1.0 / (double)rows;
     double total = 0.0;
     for (size_t j = 0; j < units; j++) {
-        double rh = st->col_sum[j] * inv_b;
-        rh = rh < KL_EPS ? KL_EPS : (rh > 1.0 - KL_EPS ? 1.0 - KL_EPS : rh);
-        total += rho * log(rho / rh) + (1.0 - rho) * log((1.0 - rho) / (1.0 - rh));
+        double mean = st->col_sum[j] * inv_b;
+        double rh = mean < KL_EPS ? KL_EPS : (mean > 1.0 - KL_EPS ? 1.0 - KL_EPS : mean);
+        double slope = -rho / rh + (1.0 - rho) / (1.0 - rh); /* dKL/d rho_hat at rh */
+        total += rho * log(rho / rh) + (1.0 - rho) * log((1.0 - rho) / (1.0 - rh)) +
+                 slope * (mean - rh);
         if (co)
-            co->col_coef[j] += (float)((double)weight * inv_b * (-rho / rh + (1.0 - rho) / (1.0 - rh)));
+            co->col_coef[j] += (float)((double)weight * inv_b * slope);
     }
     return total;
 }

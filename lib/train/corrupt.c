@@ -10,15 +10,28 @@
 
 /* Fills noise[0..n) with sigma * N(0,1) redrawn beyond clip std (clip 0:
  * no truncation), two draws at a time. */
+/* Fills noise[0..n) with sigma * N(0,1) redrawn beyond clip std (clip 0:
+ * no truncation), two draws at a time. The config keeps clip at 0 or >= 0.5
+ * (a redraw then succeeds with probability >= 0.38); the cap on redraws
+ * still guarantees progress whatever the value, by clamping. */
+#define MAX_REDRAWS 64
+
 static void truncated_noise(sae_rng_t *rng, float *noise, size_t n, float sigma, float clip)
 {
     size_t i = 0;
+    unsigned misses = 0;
     while (i < n) {
         float z[2];
         sae_rng_normal_pair(rng, &z[0], &z[1]);
-        for (int k = 0; k < 2 && i < n; k++)
-            if (clip <= 0.0f || fabsf(z[k]) <= clip)
+        for (int k = 0; k < 2 && i < n; k++) {
+            if (clip <= 0.0f || fabsf(z[k]) <= clip) {
                 noise[i++] = sigma * z[k];
+                misses = 0;
+            } else if (++misses >= MAX_REDRAWS) {
+                noise[i++] = sigma * (z[k] > 0.0f ? clip : -clip);
+                misses = 0;
+            }
+        }
     }
 }
 

@@ -28,8 +28,7 @@
 /* Entries checked at most per tensor, spread evenly: every entry of E3's
  * 64 x 25 matrices, a sample of larger ones. */
 #define GCD_MAX_PER_TENSOR 2000
-/* kl.c clamps rho_hat into [KL_CLAMP, 1 - KL_CLAMP]; the penalty is then
- * flat in h, so its derivative there is 0. */
+/* kl.c's bounds on rho_hat; beyond them the penalty follows its tangent. */
 #define KL_CLAMP 1e-6
 
 #define ABSENT SIZE_MAX
@@ -162,14 +161,13 @@ static double penalties(const dnet_t *n, double *sign_c)
             c *= inv_b; /* the unit's mean activation over the batch */
             if (n->kl_w > 0.0) {
                 /* Ng, CS294A notes sec. 2.2: KL(rho || rho_hat_j). */
-                double r = n->rho, rh = c, flat = 0.0;
-                if (rh < KL_CLAMP || rh > 1.0 - KL_CLAMP) {
-                    rh = rh < KL_CLAMP ? KL_CLAMP : 1.0 - KL_CLAMP;
-                    flat = 1.0;
-                }
-                total += n->kl_w * (r * log(r / rh) + (1.0 - r) * log((1.0 - r) / (1.0 - rh)));
-                if (!flat)
-                    n->col_c[j] += n->kl_w * inv_b * (-r / rh + (1.0 - r) / (1.0 - rh));
+                /* Beyond the clamp, the tangent line at the bound (kl.c). */
+                double r = n->rho;
+                double rh = c < KL_CLAMP ? KL_CLAMP : (c > 1.0 - KL_CLAMP ? 1.0 - KL_CLAMP : c);
+                double slope = -r / rh + (1.0 - r) / (1.0 - rh);
+                total += n->kl_w * (r * log(r / rh) + (1.0 - r) * log((1.0 - r) / (1.0 - rh)) +
+                                    slope * (c - rh));
+                n->col_c[j] += n->kl_w * inv_b * slope;
             }
             if (n->batch_w > 0.0) {
                 double e = c - n->batch_t;
