@@ -167,7 +167,7 @@ typedef enum sae_param {
     SAE_P_TIED = 104,               /* bool arch.tied: decoder = encoder^T (0) */
     SAE_P_BIAS = 105,               /* bool arch.bias: layers have biases (1) */
     SAE_P_INIT_SCALE = 106,         /* float arch.init_scale: multiplies the
-                                       Glorot-uniform init range (1) */
+                                       Glorot range or std of arch.init (1) */
     SAE_P_INIT = 107,               /* enum arch.init: glorot_uniform or
                                        glorot_normal (glorot_uniform).
                                        Since: 0.2 */

@@ -1,5 +1,5 @@
 /* Selection of the k largest entries of a vector, ties to the lower index.
- * Shared by K-winners-take-all codes (and later top-k sparsity).
+ * Shared by K-winners-take-all codes and top-k sparse codes.
  * SPDX-License-Identifier: MIT */
 #ifndef SAE_CORE_TOPK_H
 #define SAE_CORE_TOPK_H

@@ -19,7 +19,8 @@ typedef struct sae_code_stats {
     double *row_sum;  /* [rows] sum_j h_rj */
     double *col_sum;  /* [cols] sum_r h_rj */
     double abs_sum;   /* sum |h| */
-    double active;    /* count of active units (see sae_act_is_active) */
+    double active;    /* count of active units: |h| > 1e-3 for sigmoid and
+                         tanh, h != 0 for relu and linear */
 } sae_code_stats_t;
 
 /* Per-thread scratch for column reductions: at least (threads + 1) * cols

@@ -43,13 +43,13 @@ struct sae_model {
     float *scratch;
     size_t scratch_size;
 
-    int has_trainer; /* a trainer holds this model */
     char errmsg[SAE_ERRMSG_SIZE];
 };
 
 /* Allocates a model for cfg (copied) with zeroed parameters; no init. */
 sae_status_t sae_model_alloc(const sae_config_t *cfg, sae_model_t **out, char *errbuf);
-/* Glorot-uniform init of weights from seed, zero biases. */
+/* Weights drawn from seed as arch.init says (Glorot uniform or normal),
+ * zero biases. */
 void sae_model_init_params(sae_model_t *m, uint64_t seed);
 
 /* Forward of the encoder on clean rows: code[rows x H] = act(x W^T + b). */
@@ -65,10 +65,6 @@ int sae_all_finite(const float *x, size_t n);
 void *sae_aligned_alloc(size_t bytes);
 void sae_aligned_free(void *p);
 
-#endif
-
-#ifndef SAE_MODEL_MODEL_EXTRA
-#define SAE_MODEL_MODEL_EXTRA
 /* Threads for element-wise kernels, from train.threads (0 = OpenMP's). */
 int sae_model_threads(const sae_model_t *m);
 /* Scratch of at least `floats` floats owned by the model. */

@@ -31,6 +31,7 @@
 
 #include "core/gemm.h"
 #include "layers/threshold.h"
+#include "optim/unit_norm.h"
 
 int sae_nsc_enabled(const sae_model_t *m)
 {
@@ -104,23 +105,6 @@ double sae_nsc_eta(const sae_config_t *cfg, uint64_t step)
     return eta;
 }
 
-/* Every atom (row of We) back to unit norm. A row that the update made
- * exactly zero has no direction to keep and stays zero. */
-static void normalise_rows(float *w, size_t rows, size_t cols)
-{
-    for (size_t j = 0; j < rows; j++) {
-        float *a = w + j * cols;
-        double sq = 0.0;
-        for (size_t i = 0; i < cols; i++)
-            sq += (double)a[i] * (double)a[i];
-        if (sq > 0.0) {
-            float inv = (float)(1.0 / sqrt(sq));
-            for (size_t i = 0; i < cols; i++)
-                a[i] *= inv;
-        }
-    }
-}
-
 sae_status_t sae_nsc_step(sae_trainer_t *t, const float *y, size_t rows, sae_stats_t *stats)
 {
     sae_model_t *m = t->model;
@@ -131,7 +115,8 @@ sae_status_t sae_nsc_step(sae_trainer_t *t, const float *y, size_t rows, sae_sta
     double eta = sae_nsc_eta(m->cfg, t->steps);
     sae_gemm(1, 0, h, d, rows, (float)(eta / (double)rows), t->ws.dh, h, t->ws.out, d, 1.0f,
              m->enc_w, d);
-    normalise_rows(m->enc_w, h, d);
+    /* Every atom (row of We) back to unit norm; an all-zero row stays. */
+    sae_rows_normalize(m->enc_w, h, d);
     t->steps++;
     stats->step = t->steps;
     stats->learning_rate = eta;

@@ -35,7 +35,6 @@ sae_status_t sae_trainer_create(sae_model_t *model, sae_trainer_t **out)
         sae_trainer_free(t);
         return st;
     }
-    model->has_trainer++;
     *out = t;
     return SAE_OK;
 }
@@ -44,8 +43,6 @@ void sae_trainer_free(sae_trainer_t *t)
 {
     if (!t)
         return;
-    if (t->model && t->ws.grad)
-        t->model->has_trainer--;
     sae_workspace_release(&t->ws);
     sae_optimizer_release(&t->opt);
     free(t->order);
