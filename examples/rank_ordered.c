@@ -43,25 +43,25 @@
 #include "common/results.h"
 #include "common/rng.h"
 
-#define NAME "rank_ordered"
-#define SIDE 7
-#define DIM (SIDE * SIDE * 3)
-#define UNITS 169
-#define EPOCHS 60
-#define QUICK_EPOCHS 3
+#define NAME          "rank_ordered"
+#define SIDE          7
+#define DIM           (SIDE * SIDE * 3)
+#define UNITS         169
+#define EPOCHS        60
+#define QUICK_EPOCHS  3
 #define TRAIN_PATCHES 50000 /* Trainer.py's data_size */
-#define TEST_PATCHES 10000
-#define QUICK_TRAIN 5000
-#define QUICK_TEST 1000
-#define N_TOP 5
-#define ABOVE 0.01f /* a second count of active units: h above this */
+#define TEST_PATCHES  10000
+#define QUICK_TRAIN   5000
+#define QUICK_TEST    1000
+#define N_TOP         5
+#define ABOVE         0.01f /* a second count of active units: h above this */
 
 /* The published run (EXPERIMENTS.md, E4). */
 #define PUB_TRAIN_FIRST 0.6875
-#define PUB_TEST_FIRST 0.6881
-#define PUB_TRAIN_LAST 0.2710
-#define PUB_TEST_LAST 0.2712
-#define PUB_ACTIVE 13.0
+#define PUB_TEST_FIRST  0.6881
+#define PUB_TRAIN_LAST  0.2710
+#define PUB_TEST_LAST   0.2712
+#define PUB_ACTIVE      13.0
 static const size_t top_ks[N_TOP] = {1, 2, 5, 10, UNITS};
 static const char *const top_keys[N_TOP] = {"1", "2", "5", "10", "all"};
 static const double pub_top[N_TOP] = {1.762, 1.271, 0.837, 0.599, 0.271};
@@ -73,7 +73,7 @@ static const char *const photos[] = {"astronaut", "chelsea", "coffee", "motorcyc
 typedef struct source {
     ex_region *train, *test;
     size_t n_train, n_test;
-    int per_image;     /* CIFAR: one patch per image and epoch */
+    int per_image; /* CIFAR: one patch per image and epoch */
     ex_cifar cifar;
     uint8_t *pixels[N_PHOTOS];
     char desc[256];
@@ -136,8 +136,9 @@ static void load_cifar(const char *dir, source *s)
     for (size_t i = 0; i < n; i++)
         s->train[i] = (ex_region){rgb + i * img, EX_CIFAR_SIDE, EX_CIFAR_SIDE, EX_CIFAR_SIDE};
     s->per_image = 1;
-    snprintf(s->desc, sizeof s->desc, "CIFAR-10 binary batches in %.120s: %zu train / %zu test images",
-             dir, s->n_train, s->n_test);
+    snprintf(s->desc, sizeof s->desc,
+             "CIFAR-10 binary batches in %.120s: %zu train / %zu test images", dir, s->n_train,
+             s->n_test);
 }
 
 /* The colour photographs, cut into blocks of BLOCK x BLOCK pixels (the
@@ -167,8 +168,10 @@ static int load_photos(const char *dir, source *s)
         }
         size_t bw = w / BLOCK, bh = h / BLOCK;
         if (ch != 3 || bw * bh < 5) {
-            fprintf(stderr, NAME ": %s is not a colour picture of at least 5 blocks of %dx%d, "
-                    "skipped\n", path, BLOCK, BLOCK);
+            fprintf(stderr,
+                    NAME ": %s is not a colour picture of at least 5 blocks of %dx%d, "
+                         "skipped\n",
+                    path, BLOCK, BLOCK);
             free(px);
             continue;
         }
@@ -220,7 +223,8 @@ static void load_source(const ex_args *args, const char *cifar_dir, source *s)
     if (load_photos(args->data_dir, s))
         return;
     fprintf(stderr,
-            NAME ": no patches to learn from in %s\n"
+            NAME
+            ": no patches to learn from in %s\n"
             "  run tools/fetch-data.sh to fetch the natural images into the data cache, or pass\n"
             "  --cifar DIR with the CIFAR-10 binary batches (data_batch_1.bin ...)\n",
             args->data_dir);
@@ -258,23 +262,31 @@ static void draw(const source *s, int test, size_t n, ex_rng *rng, float *out)
 /* The original's settings (RankOrderedAutoencoder.py, Trainer.py). */
 static sae_model_t *make_model(uint64_t seed)
 {
-    static const char *const kv[] = {
-        "arch.hidden_activation", "trelu", "arch.output_activation", "trelu",
-        "arch.tied", "true", "arch.bias", "false",
-        "arch.init", "glorot_normal",       /* N(0, sqrt(2 / (147 + 169))) */
-        "train.algorithm", "rank_order",
-        "rank_order.lr", "1", "rank_order.max_norm", "0.1",
-        "rank_order.decay_factor", "0.9", "rank_order.min_improvement", "0.01",
-        "train.batch_size", "1",            /* online: one patch per update */
-        "train.sampling", "shuffle", "train.threads", "1", NULL};
+    static const struct {
+        const char *key, *value;
+    } settings[] = {
+        {"arch.hidden_activation", "trelu"},
+        {"arch.output_activation", "trelu"},
+        {"arch.tied", "true"},
+        {"arch.bias", "false"},
+        {"arch.init", "glorot_normal"}, /* N(0, sqrt(2 / (147 + 169))) */
+        {"train.algorithm", "rank_order"},
+        {"rank_order.lr", "1"},
+        {"rank_order.max_norm", "0.1"},
+        {"rank_order.decay_factor", "0.9"},
+        {"rank_order.min_improvement", "0.01"},
+        {"train.batch_size", "1"}, /* online: one patch per update */
+        {"train.sampling", "shuffle"},
+        {"train.threads", "1"},
+    };
     sae_config_t *cfg = NULL;
     die_sae(sae_config_create(&cfg), "sae_config_create", sae_last_error());
     die_sae(sae_config_set_int(cfg, SAE_P_INPUT_DIM, DIM), "input_dim", sae_config_errmsg(cfg));
-    die_sae(sae_config_set_int(cfg, SAE_P_HIDDEN_DIM, UNITS), "hidden_dim",
-            sae_config_errmsg(cfg));
+    die_sae(sae_config_set_int(cfg, SAE_P_HIDDEN_DIM, UNITS), "hidden_dim", sae_config_errmsg(cfg));
     die_sae(sae_config_set_int(cfg, SAE_P_SEED, (int64_t)seed), "seed", sae_config_errmsg(cfg));
-    for (int i = 0; kv[i]; i += 2)
-        die_sae(sae_config_set(cfg, kv[i], kv[i + 1]), kv[i], sae_config_errmsg(cfg));
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
+        die_sae(sae_config_set(cfg, settings[i].key, settings[i].value), settings[i].key,
+                sae_config_errmsg(cfg));
     sae_model_t *m = NULL;
     die_sae(sae_model_create(cfg, &m), "sae_model_create", sae_last_error());
     sae_config_free(cfg);
@@ -349,7 +361,8 @@ static int save_filters(const char *path, const sae_model_t *m, const double *us
         }
     const long tile = SIDE * ZOOM + 1;
     const char *title = "filters, most used first";
-    long width = PAD + COLS * tile - 1 + PAD, height = TOP + (UNITS + COLS - 1) / COLS * tile - 1 + PAD;
+    long width = PAD + COLS * tile - 1 + PAD,
+         height = TOP + (UNITS + COLS - 1) / COLS * tile - 1 + PAD;
     ex_canvas c;
     if (ex_canvas_init(&c, (size_t)width, (size_t)height, EX_RGB(40, 40, 40)) != EX_OK)
         return 0;
@@ -390,8 +403,13 @@ static int save_curves(const char *path, const epoch_row *rows, size_t n)
         {"train (online, before each update)", x, tr, n, EX_RGB(31, 100, 180), 0},
         {"test (held-out patches)", x, te, n, EX_RGB(214, 96, 24), 1},
     };
-    ex_chart chart = {"reconstruction error ||x - R_169|| per epoch", "epoch",
-                      "mean error per patch", 0, 1, 0, 0};
+    ex_chart chart = {"reconstruction error ||x - R_169|| per epoch",
+                      "epoch",
+                      "mean error per patch",
+                      0,
+                      1,
+                      0,
+                      0};
     int ok = saved(ex_linechart_save(path, &chart, s, 2), path);
     free(x);
     free(tr);
@@ -401,9 +419,9 @@ static int save_curves(const char *path, const epoch_row *rows, size_t n)
 
 /* ---- report ------------------------------------------------------------- */
 
-static int write_results(const ex_args *args, const source *src, const epoch_row *rows,
-                         size_t n, const double *top, double active, double active_above,
-                         size_t n_train, size_t n_test, double seconds)
+static int write_results(const ex_args *args, const source *src, const epoch_row *rows, size_t n,
+                         const double *top, double active, double active_above, size_t n_train,
+                         size_t n_test, double seconds)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o)
@@ -470,11 +488,12 @@ int main(int argc, char **argv)
 {
     const char *cifar_dir = take_cifar_option(&argc, argv);
     ex_args args;
-    int rc = ex_args_parse(&args, argc, argv, NAME,
-                           "E4: a rank-ordered autoencoder (169 TReLU units, tied weights) learns\n"
-                           "7x7 colour patches; train/test error per epoch and the error using the\n"
-                           "top 1, 2, 5, 10, all units, beside the published figures.\n"
-                           "  --cifar DIR  CIFAR-10 binary batches (default: natural images)");
+    int rc =
+        ex_args_parse(&args, argc, argv, NAME,
+                      "E4: a rank-ordered autoencoder (169 TReLU units, tied weights) learns\n"
+                      "7x7 colour patches; train/test error per epoch and the error using the\n"
+                      "top 1, 2, 5, 10, all units, beside the published figures.\n"
+                      "  --cifar DIR  CIFAR-10 binary batches (default: natural images)");
     if (rc >= 0)
         return rc;
     double t0 = ex_now();
@@ -489,16 +508,16 @@ int main(int argc, char **argv)
     }
     printf("libsae %s, E4 rank-ordered autoencoder\n", sae_version_string());
     printf("data: %s\n", src.desc);
-    printf("%d units, %zu epochs of %zu training patches (one update each) and %zu test patches\n\n",
-           UNITS, epochs, n_train, n_test);
+    printf(
+        "%d units, %zu epochs of %zu training patches (one update each) and %zu test patches\n\n",
+        UNITS, epochs, n_train, n_test);
 
     sae_model_t *m = make_model(args.seed);
     sae_trainer_t *t = NULL;
     die_sae(sae_trainer_create(m, &t), "sae_trainer_create", sae_last_error());
     monitor mon;
     memset(&mon, 0, sizeof mon);
-    die_sae(sae_trainer_set_callback(t, on_progress, &mon), "set_callback",
-            sae_trainer_errmsg(t));
+    die_sae(sae_trainer_set_callback(t, on_progress, &mon), "set_callback", sae_trainer_errmsg(t));
     float *train = must_alloc(n_train * DIM * sizeof *train);
     float *test = must_alloc(n_test * DIM * sizeof *test);
     epoch_row *rows = must_alloc(epochs * sizeof *rows);
@@ -515,9 +534,12 @@ int main(int argc, char **argv)
         sae_status_t st = sae_trainer_fit(t, train, n_train, 1);
         die_sae(mon.status, "sae_trainer_evaluate", sae_trainer_errmsg(t));
         die_sae(st, "training", sae_trainer_errmsg(t));
-        rows[e] = (epoch_row){mon.epoch.recon_loss, mon.test_sum / (double)mon.tested,
-                              mon.epoch.l0, mon.active_sum / (double)mon.tested,
-                              mon.epoch.learning_rate, ex_now() - t1};
+        rows[e] = (epoch_row){mon.epoch.recon_loss,
+                              mon.test_sum / (double)mon.tested,
+                              mon.epoch.l0,
+                              mon.active_sum / (double)mon.tested,
+                              mon.epoch.learning_rate,
+                              ex_now() - t1};
         printf("  %5zu  %11.4f  %10.4f  %14.1f  %4.2f  %7.1f", e, rows[e].train_error,
                rows[e].test_error, rows[e].train_active, rows[e].rate, rows[e].seconds);
         if (e == 0)
@@ -531,8 +553,8 @@ int main(int argc, char **argv)
     /* The trained model on fresh held-out patches. */
     draw(&src, 1, n_test, &rng, test);
     double top[N_TOP];
-    die_sae(sae_model_prefix_errors(m, test, n_test, top_ks, N_TOP, top),
-            "sae_model_prefix_errors", sae_model_errmsg(m));
+    die_sae(sae_model_prefix_errors(m, test, n_test, top_ks, N_TOP, top), "sae_model_prefix_errors",
+            sae_model_errmsg(m));
     sae_stats_t final;
     die_sae(sae_trainer_evaluate(t, test, n_test, &final), "sae_trainer_evaluate",
             sae_trainer_errmsg(t));

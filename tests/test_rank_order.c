@@ -138,9 +138,9 @@ static void test_one_update_by_hand(void **state)
 
     const double f0 = 0.5 * 0.2 / sqrt(0.315);
     const double want[9] = {
-        1.5 + f0 * -0.45, 0.0 + f0 * 0.15,    1.5 + f0 * -0.3,    /* clipped */
+        1.5 + f0 * -0.45,    0.0 + f0 * 0.15,     1.5 + f0 * -0.3,     /* clipped */
         0.0 + 0.5 * -0.1464, 1.2 + 0.5 * -0.0312, 0.6 + 0.5 * -0.0696, /* not clipped */
-        -0.5 + 0.5 * 0.024, 0.0 + 0.5 * 0.012, 0.2 + 0.5 * 0.036,    /* inactive unit */
+        -0.5 + 0.5 * 0.024,  0.0 + 0.5 * 0.012,   0.2 + 0.5 * 0.036,   /* inactive unit */
     };
     for (int i = 0; i < 9; i++) {
         char what[32];

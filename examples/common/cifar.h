@@ -11,7 +11,7 @@
 
 #include "common/status.h"
 
-#define EX_CIFAR_SIDE 32
+#define EX_CIFAR_SIDE   32
 #define EX_CIFAR_RECORD (1 + 3 * EX_CIFAR_SIDE * EX_CIFAR_SIDE)
 
 /* Images in memory as 8-bit RGB, pixel by pixel (height x width x 3, the

@@ -24,8 +24,8 @@ void ex_patch_random(const ex_region *r, size_t side, ex_rng *rng, float *out)
     ex_patch_copy(r, side, top, left, out);
 }
 
-void ex_patches_pooled(const ex_region *regs, size_t n_regs, size_t side, size_t n,
-                       ex_rng *rng, float *out)
+void ex_patches_pooled(const ex_region *regs, size_t n_regs, size_t side, size_t n, ex_rng *rng,
+                       float *out)
 {
     size_t total = 0;
     for (size_t i = 0; i < n_regs; i++)

@@ -29,7 +29,7 @@ void ex_patch_random(const ex_region *r, size_t side, ex_rng *rng, float *out);
 /* n patches at positions drawn uniformly over all the positions of all the
  * regions (a region's share is its number of positions), into out[n x
  * side*side*3]. The regions must hold at least one position in all. */
-void ex_patches_pooled(const ex_region *regs, size_t n_regs, size_t side, size_t n,
-                       ex_rng *rng, float *out);
+void ex_patches_pooled(const ex_region *regs, size_t n_regs, size_t side, size_t n, ex_rng *rng,
+                       float *out);
 
 #endif /* EX_PATCHES_H */

@@ -57,8 +57,8 @@ static void row_errors(const sae_model_t *m, const float *x, const float *z, con
     }
 }
 
-sae_status_t sae_model_prefix_errors(sae_model_t *m, const float *x, size_t rows,
-                                     const size_t *ks, size_t n_ks, double *errors)
+sae_status_t sae_model_prefix_errors(sae_model_t *m, const float *x, size_t rows, const size_t *ks,
+                                     size_t n_ks, double *errors)
 {
     static const char fn[] = "sae_model_prefix_errors";
     if (!m)
@@ -70,8 +70,8 @@ sae_status_t sae_model_prefix_errors(sae_model_t *m, const float *x, size_t rows
     size_t d = m->input_dim, h = m->code_dim, k_max = 0;
     for (size_t i = 0; i < n_ks; i++) {
         if (ks[i] > h)
-            return sae_fail(m->errmsg, SAE_ERR_RANGE, "%s: ks[%zu] = %zu exceeds the code's %zu units",
-                            fn, i, ks[i], h);
+            return sae_fail(m->errmsg, SAE_ERR_RANGE,
+                            "%s: ks[%zu] = %zu exceeds the code's %zu units", fn, i, ks[i], h);
         k_max = ks[i] > k_max ? ks[i] : k_max;
     }
     sae_status_t st = sae_model_check_io(m, fn, x, rows, d, x);
@@ -96,8 +96,7 @@ sae_status_t sae_model_prefix_errors(sae_model_t *m, const float *x, size_t rows
                 for (size_t j = 0; j < h; j++)
                     z[b * h + j] += m->enc_b[j];
         for (size_t b = 0; b < n; b++)
-            row_errors(m, xc + b * d, z + b * h, code + b * h, ks, n_ks, k_max, rk, s, out,
-                       errors);
+            row_errors(m, xc + b * d, z + b * h, code + b * h, ks, n_ks, k_max, rk, s, out, errors);
     }
     for (size_t i = 0; i < n_ks; i++)
         errors[i] /= (double)rows;

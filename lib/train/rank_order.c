@@ -76,9 +76,8 @@ static inline float clip01(float v)
  * receives the running sum, e[D] the final residual E_H. With g, each
  * active unit j = r_k gets c h_j E_k added to its row of g and its encoder
  * error E_k . W[:, j] / D written to err[j]. Returns ||E_H||^2. */
-static double prefix_row(const float *w, size_t d, const float *x, const sae_ranked_t *rk,
-                         size_t n, float inv_d, float c, float *g, float *err, float *s,
-                         float *e)
+static double prefix_row(const float *w, size_t d, const float *x, const sae_ranked_t *rk, size_t n,
+                         float inv_d, float c, float *g, float *err, float *s, float *e)
 {
     memset(s, 0, d * sizeof *s);
     for (size_t k = 0; k < n; k++) {
@@ -148,8 +147,7 @@ static sae_status_t run_batch(sae_trainer_t *t, const float *x, size_t rows, int
         const float *xb = x + b * d, *zb = z + b * h;
         float *eb = ws->out + b * d;
         size_t n = sae_rank_units(zb, h, 1, ws->rank);
-        double sq = prefix_row(m->enc_w, d, xb, ws->rank, n, inv_d, c, g, err + b * h, ws->xin,
-                               eb);
+        double sq = prefix_row(m->enc_w, d, xb, ws->rank, n, inv_d, c, g, err + b * h, ws->xin, eb);
         /* E4's error is the norm, not the squared norm (get_reconstruction_error). */
         err_sum += sqrt(sq);
         active += n;
@@ -187,8 +185,7 @@ sae_status_t sae_rank_order_forward(sae_trainer_t *t, const float *x, size_t row
     return run_batch(t, x, rows, 0, stats);
 }
 
-sae_status_t sae_rank_order_step(sae_trainer_t *t, const float *x, size_t rows,
-                                 sae_stats_t *stats)
+sae_status_t sae_rank_order_step(sae_trainer_t *t, const float *x, size_t rows, sae_stats_t *stats)
 {
     sae_model_t *m = t->model;
     size_t n = m->code_dim * m->input_dim;

@@ -28,8 +28,7 @@ sae_status_t sae_rank_order_forward(sae_trainer_t *t, const float *x, size_t row
                                     sae_stats_t *stats);
 
 /* One update on a batch x [rows x D], rows <= batch size. */
-sae_status_t sae_rank_order_step(sae_trainer_t *t, const float *x, size_t rows,
-                                 sae_stats_t *stats);
+sae_status_t sae_rank_order_step(sae_trainer_t *t, const float *x, size_t rows, sae_stats_t *stats);
 
 /* The epoch bookkeeping of the learning-rate rule, called by the trainer
  * after each full epoch with its mean training error. */
