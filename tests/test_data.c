@@ -26,6 +26,8 @@
 #include "common/patches.h"
 #include "common/gray_patches.h"
 #include "common/png.h"
+#include "common/probe.h"
+#include "common/rng.h"
 #include "common/split.h"
 #include "common/whiten.h"
 #include "testutil.h"
@@ -761,6 +763,134 @@ static void test_colour_patches(void **state)
     assert_true(in_second > 15 && in_second < 70);
 }
 
+/* ---- E5's linear probe (common/probe.c) --------------------------------- */
+
+/* One SGD step worked out by hand: x = 0 and 2 (standardised to -1 and +1),
+ * labels 0 and 1, W = b = 0, so both rows have p = (1/2, 1/2); the batch
+ * gradient of W is ((-1/2)(-1) + (1/2)(1), (1/2)(-1) + (-1/2)(1)) / 2 =
+ * (1/2, -1/2) and of b 0, and with lr 1 W becomes (-1/2, 1/2). Then each row
+ * has logits (1/2, -1/2) towards its class: loss log(1 + e^-1). */
+static void test_probe_by_hand(void **state)
+{
+    (void)state;
+    const float x[2] = {0.0f, 2.0f};
+    const uint8_t y[2] = {0, 1};
+    ex_probe_opts o = {1, 2, 1.0, 0.0, 7};
+    ex_probe p;
+    assert_int_equal(ex_probe_train(&p, x, y, 2, 1, 2, &o), EX_OK);
+    assert_float_equal(p.mean[0], 1.0f, 1e-7f);
+    assert_float_equal(p.scale[0], 1.0f, 1e-7f);
+    assert_float_equal(p.w[0], -0.5f, 1e-7f);
+    assert_float_equal(p.w[1], 0.5f, 1e-7f);
+    assert_float_equal(p.b[0], 0.0f, 1e-7f);
+    assert_float_equal(p.b[1], 0.0f, 1e-7f);
+    assert_true(fabs(p.train_loss - log1p(exp(-1.0))) < 1e-6);
+    assert_true(fabs(ex_probe_loss(&p, x, y, 2) - log1p(exp(-1.0))) < 1e-6);
+    assert_true(ex_probe_accuracy(&p, x, y, 2) == 1.0);
+    ex_probe_free(&p);
+    assert_null(p.w);
+    ex_probe_free(NULL);
+}
+
+/* Three Gaussian classes in 6 dimensions (means 3 apart along the first
+ * three axes, unit noise; a constant feature and one of scale 1000 added).
+ * The probe separates them on held-out rows, training is deterministic,
+ * and a common affine change of every feature changes no prediction. */
+#define PROBE_DIM 6
+static void probe_blobs(size_t rows, uint64_t seed, float *x, uint8_t *y)
+{
+    ex_rng rng;
+    ex_rng_seed(&rng, seed);
+    for (size_t r = 0; r < rows; r++) {
+        y[r] = (uint8_t)ex_rng_below(&rng, 3);
+        for (size_t k = 0; k < PROBE_DIM; k++) {
+            /* Irwin-Hall: the sum of 12 uniforms minus 6 is about N(0, 1). */
+            double g = -6.0;
+            for (int i = 0; i < 12; i++)
+                g += ex_rng_uniform(&rng);
+            x[r * PROBE_DIM + k] = (float)(k < 3 ? (k == y[r] ? 3.0 : 0.0) + g : g);
+        }
+        x[r * PROBE_DIM + 3] = 5.0f;     /* constant */
+        x[r * PROBE_DIM + 4] *= 1000.0f; /* noise at another scale */
+    }
+}
+
+static void test_probe_blobs(void **state)
+{
+    (void)state;
+    enum { TRAIN = 600, TEST = 300 };
+    float *x = malloc(TRAIN * PROBE_DIM * sizeof *x), *t = malloc(TEST * PROBE_DIM * sizeof *t);
+    float *x2 = malloc(TRAIN * PROBE_DIM * sizeof *x2), *t2 = malloc(TEST * PROBE_DIM * sizeof *t2);
+    uint8_t y[TRAIN], yt[TEST], pa[TEST], pb[TEST];
+    assert_non_null(x);
+    assert_non_null(t);
+    assert_non_null(x2);
+    assert_non_null(t2);
+    probe_blobs(TRAIN, 1, x, y);
+    probe_blobs(TEST, 2, t, yt);
+    ex_probe_opts o = ex_probe_defaults(3);
+    o.epochs = 50;
+    ex_probe a, b;
+    assert_int_equal(ex_probe_train(&a, x, y, TRAIN, PROBE_DIM, 3, &o), EX_OK);
+    /* The best accuracy for these means is about 0.97 (pairs of means
+     * 4.24 apart: 1.7% confused per pair); a linear probe nears it. */
+    double acc = ex_probe_accuracy(&a, t, yt, TEST);
+    assert_true(acc > 0.93);
+    assert_true(a.train_loss < 0.25); /* from log 3 = 1.10 at W = 0 */
+    /* The constant feature standardises to 0 and its weights stay 0. */
+    assert_float_equal(a.mean[3], 5.0f, 1e-6f);
+    for (size_t c = 0; c < 3; c++)
+        assert_true(a.w[c * PROBE_DIM + 3] == 0.0f);
+    /* Same seed, same weights. */
+    assert_int_equal(ex_probe_train(&b, x, y, TRAIN, PROBE_DIM, 3, &o), EX_OK);
+    assert_memory_equal(a.w, b.w, 3 * PROBE_DIM * sizeof *a.w);
+    ex_probe_free(&b);
+    /* Every feature times 4 plus 1: the standardised features, and so every
+     * prediction, stay the same. */
+    for (size_t i = 0; i < TRAIN * PROBE_DIM; i++)
+        x2[i] = 4.0f * x[i] + 1.0f;
+    for (size_t i = 0; i < TEST * PROBE_DIM; i++)
+        t2[i] = 4.0f * t[i] + 1.0f;
+    assert_int_equal(ex_probe_train(&b, x2, y, TRAIN, PROBE_DIM, 3, &o), EX_OK);
+    ex_probe_predict(&a, t, TEST, pa);
+    ex_probe_predict(&b, t2, TEST, pb);
+    size_t same = 0;
+    for (size_t r = 0; r < TEST; r++)
+        same += pa[r] == pb[r];
+    assert_true(same >= TEST - 1); /* float rounding may move one near-tie */
+    ex_probe_free(&a);
+    ex_probe_free(&b);
+    free(x);
+    free(t);
+    free(x2);
+    free(t2);
+}
+
+static void test_probe_refuses(void **state)
+{
+    (void)state;
+    const float x[4] = {0.0f, 1.0f, 2.0f, 3.0f};
+    const uint8_t y[4] = {0, 1, 0, 1}, bad[4] = {0, 1, 2, 1};
+    ex_probe_opts o = ex_probe_defaults(1);
+    ex_probe p;
+    assert_int_equal(ex_probe_train(&p, x, bad, 4, 1, 2, &o), EX_ERR_RANGE);
+    assert_null(p.w);
+    assert_int_equal(ex_probe_train(&p, x, y, 0, 1, 2, &o), EX_ERR_ARG);
+    assert_int_equal(ex_probe_train(&p, x, y, 4, 0, 2, &o), EX_ERR_ARG);
+    assert_int_equal(ex_probe_train(&p, x, y, 4, 1, 0, &o), EX_ERR_ARG);
+    assert_int_equal(ex_probe_train(&p, NULL, y, 4, 1, 2, &o), EX_ERR_ARG);
+    assert_int_equal(ex_probe_train(NULL, x, y, 4, 1, 2, &o), EX_ERR_ARG);
+    ex_probe_opts z = o;
+    z.lr = 0.0;
+    assert_int_equal(ex_probe_train(&p, x, y, 4, 1, 2, &z), EX_ERR_ARG);
+    z = o;
+    z.epochs = 0;
+    assert_int_equal(ex_probe_train(&p, x, y, 4, 1, 2, &z), EX_ERR_ARG);
+    const float nan_x[4] = {0.0f, NAN, 2.0f, 3.0f};
+    assert_int_equal(ex_probe_train(&p, nan_x, y, 4, 1, 2, &o), EX_ERR_RANGE);
+    assert_true(ex_probe_accuracy(&p, x, y, 0) == 0.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -781,6 +911,9 @@ int main(void)
         cmocka_unit_test(test_whiten_1f),
         cmocka_unit_test(test_cifar_parse),
         cmocka_unit_test(test_colour_patches),
+        cmocka_unit_test(test_probe_by_hand),
+        cmocka_unit_test(test_probe_blobs),
+        cmocka_unit_test(test_probe_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
