@@ -9,6 +9,7 @@
 #   build    meson setup build, ninja, meson test          (OpenBLAS)
 #   docs     docs/guide.md's parameter table matches the library
 #   valgrind build/'s compiled test programs again under valgrind memcheck
+#   examples every example program's --quick run on the data cache
 #   asan     setup, ninja, meson test in build-asan with -Db_sanitize=address,undefined,
 #            built with clang when it is there (it adds the fuzz-seed tests)
 #   abi      tools/abi-check.sh against abi/libsae.abi     (on build/)
@@ -124,6 +125,7 @@ if [[ $skip != *" data "* ]]; then
             record data ok $((SECONDS - t0))
         else
             echo "data: WARNING: tools/fetch-data.sh failed; tests that need the cache skip"
+            data_result=warn
             record data warn $((SECONDS - t0))
         fi
     else
@@ -174,6 +176,37 @@ for t in json.load(sys.stdin):
     fi
     [ "$result" = skip ] || count_tests build testlog-valgrind.json
     record valgrind "$result" $((SECONDS - t0))
+fi
+
+if [[ $skip != *" examples "* ]] && [ -d build/examples ]; then
+    # Every example program's short run (--quick) on the data cache: it must
+    # exit 0 and leave results.json and PNG pictures.
+    t0=$SECONDS result=ok ex_fail=0
+    ex_out=$(mktemp -d)
+    for src in examples/*.c; do
+        prog=$(basename "$src" .c)
+        [ -x "build/examples/$prog" ] || continue
+        say "examples: build/examples/$prog --quick"
+        if build/examples/"$prog" --quick --out "$ex_out/$prog" > "$ex_out/$prog.log" 2>&1 &&
+            [ -s "$ex_out/$prog/results.json" ] && ls "$ex_out/$prog"/*.png > /dev/null 2>&1; then
+            echo "ok: $(ls "$ex_out/$prog" | wc -l) files"
+            total_pass=$((total_pass + 1))
+        else
+            tail -n 20 "$ex_out/$prog.log"
+            echo "examples: $prog FAILED"
+            ex_fail=$((ex_fail + 1))
+            result=FAIL
+        fi
+    done
+    rm -rf "$ex_out"
+    if [ "$result" = FAIL ] && [ "${data_result:-ok}" = warn ]; then
+        # Not the program's fault when the data could not be fetched.
+        echo "examples: failures counted as a warning: the data cache is incomplete"
+        total_skip=$((total_skip + ex_fail)) result=warn
+    else
+        total_fail=$((total_fail + ex_fail))
+    fi
+    record examples "$result" $((SECONDS - t0))
 fi
 
 if [[ $skip != *" asan "* ]]; then
