@@ -698,11 +698,12 @@ static int save_summary(const char *path, const fcase *cases, const baseline *px
     enum { ROWS = N_CASES + 1, PANELS = 4 };
     const char *names[ROWS];
     ex_color colors[ROWS];
-    double v[PANELS][ROWS];
+    double v[PANELS][ROWS], rel[ROWS]; /* rel: L0@10%, drawn inside the L0 bar */
     names[0] = "pixels";
     colors[0] = PIXELS_COLOR;
     v[0][0] = 0.0;
     v[1][0] = px->l0;
+    rel[0] = px->l0_rel;
     v[2][0] = px->dead_fraction;
     v[3][0] = px->probe_accuracy;
     for (size_t k = 0; k < N_CASES; k++) {
@@ -710,11 +711,12 @@ static int save_summary(const char *path, const fcase *cases, const baseline *px
         colors[k + 1] = case_color[k];
         v[0][k + 1] = cases[k].recon_mse;
         v[1][k + 1] = cases[k].l0;
+        rel[k + 1] = cases[k].l0_rel;
         v[2][k + 1] = cases[k].dead_fraction;
         v[3][k + 1] = cases[k].probe_accuracy;
     }
     static const char *const heads[PANELS] = {
-        "reconstruction MSE (test, per pixel)", "mean L0 of the codes (test)",
+        "reconstruction MSE (test, per pixel)", "mean L0 (light) and L0@10% (dark), test",
         "fraction of dead units (test)", "linear probe accuracy (test)"};
     static const char *const fmt[PANELS] = {"%.4f", "%.1f", "%.3f", "%.3f"};
     double lo[PANELS] = {0, 0, 0, 0.8}, hi[PANELS];
@@ -738,7 +740,7 @@ static int save_summary(const char *path, const fcase *cases, const baseline *px
     label_w += 10;
     const long margin = 14, bar_h = 16, bar_gap = 6, bar_w = 230, head_h = 20, top = 44,
                panel_gap = 22;
-    long panel_w = label_w + bar_w + 60, panel_h = head_h + ROWS * (bar_h + bar_gap);
+    long panel_w = label_w + bar_w + 90, panel_h = head_h + ROWS * (bar_h + bar_gap);
     long width = 2 * margin + 2 * panel_w + panel_gap;
     long height = top + 2 * panel_h + panel_gap + margin;
     ex_canvas cv;
@@ -762,9 +764,20 @@ static int save_summary(const char *path, const fcase *cases, const baseline *px
             double f = (v[p][r] - lo[p]) / (hi[p] - lo[p]);
             f = f < 0 ? 0 : f > 1 ? 1 : f;
             long w = (long)lround(f * bar_w);
-            ex_canvas_fill(&cv, x0, y, w, bar_h, colors[r]);
             char val[32];
-            snprintf(val, sizeof val, fmt[p], v[p][r]);
+            if (p == 1) {
+                /* L0 as a light bar, L0@10% as the dark part of it. */
+                ex_color c = colors[r], light = EX_RGB((uint8_t)(c.r + (255 - c.r) * 3 / 5),
+                                                       (uint8_t)(c.g + (255 - c.g) * 3 / 5),
+                                                       (uint8_t)(c.b + (255 - c.b) * 3 / 5));
+                double fr = fmin(fmax(rel[r] / hi[p], 0.0), 1.0);
+                ex_canvas_fill(&cv, x0, y, w, bar_h, light);
+                ex_canvas_fill(&cv, x0, y, (long)lround(fr * bar_w), bar_h, c);
+                snprintf(val, sizeof val, "%.1f / %.1f", v[p][r], rel[r]);
+            } else {
+                ex_canvas_fill(&cv, x0, y, w, bar_h, colors[r]);
+                snprintf(val, sizeof val, fmt[p], v[p][r]);
+            }
             ex_font_draw(&cv, x0 + w + 5, y + (bar_h - (long)ex_font_height(1)) / 2 + 1, val, TEXT,
                          1);
         }
