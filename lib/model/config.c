@@ -291,6 +291,25 @@ sae_status_t sae_config_get(const sae_config_t *cfg, const char *key, char *buf,
     return SAE_OK;
 }
 
+/* What a training algorithm without a loss (nsc, rank_order) cannot honour:
+ * regularizers and decay need an objective, corruption a denoising one.
+ * NULL when none is set. */
+static const char *loss_free_conflict(const sae_config_t *cfg)
+{
+    if (sae_cfg_float(cfg, SAE_P_KL_WEIGHT) > 0 || sae_cfg_float(cfg, SAE_P_L1_WEIGHT) > 0 ||
+        sae_cfg_float(cfg, SAE_P_SAMPLE_WEIGHT) > 0 || sae_cfg_float(cfg, SAE_P_BATCH_WEIGHT) > 0 ||
+        cfg->n_user_regs > 0)
+        return "no regularizer (kl, l1, sample and batch weights 0, no user one): it has no "
+               "loss to add them to";
+    if (sae_cfg_float(cfg, SAE_P_WEIGHT_DECAY) > 0)
+        return "decay.l2 = 0 (it uses no optimizer)";
+    if (sae_cfg_float(cfg, SAE_P_NOISE_STDDEV) > 0 || sae_cfg_float(cfg, SAE_P_INPUT_KEEP) < 1 ||
+        sae_cfg_float(cfg, SAE_P_HIDDEN_KEEP) < 1)
+        return "no corruption (corrupt.noise_std = 0, corrupt.input_keep = 1, "
+               "corrupt.hidden_keep = 1)";
+    return NULL;
+}
+
 /* Neural sparse coding (train/nsc.c) updates A = encoder.weight^T by its
  * own rule, not by descending the objective: the settings it would
  * silently ignore are refused instead. */
@@ -304,18 +323,9 @@ static sae_status_t validate_nsc(const sae_config_t *cfg, char *errbuf)
     else if (sae_cfg_int(cfg, SAE_P_HIDDEN_ACTIVATION) != SAE_ACT_LINEAR ||
              sae_cfg_int(cfg, SAE_P_OUTPUT_ACTIVATION) != SAE_ACT_LINEAR)
         why = "arch.hidden_activation = linear and arch.output_activation = linear";
-    else if (sae_cfg_float(cfg, SAE_P_KL_WEIGHT) > 0 || sae_cfg_float(cfg, SAE_P_L1_WEIGHT) > 0 ||
-             sae_cfg_float(cfg, SAE_P_SAMPLE_WEIGHT) > 0 ||
-             sae_cfg_float(cfg, SAE_P_BATCH_WEIGHT) > 0 || cfg->n_user_regs > 0)
-        why = "no regularizer (kl, l1, sample and batch weights 0, no user one): it has no "
-              "loss to add them to";
-    else if (sae_cfg_float(cfg, SAE_P_WEIGHT_DECAY) > 0)
-        why = "decay.l2 = 0 (it uses no optimizer)";
-    else if (sae_cfg_float(cfg, SAE_P_NOISE_STDDEV) > 0 ||
-             sae_cfg_float(cfg, SAE_P_INPUT_KEEP) < 1 || sae_cfg_float(cfg, SAE_P_HIDDEN_KEEP) < 1)
-        why = "no corruption (corrupt.noise_std = 0, corrupt.input_keep = 1, "
-              "corrupt.hidden_keep = 1)";
-    else if (sae_cfg_int(cfg, SAE_P_TOPK_K) > 0)
+    else
+        why = loss_free_conflict(cfg);
+    if (!why && sae_cfg_int(cfg, SAE_P_TOPK_K) > 0)
         why = "topk.k = 0 (its code is the thresholded A^T y, not a top-k selection)";
     if (why)
         return sae_fail(errbuf, SAE_ERR_STATE, "train.algorithm = nsc needs %s", why);
@@ -336,20 +346,11 @@ static sae_status_t validate_rank_order(const sae_config_t *cfg, char *errbuf)
              sae_cfg_int(cfg, SAE_P_OUTPUT_ACTIVATION) != SAE_ACT_TRELU)
         why = "arch.hidden_activation = trelu and arch.output_activation = trelu (the code "
               "and every prefix reconstruction are clipped to [0, 1])";
-    else if (sae_cfg_float(cfg, SAE_P_KL_WEIGHT) > 0 || sae_cfg_float(cfg, SAE_P_L1_WEIGHT) > 0 ||
-             sae_cfg_float(cfg, SAE_P_SAMPLE_WEIGHT) > 0 ||
-             sae_cfg_float(cfg, SAE_P_BATCH_WEIGHT) > 0 || cfg->n_user_regs > 0)
-        why = "no regularizer (kl, l1, sample and batch weights 0, no user one): its sparsity "
-              "comes from the ranking, and it has no loss to add them to";
-    else if (sae_cfg_float(cfg, SAE_P_WEIGHT_DECAY) > 0)
-        why = "decay.l2 = 0 (it uses no optimizer)";
-    else if (sae_cfg_float(cfg, SAE_P_NOISE_STDDEV) > 0 ||
-             sae_cfg_float(cfg, SAE_P_INPUT_KEEP) < 1 || sae_cfg_float(cfg, SAE_P_HIDDEN_KEEP) < 1)
-        why = "no corruption (corrupt.noise_std = 0, corrupt.input_keep = 1, "
-              "corrupt.hidden_keep = 1)";
-    else if (sae_cfg_int(cfg, SAE_P_TOPK_K) > 0)
+    else
+        why = loss_free_conflict(cfg);
+    if (!why && sae_cfg_int(cfg, SAE_P_TOPK_K) > 0)
         why = "topk.k = 0 (every active unit takes part in the ranking)";
-    else if (sae_cfg_int(cfg, SAE_P_LR_DECAY_EVERY) > 0)
+    else if (!why && sae_cfg_int(cfg, SAE_P_LR_DECAY_EVERY) > 0)
         why = "schedule.decay_every = 0 (its rate follows rank_order.lr, decayed by "
               "rank_order.decay_factor after epochs of too little progress)";
     if (why)
