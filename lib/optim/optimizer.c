@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: MIT */
 #include "optim/optimizer.h"
 
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 
@@ -18,17 +19,23 @@ sae_status_t sae_optimizer_init(sae_optimizer_state_t *o, const sae_model_t *m, 
         return sae_fail(errbuf, SAE_ERR_UNSUPPORTED,
                         "optim.type = lbfgs: this libsae was built without liblbfgs (meson "
                         "option -Dlbfgs=enabled, package liblbfgs-dev)");
+    /* Moments only for the optimizers that step with them: L-BFGS keeps its
+     * own memory, and nsc / rank_order update the weights by their rules. */
+    int moments = o->kind != SAE_OPT_LBFGS &&
+                  sae_cfg_int(m->cfg, SAE_P_ALGORITHM) == SAE_ALGO_BACKPROP;
     size_t bytes = m->n_params * sizeof(float);
-    o->m = sae_aligned_alloc(bytes);
-    if (o->kind == SAE_OPT_ADAM)
-        o->v = sae_aligned_alloc(bytes);
-    if (!o->m || (o->kind == SAE_OPT_ADAM && !o->v)) {
-        sae_optimizer_release(o);
-        return sae_fail(errbuf, SAE_ERR_NOMEM, "optimizer: cannot allocate state");
+    if (moments) {
+        o->m = sae_aligned_alloc(bytes);
+        if (o->kind == SAE_OPT_ADAM)
+            o->v = sae_aligned_alloc(bytes);
+        if (!o->m || (o->kind == SAE_OPT_ADAM && !o->v)) {
+            sae_optimizer_release(o);
+            return sae_fail(errbuf, SAE_ERR_NOMEM, "optimizer: cannot allocate state");
+        }
+        memset(o->m, 0, bytes);
+        if (o->v)
+            memset(o->v, 0, bytes);
     }
-    memset(o->m, 0, bytes);
-    if (o->v)
-        memset(o->v, 0, bytes);
     int dec_enc = (int)sae_cfg_int(m->cfg, SAE_P_DECAY_ENCODER);
     int dec_dec = (int)sae_cfg_int(m->cfg, SAE_P_DECAY_DECODER);
     int on = sae_cfg_float(m->cfg, SAE_P_WEIGHT_DECAY) > 0.0;
@@ -151,6 +158,7 @@ double sae_optimizer_update(sae_optimizer_state_t *o, sae_model_t *m, const floa
 {
     const sae_config_t *cfg = m->cfg;
     double lambda = sae_cfg_float(cfg, SAE_P_WEIGHT_DECAY);
+    assert(o->m != NULL); /* only backprop with sgd / adam steps here */
     o->t++;
     adam_coef_t c = {0};
     if (o->kind == SAE_OPT_ADAM) {
