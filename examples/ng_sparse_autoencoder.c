@@ -37,7 +37,9 @@
 #include "common/gray_patches.h"
 #include "common/plot.h"
 #include "common/progress.h"
+#include "common/report.h"
 #include "common/results.h"
+#include "common/sae_check.h"
 #include "common/whiten.h"
 
 #define NAME       "ng_sparse_autoencoder"
@@ -81,20 +83,15 @@ typedef struct outcome {
     double seconds;
 } outcome;
 
+/* ex_check_sae, with a hint when libsae lacks L-BFGS. */
 static void die_sae(sae_status_t st, const char *what, const char *msg)
 {
     if (st == SAE_OK)
         return;
-    fprintf(stderr, NAME ": %s: %s (%s)\n", what, sae_status_str(st), msg && *msg ? msg : "-");
+    ex_print_sae_error(NAME, st, what, msg);
     if (st == SAE_ERR_UNSUPPORTED)
         fprintf(stderr, "  this example needs a libsae built with liblbfgs "
                         "(apt-get install liblbfgs-dev, then meson setup --reconfigure)\n");
-    exit(1);
-}
-
-static void die_ex(const char *what)
-{
-    fprintf(stderr, NAME ": %s: %s\n", what, ex_error_detail());
     exit(1);
 }
 
@@ -117,22 +114,18 @@ static void load_patches(const ex_args *args, data *d)
         }
         ex_gray_image full;
         if (ex_gray_image_load(path, &full) != EX_OK)
-            die_ex(path);
+            ex_die(NAME, path);
         if (ex_gray_image_crop_pow2(&full, PICTURE_SIDE, &img[i]) != EX_OK)
-            die_ex(path);
+            ex_die(NAME, path);
         ex_gray_image_free(&full);
     }
     if (ex_whiten_1f(img, N_PICTURES) != EX_OK)
-        die_ex("whitening");
+        ex_die(NAME, "whitening");
     d->dim = PATCH_SIDE * PATCH_SIDE;
     d->rows = PATCHES;
-    d->x = malloc(d->rows * d->dim * sizeof *d->x);
-    if (!d->x) {
-        fprintf(stderr, NAME ": out of memory\n");
-        exit(1);
-    }
+    d->x = ex_xmalloc(NAME, d->rows * d->dim * sizeof *d->x);
     if (ex_gray_patches_sample(img, N_PICTURES, PATCH_SIDE, PATCHES, args->seed, d->x) != EX_OK)
-        die_ex("sampling patches");
+        ex_die(NAME, "sampling patches");
     for (size_t i = 0; i < N_PICTURES; i++)
         ex_gray_image_free(&img[i]);
     ex_patches_normalize_ufldl(d->x, d->rows, d->dim);
@@ -156,16 +149,12 @@ static void load_digits(const ex_args *args, size_t max_rows, data *d)
     }
     ex_dataset all;
     if (ex_digits_load_dir(dir, &all) != EX_OK)
-        die_ex(dir);
+        ex_die(NAME, dir);
     /* Every class in the first rows: take every (rows / max_rows)-th digit. */
     size_t rows = all.rows < max_rows ? all.rows : max_rows, stride = all.rows / rows;
     d->dim = all.dim;
     d->rows = rows;
-    d->x = malloc(rows * d->dim * sizeof *d->x);
-    if (!d->x) {
-        fprintf(stderr, NAME ": out of memory\n");
-        exit(1);
-    }
+    d->x = ex_xmalloc(NAME, rows * d->dim * sizeof *d->x);
     for (size_t r = 0; r < rows; r++)
         memcpy(d->x + r * d->dim, all.x + r * stride * d->dim, d->dim * sizeof *d->x);
     ex_dataset_free(&all);
@@ -282,16 +271,6 @@ static void train(const variant *v, const data *d, uint64_t seed, size_t check_r
 
 /* ---- pictures ------------------------------------------------------------ */
 
-static int saved(ex_status st, const char *path)
-{
-    if (st != EX_OK) {
-        fprintf(stderr, NAME ": cannot write %s: %s\n", path, ex_error_detail());
-        return 0;
-    }
-    printf("  %s\n", path);
-    return 1;
-}
-
 /* Rows of x as tiles, each scaled by its largest |value| around mid-gray,
  * as UFLDL's display_network shows filters. */
 static int save_rows(const char *path, const float *x, size_t n, size_t side, size_t cols, int zoom,
@@ -314,8 +293,9 @@ static int save_rows(const char *path, const float *x, size_t n, size_t side, si
         for (size_t k = 0; k < px; k++)
             t[i * px + k] = (float)(peak > 0.0 ? 0.5 + 0.5 * (r[k] - mean) / peak : 0.5);
     }
-    int ok = saved(
-        ex_tiles_save(path, t, n, side, side, cols, zoom, EX_TILE_CLAMP, EX_RGB(0, 0, 0)), path);
+    int ok = ex_saved(
+        NAME, ex_tiles_save(path, t, n, side, side, cols, zoom, EX_TILE_CLAMP, EX_RGB(0, 0, 0)),
+        path);
     free(t);
     return ok;
 }
@@ -346,7 +326,7 @@ static int save_pictures(const ex_args *args, const variant *v, const data *d,
     snprintf(title, sizeof title, "E3 %s: cost per L-BFGS iteration", v->name);
     ex_chart chart = {title, "iteration", "cost (log scale)", 1, 1, 0, 0};
     snprintf(path, sizeof path, "%s/cost%s.png", args->out_dir, v->tag);
-    ok &= saved(ex_linechart_save(path, &chart, s, 2), path);
+    ok &= ex_saved(NAME, ex_linechart_save(path, &chart, s, 2), path);
     return ok;
 }
 
@@ -355,15 +335,10 @@ static int save_pictures(const ex_args *args, const variant *v, const data *d,
 static int write_results(const ex_args *args, const variant *v, const data *d, const outcome *o,
                          size_t check_rows, double total)
 {
-    cJSON *j = cJSON_CreateObject();
+    cJSON *j = ex_results_begin("E3 Ng's sparse autoencoder", v->name, sae_version_string(),
+                                d->source, args);
     if (!j)
         return 0;
-    cJSON_AddStringToObject(j, "experiment", "E3 Ng's sparse autoencoder");
-    cJSON_AddStringToObject(j, "variant", v->name);
-    cJSON_AddStringToObject(j, "library_version", sae_version_string());
-    cJSON_AddStringToObject(j, "data", d->source);
-    cJSON_AddNumberToObject(j, "seed", (double)args->seed);
-    cJSON_AddBoolToObject(j, "quick", args->quick);
     cJSON_AddNumberToObject(j, "rows", (double)d->rows);
     cJSON_AddNumberToObject(j, "input_dim", (double)d->dim);
     cJSON_AddNumberToObject(j, "hidden_dim", (double)v->hidden);
@@ -386,11 +361,7 @@ static int write_results(const ex_args *args, const variant *v, const data *d, c
     cJSON_AddNumberToObject(j, "lbfgs_memory", LBFGS_MEMORY);
     cJSON_AddNumberToObject(j, "training_seconds", o->seconds);
     cJSON_AddNumberToObject(j, "seconds_total", total);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/results.json", args->out_dir);
-    int ok = saved(ex_results_write(path, j), path);
-    cJSON_Delete(j);
-    return ok;
+    return ex_results_save(NAME, args->out_dir, j);
 }
 
 /* Takes --mnist out of argv (the shared parser knows only the common

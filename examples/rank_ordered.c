@@ -40,8 +40,10 @@
 #include "common/plot.h"
 #include "common/png.h"
 #include "common/progress.h"
+#include "common/report.h"
 #include "common/results.h"
 #include "common/rng.h"
+#include "common/sae_check.h"
 
 #define NAME          "rank_ordered"
 #define SIDE          7
@@ -84,24 +86,6 @@ typedef struct epoch_row {
     double train_error, test_error, train_active, test_active, rate, seconds;
 } epoch_row;
 
-static void die_sae(sae_status_t st, const char *what, const char *msg)
-{
-    if (st == SAE_OK)
-        return;
-    fprintf(stderr, NAME ": %s: %s (%s)\n", what, sae_status_str(st), msg && *msg ? msg : "-");
-    exit(1);
-}
-
-static void *must_alloc(size_t bytes)
-{
-    void *p = malloc(bytes ? bytes : 1);
-    if (!p) {
-        fprintf(stderr, NAME ": out of memory (%zu bytes)\n", bytes);
-        exit(1);
-    }
-    return p;
-}
-
 /* ---- data --------------------------------------------------------------- */
 
 static void load_cifar(const char *dir, source *s)
@@ -113,10 +97,8 @@ static void load_cifar(const char *dir, source *s)
             snprintf(path, sizeof path, "%s/data_batch_%d.bin", dir, b);
         else
             snprintf(path, sizeof path, "%s/test_batch.bin", dir);
-        if (ex_cifar_load(path, b <= 5 ? &s->cifar : &test) != EX_OK) {
-            fprintf(stderr, NAME ": %s\n", ex_error_detail());
-            exit(1);
-        }
+        if (ex_cifar_load(path, b <= 5 ? &s->cifar : &test) != EX_OK)
+            ex_die(NAME, NULL);
     }
     /* One array of images: the training ones, then the test ones. */
     size_t n = s->cifar.n + test.n, img = EX_CIFAR_SIDE * EX_CIFAR_SIDE * 3;
@@ -131,7 +113,7 @@ static void load_cifar(const char *dir, source *s)
     s->n_test = test.n;
     s->cifar.n = n;
     ex_cifar_free(&test);
-    s->train = must_alloc(n * sizeof *s->train);
+    s->train = ex_xmalloc(NAME, n * sizeof *s->train);
     s->test = s->train + s->n_train;
     for (size_t i = 0; i < n; i++)
         s->train[i] = (ex_region){rgb + i * img, EX_CIFAR_SIDE, EX_CIFAR_SIDE, EX_CIFAR_SIDE};
@@ -162,10 +144,8 @@ static int load_photos(const char *dir, source *s)
         size_t w, h;
         int ch;
         uint8_t *px = NULL;
-        if (ex_png_read(path, &px, &w, &h, &ch) != EX_OK) {
-            fprintf(stderr, NAME ": %s\n", ex_error_detail());
-            exit(1);
-        }
+        if (ex_png_read(path, &px, &w, &h, &ch) != EX_OK)
+            ex_die(NAME, NULL);
         size_t bw = w / BLOCK, bh = h / BLOCK;
         if (ch != 3 || bw * bh < 5) {
             fprintf(stderr,
@@ -280,15 +260,18 @@ static sae_model_t *make_model(uint64_t seed)
         {"train.threads", "1"},
     };
     sae_config_t *cfg = NULL;
-    die_sae(sae_config_create(&cfg), "sae_config_create", sae_last_error());
-    die_sae(sae_config_set_int(cfg, SAE_P_INPUT_DIM, DIM), "input_dim", sae_config_errmsg(cfg));
-    die_sae(sae_config_set_int(cfg, SAE_P_HIDDEN_DIM, UNITS), "hidden_dim", sae_config_errmsg(cfg));
-    die_sae(sae_config_set_int(cfg, SAE_P_SEED, (int64_t)seed), "seed", sae_config_errmsg(cfg));
+    ex_check_sae(NAME, sae_config_create(&cfg), "sae_config_create", sae_last_error());
+    ex_check_sae(NAME, sae_config_set_int(cfg, SAE_P_INPUT_DIM, DIM), "input_dim",
+                 sae_config_errmsg(cfg));
+    ex_check_sae(NAME, sae_config_set_int(cfg, SAE_P_HIDDEN_DIM, UNITS), "hidden_dim",
+                 sae_config_errmsg(cfg));
+    ex_check_sae(NAME, sae_config_set_int(cfg, SAE_P_SEED, (int64_t)seed), "seed",
+                 sae_config_errmsg(cfg));
     for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
-        die_sae(sae_config_set(cfg, settings[i].key, settings[i].value), settings[i].key,
-                sae_config_errmsg(cfg));
+        ex_check_sae(NAME, sae_config_set(cfg, settings[i].key, settings[i].value), settings[i].key,
+                     sae_config_errmsg(cfg));
     sae_model_t *m = NULL;
-    die_sae(sae_model_create(cfg, &m), "sae_model_create", sae_last_error());
+    ex_check_sae(NAME, sae_model_create(cfg, &m), "sae_model_create", sae_last_error());
     sae_config_free(cfg);
     return m;
 }
@@ -330,16 +313,6 @@ static int on_progress(sae_progress_kind_t kind, const sae_stats_t *s, void *use
 
 /* ---- pictures ----------------------------------------------------------- */
 
-static int saved(ex_status st, const char *path)
-{
-    if (st != EX_OK) {
-        fprintf(stderr, NAME ": cannot write %s: %s\n", path, ex_error_detail());
-        return 0;
-    }
-    printf("  %s\n", path);
-    return 1;
-}
-
 /* The 169 filters (columns of W) as 7x7 colour tiles, the most used unit
  * first (use: the summed code over the test patches), each tile stretched
  * from its own minimum to its maximum over the three channels. */
@@ -348,8 +321,8 @@ static int save_filters(const char *path, const sae_model_t *m, const double *us
     enum { ZOOM = 5, COLS = 13, TOP = 34, PAD = 8 };
     const float *w = NULL;
     size_t rows = 0, cols = 0;
-    die_sae(sae_model_tensor_by_name(m, "encoder.weight", &rows, &cols, &w), "encoder.weight",
-            sae_last_error());
+    ex_check_sae(NAME, sae_model_tensor_by_name(m, "encoder.weight", &rows, &cols, &w),
+                 "encoder.weight", sae_last_error());
     size_t order[UNITS];
     for (size_t j = 0; j < UNITS; j++)
         order[j] = j;
@@ -385,15 +358,15 @@ static int save_filters(const char *path, const sae_model_t *m, const double *us
                                EX_RGB(rgb[0], rgb[1], rgb[2]));
             }
     }
-    int ok = saved(ex_canvas_save(&c, path), path);
+    int ok = ex_saved(NAME, ex_canvas_save(&c, path), path);
     ex_canvas_free(&c);
     return ok;
 }
 
 static int save_curves(const char *path, const epoch_row *rows, size_t n)
 {
-    double *x = must_alloc(n * sizeof *x), *tr = must_alloc(n * sizeof *tr);
-    double *te = must_alloc(n * sizeof *te);
+    double *x = ex_xmalloc(NAME, n * sizeof *x), *tr = ex_xmalloc(NAME, n * sizeof *tr);
+    double *te = ex_xmalloc(NAME, n * sizeof *te);
     for (size_t e = 0; e < n; e++) {
         x[e] = (double)e;
         tr[e] = rows[e].train_error;
@@ -410,7 +383,7 @@ static int save_curves(const char *path, const epoch_row *rows, size_t n)
                       1,
                       0,
                       0};
-    int ok = saved(ex_linechart_save(path, &chart, s, 2), path);
+    int ok = ex_saved(NAME, ex_linechart_save(path, &chart, s, 2), path);
     free(x);
     free(tr);
     free(te);
@@ -423,14 +396,10 @@ static int write_results(const ex_args *args, const source *src, const epoch_row
                          const double *top, double active, double active_above, size_t n_train,
                          size_t n_test, double seconds)
 {
-    cJSON *o = cJSON_CreateObject();
+    cJSON *o = ex_results_begin("E4 rank-ordered autoencoder", NULL, sae_version_string(),
+                                src->desc, args);
     if (!o)
         return 0;
-    cJSON_AddStringToObject(o, "experiment", "E4 rank-ordered autoencoder");
-    cJSON_AddStringToObject(o, "library_version", sae_version_string());
-    cJSON_AddStringToObject(o, "data", src->desc);
-    cJSON_AddNumberToObject(o, "seed", (double)args->seed);
-    cJSON_AddBoolToObject(o, "quick", args->quick);
     cJSON_AddNumberToObject(o, "epochs", (double)n);
     cJSON_AddNumberToObject(o, "train_patches_per_epoch", (double)n_train);
     cJSON_AddNumberToObject(o, "test_patches_per_epoch", (double)n_test);
@@ -455,11 +424,7 @@ static int write_results(const ex_args *args, const source *src, const epoch_row
     }
     cJSON_AddNumberToObject(o, "final_learning_rate", rows[n - 1].rate);
     cJSON_AddNumberToObject(o, "seconds_total", seconds);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/results.json", args->out_dir);
-    int ok = saved(ex_results_write(path, o), path);
-    cJSON_Delete(o);
-    return ok;
+    return ex_results_save(NAME, args->out_dir, o);
 }
 
 /* Takes --cifar DIR (or --cifar=DIR) out of argv; the rest is the common
@@ -514,13 +479,14 @@ int main(int argc, char **argv)
 
     sae_model_t *m = make_model(args.seed);
     sae_trainer_t *t = NULL;
-    die_sae(sae_trainer_create(m, &t), "sae_trainer_create", sae_last_error());
+    ex_check_sae(NAME, sae_trainer_create(m, &t), "sae_trainer_create", sae_last_error());
     monitor mon;
     memset(&mon, 0, sizeof mon);
-    die_sae(sae_trainer_set_callback(t, on_progress, &mon), "set_callback", sae_trainer_errmsg(t));
-    float *train = must_alloc(n_train * DIM * sizeof *train);
-    float *test = must_alloc(n_test * DIM * sizeof *test);
-    epoch_row *rows = must_alloc(epochs * sizeof *rows);
+    ex_check_sae(NAME, sae_trainer_set_callback(t, on_progress, &mon), "set_callback",
+                 sae_trainer_errmsg(t));
+    float *train = ex_xmalloc(NAME, n_train * DIM * sizeof *train);
+    float *test = ex_xmalloc(NAME, n_test * DIM * sizeof *test);
+    epoch_row *rows = ex_xmalloc(NAME, epochs * sizeof *rows);
     ex_rng rng;
     ex_rng_seed(&rng, args.seed ^ 0xE4E4E4E4ull);
 
@@ -532,8 +498,8 @@ int main(int argc, char **argv)
         draw(&src, 1, n_test, &rng, test);
         mon = (monitor){t, test, n_train, n_test, 0, 0, 0.0, 0.0, {0}, SAE_OK};
         sae_status_t st = sae_trainer_fit(t, train, n_train, 1);
-        die_sae(mon.status, "sae_trainer_evaluate", sae_trainer_errmsg(t));
-        die_sae(st, "training", sae_trainer_errmsg(t));
+        ex_check_sae(NAME, mon.status, "sae_trainer_evaluate", sae_trainer_errmsg(t));
+        ex_check_sae(NAME, st, "training", sae_trainer_errmsg(t));
         rows[e] = (epoch_row){mon.epoch.recon_loss,
                               mon.test_sum / (double)mon.tested,
                               mon.epoch.l0,
@@ -553,16 +519,17 @@ int main(int argc, char **argv)
     /* The trained model on fresh held-out patches. */
     draw(&src, 1, n_test, &rng, test);
     double top[N_TOP];
-    die_sae(sae_model_prefix_errors(m, test, n_test, top_ks, N_TOP, top), "sae_model_prefix_errors",
-            sae_model_errmsg(m));
+    ex_check_sae(NAME, sae_model_prefix_errors(m, test, n_test, top_ks, N_TOP, top),
+                 "sae_model_prefix_errors", sae_model_errmsg(m));
     sae_stats_t final;
-    die_sae(sae_trainer_evaluate(t, test, n_test, &final), "sae_trainer_evaluate",
-            sae_trainer_errmsg(t));
+    ex_check_sae(NAME, sae_trainer_evaluate(t, test, n_test, &final), "sae_trainer_evaluate",
+                 sae_trainer_errmsg(t));
     double active = final.l0;
     /* How the active units' values spread: most of the h > 0 units are
      * barely on, so also count those above 1% of TReLU's range. */
-    float *code = must_alloc(n_test * UNITS * sizeof *code);
-    die_sae(sae_model_encode(m, test, n_test, code), "sae_model_encode", sae_model_errmsg(m));
+    float *code = ex_xmalloc(NAME, n_test * UNITS * sizeof *code);
+    ex_check_sae(NAME, sae_model_encode(m, test, n_test, code), "sae_model_encode",
+                 sae_model_errmsg(m));
     double use[UNITS] = {0};
     size_t above = 0;
     for (size_t r = 0; r < n_test; r++)

