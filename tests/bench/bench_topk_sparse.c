@@ -6,41 +6,9 @@
  * SPDX-License-Identifier: MIT */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
-#include "common/idx.h"
+#include "bench_util.h"
 #include "sae.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-static int load(ex_dataset *ds)
-{
-    const char *dirs[] = {getenv("SAE_DATA"), SAE_BENCH_CACHE "/fashion-mnist",
-                          "/usr/share/datasets/fashion-mnist"};
-    char img[4096], lab[4096];
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
-        if (dirs[i] && ex_idx_find(dirs[i], "train-images-idx3-ubyte", img, sizeof img) &&
-            ex_idx_find(dirs[i], "train-labels-idx1-ubyte", lab, sizeof lab))
-            return ex_idx_load(img, lab, ds) == EX_OK;
-    return 0;
-}
 
 static sae_trainer_t *make(const char *path, sae_model_t **model)
 {
@@ -70,7 +38,7 @@ int main(int argc, char **argv)
     if (reps < 1)
         reps = 1;
     ex_dataset ds = {0};
-    if (!load(&ds) || ds.dim != 784) {
+    if (!bench_load_fashion_mnist(&ds) || ds.dim != 784) {
         fprintf(stderr, "bench: Fashion-MNIST not found; skipped\n");
         return 77;
     }
@@ -82,13 +50,13 @@ int main(int argc, char **argv)
     sae_trainer_fit_steps(dense, ds.x, ds.rows, 3);
     sae_trainer_fit_steps(sparse, ds.x, ds.rows, 3);
     for (int r = 0; r < reps; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         if (sae_trainer_fit(dense, ds.x, ds.rows, 1) != SAE_OK)
             return 1;
-        double t1 = now();
+        double t1 = bench_now();
         if (sae_trainer_fit(sparse, ds.x, ds.rows, 1) != SAE_OK)
             return 1;
-        double t2 = now();
+        double t2 = bench_now();
         td[r] = t1 - t0;
         ts[r] = t2 - t1;
         ratio[r] = td[r] / ts[r];
@@ -96,9 +64,9 @@ int main(int argc, char **argv)
     }
     printf("config: 784-4096-784 relu, top-k 32, Adam, batch 1200, %zu images, %d reps\n",
            ds.rows, reps);
-    printf("dense_epoch_seconds: %.3f\n", median(td, reps));
-    printf("sparse_epoch_seconds: %.3f\n", median(ts, reps));
-    printf("sparse_vs_dense_speedup: %.2f\n", median(ratio, reps));
+    printf("dense_epoch_seconds: %.3f\n", bench_median(td, reps));
+    printf("sparse_epoch_seconds: %.3f\n", bench_median(ts, reps));
+    printf("sparse_vs_dense_speedup: %.2f\n", bench_median(ratio, reps));
     sae_trainer_free(dense);
     sae_trainer_free(sparse);
     sae_model_free(md);

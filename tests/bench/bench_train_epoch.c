@@ -8,33 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "common/idx.h"
+#include "bench_util.h"
 #include "sae.h"
 
 #define D 784
 #define H 1024
 #define B 1200
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 /* The GEMMs of one training step, same shapes and transposes as the
  * trainer: encoder forward, decoder forward, decoder weight gradient, code
@@ -55,21 +35,6 @@ static void gemm_step(const float *x, const float *w_enc, const float *w_dec, fl
                 D);
 }
 
-static int load(ex_dataset *ds)
-{
-    const char *dirs[] = {getenv("SAE_DATA"), SAE_BENCH_CACHE "/fashion-mnist",
-                          "/usr/share/datasets/fashion-mnist"};
-    char img[4096], lab[4096];
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        if (!dirs[i])
-            continue;
-        if (ex_idx_find(dirs[i], "train-images-idx3-ubyte", img, sizeof img) &&
-            ex_idx_find(dirs[i], "train-labels-idx1-ubyte", lab, sizeof lab))
-            return ex_idx_load(img, lab, ds) == EX_OK;
-    }
-    return 0;
-}
-
 static void set(sae_config_t *cfg, const char *k, const char *v)
 {
     if (sae_config_set(cfg, k, v) != SAE_OK) {
@@ -84,7 +49,7 @@ int main(int argc, char **argv)
     if (reps < 1)
         reps = 1;
     ex_dataset ds = {0};
-    if (!load(&ds) || ds.dim != D) {
+    if (!bench_load_fashion_mnist(&ds) || ds.dim != D) {
         fprintf(stderr, "bench: Fashion-MNIST training images not found (run "
                         "tools/fetch-data.sh or install dataset-fashion-mnist); skipped\n");
         return 77;
@@ -125,17 +90,17 @@ int main(int argc, char **argv)
     for (size_t b = 0; b + 1 < batches; b++)
         gemm_step(ds.x + b * B * D, w_enc, w_dec, h, out, g_dec, g_enc);
     for (int r = 0; r < reps; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         if (sae_trainer_fit(tr, ds.x, rows, 1) != SAE_OK) {
             fprintf(stderr, "bench: %s\n", sae_trainer_errmsg(tr));
             return 1;
         }
-        double t1 = now();
+        double t1 = bench_now();
         for (size_t b = 0; b < batches; b++) {
             size_t first = b * B > rows - B ? rows - B : b * B;
             gemm_step(ds.x + first * D, w_enc, w_dec, h, out, g_dec, g_enc);
         }
-        double t2 = now();
+        double t2 = bench_now();
         t_train[r] = t1 - t0;
         t_gemm[r] = t2 - t1;
         ratio[r] = t_train[r] / t_gemm[r];
@@ -143,7 +108,7 @@ int main(int argc, char **argv)
                ratio[r]);
     }
     double flops = 5.0 * 2.0 * (double)B * D * H * (double)batches;
-    double mt = median(t_train, reps), mg = median(t_gemm, reps), mr = median(ratio, reps);
+    double mt = bench_median(t_train, reps), mg = bench_median(t_gemm, reps), mr = bench_median(ratio, reps);
     printf("config: 784-1024-784 sigmoid, BCE + KL, Adam, batch 1200, %zu images, %d reps\n",
            rows, reps);
     printf("train_epoch_seconds: %.3f\n", mt);
