@@ -442,6 +442,15 @@ SAE_API sae_status_t sae_model_tensor(const sae_model_t *model, size_t index, co
 SAE_API sae_status_t sae_model_tensor_by_name(const sae_model_t *model, const char *name,
                                               size_t *rows, size_t *cols, const float **data);
 
+/* Reconstruction quality of rows of x [rows x input_dim] (rows >= 2) as
+ * sae_model_reconstruct computes it: *nmse = sum ||x - x_hat||^2 /
+ * sum ||x - mean(x)||^2, the fraction of variance left unexplained (mean
+ * over these rows), and *explained_variance = 1 - *nmse. Either output may
+ * be NULL. SAE_ERR_RANGE when the rows do not vary. Since: 0.2 */
+SAE_API sae_status_t sae_model_reconstruction_error(sae_model_t *model, const float *x,
+                                                    size_t rows, double *nmse,
+                                                    double *explained_variance);
+
 /* Saves the model (config, weights, format version and checksum) as a
  * safetensors file. Atomic: a temporary file in the same folder is written,
  * flushed, synced and renamed, so path never holds a half-written file.
@@ -539,6 +548,18 @@ SAE_API sae_status_t sae_trainer_evaluate(sae_trainer_t *trainer, const float *x
                                           sae_stats_t *stats);
 /* Steps taken so far. Since: 0.1 */
 SAE_API uint64_t sae_trainer_steps(const sae_trainer_t *trainer);
+
+/* Activity of each code unit over the backprop training steps so far (the
+ * rows each step trained on; not nsc, rank_order or L-BFGS, which report
+ * 0): frequency[j] = fraction of those rows in which unit j was active (as
+ * sae_stats_t.l0 counts), when frequency is not NULL (units must then be
+ * the code size, else SAE_ERR_DIMENSION); *dead_fraction = fraction of
+ * units not active in the last dead_after rows, or never active at all
+ * when dead_after is 0 (Gao et al. 2024 call a latent dead after 10M
+ * tokens). The counts restart with each trainer. Since: 0.2 */
+SAE_API sae_status_t sae_trainer_unit_activity(const sae_trainer_t *trainer, double *frequency,
+                                               size_t units, uint64_t dead_after,
+                                               double *dead_fraction);
 
 /* Gradient check of the whole objective (reconstruction + regularizers +
  * weight decay) with respect to the parameters, on batch x [rows x

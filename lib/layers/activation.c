@@ -75,10 +75,11 @@ static void forward_row(sae_activation_t act, float *z, size_t cols, const float
     }
 }
 
-/* Row sum, |.| sum and active count of one row; column sums into acc. */
+/* Row sum, |.| sum and active count of one row; column sums into acc and
+ * per-column active counts into cnt. */
 SAE_HOT static void row_stats(const float *restrict row, size_t cols, float thr,
-                              float *restrict col_acc, float *rs_out, float *as_out,
-                              float *na_out)
+                              float *restrict col_acc, float *restrict cnt, float *rs_out,
+                              float *as_out, float *na_out)
 {
     float rs = 0.0f, as = 0.0f, na = 0.0f;
 #pragma omp simd reduction(+ : rs, as, na)
@@ -87,8 +88,10 @@ SAE_HOT static void row_stats(const float *restrict row, size_t cols, float thr,
         float av = fabsf(v);
         rs += v;
         as += av;
-        na += av > thr ? 1.0f : 0.0f;
+        float on = av > thr ? 1.0f : 0.0f;
+        na += on;
         col_acc[c] += v;
+        cnt[c] += on;
     }
     *rs_out = rs;
     *as_out = as;
@@ -102,7 +105,8 @@ typedef struct forward_job {
     size_t cols;
     const float *bias;
     sae_code_stats_t *st; /* NULL: no statistics */
-    float *partial;       /* per-thread column sums */
+    float *partial;       /* per-block column sums, then per-block active counts */
+    size_t nt;
     double abs_part[SAE_MAX_THREADS], act_part[SAE_MAX_THREADS];
 } forward_job_t;
 
@@ -119,7 +123,8 @@ static void forward_block(void *ctx, int tid, size_t r0, size_t r1)
         if (!j->st)
             continue;
         float rs, as, na;
-        row_stats(row, cols, thr, j->partial + (size_t)tid * cols, &rs, &as, &na);
+        row_stats(row, cols, thr, j->partial + (size_t)tid * cols,
+                  j->partial + (j->nt + (size_t)tid) * cols, &rs, &as, &na);
         j->st->row_sum[r] = (double)rs;
         a_sum += (double)as;
         n_act += (double)na;
@@ -131,6 +136,8 @@ static void forward_block(void *ctx, int tid, size_t r0, size_t r1)
 static void finish_stats(const forward_job_t *j, int nt, sae_code_stats_t *st)
 {
     sae_sum_partials(j->partial, nt, j->cols, st->col_sum, NULL);
+    if (st->col_active)
+        sae_sum_partials(j->partial + (size_t)nt * j->cols, nt, j->cols, st->col_active, NULL);
     st->abs_sum = 0.0;
     st->active = 0.0;
     for (int t = 0; t < nt; t++) {
@@ -144,10 +151,10 @@ void sae_bias_act_forward(sae_activation_t act, float *z, size_t rows, size_t co
                           const sae_reduce_scratch_t *scr)
 {
     int nt = sae_threads_for(rows * cols, scr ? scr->threads : 1);
-    forward_job_t j = {1, act, z, cols, bias, st, NULL, {0}, {0}};
+    forward_job_t j = {1, act, z, cols, bias, st, NULL, (size_t)nt, {0}, {0}};
     if (st) {
         j.partial = (float *)scr->buf;
-        memset(j.partial, 0, (size_t)nt * cols * sizeof(float));
+        memset(j.partial, 0, 2 * (size_t)nt * cols * sizeof(float));
     }
     sae_parallel_rows(rows, nt, forward_block, &j);
     if (st)
@@ -158,8 +165,8 @@ void sae_code_stats(sae_activation_t act, float *h, size_t rows, size_t cols,
                     sae_code_stats_t *st, const sae_reduce_scratch_t *scr)
 {
     int nt = sae_threads_for(rows * cols, scr->threads);
-    forward_job_t j = {0, act, h, cols, NULL, st, (float *)scr->buf, {0}, {0}};
-    memset(j.partial, 0, (size_t)nt * cols * sizeof(float));
+    forward_job_t j = {0, act, h, cols, NULL, st, (float *)scr->buf, (size_t)nt, {0}, {0}};
+    memset(j.partial, 0, 2 * (size_t)nt * cols * sizeof(float));
     sae_parallel_rows(rows, nt, forward_block, &j);
     finish_stats(&j, nt, st);
 }

@@ -21,10 +21,12 @@ typedef struct sae_code_stats {
     double abs_sum;   /* sum |h| */
     double active;    /* count of active units: |h| > 1e-3 for sigmoid and
                          tanh, h != 0 for relu and linear */
+    double *col_active; /* [cols] active rows per unit, or NULL */
 } sae_code_stats_t;
 
-/* Per-thread scratch for column reductions: at least (threads + 1) * cols
- * floats (the kernels accumulate in float; the buffer is typed double). */
+/* Per-thread scratch for column reductions: at least 2 * threads * cols
+ * floats (the kernels accumulate in float; the buffer is typed double, so
+ * threads * cols doubles). */
 typedef struct sae_reduce_scratch {
     double *buf;
     int threads;

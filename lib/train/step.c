@@ -164,7 +164,7 @@ sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows,
     stats->samples = rows;
 
     const float *xin = corrupt ? sae_corrupt_input(t, x, rows) : x;
-    sae_code_stats_t cs = {ws->row_sum, ws->col_sum, 0.0, 0.0};
+    sae_code_stats_t cs = {ws->row_sum, ws->col_sum, 0.0, 0.0, ws->col_active};
     encode(t, xin, rows, &cs);
     double sum_h = 0.0;
     for (size_t j = 0; j < h; j++)
@@ -203,6 +203,18 @@ sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows,
     return SAE_OK;
 }
 
+/* Per-unit firing counts and rows since the last firing, from the batch's
+ * code statistics. */
+static void track_activity(sae_workspace_t *ws, size_t units, size_t rows)
+{
+    for (size_t j = 0; j < units; j++) {
+        uint64_t on = (uint64_t)ws->col_active[j];
+        ws->fired[j] += on;
+        ws->idle[j] = on ? 0 : ws->idle[j] + rows;
+    }
+    ws->rows_seen += rows;
+}
+
 sae_status_t sae_train_step(sae_trainer_t *t, const float *batch, size_t rows,
                             sae_stats_t *stats)
 {
@@ -214,6 +226,7 @@ sae_status_t sae_train_step(sae_trainer_t *t, const float *batch, size_t rows,
     if (st != SAE_OK)
         return st;
     sae_model_t *m = t->model;
+    track_activity(&t->ws, m->code_dim, rows);
     int unit_norm = (int)sae_cfg_int(m->cfg, SAE_P_UNIT_NORM_DECODER);
     float *atoms = (float *)sae_model_decoder_rows(m);
     if (unit_norm)

@@ -24,6 +24,12 @@ typedef struct sae_workspace {
     float *grad;       /* [n_params] */
     double *row_sum;   /* [B] */
     double *col_sum;   /* [H] */
+    double *col_active; /* [H] rows in which each unit was active */
+    /* Unit activity over training (backprop steps): rows in which each unit
+     * fired, and rows since it last fired (Gao et al.'s dead latents). */
+    uint64_t *fired;   /* [H] */
+    uint64_t *idle;    /* [H] */
+    uint64_t rows_seen;
     float *row_coef;   /* [B] */
     float *col_coef;   /* [H] */
     sae_reduce_scratch_t scr; /* threads x max(D, H) doubles */

@@ -45,6 +45,9 @@ sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_
              grab((void **)&ws->grad, m->n_params * sizeof(float)) &&
              grab((void **)&ws->row_sum, batch * sizeof(double)) &&
              grab((void **)&ws->col_sum, h * sizeof(double)) &&
+             grab((void **)&ws->col_active, h * sizeof(double)) &&
+             grab((void **)&ws->fired, h * sizeof(uint64_t)) &&
+             grab((void **)&ws->idle, h * sizeof(uint64_t)) &&
              grab((void **)&ws->row_coef, batch * sizeof(float)) &&
              grab((void **)&ws->col_coef, h * sizeof(float)) &&
              grab((void **)&ws->scr.buf, (size_t)threads * wide * sizeof(double));
@@ -69,7 +72,7 @@ void sae_workspace_release(sae_workspace_t *ws)
 {
     void *bufs[] = {ws->xin,     ws->gather,   ws->h,        ws->hd,
                     ws->drop_scale, ws->out,   ws->dh,       ws->extra,
-                    ws->grad,    ws->row_sum,  ws->col_sum,  ws->row_coef,
+                    ws->grad,    ws->row_sum,  ws->col_sum,  ws->col_active, ws->fired, ws->idle, ws->row_coef,
                     ws->col_coef, ws->scr.buf, ws->code.row_ptr, ws->code.idx,
                     ws->code.val, ws->select, ws->dval, ws->rank};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
