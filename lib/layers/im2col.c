@@ -1,0 +1,142 @@
+/* im2col / col2im and the chunk layout moves of the convolution kernels.
+ * SPDX-License-Identifier: MIT */
+#include "layers/im2col.h"
+
+#include <string.h>
+
+#include "core/simd.h"
+
+size_t sae_conv_chunk(size_t per_sample, size_t n)
+{
+    if (n == 0)
+        return 0;
+    size_t s = per_sample ? SAE_CONV_SCRATCH_BUDGET / per_sample : n;
+    if (s < 1)
+        s = 1;
+    return s < n ? s : n;
+}
+
+/* Positions [lo, hi) of a window offset o (= ki or kj) whose input index
+ * pos*stride + o - pad lands inside [0, len): the rest read padding. */
+static void valid_range(size_t len, size_t o, size_t stride, size_t pad, size_t positions,
+                        size_t *lo, size_t *hi)
+{
+    size_t l = o >= pad ? 0 : (pad - o + stride - 1) / stride;
+    size_t h = len + pad > o ? (len + pad - o + stride - 1) / stride : 0;
+    if (h > positions)
+        h = positions;
+    if (l > h)
+        l = h;
+    *lo = l;
+    *hi = h;
+}
+
+SAE_HOT void sae_im2col(const sae_patch_geom_t *pg, const float *x, float *col, size_t ldcol)
+{
+    const size_t k = pg->k, s = pg->stride, pad = pg->pad, ow = pg->ow, oh = pg->oh;
+    for (size_t ci = 0; ci < pg->c; ci++) {
+        const float *plane = x + ci * pg->h * pg->w;
+        for (size_t ki = 0; ki < k; ki++) {
+            size_t ylo, yhi;
+            valid_range(pg->h, ki, s, pad, oh, &ylo, &yhi);
+            for (size_t kj = 0; kj < k; kj++) {
+                size_t xlo, xhi;
+                valid_range(pg->w, kj, s, pad, ow, &xlo, &xhi);
+                float *row = col + ((ci * k + ki) * k + kj) * ldcol;
+                memset(row, 0, ylo * ow * sizeof *row);
+                for (size_t oy = ylo; oy < yhi; oy++) {
+                    float *dst = row + oy * ow;
+                    /* xlo > 0 implies kj < pad, so xlo*s + kj >= pad. */
+                    const float *src = plane + (oy * s + ki - pad) * pg->w;
+                    memset(dst, 0, xlo * sizeof *dst);
+                    if (s == 1) {
+                        if (xhi > xlo)
+                            memcpy(dst + xlo, src + (xlo + kj - pad), (xhi - xlo) * sizeof *dst);
+                    } else {
+                        for (size_t ox = xlo; ox < xhi; ox++)
+                            dst[ox] = src[ox * s + kj - pad];
+                    }
+                    memset(dst + xhi, 0, (ow - xhi) * sizeof *dst);
+                }
+                memset(row + yhi * ow, 0, (oh - yhi) * ow * sizeof *row);
+            }
+        }
+    }
+}
+
+SAE_HOT void sae_col2im(const sae_patch_geom_t *pg, const float *col, size_t ldcol, float *x)
+{
+    const size_t k = pg->k, s = pg->stride, pad = pg->pad, ow = pg->ow, oh = pg->oh;
+    memset(x, 0, pg->c * pg->h * pg->w * sizeof *x);
+    for (size_t ci = 0; ci < pg->c; ci++) {
+        float *plane = x + ci * pg->h * pg->w;
+        for (size_t ki = 0; ki < k; ki++) {
+            size_t ylo, yhi;
+            valid_range(pg->h, ki, s, pad, oh, &ylo, &yhi);
+            for (size_t kj = 0; kj < k; kj++) {
+                size_t xlo, xhi;
+                valid_range(pg->w, kj, s, pad, ow, &xlo, &xhi);
+                const float *row = col + ((ci * k + ki) * k + kj) * ldcol;
+                for (size_t oy = ylo; oy < yhi; oy++) {
+                    const float *src = row + oy * ow;
+                    float *dst = plane + (oy * s + ki - pad) * pg->w;
+                    if (s == 1) {
+                        for (size_t ox = xlo; ox < xhi; ox++)
+                            dst[ox + kj - pad] += src[ox];
+                    } else {
+                        for (size_t ox = xlo; ox < xhi; ox++)
+                            dst[ox * s + kj - pad] += src[ox];
+                    }
+                }
+            }
+        }
+    }
+}
+
+void sae_conv_to_cols(const float *a, size_t samples, size_t c, size_t p, float *out)
+{
+    for (size_t s = 0; s < samples; s++)
+        for (size_t ci = 0; ci < c; ci++)
+            memcpy(out + ci * samples * p + s * p, a + (s * c + ci) * p, p * sizeof *out);
+}
+
+SAE_HOT void sae_conv_from_cols(const float *a, size_t samples, size_t c, size_t p,
+                                const float *bias, float *out)
+{
+    for (size_t s = 0; s < samples; s++)
+        for (size_t ci = 0; ci < c; ci++) {
+            const float *src = a + ci * samples * p + s * p;
+            float *dst = out + (s * c + ci) * p;
+            float b = bias ? bias[ci] : 0.0f;
+            for (size_t j = 0; j < p; j++)
+                dst[j] = src[j] + b;
+        }
+}
+
+SAE_HOT void sae_conv_add_bias(float *out, size_t samples, size_t c, size_t p, const float *bias)
+{
+    for (size_t s = 0; s < samples; s++)
+        for (size_t ci = 0; ci < c; ci++) {
+            float *dst = out + (s * c + ci) * p;
+            float b = bias[ci];
+            for (size_t j = 0; j < p; j++)
+                dst[j] += b;
+        }
+}
+
+void sae_conv_bias_grad(const float *dy, size_t samples, size_t c, size_t p, float *db)
+{
+    for (size_t ci = 0; ci < c; ci++) {
+        double acc = 0.0;
+        for (size_t s = 0; s < samples; s++) {
+            const float *src = dy + (s * c + ci) * p;
+            /* A float partial per plane vectorises; planes are small. */
+            float part = 0.0f;
+#pragma omp simd reduction(+ : part)
+            for (size_t j = 0; j < p; j++)
+                part += src[j];
+            acc += (double)part;
+        }
+        db[ci] = (float)acc;
+    }
+}

@@ -1,0 +1,48 @@
+/* The lowering of a convolution to a matrix product (im2col) and its
+ * adjoint (col2im), plus the layout moves between a chunk of samples
+ * [S][C][P] and the GEMM operand [C][S*P]. Shared by Conv2D and
+ * ConvTranspose2D, which use them in opposite directions.
+ * SPDX-License-Identifier: MIT */
+#ifndef SAE_LAYERS_IM2COL_H
+#define SAE_LAYERS_IM2COL_H
+
+#include <stddef.h>
+
+/* A window sliding over one sample's c planes of h x w: kernel k, stride,
+ * zero padding pad, and the oh x ow positions it takes. */
+typedef struct sae_patch_geom {
+    size_t c, h, w;
+    size_t k, stride, pad;
+    size_t oh, ow;
+} sae_patch_geom_t;
+
+/* Scratch budget of the convolution kernels: samples are lowered in chunks
+ * of at most this many floats (8 MiB), but at least one sample at a time. */
+#define SAE_CONV_SCRATCH_BUDGET ((size_t)1 << 21)
+
+/* Samples per chunk for per_sample floats of scratch each, out of n. */
+size_t sae_conv_chunk(size_t per_sample, size_t n);
+
+/* col[(ci*k + ki)*k + kj][j] = x[ci][oy*stride + ki - pad][ox*stride + kj - pad]
+ * (0 outside the plane), j = oy*ow + ox; rows of col are ldcol apart, so
+ * several samples can fill side-by-side column blocks of one matrix. */
+void sae_im2col(const sae_patch_geom_t *pg, const float *x, float *col, size_t ldcol);
+
+/* The adjoint of sae_im2col: x (overwritten, [c][h][w]) = the scatter-add
+ * of every entry of col back to the pixel it was read from. */
+void sae_col2im(const sae_patch_geom_t *pg, const float *col, size_t ldcol, float *x);
+
+/* out[ci][s*p + j] = a[s][ci][j] for s < samples. */
+void sae_conv_to_cols(const float *a, size_t samples, size_t c, size_t p, float *out);
+
+/* out[s][ci][j] = a[ci][s*p + j] (+ bias[ci] when bias is not NULL). */
+void sae_conv_from_cols(const float *a, size_t samples, size_t c, size_t p, const float *bias,
+                        float *out);
+
+/* out[s][ci][j] += bias[ci], over samples of c planes of p values. */
+void sae_conv_add_bias(float *out, size_t samples, size_t c, size_t p, const float *bias);
+
+/* db[ci] = sum over samples and positions of dy[s][ci][j], in double. */
+void sae_conv_bias_grad(const float *dy, size_t samples, size_t c, size_t p, float *db);
+
+#endif
