@@ -31,6 +31,8 @@ static void valid_range(size_t len, size_t o, size_t stride, size_t pad, size_t 
     *hi = h;
 }
 
+/* Rows are short (a feature map's width, often < 32): plain loops that the
+ * compiler vectorises beat memcpy/memset calls, whose overhead dominated. */
 SAE_HOT void sae_im2col(const sae_patch_geom_t *pg, const float *x, float *col, size_t ldcol)
 {
     const size_t k = pg->k, s = pg->stride, pad = pg->pad, ow = pg->ow, oh = pg->oh;
@@ -43,22 +45,27 @@ SAE_HOT void sae_im2col(const sae_patch_geom_t *pg, const float *x, float *col, 
                 size_t xlo, xhi;
                 valid_range(pg->w, kj, s, pad, ow, &xlo, &xhi);
                 float *row = col + ((ci * k + ki) * k + kj) * ldcol;
-                memset(row, 0, ylo * ow * sizeof *row);
+                for (size_t i = 0; i < ylo * ow; i++)
+                    row[i] = 0.0f;
                 for (size_t oy = ylo; oy < yhi; oy++) {
-                    float *dst = row + oy * ow;
+                    float *restrict dst = row + oy * ow;
                     /* xlo > 0 implies kj < pad, so xlo*s + kj >= pad. */
-                    const float *src = plane + (oy * s + ki - pad) * pg->w;
-                    memset(dst, 0, xlo * sizeof *dst);
+                    const float *restrict src = plane + (oy * s + ki - pad) * pg->w;
+                    for (size_t ox = 0; ox < xlo; ox++)
+                        dst[ox] = 0.0f;
                     if (s == 1) {
-                        if (xhi > xlo)
-                            memcpy(dst + xlo, src + (xlo + kj - pad), (xhi - xlo) * sizeof *dst);
+                        const float *restrict sp = src + (xlo + kj - pad);
+                        for (size_t j = 0; j < xhi - xlo; j++)
+                            dst[xlo + j] = sp[j];
                     } else {
                         for (size_t ox = xlo; ox < xhi; ox++)
                             dst[ox] = src[ox * s + kj - pad];
                     }
-                    memset(dst + xhi, 0, (ow - xhi) * sizeof *dst);
+                    for (size_t ox = xhi; ox < ow; ox++)
+                        dst[ox] = 0.0f;
                 }
-                memset(row + yhi * ow, 0, (oh - yhi) * ow * sizeof *row);
+                for (size_t i = yhi * ow; i < oh * ow; i++)
+                    row[i] = 0.0f;
             }
         }
     }
@@ -78,11 +85,13 @@ SAE_HOT void sae_col2im(const sae_patch_geom_t *pg, const float *col, size_t ldc
                 valid_range(pg->w, kj, s, pad, ow, &xlo, &xhi);
                 const float *row = col + ((ci * k + ki) * k + kj) * ldcol;
                 for (size_t oy = ylo; oy < yhi; oy++) {
-                    const float *src = row + oy * ow;
-                    float *dst = plane + (oy * s + ki - pad) * pg->w;
+                    const float *restrict src = row + oy * ow;
+                    float *restrict dst = plane + (oy * s + ki - pad) * pg->w;
                     if (s == 1) {
-                        for (size_t ox = xlo; ox < xhi; ox++)
-                            dst[ox + kj - pad] += src[ox];
+                        float *restrict dp = dst + (xlo + kj - pad);
+                        const float *restrict sp = src + xlo;
+                        for (size_t j = 0; j < xhi - xlo; j++)
+                            dp[j] += sp[j];
                     } else {
                         for (size_t ox = xlo; ox < xhi; ox++)
                             dst[ox * s + kj - pad] += src[ox];
