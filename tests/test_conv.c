@@ -35,9 +35,18 @@ static sae_conv_geom_t geom_convt(const shape_t *sh)
     return g;
 }
 
-static size_t in_size(const sae_conv_geom_t *g) { return g->in_c * g->in_h * g->in_w; }
-static size_t out_size(const sae_conv_geom_t *g) { return g->out_c * g->out_h * g->out_w; }
-static size_t w_size(const sae_conv_geom_t *g) { return g->in_c * g->out_c * g->kernel * g->kernel; }
+static size_t in_size(const sae_conv_geom_t *g)
+{
+    return g->in_c * g->in_h * g->in_w;
+}
+static size_t out_size(const sae_conv_geom_t *g)
+{
+    return g->out_c * g->out_h * g->out_w;
+}
+static size_t w_size(const sae_conv_geom_t *g)
+{
+    return g->in_c * g->out_c * g->kernel * g->kernel;
+}
 
 /* Deterministic inputs: a[i] = amp * sin(i * f + phase), computed in double. */
 static void fill_sin(float *a, size_t n, double f, double phase, double amp)
@@ -46,8 +55,14 @@ static void fill_sin(float *a, size_t n, double f, double phase, double amp)
         a[i] = (float)(amp * sin((double)i * f + phase));
 }
 
-static float *falloc(size_t n) { return malloc((n ? n : 1) * sizeof(float)); }
-static double *dalloc(size_t n) { return calloc(n ? n : 1, sizeof(double)); }
+static float *falloc(size_t n)
+{
+    return malloc((n ? n : 1) * sizeof(float));
+}
+static double *dalloc(size_t n)
+{
+    return calloc(n ? n : 1, sizeof(double));
+}
 
 /* Fills a buffer with NaN, so that "overwrites" is checked. */
 static void poison(float *a, size_t n)
@@ -77,11 +92,10 @@ static void ref_conv2d(const sae_conv_geom_t *g, size_t n, const float *x, const
                             for (size_t kj = 0; kj < k; kj++) {
                                 long iy = (long)(oy * g->stride + ki) - (long)g->padding;
                                 long ix = (long)(ox * g->stride + kj) - (long)g->padding;
-                                if (iy < 0 || ix < 0 || iy >= (long)g->in_h ||
-                                    ix >= (long)g->in_w)
+                                if (iy < 0 || ix < 0 || iy >= (long)g->in_h || ix >= (long)g->in_w)
                                     continue;
-                                size_t xi = ((s * g->in_c + c) * g->in_h + (size_t)iy) *
-                                                g->in_w + (size_t)ix;
+                                size_t xi = ((s * g->in_c + c) * g->in_h + (size_t)iy) * g->in_w +
+                                            (size_t)ix;
                                 size_t wi = ((o * g->in_c + c) * k + ki) * k + kj;
                                 acc += (double)w[wi] * x[xi];
                                 if (dy) {
@@ -123,8 +137,9 @@ static void ref_convt(const sae_conv_geom_t *g, size_t n, const float *x, const 
                                 if (oy < 0 || ox < 0 || oy >= (long)g->out_h ||
                                     ox >= (long)g->out_w)
                                     continue;
-                                size_t yi = ((s * g->out_c + o) * g->out_h + (size_t)oy) *
-                                                g->out_w + (size_t)ox;
+                                size_t yi =
+                                    ((s * g->out_c + o) * g->out_h + (size_t)oy) * g->out_w +
+                                    (size_t)ox;
                                 size_t wi = ((c * g->out_c + o) * k + ki) * k + kj;
                                 if (y)
                                     y[yi] += (double)w[wi] * x[xi];
@@ -156,24 +171,21 @@ static void assert_close(const float *got, const double *ref, size_t n, double t
 static void test_out_sizes(void **state)
 {
     (void)state;
-    static const size_t conv[][5] = {/* in, k, s, p -> out */
-                                     {28, 3, 1, 0, 26}, {26, 5, 1, 0, 22}, {22, 5, 2, 0, 9},
-                                     {7, 3, 2, 1, 4},   {5, 3, 3, 2, 3},   {1, 3, 1, 1, 1},
-                                     {4, 5, 1, 0, 0},   {5, 5, 1, 0, 1},   {10, 4, 3, 1, 3},
-                                     {3, 7, 1, 2, 1},   {2, 7, 1, 2, 0},   {6, 3, 0, 0, 0},
-                                     {6, 0, 1, 0, 0},   {0, 1, 1, 0, 0}};
+    static const size_t conv[][5] = {
+        /* in, k, s, p -> out */
+        {28, 3, 1, 0, 26}, {26, 5, 1, 0, 22}, {22, 5, 2, 0, 9}, {7, 3, 2, 1, 4},  {5, 3, 3, 2, 3},
+        {1, 3, 1, 1, 1},   {4, 5, 1, 0, 0},   {5, 5, 1, 0, 1},  {10, 4, 3, 1, 3}, {3, 7, 1, 2, 1},
+        {2, 7, 1, 2, 0},   {6, 3, 0, 0, 0},   {6, 0, 1, 0, 0},  {0, 1, 1, 0, 0}};
     static const size_t convt[][6] = {/* in, k, s, p, op -> out */
-                                      {4, 3, 2, 0, 0, 9},  {9, 5, 2, 0, 0, 21},
-                                      {21, 8, 1, 0, 0, 28}, {3, 3, 2, 1, 1, 6},
-                                      {5, 4, 3, 2, 2, 14}, {1, 1, 1, 0, 0, 1},
-                                      {2, 3, 2, 1, 2, 0},  {1, 1, 1, 1, 0, 0},
-                                      {3, 2, 1, 0, 1, 0},  {2, 3, 1, 2, 0, 0},
-                                      {7, 5, 3, 1, 2, 23}, {3, 0, 1, 0, 0, 0},
-                                      {3, 3, 0, 0, 0, 0},  {0, 3, 1, 0, 0, 0}};
+                                      {4, 3, 2, 0, 0, 9}, {9, 5, 2, 0, 0, 21}, {21, 8, 1, 0, 0, 28},
+                                      {3, 3, 2, 1, 1, 6}, {5, 4, 3, 2, 2, 14}, {1, 1, 1, 0, 0, 1},
+                                      {2, 3, 2, 1, 2, 0}, {1, 1, 1, 1, 0, 0},  {3, 2, 1, 0, 1, 0},
+                                      {2, 3, 1, 2, 0, 0}, {7, 5, 3, 1, 2, 23}, {3, 0, 1, 0, 0, 0},
+                                      {3, 3, 0, 0, 0, 0}, {0, 3, 1, 0, 0, 0}};
     static const size_t pool[][4] = {/* in, k, s -> out */
-                                     {9, 2, 2, 4}, {26, 2, 2, 13}, {7, 3, 2, 3}, {5, 2, 1, 4},
-                                     {1, 2, 2, 0}, {8, 3, 3, 2},   {2, 3, 1, 0}, {4, 0, 1, 0},
-                                     {4, 2, 0, 0}};
+                                     {9, 2, 2, 4}, {26, 2, 2, 13}, {7, 3, 2, 3},
+                                     {5, 2, 1, 4}, {1, 2, 2, 0},   {8, 3, 3, 2},
+                                     {2, 3, 1, 0}, {4, 0, 1, 0},   {4, 2, 0, 0}};
     for (size_t i = 0; i < sizeof conv / sizeof conv[0]; i++)
         assert_int_equal(sae_conv2d_out_size(conv[i][0], conv[i][1], conv[i][2], conv[i][3]),
                          conv[i][4]);
@@ -276,17 +288,17 @@ static void check_against_ref(kind_t kind, const shape_t *sh)
 
 static const shape_t conv_shapes[] = {
     /* n, ic, h, w, oc, k, s, p */
-    {1, 1, 7, 5, 1, 3, 1, 0, 0},  {3, 2, 7, 5, 3, 3, 2, 1, 0}, {2, 3, 6, 6, 2, 2, 3, 2, 0},
-    {3, 1, 5, 7, 4, 5, 1, 2, 0},  {1, 4, 9, 8, 5, 3, 2, 0, 0}, {2, 2, 4, 4, 3, 4, 1, 1, 0},
-    {3, 2, 10, 7, 2, 3, 3, 0, 0}, {2, 3, 5, 5, 2, 1, 1, 0, 0}, {1, 2, 3, 4, 2, 5, 2, 2, 0},
+    {1, 1, 7, 5, 1, 3, 1, 0, 0},    {3, 2, 7, 5, 3, 3, 2, 1, 0},   {2, 3, 6, 6, 2, 2, 3, 2, 0},
+    {3, 1, 5, 7, 4, 5, 1, 2, 0},    {1, 4, 9, 8, 5, 3, 2, 0, 0},   {2, 2, 4, 4, 3, 4, 1, 1, 0},
+    {3, 2, 10, 7, 2, 3, 3, 0, 0},   {2, 3, 5, 5, 2, 1, 1, 0, 0},   {1, 2, 3, 4, 2, 5, 2, 2, 0},
     {1, 8, 10, 10, 16, 5, 1, 0, 0}, {3, 16, 11, 9, 8, 5, 2, 2, 0},
 };
 
 static const shape_t convt_shapes[] = {
     /* n, ic, h, w, oc, k, s, p, op */
-    {1, 1, 3, 2, 1, 3, 1, 0, 0},  {3, 2, 4, 3, 3, 3, 2, 1, 1}, {2, 3, 3, 5, 2, 2, 3, 0, 2},
-    {3, 1, 5, 4, 4, 5, 1, 2, 0},  {1, 4, 2, 3, 5, 4, 2, 1, 0}, {3, 2, 3, 3, 2, 5, 3, 2, 1},
-    {2, 3, 5, 5, 2, 1, 1, 0, 0},  {1, 2, 1, 1, 3, 3, 2, 1, 1}, {2, 32, 4, 4, 16, 3, 2, 0, 0},
+    {1, 1, 3, 2, 1, 3, 1, 0, 0}, {3, 2, 4, 3, 3, 3, 2, 1, 1}, {2, 3, 3, 5, 2, 2, 3, 0, 2},
+    {3, 1, 5, 4, 4, 5, 1, 2, 0}, {1, 4, 2, 3, 5, 4, 2, 1, 0}, {3, 2, 3, 3, 2, 5, 3, 2, 1},
+    {2, 3, 5, 5, 2, 1, 1, 0, 0}, {1, 2, 1, 1, 3, 3, 2, 1, 1}, {2, 32, 4, 4, 16, 3, 2, 0, 0},
     {3, 8, 7, 6, 4, 5, 2, 2, 1},
 };
 
@@ -330,13 +342,13 @@ static void test_chunked(void **state)
  * b[i] = 0.1 i - 0.1, all flat indices, computed in double and rounded. ---- */
 
 static const float golden_conv2d[36] = {
-    -1.39936984e+00f, -7.06114769e-01f, 2.02861571e+00f, 2.26989865e+00f,  -1.54459441e+00f,
-    -2.54190040e+00f, 1.51200533e+00f,  2.30456328e+00f, -1.26722491e+00f, -3.07926106e+00f,
+    -1.39936984e+00f, -7.06114769e-01f, 2.02861571e+00f,  2.26989865e+00f,  -1.54459441e+00f,
+    -2.54190040e+00f, 1.51200533e+00f,  2.30456328e+00f,  -1.26722491e+00f, -3.07926106e+00f,
     1.09671459e-01f,  1.63645339e+00f,  -2.38560885e-01f, -1.79038060e+00f, -6.55851543e-01f,
-    1.06581438e+00f,  1.42578912e+00f,  7.69157290e-01f, 1.48056138e+00f,  2.14226437e+00f,
-    -1.51320529e+00f, -3.23607659e+00f, 1.51566744e-01f, 1.70714831e+00f,  -4.74102736e-01f,
-    -1.99446630e+00f, -5.76461613e-01f, 1.23289490e+00f, 1.20877731e+00f,  4.10029113e-01f,
-    -9.66973662e-01f, 1.83084235e-02f,  2.13767648e+00f, 1.90050209e+00f,  -1.46101534e+00f,
+    1.06581438e+00f,  1.42578912e+00f,  7.69157290e-01f,  1.48056138e+00f,  2.14226437e+00f,
+    -1.51320529e+00f, -3.23607659e+00f, 1.51566744e-01f,  1.70714831e+00f,  -4.74102736e-01f,
+    -1.99446630e+00f, -5.76461613e-01f, 1.23289490e+00f,  1.20877731e+00f,  4.10029113e-01f,
+    -9.66973662e-01f, 1.83084235e-02f,  2.13767648e+00f,  1.90050209e+00f,  -1.46101534e+00f,
     -2.15132642e+00f,
 };
 static const float golden_convt[48] = {
@@ -417,9 +429,8 @@ static double loss_of(kind_t kind, const sae_conv_geom_t *g, size_t n, const flo
     return l;
 }
 
-static void numgrad(kind_t kind, const sae_conv_geom_t *g, size_t n, float *x, float *w,
-                    float *b, const float *dy, float *y, float *scr, float *param, size_t np,
-                    double *num)
+static void numgrad(kind_t kind, const sae_conv_geom_t *g, size_t n, float *x, float *w, float *b,
+                    const float *dy, float *y, float *scr, float *param, size_t np, double *num)
 {
     const float h = 1e-3f;
     for (size_t i = 0; i < np; i++) {
@@ -519,11 +530,10 @@ static void ref_maxpool(const sae_conv_geom_t *g, size_t n, const float *x, cons
             }
 }
 
-static void check_maxpool(size_t n, size_t c, size_t h, size_t w, size_t k, size_t s,
-                          int quantize)
+static void check_maxpool(size_t n, size_t c, size_t h, size_t w, size_t k, size_t s, int quantize)
 {
-    sae_conv_geom_t g = {c, h, w, c, sae_maxpool2d_out_size(h, k, s),
-                         sae_maxpool2d_out_size(w, k, s), k, s, 0, 0};
+    sae_conv_geom_t g = {
+        c, h, w, c, sae_maxpool2d_out_size(h, k, s), sae_maxpool2d_out_size(w, k, s), k, s, 0, 0};
     assert_true(g.out_h > 0 && g.out_w > 0);
     size_t nx = n * c * h * w, ny = n * c * g.out_h * g.out_w;
     float *x = falloc(nx), *y = falloc(ny), *dy = falloc(ny), *dx = falloc(nx);
@@ -549,9 +559,9 @@ static void test_maxpool(void **state)
 {
     (void)state;
     check_maxpool(1, 1, 4, 4, 2, 2, 0);
-    check_maxpool(3, 2, 7, 5, 2, 2, 0);  /* odd sizes: the last row and column are dropped */
-    check_maxpool(2, 3, 9, 9, 2, 2, 1);  /* E2's pool, with ties */
-    check_maxpool(2, 2, 7, 6, 3, 1, 1);  /* overlapping windows share maxima */
+    check_maxpool(3, 2, 7, 5, 2, 2, 0); /* odd sizes: the last row and column are dropped */
+    check_maxpool(2, 3, 9, 9, 2, 2, 1); /* E2's pool, with ties */
+    check_maxpool(2, 2, 7, 6, 3, 1, 1); /* overlapping windows share maxima */
     check_maxpool(1, 2, 8, 11, 3, 3, 1);
 
     /* Exact routing by hand: 1 plane 4 x 4, k 2, s 2. */
@@ -576,10 +586,11 @@ static void test_maxpool(void **state)
 static void test_e2_shapes(void **state)
 {
     (void)state;
-    const shape_t convs[] = {{2, 1, 28, 28, 8, 3, 1, 0, 0}, {2, 8, 26, 26, 16, 5, 1, 0, 0},
+    const shape_t convs[] = {{2, 1, 28, 28, 8, 3, 1, 0, 0},
+                             {2, 8, 26, 26, 16, 5, 1, 0, 0},
                              {2, 16, 22, 22, 32, 5, 2, 0, 0}};
-    const shape_t convts[] = {{2, 32, 4, 4, 16, 3, 2, 0, 0}, {2, 16, 9, 9, 8, 5, 2, 0, 0},
-                              {2, 8, 21, 21, 1, 8, 1, 0, 0}};
+    const shape_t convts[] = {
+        {2, 32, 4, 4, 16, 3, 2, 0, 0}, {2, 16, 9, 9, 8, 5, 2, 0, 0}, {2, 8, 21, 21, 1, 8, 1, 0, 0}};
     for (size_t i = 0; i < 3; i++)
         check_against_ref(CONV, &convs[i]);
     check_maxpool(2, 32, 9, 9, 2, 2, 0);
@@ -616,11 +627,11 @@ static void test_empty_batch(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_out_sizes),        cmocka_unit_test(test_conv2d_vs_naive),
-        cmocka_unit_test(test_convt_vs_naive),   cmocka_unit_test(test_chunked),
-        cmocka_unit_test(test_vs_pytorch),       cmocka_unit_test(test_conv2d_gradcheck),
-        cmocka_unit_test(test_convt_gradcheck),  cmocka_unit_test(test_maxpool),
-        cmocka_unit_test(test_e2_shapes),        cmocka_unit_test(test_empty_batch),
+        cmocka_unit_test(test_out_sizes),       cmocka_unit_test(test_conv2d_vs_naive),
+        cmocka_unit_test(test_convt_vs_naive),  cmocka_unit_test(test_chunked),
+        cmocka_unit_test(test_vs_pytorch),      cmocka_unit_test(test_conv2d_gradcheck),
+        cmocka_unit_test(test_convt_gradcheck), cmocka_unit_test(test_maxpool),
+        cmocka_unit_test(test_e2_shapes),       cmocka_unit_test(test_empty_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,8 +47,8 @@ void sae_conv2d_backward(const sae_conv_geom_t *g, size_t n, const float *x, con
 void sae_conv_transpose2d_forward(const sae_conv_geom_t *g, size_t n, const float *x,
                                   const float *w, const float *b, float *y, float *scratch);
 void sae_conv_transpose2d_backward(const sae_conv_geom_t *g, size_t n, const float *x,
-                                   const float *w, const float *dy, float *dx, float *dw,
-                                   float *db, float *scratch);
+                                   const float *w, const float *dy, float *dx, float *dw, float *db,
+                                   float *scratch);
 
 /* MaxPool2D (kernel, stride; padding 0). argmax [n, c, out_h, out_w] keeps
  * the flat input index (within one sample's channel plane) of each max;

@@ -19,8 +19,8 @@ size_t sae_conv2d_out_size(size_t in, size_t kernel, size_t stride, size_t paddi
 /* The window slides over the input planes and takes the output positions. */
 static sae_patch_geom_t patch_geom(const sae_conv_geom_t *g)
 {
-    sae_patch_geom_t pg = {g->in_c, g->in_h, g->in_w, g->kernel, g->stride,
-                           g->padding, g->out_h, g->out_w};
+    sae_patch_geom_t pg = {g->in_c,   g->in_h,    g->in_w,  g->kernel,
+                           g->stride, g->padding, g->out_h, g->out_w};
     return pg;
 }
 

@@ -21,8 +21,8 @@ size_t sae_conv_transpose2d_out_size(size_t in, size_t kernel, size_t stride, si
 
 static sae_patch_geom_t patch_geom(const sae_conv_geom_t *g)
 {
-    sae_patch_geom_t pg = {g->out_c, g->out_h, g->out_w, g->kernel, g->stride,
-                           g->padding, g->in_h, g->in_w};
+    sae_patch_geom_t pg = {g->out_c,  g->out_h,   g->out_w, g->kernel,
+                           g->stride, g->padding, g->in_h,  g->in_w};
     return pg;
 }
 
@@ -65,8 +65,8 @@ void sae_conv_transpose2d_forward(const sae_conv_geom_t *g, size_t n, const floa
 }
 
 void sae_conv_transpose2d_backward(const sae_conv_geom_t *g, size_t n, const float *x,
-                                   const float *w, const float *dy, float *dx, float *dw,
-                                   float *db, float *scratch)
+                                   const float *w, const float *dy, float *dx, float *dw, float *db,
+                                   float *scratch)
 {
     const sae_patch_geom_t pg = patch_geom(g);
     const size_t p = g->in_h * g->in_w, kk = g->out_c * g->kernel * g->kernel;
