@@ -137,7 +137,14 @@ typedef enum sae_sampling {
  * 2 / (D + H) of Glorot & Bengio (2010), times arch.init_scale^2. Since: 0.2 */
 typedef enum sae_init {
     SAE_INIT_GLOROT_UNIFORM = 0, /* U[-r, r], r = init_scale sqrt(6 / (D + H)) */
-    SAE_INIT_GLOROT_NORMAL = 1   /* N(0, s^2), s = init_scale sqrt(2 / (D + H)) */
+    SAE_INIT_GLOROT_NORMAL = 1,  /* N(0, s^2), s = init_scale sqrt(2 / (D + H)) */
+    SAE_INIT_FAN_IN_UNIFORM = 2  /* torch.nn's default for Linear, Conv2d and
+                                    ConvTranspose2d: weights U[-r, r], r =
+                                    init_scale / sqrt(fan_in), biases
+                                    U[-1/sqrt(fan_in), 1/sqrt(fan_in)]
+                                    (fan_in: D for the encoder, H for the
+                                    decoder, in_channels k^2 for a
+                                    convolution). Since: 0.3 */
 } sae_init_t;
 
 /* How a trainer updates the model (train.algorithm). Since: 0.2 */
@@ -179,6 +186,13 @@ typedef enum sae_param {
                                        start encoder.weight equal to
                                        decoder.weight (untied) (0).
                                        Since: 0.2 */
+    SAE_P_PENALIZE = 110,           /* enum arch.penalize: which activations of
+                                       a model with arch.layers the
+                                       regularizers act on: "code" (the code
+                                       layer's output), "hidden" (the output
+                                       of every layer but the last),
+                                       "marked" (of the layers marked
+                                       'penalize') (code). Since: 0.3 */
     /* loss: 200.. */
     SAE_P_LOSS = 200,               /* enum loss.type (mse) */
     SAE_P_LOSS_REDUCTION = 201,     /* enum loss.reduction (mean). Since: 0.2 */
@@ -323,6 +337,38 @@ SAE_API sae_status_t sae_config_set(sae_config_t *cfg, const char *key, const ch
 SAE_API sae_status_t sae_config_get(const sae_config_t *cfg, const char *key, char *buf,
                                     size_t size);
 
+/* Layered models (since 0.3). A config whose arch.layers is set describes a
+ * stack of layers on [C, H, W] inputs (rows of C*H*W floats, channels
+ * first) instead of the one-hidden-layer model; arch.input_dim,
+ * arch.hidden_dim and the arch.*_activation settings are then not used.
+ * The text lists layers separated by ';' or new lines, each as words:
+ *
+ *   input CxHxW                                   first, once
+ *   conv2d OUT kK [sS] [pP] [ACT]                 torch.nn.Conv2d
+ *   convt2d OUT kK [sS] [pP] [opO] [ACT]          torch.nn.ConvTranspose2d
+ *   maxpool2d kK [sS]                             torch.nn.MaxPool2d (s = k)
+ *   dense OUT [ACT]                               torch.nn.Linear, flattens
+ *
+ * with stride S (1), padding P (0), output padding O (0), ACT one of
+ * linear (default), sigmoid, relu, tanh, trelu. One layer, not the last,
+ * carries the word "code": its output is what sae_model_encode returns
+ * and sae_model_decode takes. Words "penalize" mark layers for
+ * arch.penalize = marked. The last layer's output must have the input's
+ * shape. Example (E2's autoencoder):
+ *
+ *   input 1x28x28; conv2d 8 k3 relu; conv2d 16 k5 relu;
+ *   conv2d 32 k5 s2 relu; maxpool2d k2 code; convt2d 16 k3 s2 relu;
+ *   convt2d 8 k5 s2 relu; convt2d 1 k8 sigmoid
+ *
+ * Errors: SAE_ERR_BAD_VALUE for text that does not parse,
+ * SAE_ERR_DIMENSION for shapes that do not chain; the config is then
+ * unchanged. An empty text goes back to the one-hidden-layer model. The
+ * same is reachable as sae_config_set(cfg, "arch.layers", text). Since: 0.3 */
+SAE_API sae_status_t sae_config_set_layers(sae_config_t *cfg, const char *layers);
+/* The layer list in canonical form (every option spelled out), "" when
+ * none. SAE_ERR_RANGE if buf is too small. Since: 0.3 */
+SAE_API sae_status_t sae_config_get_layers(const sae_config_t *cfg, char *buf, size_t size);
+
 /* ------------------------------------------------------------------------ */
 /* Regularizers                                                             */
 /* ------------------------------------------------------------------------ */
@@ -441,6 +487,16 @@ SAE_API sae_status_t sae_model_tensor(const sae_model_t *model, size_t index, co
 /* The same, looked up by name; SAE_ERR_UNKNOWN_KEY if absent. Since: 0.1 */
 SAE_API sae_status_t sae_model_tensor_by_name(const sae_model_t *model, const char *name,
                                               size_t *rows, size_t *cols, const float **data);
+
+/* Layers of a model made with arch.layers (0 for the one-hidden-layer
+ * model), and the output shape [channels x height x width] of layer index
+ * (a dense layer's is [units x 1 x 1]); SAE_ERR_RANGE past the last.
+ * Weights are the tensors "layers.I.weight" (torch's layouts: Conv2d
+ * [out, in, k, k], ConvTranspose2d [in, out, k, k], Linear [out, in]) and
+ * "layers.I.bias". Since: 0.3 */
+SAE_API size_t sae_model_layer_count(const sae_model_t *model);
+SAE_API sae_status_t sae_model_layer_shape(const sae_model_t *model, size_t index,
+                                           size_t *channels, size_t *height, size_t *width);
 
 /* Reconstruction quality of rows of x [rows x input_dim] (rows >= 2) as
  * sae_model_reconstruct computes it: *nmse = sum ||x - x_hat||^2 /

@@ -39,9 +39,10 @@ arch.output_activation	activation of the output layer; `sigmoid` for `bce`
 arch.tied	decoder weight = encoder weight transposed (no `decoder.weight`)
 arch.bias	both layers have biases
 arch.init_scale	multiplies the Glorot-uniform range sqrt(6/(D+H)), or the Glorot-normal standard deviation sqrt(2/(D+H))
-arch.init	`glorot_uniform`: U[-r, r], r = init_scale sqrt(6/(D+H)); `glorot_normal`: N(0, s^2), s = init_scale sqrt(2/(D+H)) (E4's init)
+arch.init	`glorot_uniform`: U[-r, r], r = init_scale sqrt(6/(D+H)); `glorot_normal`: N(0, s^2), s = init_scale sqrt(2/(D+H)) (E4's init); `fan_in_uniform`: torch.nn's default, weights U[-r, r], r = init_scale / sqrt(fan_in), biases U[-1/sqrt(fan_in), 1/sqrt(fan_in)] (E2's init). With `arch.layers` the fans are each layer's
 arch.unit_norm_decoder	decoder rows kept at unit norm, their gradient projected onto the tangent (Gao et al. 2024)
 arch.encoder_from_decoder	start `encoder.weight` equal to `decoder.weight` (untied; Gao et al. 2024)
+arch.penalize	with `arch.layers`: the activations the regularizers act on, `code` (the code layer's output), `hidden` (every layer's output but the last; E2), `marked` (the layers marked `penalize`)
 loss.type	reconstruction loss, reduced over the batch as `loss.reduction` says
 loss.reduction	`mean`: over all B x D elements; `sample_sum_half`: 1/2 the sum over features, mean over rows (Ng's J)
 optim.type	optimizer

@@ -461,7 +461,14 @@ static sae_status_t alloc_model(st_load_t *ld)
         sae_config_get_int(ld->cfg, SAE_P_HIDDEN_DIM, &hid) != SAE_OK || in < 1 || hid < 1)
         return load_fail(ld, SAE_ERR_FORMAT, "config has no valid input and hidden dimensions");
     uint64_t max_floats = ld->data_size / 4;
-    if ((uint64_t)in > max_floats || (uint64_t)hid > max_floats / (uint64_t)in)
+    if (ld->cfg->layers.n > 0) {
+        uint64_t need = sae_netspec_weight_count(&ld->cfg->layers);
+        if (need > max_floats)
+            return load_fail(ld, SAE_ERR_FORMAT,
+                             "config's layers need %" PRIu64 " weights, more than the %" PRIu64
+                             "-byte data section holds",
+                             need, ld->data_size);
+    } else if ((uint64_t)in > max_floats || (uint64_t)hid > max_floats / (uint64_t)in)
         return load_fail(ld, SAE_ERR_FORMAT,
                          "config's [%" PRId64 " x %" PRId64 "] encoder does not fit in the %" PRIu64
                          "-byte data section",

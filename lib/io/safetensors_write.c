@@ -322,6 +322,11 @@ static sae_status_t config_json(const sae_config_t *cfg, char **out, char *errbu
         }
         bad = !cJSON_AddStringToObject(obj, name, value);
     }
+    if (!bad && cfg->layers.n > 0) { /* the one text-valued setting */
+        char layers[4096];
+        sae_netspec_format(&cfg->layers, layers, sizeof layers);
+        bad = !cJSON_AddStringToObject(obj, "arch.layers", layers);
+    }
     char *text = bad ? NULL : cJSON_PrintUnformatted(obj);
     cJSON_Delete(obj);
     if (!text)

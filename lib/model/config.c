@@ -245,6 +245,8 @@ sae_status_t sae_config_set(sae_config_t *cfg, const char *key, const char *valu
         return sae_fail_global(SAE_ERR_NULL, "sae_config_set: cfg is NULL");
     if (!key || !value)
         return sae_fail(cfg->errmsg, SAE_ERR_NULL, "sae_config_set: key or value is NULL");
+    if (!strcmp(key, "arch.layers")) /* the one text-valued setting */
+        return sae_config_set_layers(cfg, value);
     sae_param_t id;
     if (sae_param_lookup(key, &id) != SAE_OK)
         return sae_fail(cfg->errmsg, SAE_ERR_UNKNOWN_KEY, "unknown config key '%s'", key);
@@ -272,6 +274,8 @@ sae_status_t sae_config_get(const sae_config_t *cfg, const char *key, char *buf,
 {
     if (!cfg || !key || !buf)
         return sae_fail_global(SAE_ERR_NULL, "sae_config_get: NULL argument");
+    if (!strcmp(key, "arch.layers"))
+        return sae_config_get_layers(cfg, buf, size);
     sae_param_t id;
     if (sae_param_lookup(key, &id) != SAE_OK)
         return SAE_ERR_UNKNOWN_KEY; /* sae_param_lookup left the message */
@@ -360,6 +364,8 @@ static sae_status_t validate_rank_order(const sae_config_t *cfg, char *errbuf)
 
 sae_status_t sae_config_validate(const sae_config_t *cfg, char *errbuf)
 {
+    if (cfg->layers.n > 0)
+        return sae_config_validate_layers(cfg, errbuf);
     int64_t hidden = sae_cfg_int(cfg, SAE_P_HIDDEN_DIM);
     if (sae_cfg_int(cfg, SAE_P_LOSS) == SAE_LOSS_BCE &&
         sae_cfg_int(cfg, SAE_P_OUTPUT_ACTIVATION) != SAE_ACT_SIGMOID)

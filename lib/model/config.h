@@ -4,6 +4,7 @@
 #define SAE_MODEL_CONFIG_H
 
 #include "core/error.h"
+#include "model/netspec.h"
 #include "sae.h"
 
 #define SAE_MAX_USER_REGS 16
@@ -32,10 +33,11 @@ typedef struct sae_user_reg {
 } sae_user_reg_t;
 
 struct sae_config {
-    double values[64]; /* indexed like sae_param_table */
+    double values[96]; /* indexed like sae_param_table */
     sae_user_reg_t *user_regs[SAE_MAX_USER_REGS];
     float user_weights[SAE_MAX_USER_REGS];
     unsigned n_user_regs;
+    sae_netspec_t layers; /* arch.layers; n = 0: the one-hidden-layer model */
     char errmsg[SAE_ERRMSG_SIZE];
 };
 
@@ -46,5 +48,7 @@ double sae_cfg_float(const sae_config_t *cfg, sae_param_t id);
 /* Checks that the parameters fit together (BCE needs a sigmoid output, K not
  * above the code size...). Writes the reason into errbuf. */
 sae_status_t sae_config_validate(const sae_config_t *cfg, char *errbuf);
+/* The same for a config with a layer list (config_layers.c). */
+sae_status_t sae_config_validate_layers(const sae_config_t *cfg, char *errbuf);
 
 #endif

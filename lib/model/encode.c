@@ -34,15 +34,24 @@ sae_status_t sae_model_encode_binary(sae_model_t *m, const float *x, size_t rows
     if (rows == 0)
         return SAE_OK;
     size_t h = m->code_dim;
-    float *code = sae_model_scratch(m, KWTA_CHUNK * h);
+    /* A layered model's encoder uses the model's scratch itself. */
+    float *code = m->net ? malloc(KWTA_CHUNK * h * sizeof *code)
+                         : sae_model_scratch(m, KWTA_CHUNK * h);
     uint32_t *idx = malloc(h * sizeof *idx);
     if (!code || !idx) {
         free(idx);
+        if (m->net)
+            free(code);
         return sae_fail(m->errmsg, SAE_ERR_NOMEM, "sae_model_encode_binary: out of memory");
     }
     for (size_t r = 0; r < rows; r += KWTA_CHUNK) {
         size_t n = rows - r < KWTA_CHUNK ? rows - r : KWTA_CHUNK;
-        sae_model_forward_encoder(m, x + r * m->input_dim, n, code);
+        if (m->net)
+            st = sae_net_run(m, x + r * m->input_dim, n, 0, m->net->code, code);
+        else
+            sae_model_forward_encoder(m, x + r * m->input_dim, n, code);
+        if (st != SAE_OK)
+            break;
         for (size_t i = 0; i < n; i++) {
             uint8_t *out = bits + (r + i) * h;
             memset(out, 0, h);
@@ -52,5 +61,7 @@ sae_status_t sae_model_encode_binary(sae_model_t *m, const float *x, size_t rows
         }
     }
     free(idx);
-    return SAE_OK;
+    if (m->net)
+        free(code);
+    return st;
 }

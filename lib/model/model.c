@@ -27,8 +27,8 @@ int sae_model_threads(const sae_model_t *m)
     return t <= 0 ? 1 : (t > 64 ? 64 : t);
 }
 
-static void add_tensor(sae_model_t *m, const char *name, size_t rows, size_t cols, int is_weight,
-                       int is_encoder)
+void sae_model_add_tensor(sae_model_t *m, const char *name, size_t rows, size_t cols,
+                          int is_weight, int is_encoder)
 {
     sae_tensor_desc_t *t = &m->tensors[m->n_tensors++];
     t->name = name;
@@ -39,6 +39,31 @@ static void add_tensor(sae_model_t *m, const char *name, size_t rows, size_t col
     t->is_encoder = is_encoder;
     /* Keep every tensor 64-byte aligned inside the block. */
     m->n_params += (rows * cols + 15) & ~(size_t)15;
+}
+
+static sae_status_t alloc_block(sae_model_t *m, char *errbuf)
+{
+    m->params = sae_aligned_alloc(m->n_params * sizeof(float));
+    if (!m->params)
+        return sae_fail(errbuf, SAE_ERR_NOMEM, "sae_model_create: cannot allocate %zu parameters",
+                        m->n_params);
+    memset(m->params, 0, m->n_params * sizeof(float));
+    return SAE_OK;
+}
+
+/* A model with arch.layers: its tensors are laid out by network.c. */
+static sae_status_t alloc_layered(sae_model_t *m, sae_model_t **out, char *errbuf)
+{
+    sae_status_t st = sae_net_build(m, errbuf);
+    if (st == SAE_OK)
+        st = alloc_block(m, errbuf);
+    if (st != SAE_OK) {
+        sae_model_free(m);
+        return st;
+    }
+    sae_net_bind(m);
+    *out = m;
+    return SAE_OK;
 }
 
 sae_status_t sae_model_alloc(const sae_config_t *cfg, sae_model_t **out, char *errbuf)
@@ -54,6 +79,8 @@ sae_status_t sae_model_alloc(const sae_config_t *cfg, sae_model_t **out, char *e
         free(m);
         return sae_fail(errbuf, SAE_ERR_NOMEM, "sae_model_create: out of memory");
     }
+    if (cfg->layers.n > 0)
+        return alloc_layered(m, out, errbuf);
     m->input_dim = (size_t)sae_cfg_int(cfg, SAE_P_INPUT_DIM);
     m->code_dim = (size_t)sae_cfg_int(cfg, SAE_P_HIDDEN_DIM);
     m->tied = (int)sae_cfg_int(cfg, SAE_P_TIED);
@@ -62,21 +89,19 @@ sae_status_t sae_model_alloc(const sae_config_t *cfg, sae_model_t **out, char *e
     m->output_act = (sae_activation_t)sae_cfg_int(cfg, SAE_P_OUTPUT_ACTIVATION);
 
     size_t d = m->input_dim, h = m->code_dim;
-    add_tensor(m, "encoder.weight", h, d, 1, 1);
+    sae_model_add_tensor(m, "encoder.weight", h, d, 1, 1);
     if (m->has_bias)
-        add_tensor(m, "encoder.bias", h, 1, 0, 1);
+        sae_model_add_tensor(m, "encoder.bias", h, 1, 0, 1);
     if (!m->tied)
-        add_tensor(m, "decoder.weight", h, d, 1, 0);
+        sae_model_add_tensor(m, "decoder.weight", h, d, 1, 0);
     if (m->has_bias)
-        add_tensor(m, "decoder.bias", d, 1, 0, 0);
+        sae_model_add_tensor(m, "decoder.bias", d, 1, 0, 0);
 
-    m->params = sae_aligned_alloc(m->n_params * sizeof(float));
-    if (!m->params) {
+    st = alloc_block(m, errbuf);
+    if (st != SAE_OK) {
         sae_model_free(m);
-        return sae_fail(errbuf, SAE_ERR_NOMEM,
-                        "sae_model_create: cannot allocate %zu parameters", m->n_params);
+        return st;
     }
-    memset(m->params, 0, m->n_params * sizeof(float));
     if (sae_cfg_int(cfg, SAE_P_TOPK_K) > 0) {
         m->infer_k = sae_topk_k_infer(cfg, h);
         m->infer_select = malloc(2 * h * sizeof *m->infer_select);
@@ -105,6 +130,10 @@ void sae_model_init_params(sae_model_t *m, uint64_t seed)
 {
     sae_rng_t rng;
     sae_rng_seed(&rng, seed);
+    if (m->net) {
+        sae_net_init_params(m, &rng);
+        return;
+    }
     /* Glorot & Bengio (2010): variance 2 / (fan_in + fan_out), drawn
      * uniformly on +-sqrt(6 / (fan_in + fan_out)) or from a normal of
      * standard deviation sqrt(2 / (fan_in + fan_out)) (the rank-ordered
@@ -112,11 +141,18 @@ void sae_model_init_params(sae_model_t *m, uint64_t seed)
     int normal = sae_cfg_int(m->cfg, SAE_P_INIT) == SAE_INIT_GLOROT_NORMAL;
     float r = (float)(sae_cfg_float(m->cfg, SAE_P_INIT_SCALE) *
                       sqrt((normal ? 2.0 : 6.0) / (double)(m->input_dim + m->code_dim)));
+    int fan_in = sae_cfg_int(m->cfg, SAE_P_INIT) == SAE_INIT_FAN_IN_UNIFORM;
     for (size_t i = 0; i < m->n_tensors; i++) {
         const sae_tensor_desc_t *t = &m->tensors[i];
         float *p = m->params + t->offset;
         size_t n = t->rows * t->cols;
-        if (t->is_weight && normal)
+        if (fan_in) {
+            /* torch.nn.Linear: the encoder reads D inputs, the decoder H. */
+            double fi = (double)(t->is_encoder ? m->input_dim : m->code_dim);
+            double rf = (t->is_weight ? sae_cfg_float(m->cfg, SAE_P_INIT_SCALE) : 1.0) / sqrt(fi);
+            for (size_t k = 0; k < n; k++)
+                p[k] = (float)(rf * (2.0 * (double)sae_rng_uniform(&rng) - 1.0));
+        } else if (t->is_weight && normal)
             for (size_t k = 0; k < n; k++)
                 p[k] = r * (float)sae_rng_normal(&rng);
         else if (t->is_weight)
@@ -161,6 +197,7 @@ void sae_model_free(sae_model_t *m)
     sae_aligned_free(m->params);
     sae_aligned_free(m->scratch);
     free(m->infer_select);
+    free(m->net);
     free(m);
 }
 
@@ -249,6 +286,8 @@ sae_status_t sae_model_encode(sae_model_t *m, const float *x, size_t rows, float
                                          m ? m->input_dim : 0, code);
     if (st != SAE_OK || rows == 0)
         return st;
+    if (m->net)
+        return sae_net_run(m, x, rows, 0, m->net->code, code);
     for (size_t r = 0; r < rows; r += INFER_CHUNK) {
         size_t n = rows - r < INFER_CHUNK ? rows - r : INFER_CHUNK;
         sae_model_forward_encoder(m, x + r * m->input_dim, n, code + r * m->code_dim);
@@ -262,6 +301,8 @@ sae_status_t sae_model_decode(sae_model_t *m, const float *code, size_t rows, fl
                                          m ? m->code_dim : 0, x_hat);
     if (st != SAE_OK || rows == 0)
         return st;
+    if (m->net)
+        return sae_net_run(m, code, rows, m->net->code + 1, m->net->n - 1, x_hat);
     for (size_t r = 0; r < rows; r += INFER_CHUNK) {
         size_t n = rows - r < INFER_CHUNK ? rows - r : INFER_CHUNK;
         decode_rows(m, code + r * m->code_dim, n, x_hat + r * m->input_dim);
@@ -288,6 +329,8 @@ sae_status_t sae_model_reconstruct(sae_model_t *m, const float *x, size_t rows, 
                                          m ? m->input_dim : 0, x_hat);
     if (st != SAE_OK || rows == 0)
         return st;
+    if (m->net)
+        return sae_net_run(m, x, rows, 0, m->net->n - 1, x_hat);
     float *h = sae_model_scratch(m, INFER_CHUNK * m->code_dim);
     if (!h)
         return sae_fail(m->errmsg, SAE_ERR_NOMEM, "sae_model_reconstruct: out of memory");

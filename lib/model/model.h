@@ -7,9 +7,10 @@
 
 #include "core/error.h"
 #include "model/config.h"
+#include "model/network.h"
 #include "sae.h"
 
-#define SAE_MAX_TENSORS 4
+#define SAE_MAX_TENSORS (2 * SAE_MAX_LAYERS)
 
 typedef struct sae_tensor_desc {
     const char *name;
@@ -34,6 +35,9 @@ struct sae_model {
     float *enc_b; /* [code] */
     float *dec_w; /* [code x input]: one row per unit, the dictionary atoms */
     float *dec_b; /* [input] */
+    /* The layer list of a layered model (arch.layers), else NULL: then the
+     * four views above are NULL and input_dim / code_dim come from it. */
+    sae_net_t *net;
 
     /* Units kept per row at inference (topk.alpha x topk.k), 0 = all, and
      * the selection scratch for it (2 x code_dim entries). */
@@ -46,6 +50,9 @@ struct sae_model {
     char errmsg[SAE_ERRMSG_SIZE];
 };
 
+/* Appends a tensor of rows x cols to the parameter block's layout. */
+void sae_model_add_tensor(sae_model_t *m, const char *name, size_t rows, size_t cols,
+                          int is_weight, int is_encoder);
 /* Allocates a model for cfg (copied) with zeroed parameters; no init. */
 sae_status_t sae_model_alloc(const sae_config_t *cfg, sae_model_t **out, char *errbuf);
 /* Weights drawn from seed as arch.init says (Glorot uniform or normal),

@@ -11,7 +11,9 @@ static const char *const reduction_names[] = {"mean", "sample_sum_half", NULL};
 static const char *const optim_names[] = {"sgd", "adam", "lbfgs", NULL};
 static const char *const sampling_names[] = {"shuffle", "replacement", "sequential", NULL};
 static const char *const bool_names[] = {"false", "true", NULL};
-static const char *const init_names[] = {"glorot_uniform", "glorot_normal", NULL};
+static const char *const init_names[] = {"glorot_uniform", "glorot_normal", "fan_in_uniform",
+                                         NULL};
+static const char *const penalize_names[] = {"code", "hidden", "marked", NULL};
 static const char *const algorithm_names[] = {"backprop", "nsc", "rank_order", NULL};
 static const char *const topk_mode_names[] = {"sample", "batch", NULL};
 static const char *const sparse_path_names[] = {"auto", "on", "off", NULL};
@@ -29,9 +31,10 @@ const sae_param_desc_t sae_param_table[] = {
     {SAE_P_TIED, "arch.tied", I, 0, 1, 0, 0, 0, bool_names},
     {SAE_P_BIAS, "arch.bias", I, 0, 1, 0, 0, 1, bool_names},
     {SAE_P_INIT_SCALE, "arch.init_scale", F, 0, 1e6, 1, 0, 1.0, NULL},
-    {SAE_P_INIT, "arch.init", I, 0, 1, 0, 0, SAE_INIT_GLOROT_UNIFORM, init_names},
+    {SAE_P_INIT, "arch.init", I, 0, 2, 0, 0, SAE_INIT_GLOROT_UNIFORM, init_names},
     {SAE_P_UNIT_NORM_DECODER, "arch.unit_norm_decoder", I, 0, 1, 0, 0, 0, bool_names},
     {SAE_P_ENCODER_FROM_DECODER, "arch.encoder_from_decoder", I, 0, 1, 0, 0, 0, bool_names},
+    {SAE_P_PENALIZE, "arch.penalize", I, 0, 2, 0, 0, 0, penalize_names},
     {SAE_P_LOSS, "loss.type", I, 0, 1, 0, 0, SAE_LOSS_MSE, loss_names},
     {SAE_P_LOSS_REDUCTION, "loss.reduction", I, 0, 1, 0, 0, SAE_REDUCE_MEAN, reduction_names},
     {SAE_P_OPTIMIZER, "optim.type", I, 0, 2, 0, 0, SAE_OPT_ADAM, optim_names},
@@ -81,6 +84,8 @@ const sae_param_desc_t sae_param_table[] = {
 };
 
 const size_t sae_param_table_len = sizeof sae_param_table / sizeof sae_param_table[0];
+_Static_assert(sizeof sae_param_table / sizeof sae_param_table[0] <= 96,
+               "sae_config_t.values has room for 96 parameters");
 
 _Static_assert(sizeof sae_param_table / sizeof sae_param_table[0] <= 64,
                "sae_config.values must hold one slot per parameter");

@@ -65,6 +65,9 @@ sae_status_t sae_model_prefix_errors(sae_model_t *m, const float *x, size_t rows
         return sae_fail_global(SAE_ERR_NULL, "%s: model is NULL", fn);
     if (n_ks > 0 && (!ks || !errors))
         return sae_fail(m->errmsg, SAE_ERR_NULL, "%s: %s is NULL", fn, !ks ? "ks" : "errors");
+    if (m->net)
+        return sae_fail(m->errmsg, SAE_ERR_STATE,
+                        "%s: a model with arch.layers has no ranked decoder columns", fn);
     if (rows == 0)
         return sae_fail(m->errmsg, SAE_ERR_DIMENSION, "%s: no rows", fn);
     size_t d = m->input_dim, h = m->code_dim, k_max = 0;

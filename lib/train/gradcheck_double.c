@@ -356,6 +356,11 @@ sae_status_t sae_trainer_gradcheck_double(sae_trainer_t *t, const float *x, size
     sae_model_t *m = t->model;
     if (!sae_all_finite(x, rows * m->input_dim))
         return sae_fail(t->errmsg, SAE_ERR_NONFINITE, "%s: data holds NaN or Inf", fn);
+    if (m->net)
+        return sae_fail(t->errmsg, SAE_ERR_UNSUPPORTED,
+                        "%s: the double objective is the one-hidden-layer model's; a model with "
+                        "arch.layers is checked by sae_trainer_gradcheck",
+                        fn);
     if (sae_cfg_int(m->cfg, SAE_P_TOPK_K) > 0)
         return sae_fail(t->errmsg, SAE_ERR_UNSUPPORTED,
                         "%s: the double objective has no top-k code: use sae_trainer_gradcheck",

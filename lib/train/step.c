@@ -10,6 +10,7 @@
 #include "layers/sparse_dense.h"
 #include "optim/unit_norm.h"
 #include "sparsity/regularizer.h"
+#include "train/net_step.h"
 #include "train/nsc.h"
 #include "train/rank_order.h"
 #include "train/trainer.h"
@@ -153,6 +154,9 @@ sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows,
     size_t d = m->input_dim, h = m->code_dim;
     const sae_config_t *cfg = m->cfg;
 
+    /* A layered model runs its own list of layers (net_step.c). */
+    if (m->net)
+        return sae_net_forward_backward(t, x, rows, corrupt, grad, stats);
     /* Neural sparse coding has no objective: its own pass (nsc.c). */
     if (sae_nsc_enabled(m))
         return sae_nsc_forward(t, x, rows, grad, stats);

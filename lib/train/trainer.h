@@ -40,6 +40,7 @@ typedef struct sae_workspace {
     uint32_t *select;  /* selection scratch: H (per row) or B x H (batch) */
     float *dval;       /* [B x k] gradient at the kept units */
     sae_ranked_t *rank; /* [H] ranked units of a row (train.algorithm = rank_order) */
+    struct sae_net_ws *net; /* a layered model's buffers (train/net_step.c) */
 } sae_workspace_t;
 
 sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_t batch,

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: MIT */
 #include <string.h>
 
+#include "train/net_step.h"
 #include "train/trainer.h"
 
 static int grab(void **p, size_t bytes)
@@ -59,6 +60,8 @@ sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_
         ok = init_topk(ws, m, batch);
     if (ok && sae_cfg_int(m->cfg, SAE_P_ALGORITHM) == SAE_ALGO_RANK_ORDER)
         ok = grab((void **)&ws->rank, h * sizeof *ws->rank);
+    if (ok && m->net)
+        ok = sae_net_ws_init(&ws->net, m, batch, threads) == SAE_OK;
     ws->scr.threads = threads;
     if (!ok) {
         sae_workspace_release(ws);
@@ -77,5 +80,6 @@ void sae_workspace_release(sae_workspace_t *ws)
                     ws->code.val, ws->select, ws->dval, ws->rank};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         sae_aligned_free(bufs[i]);
+    sae_net_ws_free(ws->net);
     memset(ws, 0, sizeof *ws);
 }

@@ -1,0 +1,89 @@
+/* The layer list of a config (arch.layers) and the settings a layered
+ * model can and cannot honour. SPDX-License-Identifier: MIT */
+#include <inttypes.h>
+#include <string.h>
+
+#include "model/config.h"
+
+sae_status_t sae_config_set_layers(sae_config_t *cfg, const char *text)
+{
+    if (!cfg)
+        return sae_fail_global(SAE_ERR_NULL, "sae_config_set_layers: cfg is NULL");
+    sae_netspec_t spec;
+    sae_status_t st = sae_netspec_parse(text ? text : "", &spec, cfg->errmsg);
+    if (st == SAE_OK)
+        cfg->layers = spec; /* unchanged on failure, like every setter */
+    return st;
+}
+
+sae_status_t sae_config_get_layers(const sae_config_t *cfg, char *buf, size_t size)
+{
+    if (!cfg || !buf)
+        return sae_fail_global(SAE_ERR_NULL, "sae_config_get_layers: NULL argument");
+    size_t need = sae_netspec_format(&cfg->layers, buf, size);
+    if (need >= size)
+        return sae_fail_global(SAE_ERR_RANGE,
+                               "sae_config_get_layers: buffer of %zu bytes too small (%zu needed)",
+                               size, need + 1);
+    return SAE_OK;
+}
+
+/* What the one-hidden-layer machinery does that a layer list cannot use;
+ * refused rather than silently ignored. NULL when none is set. */
+static const char *layered_conflict(const sae_config_t *cfg)
+{
+    if (sae_cfg_int(cfg, SAE_P_ALGORITHM) != SAE_ALGO_BACKPROP)
+        return "train.algorithm = backprop (nsc and rank_order are one-matrix algorithms)";
+    if (sae_cfg_int(cfg, SAE_P_TIED))
+        return "arch.tied = false (each layer has its own weights)";
+    if (sae_cfg_int(cfg, SAE_P_TOPK_K) > 0)
+        return "topk.k = 0 (top-k codes are for the one-hidden-layer model)";
+    if (sae_cfg_int(cfg, SAE_P_UNIT_NORM_DECODER) || sae_cfg_int(cfg, SAE_P_ENCODER_FROM_DECODER))
+        return "arch.unit_norm_decoder = false and arch.encoder_from_decoder = false";
+    if (sae_cfg_float(cfg, SAE_P_HIDDEN_KEEP) < 1.0)
+        return "corrupt.hidden_keep = 1 (hidden dropout acts on the one-hidden-layer code)";
+    if (sae_cfg_int(cfg, SAE_P_OPTIMIZER) == SAE_OPT_LBFGS)
+        return "optim.type = sgd or adam";
+    return NULL;
+}
+
+sae_status_t sae_config_validate_layers(const sae_config_t *cfg, char *errbuf)
+{
+    const sae_netspec_t *s = &cfg->layers;
+    const char *why = layered_conflict(cfg);
+    if (why)
+        return sae_fail(errbuf, SAE_ERR_STATE, "a model with arch.layers needs %s", why);
+    const sae_layer_spec_t *last = &s->layer[s->n - 1];
+    if (sae_cfg_int(cfg, SAE_P_LOSS) == SAE_LOSS_BCE &&
+        (last->act != SAE_ACT_SIGMOID || last->kind == SAE_LAYER_MAXPOOL2D))
+        return sae_fail(errbuf, SAE_ERR_STATE,
+                        "loss.type = bce needs the last layer of arch.layers to be sigmoid (the "
+                        "loss is computed from the logits)");
+    size_t code = sae_netspec_out_size(s, sae_netspec_code_layer(s));
+    if ((uint64_t)sae_cfg_int(cfg, SAE_P_KWTA_K) > code)
+        return sae_fail(errbuf, SAE_ERR_STATE,
+                        "encode.k = %" PRId64 " is larger than the code's %zu values",
+                        sae_cfg_int(cfg, SAE_P_KWTA_K), code);
+    double clip = sae_cfg_float(cfg, SAE_P_NOISE_CLIP);
+    if (clip > 0.0 && clip < 0.5)
+        return sae_fail(errbuf, SAE_ERR_RANGE,
+                        "corrupt.noise_clip = %g: truncation must be 0 (off) or at least 0.5 "
+                        "std, else nearly every draw is rejected",
+                        clip);
+    /* Work buffers are indexed with 32-bit offsets and BLAS int sizes. */
+    uint64_t batch = (uint64_t)sae_cfg_int(cfg, SAE_P_BATCH_SIZE);
+    for (size_t i = 0; i < s->n; i++) {
+        sae_conv_geom_t g = sae_netspec_geom(s, i);
+        uint64_t out = (uint64_t)g.out_c * g.out_h * g.out_w;
+        uint64_t in = (uint64_t)g.in_c * g.in_h * g.in_w;
+        uint64_t w = s->layer[i].kind == SAE_LAYER_DENSE ? in * out
+                                                         : (uint64_t)g.in_c * g.out_c * g.kernel *
+                                                               g.kernel;
+        if (batch * (out > in ? out : in) >= ((uint64_t)1 << 31) || w >= ((uint64_t)1 << 31))
+            return sae_fail(errbuf, SAE_ERR_RANGE,
+                            "arch.layers: layer %zu with train.batch_size = %" PRIu64
+                            " reaches 2^31 elements",
+                            i, batch);
+    }
+    return SAE_OK;
+}

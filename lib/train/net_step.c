@@ -1,0 +1,237 @@
+/* One pass of a layered model's objective: forward through every layer,
+ * the loss on the last one's logits, then back, each penalised layer's
+ * regularizer gradient joining at its output. SPDX-License-Identifier: MIT */
+#include "train/net_step.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/gemm.h"
+#include "loss/loss.h"
+#include "sparsity/regularizer.h"
+#include "train/trainer.h"
+
+static int grab(void **p, size_t bytes)
+{
+    *p = sae_aligned_alloc(bytes ? bytes : 64);
+    if (*p)
+        memset(*p, 0, bytes);
+    return *p != NULL;
+}
+
+void sae_net_ws_free(sae_net_ws_t *nw)
+{
+    if (!nw)
+        return;
+    for (size_t i = 0; i < SAE_MAX_LAYERS; i++) {
+        sae_aligned_free(nw->buf.out[i]);
+        sae_aligned_free(nw->buf.argmax[i]);
+    }
+    void *bufs[] = {nw->buf.scratch, nw->d0,       nw->d1,       nw->row_sum,
+                    nw->col_sum,     nw->row_coef, nw->col_coef, nw->scr.buf};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        sae_aligned_free(bufs[i]);
+    free(nw);
+}
+
+sae_status_t sae_net_ws_init(sae_net_ws_t **out, const sae_model_t *m, size_t batch, int threads)
+{
+    const sae_net_t *net = m->net;
+    sae_net_ws_t *nw = calloc(1, sizeof *nw);
+    *out = NULL;
+    if (!nw)
+        return SAE_ERR_NOMEM;
+    size_t big = net->max_size;
+    int ok = 1;
+    for (size_t i = 0; ok && i < net->n; i++) {
+        size_t n = batch * net->layer[i].out_size;
+        ok = grab((void **)&nw->buf.out[i], n * sizeof(float));
+        if (ok && net->layer[i].spec.kind == SAE_LAYER_MAXPOOL2D)
+            ok = grab((void **)&nw->buf.argmax[i], n * sizeof(uint32_t));
+    }
+    ok = ok && grab((void **)&nw->buf.scratch, sae_net_scratch_floats(net, batch) * sizeof(float)) &&
+         grab((void **)&nw->d0, batch * big * sizeof(float)) &&
+         grab((void **)&nw->d1, batch * big * sizeof(float)) &&
+         grab((void **)&nw->row_sum, batch * sizeof(double)) &&
+         grab((void **)&nw->col_sum, big * sizeof(double)) &&
+         grab((void **)&nw->row_coef, batch * sizeof(float)) &&
+         grab((void **)&nw->col_coef, big * sizeof(float)) &&
+         grab((void **)&nw->scr.buf, (size_t)threads * big * sizeof(double));
+    nw->scr.threads = threads;
+    if (!ok) {
+        sae_net_ws_free(nw);
+        return SAE_ERR_NOMEM;
+    }
+    *out = nw;
+    return SAE_OK;
+}
+
+/* Does arch.penalize put the regularizers on layer i's output? */
+static int penalised(const sae_model_t *m, size_t i)
+{
+    const sae_net_t *net = m->net;
+    switch (sae_cfg_int(m->cfg, SAE_P_PENALIZE)) {
+    case 1:
+        return i + 1 < net->n;
+    case 2:
+        return net->layer[i].spec.penalize;
+    default:
+        return i == net->code;
+    }
+}
+
+/* Every regularizer on layer i's output a: penalties summed into sums[]
+ * (built-ins first, then user ones), and when d is set (the gradient at
+ * a), the regularizers' gradient added and the activation's derivative
+ * applied: d becomes the gradient at the layer's pre-activation. */
+static sae_status_t layer_terms(sae_trainer_t *t, size_t i, size_t rows, float *d, double *sums)
+{
+    sae_model_t *m = t->model;
+    sae_net_ws_t *nw = t->ws.net;
+    const sae_net_layer_t *l = &m->net->layer[i];
+    const float *a = nw->buf.out[i];
+    size_t units = l->out_size;
+    sae_code_stats_t cs = {nw->row_sum, nw->col_sum, 0.0, 0.0, NULL};
+    sae_code_stats(l->spec.act, (float *)a, rows, units, &cs, &nw->scr);
+    sae_reg_coefs_t co = {nw->row_coef, nw->col_coef, 0.0f};
+    if (d) {
+        memset(nw->row_coef, 0, rows * sizeof(float));
+        memset(nw->col_coef, 0, units * sizeof(float));
+    }
+    for (int r = 0; r < SAE_N_BUILTIN_REGS; r++) {
+        float w = sae_builtin_weight(m->cfg, sae_builtin_regs[r]);
+        if (w > 0.0f)
+            sums[r] += (double)w * sae_builtin_regs[r]->fused(m->cfg, &cs, rows, units, w,
+                                                               d ? &co : NULL);
+    }
+    for (unsigned u = 0; u < m->cfg->n_user_regs; u++) {
+        const sae_user_reg_t *ur = m->cfg->user_regs[u];
+        float w = m->cfg->user_weights[u];
+        double p = ur->ops.penalty(ur->user_data, a, rows, units, w, d);
+        if (!isfinite(p))
+            return sae_fail(t->errmsg, SAE_ERR_DIVERGED,
+                            "user regularizer '%s' returned a non-finite penalty", ur->ops.name);
+        sums[SAE_N_BUILTIN_REGS + u] += (double)w * p;
+    }
+    if (d) {
+        sae_code_grad_terms_t terms = {nw->row_coef, nw->col_coef, co.sign_coef, NULL, NULL};
+        sae_act_backward(l->spec.act, a, d, rows, units, &terms, NULL, &nw->scr);
+    }
+    return SAE_OK;
+}
+
+/* Gradients of layer i's parameters and of its input, from d, the
+ * gradient at its pre-activation (or output, for pooling). dx may be NULL
+ * (the first layer's input needs none). */
+static void layer_backward(const sae_net_layer_t *l, const float *x, size_t rows, const float *d,
+                           float *dx, float *gw, float *gb, sae_net_buffers_t *buf, size_t i)
+{
+    switch (l->spec.kind) {
+    case SAE_LAYER_CONV2D:
+        sae_conv2d_backward(&l->g, rows, x, l->w, d, dx, gw, gb, buf->scratch);
+        break;
+    case SAE_LAYER_CONVT2D:
+        sae_conv_transpose2d_backward(&l->g, rows, x, l->w, d, dx, gw, gb, buf->scratch);
+        break;
+    case SAE_LAYER_MAXPOOL2D:
+        if (dx)
+            sae_maxpool2d_backward(&l->g, rows, d, buf->argmax[i], dx);
+        break;
+    case SAE_LAYER_DENSE:
+        sae_gemm(1, 0, l->out_size, l->in_size, rows, 1.0f, d, l->out_size, x, l->in_size, 0.0f,
+                 gw, l->in_size);
+        if (gb) {
+            memset(gb, 0, l->out_size * sizeof(float));
+            for (size_t r = 0; r < rows; r++)
+                for (size_t j = 0; j < l->out_size; j++)
+                    gb[j] += d[r * l->out_size + j];
+        }
+        if (dx)
+            sae_gemm(0, 0, rows, l->in_size, l->out_size, 1.0f, d, l->out_size, l->w, l->in_size,
+                     0.0f, dx, l->in_size);
+        break;
+    }
+}
+
+static void add_terms(const sae_model_t *m, const double *sums, sae_stats_t *s)
+{
+    for (int r = 0; r < SAE_N_BUILTIN_REGS + (int)m->cfg->n_user_regs; r++) {
+        int builtin = r < SAE_N_BUILTIN_REGS;
+        float w = builtin ? sae_builtin_weight(m->cfg, sae_builtin_regs[r])
+                          : m->cfg->user_weights[r - SAE_N_BUILTIN_REGS];
+        if (builtin && w <= 0.0f)
+            continue;
+        if (s->n_terms < SAE_MAX_TERMS) {
+            s->term_name[s->n_terms] =
+                builtin ? sae_builtin_regs[r]->name
+                        : m->cfg->user_regs[r - SAE_N_BUILTIN_REGS]->ops.name;
+            s->term_loss[s->n_terms++] = sums[r];
+        }
+        s->loss += sums[r];
+    }
+}
+
+sae_status_t sae_net_forward_backward(sae_trainer_t *t, const float *x, size_t rows, int corrupt,
+                                      int grad, sae_stats_t *stats)
+{
+    sae_model_t *m = t->model;
+    const sae_net_t *net = m->net;
+    sae_workspace_t *ws = &t->ws;
+    sae_net_ws_t *nw = ws->net;
+    size_t last = net->n - 1;
+    memset(stats, 0, sizeof *stats);
+    stats->struct_size = (uint32_t)sizeof *stats;
+    stats->samples = rows;
+
+    const float *xin = corrupt ? sae_corrupt_input(t, x, rows) : x;
+    sae_net_forward(net, xin, rows, 0, last, 1, &nw->buf, &nw->scr);
+
+    /* The code's statistics, as the one-hidden-layer model reports them. */
+    size_t h = m->code_dim;
+    sae_code_stats_t cs = {ws->row_sum, ws->col_sum, 0.0, 0.0, ws->col_active};
+    sae_code_stats(m->hidden_act, nw->buf.out[net->code], rows, h, &cs, &nw->scr);
+    double sum_h = 0.0;
+    for (size_t j = 0; j < h; j++)
+        sum_h += cs.col_sum[j];
+    stats->mean_activation = sum_h / ((double)rows * (double)h);
+    stats->l0 = cs.active / (double)rows;
+
+    float *d = nw->buf.out[last]; /* the loss leaves its gradient here */
+    double recon = sae_loss_apply_reduced(
+        (sae_loss_t)sae_cfg_int(m->cfg, SAE_P_LOSS), m->output_act, d, x, rows, m->input_dim,
+        NULL, grad, NULL, &nw->scr, (sae_loss_reduction_t)sae_cfg_int(m->cfg, SAE_P_LOSS_REDUCTION));
+    stats->recon_loss = recon;
+    stats->loss = recon;
+
+    double sums[SAE_N_BUILTIN_REGS + SAE_MAX_USER_REGS] = {0};
+    sae_status_t st = SAE_OK;
+    if (!grad) {
+        for (size_t i = 0; st == SAE_OK && i < last; i++)
+            if (penalised(m, i))
+                st = layer_terms(t, i, rows, NULL, sums);
+    } else {
+        for (size_t i = last + 1; st == SAE_OK && i-- > 0;) {
+            const sae_net_layer_t *l = &net->layer[i];
+            if (i < last) {
+                if (penalised(m, i))
+                    st = layer_terms(t, i, rows, d, sums);
+                else
+                    sae_net_act_backward(l->spec.act, nw->buf.out[i], d, rows * l->out_size);
+            }
+            float *dx = i == 0 ? NULL : (d == nw->d0 ? nw->d1 : nw->d0);
+            float *gw = l->w ? ws->grad + (l->w - m->params) : NULL;
+            float *gb = l->b ? ws->grad + (l->b - m->params) : NULL;
+            layer_backward(l, i == 0 ? xin : nw->buf.out[i - 1], rows, d, dx, gw, gb, &nw->buf, i);
+            d = dx;
+        }
+    }
+    if (st != SAE_OK)
+        return st;
+    add_terms(m, sums, stats);
+    if (!isfinite(stats->loss))
+        return sae_fail(t->errmsg, SAE_ERR_DIVERGED,
+                        "the loss became %g at step %llu: lower the learning rate?", stats->loss,
+                        (unsigned long long)t->steps);
+    return SAE_OK;
+}

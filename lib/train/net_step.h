@@ -1,0 +1,29 @@
+/* Forward and backward of a layered model (arch.layers) over a batch: the
+ * layers' outputs kept for the backward pass, the regularizers on the
+ * penalised layers, the loss on the last layer's logits.
+ * SPDX-License-Identifier: MIT */
+#ifndef SAE_TRAIN_NET_STEP_H
+#define SAE_TRAIN_NET_STEP_H
+
+#include "model/network.h"
+#include "sae.h"
+
+typedef struct sae_model sae_model_t;
+typedef struct sae_trainer sae_trainer_t;
+
+typedef struct sae_net_ws {
+    sae_net_buffers_t buf;     /* every layer's output for the batch */
+    float *d0, *d1;            /* gradient ping-pong, [batch x max_size] */
+    double *row_sum, *col_sum; /* statistics of a penalised layer */
+    float *row_coef, *col_coef;
+    sae_reduce_scratch_t scr;  /* threads x max_size */
+} sae_net_ws_t;
+
+sae_status_t sae_net_ws_init(sae_net_ws_t **out, const sae_model_t *m, size_t batch, int threads);
+void sae_net_ws_free(sae_net_ws_t *nw);
+
+/* sae_forward_backward for a layered model. */
+sae_status_t sae_net_forward_backward(sae_trainer_t *t, const float *x, size_t rows, int corrupt,
+                                      int grad, sae_stats_t *stats);
+
+#endif
