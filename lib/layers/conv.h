@@ -50,7 +50,8 @@ void sae_conv_transpose2d_backward(const sae_conv_geom_t *g, size_t n, const flo
                                    const float *w, const float *dy, float *dx, float *dw, float *db,
                                    float *scratch);
 
-/* MaxPool2D (kernel, stride; padding 0). argmax [n, c, out_h, out_w] keeps
+/* MaxPool2D (kernel, stride; padding 0). Channels: g->in_c (g->out_c is not
+ * read). argmax [n, c, out_h, out_w] keeps
  * the flat input index (within one sample's channel plane) of each max;
  * ties -> first in row-major scan order (as PyTorch). */
 void sae_maxpool2d_forward(const sae_conv_geom_t *g, size_t n, const float *x, float *y,
