@@ -11,6 +11,12 @@ void sae_gemm(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const f
               size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc);
 void sae_gemm_ref(int ta, int tb, size_t m, size_t n, size_t k, float alpha, const float *a,
                   size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc);
+/* Benchmark hook: while fn is set, every sae_gemm call reports its shape
+ * (accumulate: beta != 0). Process-wide and not thread-safe; only the
+ * benchmarks use it, to time the same GEMMs alone. */
+typedef void (*sae_gemm_trace_fn)(int ta, int tb, size_t m, size_t n, size_t k, size_t lda,
+                                  size_t ldb, size_t ldc, int accumulate, void *user_data);
+void sae_gemm_set_trace(sae_gemm_trace_fn fn, void *user_data);
 /* Sets the BLAS thread count when the provider lets us (0: leave as is). */
 void sae_blas_set_threads(int threads);
 
