@@ -252,13 +252,38 @@ static void add_run(cJSON *o, const run *r)
     cJSON_AddNumberToObject(j, "seconds", r->seconds);
 }
 
+/* Takes "--epochs N" (this example's own option) out of argv; 0 when absent,
+ * -1 when malformed. */
+static long take_epochs(int *argc, char **argv)
+{
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "--epochs") != 0)
+            continue;
+        char *end = NULL;
+        long v = i + 1 < *argc ? strtol(argv[i + 1], &end, 10) : -1;
+        if (!end || *end || v < 1 || v > 100000)
+            return -1;
+        for (int j = i; j + 2 <= *argc; j++)
+            argv[j] = argv[j + 2];
+        *argc -= 2;
+        return v;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    long epochs_opt = take_epochs(&argc, argv);
+    if (epochs_opt < 0) {
+        fprintf(stderr, NAME ": --epochs needs a count from 1 to 100000\n");
+        return 2;
+    }
     ex_args args;
     int rc = ex_args_parse(&args, argc, argv, NAME,
                            "E2: KL and L1 sparse convolutional autoencoders on MNIST digits;\n"
                            "prints train and test loss beside the published 0.0862 / 0.0771 (KL)\n"
-                           "and 0.0809 / 0.07757 (L1).");
+                           "and 0.0809 / 0.07757 (L1). --epochs N trains N epochs instead of\n"
+                           "E2's 20 (143 matches the original's 1,000 steps on 8,000 digits).");
     if (rc >= 0)
         return rc;
     double t0 = ex_now();
@@ -301,7 +326,7 @@ int main(int argc, char **argv)
         train.rows = QUICK_ROWS;
     if (ex_dataset_range(&held, 0, held.rows < TEST_ROWS ? held.rows : TEST_ROWS, &test) != EX_OK)
         ex_die(NAME, NULL);
-    uint64_t epochs = args.quick ? QUICK_EPOCHS : EPOCHS;
+    uint64_t epochs = epochs_opt > 0 ? (uint64_t)epochs_opt : args.quick ? QUICK_EPOCHS : EPOCHS;
     printf("training the 784-512-784 convolutional autoencoder on %zu digits, %llu epochs of "
            "batch %d, three times%s\n",
            train.rows, (unsigned long long)epochs, BATCH, args.quick ? " (--quick)" : "");

@@ -374,8 +374,10 @@ SAE_API sae_status_t sae_config_get_layers(const sae_config_t *cfg, char *buf, s
 /* ------------------------------------------------------------------------ */
 
 /* A sparsity regularizer acts on the code (the hidden layer's activations)
- * of a batch. The built-in ones (KL, L1, per-sample, per-unit) are switched
- * on by their config weights; user ones are added with
+ * of a batch; in a model with arch.layers, on each output arch.penalize
+ * names (since 0.3), units being that output's C*H*W values. The
+ * built-in ones (KL, L1, per-sample, per-unit) are switched on by their
+ * config weights; user ones are added with
  * sae_config_add_regularizer through this same table.
  *
  * penalty(): returns the unweighted penalty P(h) of the batch code h
