@@ -455,8 +455,7 @@ static double dead_after_training(int auxk, double *nmse)
         size_t a1 = (size_t)(u[3 * r] * A), a2 = (size_t)(u[3 * r + 1] * A);
         float w = 0.5f + u[3 * r + 2];
         for (size_t i = 0; i < D; i++)
-            x[r * D + i] =
-                2.0f + w * atoms[a1 * D + i] + (1.5f - u[3 * r + 2]) * atoms[a2 * D + i];
+            x[r * D + i] = 2.0f + w * atoms[a1 * D + i] + (1.5f - u[3 * r + 2]) * atoms[a2 * D + i];
     }
     assert_int_equal(sae_trainer_fit(t, x, R, 30), SAE_OK);
     double dead = -1;
@@ -621,8 +620,7 @@ static void test_bad_parameters(void **state)
     tu_assert_status(sae_model_init_decoder_bias(m, x, 0, SAE_BIAS_INIT_MEAN), SAE_ERR_DIMENSION);
     tu_assert_status(sae_model_init_decoder_bias(m, x, 2, (sae_bias_init_t)3), SAE_ERR_RANGE);
     assert_string_equal(sae_model_errmsg(m), "sae_model_init_decoder_bias: unknown method 3");
-    tu_assert_status(sae_model_init_decoder_bias(m, bad, 2, SAE_BIAS_INIT_MEAN),
-                     SAE_ERR_NONFINITE);
+    tu_assert_status(sae_model_init_decoder_bias(m, bad, 2, SAE_BIAS_INIT_MEAN), SAE_ERR_NONFINITE);
     sae_model_free(m);
     set(cfg, "auxk.k", "0");
     set(cfg, "topk.k", "0");

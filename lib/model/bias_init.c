@@ -131,8 +131,10 @@ sae_status_t sae_model_init_decoder_bias(sae_model_t *m, const float *x, size_t 
     if ((int)method < SAE_BIAS_INIT_ZERO || (int)method > SAE_BIAS_INIT_GEOMETRIC_MEDIAN)
         return sae_fail(m->errmsg, SAE_ERR_RANGE, "%s: unknown method %d", fn, (int)method);
     if (!m->dec_b)
-        return sae_fail(m->errmsg, SAE_ERR_STATE, "%s: the model has no decoder.bias "
-                        "(arch.bias = false)", fn);
+        return sae_fail(m->errmsg, SAE_ERR_STATE,
+                        "%s: the model has no decoder.bias "
+                        "(arch.bias = false)",
+                        fn);
     if (m->output_act != SAE_ACT_LINEAR)
         return sae_fail(m->errmsg, SAE_ERR_STATE,
                         "%s: needs arch.output_activation = linear (decoder.bias must be a "

@@ -11,7 +11,7 @@
 
 /* Weiszfeld stops when a step moves the estimate by at most this times the
  * rows' mean distance to their mean, or after the cap. */
-#define SAE_GEOMEDIAN_TOL 1e-9
+#define SAE_GEOMEDIAN_TOL      1e-9
 #define SAE_GEOMEDIAN_MAX_ITER 1000
 /* Rows a trainer uses for arch.bias_init, at most: evenly spaced over the
  * first call's rows. */
