@@ -147,6 +147,16 @@ typedef enum sae_init {
                                     convolution). Since: 0.3 */
 } sae_init_t;
 
+/* How the decoder's bias is started from data (arch.bias_init, and the
+ * method of sae_model_init_decoder_bias). Since: 0.3 */
+typedef enum sae_bias_init {
+    SAE_BIAS_INIT_ZERO = 0,            /* all zero (the weights' init leaves it so) */
+    SAE_BIAS_INIT_MEAN = 1,            /* the mean of the rows */
+    SAE_BIAS_INIT_GEOMETRIC_MEDIAN = 2 /* the point of least summed Euclidean
+                                          distance to the rows (Weiszfeld's
+                                          algorithm; Gao et al. 2024) */
+} sae_bias_init_t;
+
 /* How a trainer updates the model (train.algorithm). Since: 0.2 */
 typedef enum sae_algorithm {
     SAE_ALGO_BACKPROP = 0, /* descend the objective with optim.type */
@@ -186,7 +196,15 @@ typedef enum sae_param {
                                        start encoder.weight equal to
                                        decoder.weight (untied) (0).
                                        Since: 0.2 */
-    SAE_P_PENALIZE = 110,           /* enum arch.penalize: which activations of
+    SAE_P_PRE_ENCODER_BIAS = 110,   /* bool arch.pre_encoder_bias: the encoder
+                                       reads x - decoder.bias (Gao et al.
+                                       2024's b_pre); needs arch.bias and a
+                                       linear output (0). Since: 0.3 */
+    SAE_P_BIAS_INIT = 111,          /* enum arch.bias_init: zero, mean or
+                                       geometric_median: how a trainer sets
+                                       decoder.bias from the first rows it
+                                       is given (zero). Since: 0.3 */
+    SAE_P_PENALIZE = 112,           /* enum arch.penalize: which activations of
                                        a model with arch.layers the
                                        regularizers act on: "code" (the code
                                        layer's output), "hidden" (the output
@@ -257,6 +275,16 @@ typedef enum sae_param {
                                        4k <= hidden), "on", "off": decode and
                                        backpropagate through the k active
                                        units only (auto) */,
+    /* AuxK loss of top-k training (Gao et al. 2024, sec. A.2): 1210.. */
+    SAE_P_AUXK_K = 1210,            /* int  auxk.k: dead units that
+                                       reconstruct the residual per row,
+                                       0 = off; needs topk.k > 0 (0).
+                                       Since: 0.3 */
+    SAE_P_AUXK_ALPHA = 1211,        /* float auxk.alpha >= 0: weight of the
+                                       AuxK term (1/32). Since: 0.3 */
+    SAE_P_AUXK_DEAD_AFTER = 1212,   /* int  auxk.dead_after >= 1: a unit is
+                                       dead after this many training rows
+                                       without firing (100000). Since: 0.3 */
     /* training algorithm: 2000.. */
     SAE_P_ALGORITHM = 2000,         /* enum train.algorithm (backprop).
                                        Since: 0.2 */
@@ -509,6 +537,21 @@ SAE_API sae_status_t sae_model_reconstruction_error(sae_model_t *model, const fl
                                                     size_t rows, double *nmse,
                                                     double *explained_variance);
 
+/* Sets decoder.bias [input_dim] from the rows of x [rows x input_dim]:
+ * their mean, their geometric median (Weiszfeld's iteration in double,
+ * with Vardi and Zhang's step at a data point; it stops when a step moves
+ * the estimate less than 1e-9 times the rows' mean distance to their mean,
+ * or after 1000 iterations, keeping the last estimate), or zero. This is
+ * what a trainer does by itself, on its first rows, when arch.bias_init is
+ * not zero; a model given its bias by this call is not set again by its
+ * trainer. Errors: SAE_ERR_NULL, SAE_ERR_DIMENSION (rows = 0),
+ * SAE_ERR_NONFINITE, SAE_ERR_RANGE (unknown method), SAE_ERR_STATE when
+ * the model has no decoder.bias (arch.bias = 0) or a non-linear output
+ * (the bias would not be a point of the data's space), SAE_ERR_NOMEM.
+ * Since: 0.3 */
+SAE_API sae_status_t sae_model_init_decoder_bias(sae_model_t *model, const float *x, size_t rows,
+                                                 sae_bias_init_t method);
+
 /* Saves the model (config, weights, format version and checksum) as a
  * safetensors file. Atomic: a temporary file in the same folder is written,
  * flushed, synced and renamed, so path never holds a half-written file.
@@ -542,7 +585,8 @@ typedef struct sae_stats {
     uint32_t n_terms;         /* entries used in term_loss / term_name */
     double term_loss[SAE_MAX_TERMS];       /* weighted value of each term */
     const char *term_name[SAE_MAX_TERMS];  /* "kl", "l1", "sample",
-                                              "batch", "l2", user names */
+                                              "batch", "l2", user names,
+                                              "auxk" (since 0.3) */
 } sae_stats_t;
 
 /* What a progress callback is told about. */
@@ -627,7 +671,9 @@ SAE_API sae_status_t sae_trainer_unit_activity(const sae_trainer_t *trainer, dou
  * n < 800). *max_rel_err
  * as in sae_regularizer_gradcheck. Meant for small models. SAE_ERR_STATE
  * with train.algorithm = nsc or rank_order, which descend no objective.
- * Since: 0.1 */
+ * With auxk.k > 0 (since 0.3) the AuxK term's residual target, and the set
+ * of dead units, are held at their values for the unperturbed weights, as
+ * the term's gradient treats them as constants. Since: 0.1 */
 SAE_API sae_status_t sae_trainer_gradcheck(sae_trainer_t *trainer, const float *x, size_t rows,
                                            double *max_rel_err);
 
@@ -635,7 +681,8 @@ SAE_API sae_status_t sae_trainer_gradcheck(sae_trainer_t *trainer, const float *
  * for small models. The library holds a second, independent implementation
  * of the objective in double (reconstruction with either reduction, the
  * built-in regularizers, weight decay; every activation, tied or untied,
- * with or without biases) and, on batch x [rows x input_dim] without
+ * with or without biases, with or without arch.pre_encoder_bias since 0.3)
+ * and, on batch x [rows x input_dim] without
  * corruption at the model's current weights:
  *  - *rel_diff receives ||num - ana|| / ||num + ana|| between its analytic
  *    gradient and central differences of its objective (eps 1e-4, in
@@ -649,7 +696,8 @@ SAE_API sae_status_t sae_trainer_gradcheck(sae_trainer_t *trainer, const float *
  *    compute the same gradient.
  * rows must be 1..train.batch_size. Costs about 2 forward passes per
  * checked entry. SAE_ERR_UNSUPPORTED when the config has user regularizers
- * (they see a float code) or a top-k code: use sae_trainer_gradcheck;
+ * (they see a float code) or a top-k code (hence also with AuxK): use
+ * sae_trainer_gradcheck;
  * SAE_ERR_STATE with train.algorithm = nsc or rank_order, which have no
  * gradient. Since: 0.2 */
 SAE_API sae_status_t sae_trainer_gradcheck_double(sae_trainer_t *trainer, const float *x,

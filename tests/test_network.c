@@ -134,6 +134,9 @@ static void test_conflicting_settings_refused(void **state)
         {"train.algorithm", "nsc", "train.algorithm = backprop"},
         {"corrupt.hidden_keep", "0.5", "corrupt.hidden_keep = 1"},
         {"loss.type", "bce", "last layer of arch.layers to be sigmoid"},
+        {"arch.bias_init", "mean", "arch.bias_init = zero"},
+        {"arch.pre_encoder_bias", "true", "arch.pre_encoder_bias = false"},
+        {"optim.type", "lbfgs", "optim.type = sgd or adam"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         sae_config_t *cfg = layered("input 1x4x4; dense 3 relu code; dense 16 relu");

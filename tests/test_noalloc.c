@@ -89,6 +89,45 @@ static void test_no_allocation_in_training_loop(void **state)
     train_without_allocating("tanh", 1, 1);
 }
 
+/* Gao et al.'s recipe: the decoder bias set from the first rows (the
+ * geometric median, inside the first counted call), the pre-encoder bias
+ * and AuxK, on both top-k paths. */
+static void test_no_allocation_with_auxk(void **state)
+{
+    (void)state;
+    for (int sparse = 0; sparse < 2; sparse++) {
+        sae_config_t *cfg = tu_config(64, 48);
+        const char *kv[] = {"arch.hidden_activation", "relu", "topk.k", "4",
+                            "topk.sparse_path", sparse ? "on" : "off", "auxk.k", "6",
+                            "auxk.dead_after", "64", "arch.pre_encoder_bias", "1",
+                            "arch.bias_init", "geometric_median", "arch.unit_norm_decoder", "1",
+                            "train.batch_size", "32", "train.sampling", "sequential", NULL};
+        for (int i = 0; kv[i]; i += 2)
+            assert_int_equal(sae_config_set(cfg, kv[i], kv[i + 1]), SAE_OK);
+        sae_model_t *m = NULL;
+        sae_trainer_t *t = NULL;
+        assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+        assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
+        size_t rows = 200;
+        float *x = malloc(rows * 64 * sizeof *x);
+        tu_fill_uniform(x, rows * 64, 0, 1, 3);
+        sae_stats_t s;
+        n_alloc = 0;
+        counting = 1;
+        assert_int_equal(sae_trainer_fit(t, x, rows, 3), SAE_OK);
+        for (int i = 0; i < 10; i++)
+            assert_int_equal(sae_trainer_step(t, x + (size_t)(i % 6) * 32 * 64, 32, &s), SAE_OK);
+        assert_int_equal(sae_trainer_fit_steps(t, x, rows, 17), SAE_OK);
+        assert_int_equal(sae_trainer_evaluate(t, x, rows, &s), SAE_OK);
+        counting = 0;
+        assert_int_equal(n_alloc, 0);
+        free(x);
+        sae_trainer_free(t);
+        sae_model_free(m);
+        sae_config_free(cfg);
+    }
+}
+
 /* Neural sparse coding's step (train/nsc.c) works in the same workspace. */
 static void test_no_allocation_with_nsc(void **state)
 {
@@ -160,6 +199,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_allocation_in_training_loop),
+        cmocka_unit_test(test_no_allocation_with_auxk),
         cmocka_unit_test(test_no_allocation_with_nsc),
         cmocka_unit_test(test_no_allocation_with_rank_order),
     };

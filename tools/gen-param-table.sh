@@ -42,6 +42,8 @@ arch.init_scale	multiplies the Glorot-uniform range sqrt(6/(D+H)), or the Glorot
 arch.init	`glorot_uniform`: U[-r, r], r = init_scale sqrt(6/(D+H)); `glorot_normal`: N(0, s^2), s = init_scale sqrt(2/(D+H)) (E4's init); `fan_in_uniform`: torch.nn's default, weights U[-r, r], r = init_scale / sqrt(fan_in), biases U[-1/sqrt(fan_in), 1/sqrt(fan_in)] (E2's init). With `arch.layers` the fans are each layer's
 arch.unit_norm_decoder	decoder rows kept at unit norm, their gradient projected onto the tangent (Gao et al. 2024)
 arch.encoder_from_decoder	start `encoder.weight` equal to `decoder.weight` (untied; Gao et al. 2024)
+arch.pre_encoder_bias	the encoder reads x - `decoder.bias` (Gao et al. 2024's b_pre; [auxk.md](regularizers/auxk.md)); needs `arch.bias` and a linear output
+arch.bias_init	how a trainer sets `decoder.bias` from the first rows it is given (at most 16384): `zero` (left as initialised), `mean`, `geometric_median`
 arch.penalize	with `arch.layers`: the activations the regularizers act on, `code` (the code layer's output), `hidden` (every layer's output but the last; E2), `marked` (the layers marked `penalize`)
 loss.type	reconstruction loss, reduced over the batch as `loss.reduction` says
 loss.reduction	`mean`: over all B x D elements; `sample_sum_half`: 1/2 the sum over features, mean over rows (Ng's J)
@@ -80,6 +82,9 @@ topk.alpha	inference keeps round(alpha x k) units per row
 topk.k_start	k at step 0 when annealing; 0 = no annealing
 topk.anneal_steps	steps over which k falls linearly from k_start to k
 topk.sparse_path	decode and backpropagate through the active units only: `auto` (4k <= H), `on`, `off`
+auxk.k	dead units per row that reconstruct the main residual, the AuxK loss ([auxk.md](regularizers/auxk.md)); 0 = off; needs `topk.k` > 0
+auxk.alpha	weight of the AuxK term, alpha sum \|\|e - e^\|\|^2 / sum \|\|e\|\|^2
+auxk.dead_after	a unit is dead after this many training rows without firing
 train.algorithm	how a trainer updates the model: `backprop` descends the objective with `optim.type`; `nsc` is neural sparse coding ([neural-sparse-coding.md](algorithms/neural-sparse-coding.md)), a dictionary update with no loss; `rank_order` is the rank-ordered autoencoder's update ([rank-order.md](algorithms/rank-order.md))
 nsc.tau	`nsc` only: code entries with \|A^T y\| < tau are set to 0, in training and in `sae_model_encode`
 nsc.eta	`nsc` only: step of the dictionary update (the step decay of `schedule.*` applies to it)

@@ -362,6 +362,54 @@ static sae_status_t validate_rank_order(const sae_config_t *cfg, char *errbuf)
     return SAE_OK;
 }
 
+/* The pre-encoder bias, its data init and AuxK (Gao et al. 2024) are
+ * defined for a backprop-trained model whose decoder bias lives in the
+ * data's space (a linear output), and AuxK for top-k codes. */
+static sae_status_t validate_gao(const sae_config_t *cfg, char *errbuf)
+{
+    int pre = (int)sae_cfg_int(cfg, SAE_P_PRE_ENCODER_BIAS);
+    int64_t init = sae_cfg_int(cfg, SAE_P_BIAS_INIT);
+    int64_t algo = sae_cfg_int(cfg, SAE_P_ALGORITHM);
+    int linear_out = sae_cfg_int(cfg, SAE_P_OUTPUT_ACTIVATION) == SAE_ACT_LINEAR;
+    const char *what = pre ? "arch.pre_encoder_bias" : "arch.bias_init";
+    if (pre || init != SAE_BIAS_INIT_ZERO) {
+        if (!sae_cfg_int(cfg, SAE_P_BIAS))
+            return sae_fail(errbuf, SAE_ERR_STATE,
+                            "%s needs arch.bias = true (it acts on decoder.bias)", what);
+        if (algo != SAE_ALGO_BACKPROP)
+            return sae_fail(errbuf, SAE_ERR_STATE,
+                            "%s needs train.algorithm = backprop (nsc and rank_order have no "
+                            "biases)",
+                            what);
+        if (!linear_out)
+            return sae_fail(errbuf, SAE_ERR_STATE,
+                            "%s needs arch.output_activation = linear (decoder.bias must be a "
+                            "point of the input space)",
+                            what);
+    }
+    int64_t ka = sae_cfg_int(cfg, SAE_P_AUXK_K);
+    if (ka == 0)
+        return SAE_OK;
+    int64_t hidden = sae_cfg_int(cfg, SAE_P_HIDDEN_DIM);
+    if (sae_cfg_int(cfg, SAE_P_TOPK_K) == 0)
+        return sae_fail(errbuf, SAE_ERR_STATE,
+                        "auxk.k > 0 needs topk.k > 0 (AuxK revives the dead units of a top-k "
+                        "code)");
+    if (ka > hidden)
+        return sae_fail(errbuf, SAE_ERR_STATE,
+                        "auxk.k = %" PRId64 " must not exceed arch.hidden_dim = %" PRId64, ka,
+                        hidden);
+    if (sae_cfg_int(cfg, SAE_P_LOSS) != SAE_LOSS_MSE || !linear_out)
+        return sae_fail(errbuf, SAE_ERR_STATE,
+                        "auxk.k > 0 needs loss.type = mse and arch.output_activation = linear "
+                        "(the dead units reconstruct the residual x - x_hat)");
+    if (sae_cfg_int(cfg, SAE_P_OPTIMIZER) == SAE_OPT_LBFGS)
+        return sae_fail(errbuf, SAE_ERR_STATE,
+                        "auxk.k > 0 cannot be combined with optim.type = lbfgs (its residual "
+                        "is held constant, so it is no objective for a line search)");
+    return SAE_OK;
+}
+
 sae_status_t sae_config_validate(const sae_config_t *cfg, char *errbuf)
 {
     if (cfg->layers.n > 0)
@@ -430,6 +478,9 @@ sae_status_t sae_config_validate(const sae_config_t *cfg, char *errbuf)
                         "arch.input_dim x arch.hidden_dim = %" PRId64 " x %" PRId64
                         " exceeds 2^31 weights",
                         in, hidden);
+    sae_status_t st = validate_gao(cfg, errbuf);
+    if (st != SAE_OK)
+        return st;
     if (sae_cfg_int(cfg, SAE_P_ALGORITHM) == SAE_ALGO_NSC)
         return validate_nsc(cfg, errbuf);
     if (sae_cfg_int(cfg, SAE_P_ALGORITHM) == SAE_ALGO_RANK_ORDER)

@@ -44,6 +44,11 @@ static const char *layered_conflict(const sae_config_t *cfg)
         return "corrupt.hidden_keep = 1 (hidden dropout acts on the one-hidden-layer code)";
     if (sae_cfg_int(cfg, SAE_P_OPTIMIZER) == SAE_OPT_LBFGS)
         return "optim.type = sgd or adam";
+    if (sae_cfg_int(cfg, SAE_P_PRE_ENCODER_BIAS) || sae_cfg_int(cfg, SAE_P_BIAS_INIT) != 0)
+        return "arch.pre_encoder_bias = false and arch.bias_init = zero (decoder.bias is the "
+               "one-hidden-layer model's)";
+    if (sae_cfg_int(cfg, SAE_P_AUXK_K) > 0)
+        return "auxk.k = 0 (AuxK needs a top-k code)";
     return NULL;
 }
 

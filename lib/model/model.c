@@ -87,6 +87,7 @@ sae_status_t sae_model_alloc(const sae_config_t *cfg, sae_model_t **out, char *e
     m->has_bias = (int)sae_cfg_int(cfg, SAE_P_BIAS);
     m->hidden_act = (sae_activation_t)sae_cfg_int(cfg, SAE_P_HIDDEN_ACTIVATION);
     m->output_act = (sae_activation_t)sae_cfg_int(cfg, SAE_P_OUTPUT_ACTIVATION);
+    m->pre_bias = (int)sae_cfg_int(cfg, SAE_P_PRE_ENCODER_BIAS) && m->has_bias;
 
     size_t d = m->input_dim, h = m->code_dim;
     sae_model_add_tensor(m, "encoder.weight", h, d, 1, 1);
@@ -106,6 +107,13 @@ sae_status_t sae_model_alloc(const sae_config_t *cfg, sae_model_t **out, char *e
         m->infer_k = sae_topk_k_infer(cfg, h);
         m->infer_select = malloc(2 * h * sizeof *m->infer_select);
         if (!m->infer_select) {
+            sae_model_free(m);
+            return sae_fail(errbuf, SAE_ERR_NOMEM, "sae_model_create: out of memory");
+        }
+    }
+    if (m->pre_bias) {
+        m->center = sae_aligned_alloc(SAE_CENTER_ROWS * d * sizeof(float));
+        if (!m->center) {
             sae_model_free(m);
             return sae_fail(errbuf, SAE_ERR_NOMEM, "sae_model_create: out of memory");
         }
@@ -185,6 +193,7 @@ sae_status_t sae_model_create(const sae_config_t *cfg, sae_model_t **out)
         return st;
     }
     sae_model_init_params(m, (uint64_t)sae_cfg_int(cfg, SAE_P_SEED));
+    m->bias_init_pending = m->has_bias && sae_cfg_int(cfg, SAE_P_BIAS_INIT) != SAE_BIAS_INIT_ZERO;
     *out = m;
     return SAE_OK;
 }
@@ -196,6 +205,7 @@ void sae_model_free(sae_model_t *m)
     sae_config_free(m->cfg);
     sae_aligned_free(m->params);
     sae_aligned_free(m->scratch);
+    sae_aligned_free(m->center);
     free(m->infer_select);
     free(m->net);
     free(m);
@@ -229,11 +239,28 @@ float sae_model_encoder_scale(const sae_model_t *m)
     return 1.0f;
 }
 
+const float *sae_model_center_input(const sae_model_t *m, const float *x, size_t rows)
+{
+    if (!m->pre_bias)
+        return x;
+    size_t d = m->input_dim;
+    for (size_t b = 0; b < rows; b++)
+        for (size_t i = 0; i < d; i++)
+            m->center[b * d + i] = x[b * d + i] - m->dec_b[i];
+    return m->center;
+}
+
 void sae_model_forward_encoder(const sae_model_t *m, const float *x, size_t rows, float *code)
 {
     sae_reduce_scratch_t scr = {NULL, sae_model_threads(m)};
-    sae_gemm(0, 1, rows, m->code_dim, m->input_dim, sae_model_encoder_scale(m), x, m->input_dim,
-             m->enc_w, m->input_dim, 0.0f, code, m->code_dim);
+    size_t d = m->input_dim, h = m->code_dim;
+    size_t step = m->pre_bias ? SAE_CENTER_ROWS : rows;
+    for (size_t r = 0; r < rows; r += step) {
+        size_t n = rows - r < step ? rows - r : step;
+        const float *xin = sae_model_center_input(m, x + r * d, n);
+        sae_gemm(0, 1, n, h, d, sae_model_encoder_scale(m), xin, d, m->enc_w, d, 0.0f,
+                 code + r * h, h);
+    }
     sae_bias_act_forward(m->hidden_act, code, rows, m->code_dim, m->enc_b, NULL, &scr);
     if (m->infer_k > 0)
         sae_topk_rows(code, rows, m->code_dim, m->infer_k, m->infer_select);

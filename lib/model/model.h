@@ -43,6 +43,15 @@ struct sae_model {
      * the selection scratch for it (2 x code_dim entries). */
     size_t infer_k;
     uint32_t *infer_select;
+    /* arch.pre_encoder_bias (Gao et al. 2024): the encoder reads x - dec_b;
+     * the centred rows of inference calls go to center [SAE_CENTER_ROWS x
+     * input], allocated with the model. */
+    int pre_bias;
+    float *center;
+    /* arch.bias_init is not zero and decoder.bias has not been set from
+     * data yet: the trainer does it on the first rows it is given. Set by
+     * sae_model_create only (a loaded model keeps its bias). */
+    int bias_init_pending;
     /* Scratch for inference calls, grown on demand. */
     float *scratch;
     size_t scratch_size;
@@ -59,7 +68,14 @@ sae_status_t sae_model_alloc(const sae_config_t *cfg, sae_model_t **out, char *e
  * zero biases. */
 void sae_model_init_params(sae_model_t *m, uint64_t seed);
 
-/* Forward of the encoder on clean rows: code[rows x H] = act(x W^T + b). */
+/* Rows centred per call of sae_model_center_input. */
+#define SAE_CENTER_ROWS 256
+/* x itself, or (arch.pre_encoder_bias) x - dec_b written into m->center;
+ * rows <= SAE_CENTER_ROWS. */
+const float *sae_model_center_input(const sae_model_t *m, const float *x, size_t rows);
+
+/* Forward of the encoder on clean rows: code[rows x H] = act(x' W^T + b),
+ * x' = x - dec_b with arch.pre_encoder_bias, else x. */
 void sae_model_forward_encoder(const sae_model_t *m, const float *x, size_t rows, float *code);
 /* The decoder's weight as [code x input] rows (the encoder's when tied). */
 const float *sae_model_decoder_rows(const sae_model_t *m);

@@ -17,6 +17,7 @@ static const char *const penalize_names[] = {"code", "hidden", "marked", NULL};
 static const char *const algorithm_names[] = {"backprop", "nsc", "rank_order", NULL};
 static const char *const topk_mode_names[] = {"sample", "batch", NULL};
 static const char *const sparse_path_names[] = {"auto", "on", "off", NULL};
+static const char *const bias_init_names[] = {"zero", "mean", "geometric_median", NULL};
 
 #define BIG 1e15
 #define I SAE_TYPE_INT
@@ -34,6 +35,8 @@ const sae_param_desc_t sae_param_table[] = {
     {SAE_P_INIT, "arch.init", I, 0, 2, 0, 0, SAE_INIT_GLOROT_UNIFORM, init_names},
     {SAE_P_UNIT_NORM_DECODER, "arch.unit_norm_decoder", I, 0, 1, 0, 0, 0, bool_names},
     {SAE_P_ENCODER_FROM_DECODER, "arch.encoder_from_decoder", I, 0, 1, 0, 0, 0, bool_names},
+    {SAE_P_PRE_ENCODER_BIAS, "arch.pre_encoder_bias", I, 0, 1, 0, 0, 0, bool_names},
+    {SAE_P_BIAS_INIT, "arch.bias_init", I, 0, 2, 0, 0, SAE_BIAS_INIT_ZERO, bias_init_names},
     {SAE_P_PENALIZE, "arch.penalize", I, 0, 2, 0, 0, 0, penalize_names},
     {SAE_P_LOSS, "loss.type", I, 0, 1, 0, 0, SAE_LOSS_MSE, loss_names},
     {SAE_P_LOSS_REDUCTION, "loss.reduction", I, 0, 1, 0, 0, SAE_REDUCE_MEAN, reduction_names},
@@ -74,6 +77,13 @@ const sae_param_desc_t sae_param_table[] = {
     {SAE_P_TOPK_K_START, "topk.k_start", I, 0, 1 << 24, 0, 0, 0, NULL},
     {SAE_P_TOPK_ANNEAL_STEPS, "topk.anneal_steps", I, 0, BIG, 0, 0, 0, NULL},
     {SAE_P_TOPK_SPARSE_PATH, "topk.sparse_path", I, 0, 2, 0, 0, 0, sparse_path_names},
+    /* Gao et al. 2024, sec. A.2: alpha = 1/32. They call a latent dead
+     * after 10M tokens of training; the data sets libsae is used on have
+     * 1e4 to 1e6 rows, and at 1e5 rows a dead unit fires at most 1e-5 of the
+     * time, hundreds of times less than a top-k unit's k / H. */
+    {SAE_P_AUXK_K, "auxk.k", I, 0, 1 << 24, 0, 0, 0, NULL},
+    {SAE_P_AUXK_ALPHA, "auxk.alpha", F, 0, 1e6, 0, 0, 1.0 / 32.0, NULL},
+    {SAE_P_AUXK_DEAD_AFTER, "auxk.dead_after", I, 1, BIG, 0, 0, 100000, NULL},
     {SAE_P_ALGORITHM, "train.algorithm", I, 0, 2, 0, 0, SAE_ALGO_BACKPROP, algorithm_names},
     {SAE_P_NSC_TAU, "nsc.tau", F, 0, 1e6, 0, 0, 0.5, NULL},
     {SAE_P_NSC_ETA, "nsc.eta", F, 0, 1e6, 1, 0, 1.0, NULL},

@@ -15,6 +15,7 @@
 
 /* Rows encoded at a time: bounds the scratch memory. */
 #define CHUNK 256
+_Static_assert(CHUNK <= SAE_CENTER_ROWS, "a chunk is centred in one call");
 
 /* s += v * (decoder column of unit j): row j of decoder.weight [H x D], or
  * of encoder.weight when tied. */
@@ -93,7 +94,10 @@ sae_status_t sae_model_prefix_errors(sae_model_t *m, const float *x, size_t rows
         size_t n = rows - r < CHUNK ? rows - r : CHUNK;
         const float *xc = x + r * d;
         sae_model_forward_encoder(m, xc, n, code);
-        sae_gemm(0, 1, n, h, d, sae_model_encoder_scale(m), xc, d, m->enc_w, d, 0.0f, z, h);
+        /* The encoder's input (x - decoder.bias with arch.pre_encoder_bias);
+         * the errors are against x itself. CHUNK <= SAE_CENTER_ROWS. */
+        const float *xe = sae_model_center_input(m, xc, n);
+        sae_gemm(0, 1, n, h, d, sae_model_encoder_scale(m), xe, d, m->enc_w, d, 0.0f, z, h);
         if (m->enc_b)
             for (size_t b = 0; b < n; b++)
                 for (size_t j = 0; j < h; j++)

@@ -44,6 +44,8 @@ sae_status_t sae_trainer_gradcheck(sae_trainer_t *t, const float *x, size_t rows
         return sae_fail(t->errmsg, SAE_ERR_NOMEM, "sae_trainer_gradcheck: out of memory");
     memcpy(ana, t->ws.grad, m->n_params * sizeof *ana);
     sae_weight_decay_grad(&t->opt, m, ana);
+    /* AuxK's residual target is a constant of its gradient: hold it. */
+    t->ws.aux_frozen = 1;
 
     /* ||num - ana|| / ||num + ana||: robust to entries whose gradient is
      * near zero, where float rounding dominates any per-entry ratio. */
@@ -65,6 +67,7 @@ sae_status_t sae_trainer_gradcheck(sae_trainer_t *t, const float *x, size_t rows
             sum2 += (num + a) * (num + a);
         }
     }
+    t->ws.aux_frozen = 0;
     double worst = sum2 > 0.0 ? sqrt(diff2 / sum2) : sqrt(diff2);
     if (isnan(worst))
         worst = INFINITY;

@@ -37,6 +37,7 @@
 typedef struct dnet {
     size_t d, h, rows;
     int tied;
+    int pre; /* arch.pre_encoder_bias: the encoder reads x - bd */
     sae_activation_t fa, ga;
     sae_loss_t loss;
     double scale; /* factor of the loss summed over elements */
@@ -45,6 +46,7 @@ typedef struct dnet {
     int decay_we, decay_wd;
     size_t we, be, wd, bd; /* offsets in the parameter vector, or ABSENT */
     double *x;             /* [rows x d] */
+    double *xe;            /* [rows x d] the encoder's input: x, or x - bd */
     double *z1, *hc;       /* [rows x h] pre-activation and code */
     double *out;           /* [rows x d] output pre-activation, then its gradient */
     double *dh;            /* [rows x h] */
@@ -89,6 +91,7 @@ static size_t offset_of(const sae_model_t *m, const float *view)
 static void dnet_free(dnet_t *n)
 {
     free(n->x);
+    free(n->xe);
     free(n->z1);
     free(n->hc);
     free(n->out);
@@ -105,6 +108,7 @@ static int dnet_init(dnet_t *n, const sae_model_t *m, const float *x, size_t row
     n->h = m->code_dim;
     n->rows = rows;
     n->tied = m->tied;
+    n->pre = m->pre_bias;
     n->fa = m->hidden_act;
     n->ga = m->output_act;
     n->loss = (sae_loss_t)sae_cfg_int(cfg, SAE_P_LOSS);
@@ -128,13 +132,14 @@ static int dnet_init(dnet_t *n, const sae_model_t *m, const float *x, size_t row
     n->bd = offset_of(m, m->dec_b);
     size_t bd = rows * n->d, bh = rows * n->h;
     n->x = malloc(bd * sizeof *n->x);
+    n->xe = malloc(bd * sizeof *n->xe);
     n->z1 = malloc(bh * sizeof *n->z1);
     n->hc = malloc(bh * sizeof *n->hc);
     n->out = malloc(bd * sizeof *n->out);
     n->dh = malloc(bh * sizeof *n->dh);
     n->row_c = malloc(rows * sizeof *n->row_c);
     n->col_c = malloc(n->h * sizeof *n->col_c);
-    if (!n->x || !n->z1 || !n->hc || !n->out || !n->dh || !n->row_c || !n->col_c) {
+    if (!n->x || !n->xe || !n->z1 || !n->hc || !n->out || !n->dh || !n->row_c || !n->col_c) {
         dnet_free(n);
         return 0;
     }
@@ -214,9 +219,13 @@ static double objective(dnet_t *n, const double *p, double *grad, size_t n_param
     const double *wd = n->wd == ABSENT ? NULL : p + n->wd;
     const double *bd = n->bd == ABSENT ? NULL : p + n->bd;
 
-    /* Encoder: Z1 = X We^T + be, Hc = f(Z1). */
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, H, D, 1.0, n->x, D, we, D, 0.0, n->z1,
-                H);
+    /* Encoder: Z1 = Xe We^T + be, Hc = f(Z1), Xe = X - 1 bd^T with the
+     * pre-encoder bias (Gao et al. 2024), else X. */
+    for (size_t b = 0; b < rows; b++)
+        for (size_t i = 0; i < d; i++)
+            n->xe[b * d + i] = n->x[b * d + i] - (n->pre ? bd[i] : 0.0);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, H, D, 1.0, n->xe, D, we, D, 0.0,
+                n->z1, H);
     for (size_t b = 0; b < rows; b++)
         for (size_t j = 0; j < h; j++) {
             double z = n->z1[b * h + j] + (be ? be[j] : 0.0);
@@ -275,9 +284,14 @@ static double objective(dnet_t *n, const double *p, double *grad, size_t n_param
             if (be)
                 grad[n->be + j] += g;
         }
-    /* dJ/dWe (+)= dZ1^T X */
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, D, B, 1.0, n->dh, H, n->x, D,
+    /* dJ/dWe (+)= dZ1^T Xe */
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, D, B, 1.0, n->dh, H, n->xe, D,
                 n->tied ? 1.0 : 0.0, g_we, D);
+    /* dJ/dbd through Xe: -sum_b dZ1[b, :] We = -(dJ/dbe) We. */
+    if (n->pre)
+        for (size_t j = 0; j < h; j++)
+            for (size_t i = 0; i < d; i++)
+                grad[n->bd + i] -= grad[n->be + j] * we[j * d + i];
     if (n->decay_we)
         for (size_t k = 0; k < h * d; k++)
             g_we[k] += n->lambda * we[k];

@@ -11,6 +11,7 @@
 #include "optim/unit_norm.h"
 #include "sparsity/regularizer.h"
 #include "train/net_step.h"
+#include "train/auxk.h"
 #include "train/nsc.h"
 #include "train/rank_order.h"
 #include "train/trainer.h"
@@ -98,6 +99,10 @@ static void encode(sae_trainer_t *t, const float *xin, size_t rows, sae_code_sta
         return;
     }
     sae_bias_act_forward(m->hidden_act, ws->h, rows, h, m->enc_b, NULL, &ws->scr);
+    /* AuxK chooses among the dead units' activations before the top-k
+     * zeroes them. */
+    if (ws->aux_k > 0)
+        sae_auxk_select(t, ws->h, rows);
     size_t k = sae_topk_k_at(m->cfg, t->steps);
     int batch_mode = sae_cfg_int(m->cfg, SAE_P_TOPK_MODE) == 1;
     sae_topk_apply(batch_mode, ws->h, rows, h, k, ws->select, &ws->code);
@@ -146,6 +151,19 @@ static void backward_dense(sae_trainer_t *t, const float *xin, const float *hd, 
     sae_gemm(1, 0, h, d, rows, 1.0f, ws->dh, h, xin, d, m->tied ? 1.0f : 0.0f, g->enc_w, d);
 }
 
+/* The encoder's input with arch.pre_encoder_bias (Gao et al. 2024):
+ * xin - decoder.bias, in ws->xin (in place when xin is already there). */
+static const float *center(sae_trainer_t *t, const float *xin, size_t rows)
+{
+    const sae_model_t *m = t->model;
+    size_t d = m->input_dim;
+    float *out = t->ws.xin;
+    for (size_t b = 0; b < rows; b++)
+        for (size_t i = 0; i < d; i++)
+            out[b * d + i] = xin[b * d + i] - m->dec_b[i];
+    return out;
+}
+
 sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows, int corrupt,
                                   int grad, sae_stats_t *stats)
 {
@@ -168,6 +186,8 @@ sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows,
     stats->samples = rows;
 
     const float *xin = corrupt ? sae_corrupt_input(t, x, rows) : x;
+    if (m->pre_bias)
+        xin = center(t, xin, rows);
     sae_code_stats_t cs = {ws->row_sum, ws->col_sum, 0.0, 0.0, ws->col_active};
     encode(t, xin, rows, &cs);
     double sum_h = 0.0;
@@ -183,6 +203,8 @@ sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows,
     } else {
         sae_model_forward_decoder_pre(m, hd, rows, ws->out);
     }
+    if (ws->aux_k > 0)
+        sae_auxk_residual(t, x, ws->out, rows);
     grad_views_t g = views_of(m, ws->grad);
     double recon = sae_loss_apply_reduced(
         (sae_loss_t)sae_cfg_int(cfg, SAE_P_LOSS), m->output_act, ws->out, x, rows, d, m->dec_b,
@@ -194,6 +216,8 @@ sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows,
     sae_status_t st = code_terms(t, rows, &cs, grad, &terms, stats);
     if (st != SAE_OK)
         return st;
+    if (ws->aux_k > 0)
+        add_term(stats, "auxk", sae_auxk_forward(t, rows));
     if (!isfinite(stats->loss))
         return sae_fail(t->errmsg, SAE_ERR_DIVERGED,
                         "the loss became %g at step %llu: lower the learning rate?", stats->loss,
@@ -204,6 +228,13 @@ sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows,
         backward_sparse(t, xin, rows, &terms, &g);
     else
         backward_dense(t, xin, hd, rows, &terms, &g);
+    if (ws->aux_k > 0)
+        sae_auxk_backward(t, xin, rows, g.enc_w, g.enc_b, m->tied ? g.enc_w : g.dec_w);
+    /* With the encoder reading x - b_pre, b_pre = decoder.bias also moves
+     * every pre-activation by -We b_pre: its gradient gains -We^T (sum over
+     * rows of dL/dz), and that sum is the encoder bias's gradient. */
+    if (m->pre_bias)
+        sae_gemm(0, 0, 1, d, h, -1.0f, g.enc_b, h, m->enc_w, d, 1.0f, g.dec_b, d);
     return SAE_OK;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/gemm.h"
+#include "model/bias_init.h"
 #include "optim/lbfgs.h"
 #include "train/nsc.h"
 #include "train/rank_order.h"
@@ -82,6 +83,16 @@ static sae_status_t check_data(sae_trainer_t *t, const char *fn, const float *x,
     if (!sae_all_finite(x, rows * d))
         return sae_fail(t->errmsg, SAE_ERR_NONFINITE, "%s: data holds NaN or Inf", fn);
     return SAE_OK;
+}
+
+void sae_trainer_init_bias(sae_trainer_t *t, const float *x, size_t rows)
+{
+    sae_model_t *m = t->model;
+    if (!m->bias_init_pending || !t->ws.bias_est)
+        return;
+    size_t n = rows < SAE_BIAS_INIT_MAX_ROWS ? rows : SAE_BIAS_INIT_MAX_ROWS;
+    sae_model_set_bias_from(m, x, rows, n, (sae_bias_init_t)sae_cfg_int(m->cfg, SAE_P_BIAS_INIT),
+                            t->ws.bias_est, t->ws.bias_work);
 }
 
 /* Row-weighted running means of statistics. */
@@ -205,6 +216,7 @@ sae_status_t sae_trainer_fit(sae_trainer_t *t, const float *x, size_t rows, uint
     sae_status_t st = check_data(t, "sae_trainer_fit", x, rows);
     if (st != SAE_OK)
         return st;
+    sae_trainer_init_bias(t, x, rows);
     if (t->opt.kind == SAE_OPT_LBFGS)
         return sae_lbfgs_fit(t, x, rows, epochs);
     uint64_t per_epoch = (rows + t->ws.batch - 1) / t->ws.batch;
@@ -218,6 +230,7 @@ sae_status_t sae_trainer_fit_steps(sae_trainer_t *t, const float *x, size_t rows
     sae_status_t st = check_data(t, "sae_trainer_fit_steps", x, rows);
     if (st != SAE_OK)
         return st;
+    sae_trainer_init_bias(t, x, rows);
     if (t->opt.kind == SAE_OPT_LBFGS)
         return sae_lbfgs_fit(t, x, rows, steps);
     return run(t, x, rows, steps);
@@ -235,6 +248,7 @@ sae_status_t sae_trainer_step(sae_trainer_t *t, const float *batch, size_t rows,
     if (rows > t->ws.batch)
         return sae_fail(t->errmsg, SAE_ERR_DIMENSION,
                         "sae_trainer_step: %zu rows exceed the batch size %zu", rows, t->ws.batch);
+    sae_trainer_init_bias(t, batch, rows);
     sae_stats_t s;
     st = sae_train_step(t, batch, rows, &s);
     s.epoch = t->epochs;

@@ -40,6 +40,20 @@ typedef struct sae_workspace {
     uint32_t *select;  /* selection scratch: H (per row) or B x H (batch) */
     float *dval;       /* [B x k] gradient at the kept units */
     sae_ranked_t *rank; /* [H] ranked units of a row (train.algorithm = rank_order) */
+    /* AuxK (auxk.k > 0, train/auxk.h). */
+    size_t aux_k;        /* auxk.k */
+    uint32_t *aux_dead;  /* [H] the dead units of this step */
+    size_t aux_n_dead;
+    float *aux_cand;     /* [H] a row's dead units' activations */
+    uint32_t *aux_sel;   /* [H] selection scratch */
+    sae_sparse_code_t aux; /* CSR of each row's aux units, [B x aux_k] */
+    float *aux_dval;     /* [B x aux_k] gradient at the aux units */
+    float *aux_res;      /* [B x D] the main residual e = x - x_hat */
+    float *aux_grad;     /* [B x D] e^, then dL_aux / de^ */
+    double aux_norm;     /* sum ||e_b||^2 */
+    int aux_frozen;      /* keep aux_res and aux_norm (gradient check) */
+    /* arch.bias_init: the estimate and Weiszfeld's sums, [D] doubles each. */
+    double *bias_est, *bias_work;
     struct sae_net_ws *net; /* a layered model's buffers (train/net_step.c) */
 } sae_workspace_t;
 
@@ -78,6 +92,10 @@ const float *sae_corrupt_hidden(sae_trainer_t *t, size_t rows);
  * ws->grad receives the gradient of everything but weight decay. */
 sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows, int corrupt,
                                   int grad, sae_stats_t *stats);
+
+/* Sets decoder.bias from x as arch.bias_init says when the model still
+ * waits for it (at most SAE_BIAS_INIT_MAX_ROWS rows, evenly spaced). */
+void sae_trainer_init_bias(sae_trainer_t *t, const float *x, size_t rows);
 
 /* One full training step on a batch (forward, backward, update). */
 sae_status_t sae_train_step(sae_trainer_t *t, const float *batch, size_t rows,

@@ -33,6 +33,25 @@ static int init_topk(sae_workspace_t *ws, const sae_model_t *m, size_t batch)
     return ok;
 }
 
+/* Buffers of the AuxK term (auxk.k > 0). */
+static int init_auxk(sae_workspace_t *ws, const sae_model_t *m, size_t batch)
+{
+    size_t k = (size_t)sae_cfg_int(m->cfg, SAE_P_AUXK_K), h = m->code_dim, d = m->input_dim;
+    if (k == 0)
+        return 1;
+    ws->aux_k = k < h ? k : h;
+    k = ws->aux_k;
+    return grab((void **)&ws->aux_dead, h * sizeof(uint32_t)) &&
+           grab((void **)&ws->aux_cand, h * sizeof(float)) &&
+           grab((void **)&ws->aux_sel, h * sizeof(uint32_t)) &&
+           grab((void **)&ws->aux.row_ptr, (batch + 1) * sizeof(uint32_t)) &&
+           grab((void **)&ws->aux.idx, batch * k * sizeof(uint32_t)) &&
+           grab((void **)&ws->aux.val, batch * k * sizeof(float)) &&
+           grab((void **)&ws->aux_dval, batch * k * sizeof(float)) &&
+           grab((void **)&ws->aux_res, batch * d * sizeof(float)) &&
+           grab((void **)&ws->aux_grad, batch * d * sizeof(float));
+}
+
 sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_t batch,
                                 int threads, char *errbuf)
 {
@@ -58,6 +77,11 @@ sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_
         ok = grab((void **)&ws->extra, bh);
     if (ok)
         ok = init_topk(ws, m, batch);
+    if (ok)
+        ok = init_auxk(ws, m, batch);
+    if (ok && sae_cfg_int(m->cfg, SAE_P_BIAS_INIT) != SAE_BIAS_INIT_ZERO && m->dec_b)
+        ok = grab((void **)&ws->bias_est, d * sizeof(double)) &&
+             grab((void **)&ws->bias_work, d * sizeof(double));
     if (ok && sae_cfg_int(m->cfg, SAE_P_ALGORITHM) == SAE_ALGO_RANK_ORDER)
         ok = grab((void **)&ws->rank, h * sizeof *ws->rank);
     if (ok && m->net)
@@ -77,7 +101,10 @@ void sae_workspace_release(sae_workspace_t *ws)
                     ws->drop_scale, ws->out,   ws->dh,       ws->extra,
                     ws->grad,    ws->row_sum,  ws->col_sum,  ws->col_active, ws->fired, ws->idle, ws->row_coef,
                     ws->col_coef, ws->scr.buf, ws->code.row_ptr, ws->code.idx,
-                    ws->code.val, ws->select, ws->dval, ws->rank};
+                    ws->code.val, ws->select, ws->dval, ws->rank,
+                    ws->aux_dead, ws->aux_cand, ws->aux_sel, ws->aux.row_ptr, ws->aux.idx,
+                    ws->aux.val, ws->aux_dval, ws->aux_res, ws->aux_grad, ws->bias_est,
+                    ws->bias_work};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         sae_aligned_free(bufs[i]);
     sae_net_ws_free(ws->net);
