@@ -18,6 +18,7 @@ pkg-config
 clang
 libclang-rt-14-dev
 python3-numpy
+python3-torch
 libopenblas-dev
 libblis-dev
 libcjson-dev
@@ -38,6 +39,9 @@ ca-certificates
 #                                  builds and runs the libFuzzer harnesses' seeds
 #   python3-numpy                  tests/check_safetensors.py, an independent
 #                                  reader of the model file format
+#   python3-torch                  tests/torch/: the layered model's training
+#                                  against PyTorch's, step by step; the
+#                                  PyTorch reference benchmarks
 #   libopenblas-dev, libblis-dev   CBLAS: OpenBLAS by default, BLIS with -Dblas=blis
 #   libcjson-dev                   the model file's JSON header
 #   liblbfgs-dev                   full-batch L-BFGS (optim/lbfgs.c, -Dlbfgs)
