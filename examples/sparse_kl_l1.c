@@ -70,6 +70,7 @@ typedef struct run {
     ex_progress progress;
     double seconds, train_loss, train_penalty, test_loss, code_l0, code_mean;
     double *batch_loss; /* BCE + penalty of every step, for the curves */
+    double *batch_recon; /* BCE alone */
     double *batch_index;
     size_t n_batches, cap;
     uint64_t steps;
@@ -81,6 +82,7 @@ static int on_progress(sae_progress_kind_t kind, const sae_stats_t *s, void *use
     run *r = user;
     if (kind == SAE_PROGRESS_STEP && r->n_batches < r->cap) {
         r->batch_loss[r->n_batches] = s->loss;
+        r->batch_recon[r->n_batches] = s->recon_loss;
         r->batch_index[r->n_batches] = (double)s->step;
         r->n_batches++;
     }
@@ -130,6 +132,7 @@ static void train_run(run *r, const ex_dataset *train, const ex_dataset *test, u
     r->cap = per_epoch * epochs;
     r->batch_loss = ex_xmalloc(NAME, r->cap * sizeof(double));
     r->batch_index = ex_xmalloc(NAME, r->cap * sizeof(double));
+    r->batch_recon = ex_xmalloc(NAME, r->cap * sizeof(double));
     ex_progress_init(&r->progress, r->label);
     ex_check_sae(NAME, sae_trainer_set_callback(tr, on_progress, r), "sae_trainer_set_callback",
                  sae_trainer_errmsg(tr));
@@ -162,6 +165,7 @@ static void free_run(run *r)
     ex_progress_free(&r->progress);
     free(r->batch_loss);
     free(r->batch_index);
+    free(r->batch_recon);
 }
 
 /* ---- pictures ----------------------------------------------------------- */
@@ -173,7 +177,11 @@ static int save_reconstructions(const char *path, run *runs, size_t n_runs,
     enum { N = 12, ZOOM = 2 };
     const size_t px = 784, tile = 28 * ZOOM + 1;
     float *out = ex_xmalloc(NAME, N * px * sizeof *out);
-    const long left = 12 + (long)ex_font_width("L1 (4e-5)", 2) + 14, top = 40, gap = 8;
+    long widest = (long)ex_font_width("input", 2);
+    for (size_t i = 0; i < n_runs; i++)
+        if ((long)ex_font_width(runs[i].label, 2) > widest)
+            widest = (long)ex_font_width(runs[i].label, 2);
+    const long left = 12 + widest + 14, top = 40, gap = 8;
     long width = left + (long)(N * tile) + 12;
     long height = top + (long)(n_runs + 1) * ((long)tile + gap) + 4;
     ex_canvas c;
@@ -201,16 +209,22 @@ static int save_reconstructions(const char *path, run *runs, size_t n_runs,
 
 static int save_loss_curves(const char *path, const run *runs, size_t n_runs)
 {
-    const ex_color colors[] = {EX_RGB(214, 96, 24), EX_RGB(31, 100, 180),
-                                      EX_RGB(60, 150, 60)};
-    ex_series s[3];
-    for (size_t i = 0; i < n_runs; i++) {
-        s[i] = (ex_series){runs[i].label, runs[i].batch_index, runs[i].batch_loss,
-                           runs[i].n_batches, colors[i], 0};
+    const ex_color colors[] = {EX_RGB(214, 96, 24), EX_RGB(31, 100, 180), EX_RGB(60, 150, 60)};
+    ex_series s[6];
+    char names[6][64];
+    size_t n = 0;
+    for (size_t i = 0; i < n_runs && i < 3; i++) {
+        snprintf(names[n], sizeof names[n], "%s: BCE + penalty", runs[i].label);
+        s[n] = (ex_series){names[n], runs[i].batch_index, runs[i].batch_loss, runs[i].n_batches,
+                           colors[i], 0};
+        n++;
+        snprintf(names[n], sizeof names[n], "%s: BCE", runs[i].label);
+        s[n] = (ex_series){names[n], runs[i].batch_index, runs[i].batch_recon, runs[i].n_batches,
+                           colors[i], 1};
+        n++;
     }
-    ex_chart chart = {"E2 training loss per batch (BCE + penalty)", "step", "loss (log scale)", 1,
-                      1, 0, 0};
-    return ex_saved(NAME, ex_linechart_save(path, &chart, s, n_runs), path);
+    ex_chart chart = {"E2 training loss per batch", "step", "loss (log scale)", 1, 1, 0, 0};
+    return ex_saved(NAME, ex_linechart_save(path, &chart, s, n), path);
 }
 
 /* ---- report ------------------------------------------------------------- */
