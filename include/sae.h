@@ -375,7 +375,9 @@ SAE_API sae_status_t sae_config_get(const sae_config_t *cfg, const char *key, ch
  *   conv2d OUT kK [sS] [pP] [ACT]                 torch.nn.Conv2d
  *   convt2d OUT kK [sS] [pP] [opO] [ACT]          torch.nn.ConvTranspose2d
  *   maxpool2d kK [sS]                             torch.nn.MaxPool2d (s = k)
- *   dense OUT [ACT]                               torch.nn.Linear, flattens
+ *   dense OUT|CxHxW [ACT]                         torch.nn.Linear, flattens
+ *                                                 (CxHxW: its output read as
+ *                                                 that shape)
  *
  * with stride S (1), padding P (0), output padding O (0), ACT one of
  * linear (default), sigmoid, relu, tanh, trelu. One layer, not the last,

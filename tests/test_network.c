@@ -20,7 +20,7 @@ static const char small_layers[] =
     "dense 12 relu; dense 24 tanh; dense 84 sigmoid";
 static const char conv_only_layers[] =
     "input 1x9x7; conv2d 4 k3 p1 sigmoid; conv2d 3 k3 s2 sigmoid code;"
-    "convt2d 2 k3 s2 p1 op0 relu; convt2d 1 k3 p0 sigmoid";
+    "convt2d 2 k3 s2 p1 op0 tanh; convt2d 1 k3 p0 sigmoid";
 
 static sae_config_t *layered(const char *layers)
 {
@@ -200,6 +200,28 @@ static void test_gradcheck_conv_transpose(void **state)
     sae_config_free(cfg);
 }
 
+/* A dense layer whose output takes a shape feeds a transposed convolution. */
+static void test_shaped_dense(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = layered("input 1x6x6; dense 2x3x3 tanh code; convt2d 1 k2 s2 sigmoid");
+    char text[256];
+    assert_int_equal(sae_config_get_layers(cfg, text, sizeof text), SAE_OK);
+    assert_non_null(strstr(text, "dense 2x3x3 tanh code"));
+    sae_model_t *m;
+    assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+    size_t c, h, w, rows, cols;
+    assert_int_equal(sae_model_layer_shape(m, 0, &c, &h, &w), SAE_OK);
+    assert_true(c == 2 && h == 3 && w == 3);
+    assert_int_equal(sae_model_tensor_by_name(m, "layers.0.bias", &rows, &cols, NULL), SAE_OK);
+    assert_int_equal(rows, 18); /* one bias per dense unit */
+    assert_int_equal(sae_model_code_dim(m), 18);
+    sae_model_free(m);
+    assert_int_equal(sae_config_set(cfg, "l1.weight", "0.1"), SAE_OK);
+    assert_true(model_gradcheck(cfg, 3) < 1e-3);
+    sae_config_free(cfg);
+}
+
 /* The regularizer's term counts every penalised layer: "hidden" sums over
  * all but the last, "code" takes the code layer alone. */
 static void test_penalize_targets(void **state)
@@ -314,6 +336,7 @@ int main(void)
         cmocka_unit_test(test_conflicting_settings_refused),
         cmocka_unit_test(test_gradcheck_dense_conv_pool),
         cmocka_unit_test(test_gradcheck_conv_transpose),
+        cmocka_unit_test(test_shaped_dense),
         cmocka_unit_test(test_penalize_targets),
         cmocka_unit_test(test_train_save_load),
     };

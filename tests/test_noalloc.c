@@ -195,6 +195,44 @@ static void test_no_allocation_with_rank_order(void **state)
     sae_config_free(cfg);
 }
 
+/* A layered model (conv, pooling, transposed conv, dense) with the
+ * regularizers on every hidden layer, corruption and decay. */
+static void test_no_allocation_with_layers(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = NULL;
+    assert_int_equal(sae_config_create(&cfg), SAE_OK);
+    const char *kv[] = {"arch.layers",
+                        "input 1x8x8; conv2d 4 k3 p1 relu; maxpool2d k2; dense 10 sigmoid code;"
+                        "dense 4x4x4 relu; convt2d 2 k3 s2 p1 op1 relu; conv2d 1 k3 p1 sigmoid",
+                        "arch.penalize", "hidden", "kl.weight", "0.1", "l1.weight", "0.01",
+                        "loss.type", "bce", "decay.l2", "1e-4", "corrupt.noise_std", "0.1",
+                        "train.batch_size", "32", NULL};
+    for (int i = 0; kv[i]; i += 2)
+        assert_int_equal(sae_config_set(cfg, kv[i], kv[i + 1]), SAE_OK);
+    sae_model_t *m = NULL;
+    sae_trainer_t *t = NULL;
+    assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+    assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
+    size_t rows = 100;
+    float *x = malloc(rows * 64 * sizeof *x);
+    tu_fill_uniform(x, rows * 64, 0, 1, 3);
+    sae_stats_t s;
+    assert_int_equal(sae_trainer_fit(t, x, rows, 1), SAE_OK);
+    n_alloc = 0;
+    counting = 1;
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(sae_trainer_step(t, x + (size_t)i * 16 * 64, 20, &s), SAE_OK);
+    assert_int_equal(sae_trainer_fit(t, x, rows, 2), SAE_OK);
+    assert_int_equal(sae_trainer_evaluate(t, x, rows, &s), SAE_OK);
+    counting = 0;
+    assert_int_equal(n_alloc, 0);
+    free(x);
+    sae_trainer_free(t);
+    sae_model_free(m);
+    sae_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +240,7 @@ int main(void)
         cmocka_unit_test(test_no_allocation_with_auxk),
         cmocka_unit_test(test_no_allocation_with_nsc),
         cmocka_unit_test(test_no_allocation_with_rank_order),
+        cmocka_unit_test(test_no_allocation_with_layers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,8 @@
  *   conv2d OUT kK [sS] [pP] [ACT] [code] [penalize]
  *   convt2d OUT kK [sS] [pP] [opO] [ACT] [code] [penalize]
  *   maxpool2d kK [sS] [code] [penalize]         (stride defaults to K)
- *   dense OUT [ACT] [code] [penalize]           (flattens its input)
+ *   dense OUT|CxHxW [ACT] [code] [penalize]     (flattens its input; its
+ *                                               output may take a shape)
  * ACT is linear (default), sigmoid, relu, tanh or trelu.
  * SPDX-License-Identifier: MIT */
 #include "model/netspec.h"
@@ -44,9 +45,10 @@ static int read_count(const char *s, size_t lo, size_t *out)
     return 1;
 }
 
-static int read_shape(const char *s, sae_netspec_t *spec)
+/* Reads "CxHxW" into c, h, w. */
+static int read_dims(const char *s, size_t *c, size_t *h, size_t *w)
 {
-    char a[24], b[24], c[24];
+    char a[24], b[24], d[24];
     const char *x1 = strchr(s, 'x');
     const char *x2 = x1 ? strchr(x1 + 1, 'x') : NULL;
     if (!x1 || !x2 || x1 - s >= 24 || x2 - x1 > 24 || strlen(x2 + 1) >= 24)
@@ -55,9 +57,13 @@ static int read_shape(const char *s, sae_netspec_t *spec)
     a[x1 - s] = '\0';
     memcpy(b, x1 + 1, (size_t)(x2 - x1 - 1));
     b[x2 - x1 - 1] = '\0';
-    strcpy(c, x2 + 1);
-    return read_count(a, 1, &spec->in_c) && read_count(b, 1, &spec->in_h) &&
-           read_count(c, 1, &spec->in_w);
+    strcpy(d, x2 + 1);
+    return read_count(a, 1, c) && read_count(b, 1, h) && read_count(d, 1, w);
+}
+
+static int read_shape(const char *s, sae_netspec_t *spec)
+{
+    return read_dims(s, &spec->in_c, &spec->in_h, &spec->in_w);
 }
 
 /* One token of a layer after its kind (and count): kK sS pP opO, an
@@ -105,14 +111,17 @@ static sae_status_t parse_layer(char **tok, size_t ntok, size_t index, sae_layer
     l->kind = (sae_layer_kind_t)kind;
     l->act = SAE_ACT_LINEAR;
     l->stride = 1;
+    l->out_h = l->out_w = 1;
     size_t t = 1;
     if (l->kind != SAE_LAYER_MAXPOOL2D) {
-        if (ntok < 2 || !read_count(tok[1], 1, &l->out))
+        int ok = ntok >= 2 && read_count(tok[1], 1, &l->out);
+        if (!ok && ntok >= 2 && l->kind == SAE_LAYER_DENSE)
+            ok = read_dims(tok[1], &l->out, &l->out_h, &l->out_w);
+        if (!ok)
             return sae_fail(errbuf, SAE_ERR_BAD_VALUE,
-                            "arch.layers: layer %zu (%s) needs its output %s as a count "
-                            "from 1 to %d first",
-                            index, tok[0], l->kind == SAE_LAYER_DENSE ? "units" : "channels",
-                            MAX_DIM);
+                            "arch.layers: layer %zu (%s) needs its output %s first",
+                            index, tok[0],
+                            l->kind == SAE_LAYER_DENSE ? "units (N or CxHxW)" : "channels (N)");
         t = 2;
     }
     int seen_stride = 0;
@@ -170,7 +179,8 @@ sae_conv_geom_t sae_netspec_geom(const sae_netspec_t *spec, size_t i)
             g.in_c = g.in_c * g.in_h * g.in_w; /* flattened */
             g.in_h = g.in_w = 1;
             g.out_c = l->out;
-            g.out_h = g.out_w = 1;
+            g.out_h = l->out_h;
+            g.out_w = l->out_w;
             break;
         }
         if (g.out_h == 0 || g.out_w == 0)
@@ -196,7 +206,7 @@ uint64_t sae_netspec_weight_count(const sae_netspec_t *spec)
             total += (uint64_t)g.in_c * g.out_c * g.kernel * g.kernel;
             break;
         case SAE_LAYER_DENSE:
-            total += (uint64_t)g.in_c * g.in_h * g.in_w * g.out_c;
+            total += (uint64_t)g.in_c * g.in_h * g.in_w * g.out_c * g.out_h * g.out_w;
             break;
         default:
             break;
@@ -240,7 +250,8 @@ static sae_status_t check_shapes(const sae_netspec_t *spec, char *errbuf)
                         "arch.layers: the code layer cannot be the last one (the decoder "
                         "follows it)");
     sae_conv_geom_t last = sae_netspec_geom(spec, spec->n - 1);
-    int flat = spec->layer[spec->n - 1].kind == SAE_LAYER_DENSE;
+    int flat = spec->layer[spec->n - 1].kind == SAE_LAYER_DENSE && last.out_h == 1 &&
+               last.out_w == 1;
     size_t want = spec->in_c * spec->in_h * spec->in_w;
     if (flat ? last.out_c != want
              : (last.out_c != spec->in_c || last.out_h != spec->in_h || last.out_w != spec->in_w))
@@ -341,7 +352,11 @@ size_t sae_netspec_format(const sae_netspec_t *spec, char *buf, size_t size)
                              tail);
                 break;
             default:
-                n = snprintf(tmp, sizeof tmp, "; dense %zu %s%s", l->out, act, tail);
+                if (l->out_h > 1 || l->out_w > 1)
+                    n = snprintf(tmp, sizeof tmp, "; dense %zux%zux%zu %s%s", l->out, l->out_h,
+                                 l->out_w, act, tail);
+                else
+                    n = snprintf(tmp, sizeof tmp, "; dense %zu %s%s", l->out, act, tail);
                 break;
             }
         }

@@ -22,6 +22,8 @@ typedef enum sae_layer_kind {
 typedef struct sae_layer_spec {
     sae_layer_kind_t kind;
     size_t out;      /* output channels (conv, convt) or units (dense) */
+    size_t out_h, out_w; /* dense only: the output read as out x out_h x
+                            out_w ("dense 4x7x7"), else 1 x 1 */
     size_t kernel, stride, padding, output_padding;
     sae_activation_t act;
     int is_code;     /* this layer's output is the code */

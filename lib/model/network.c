@@ -14,6 +14,12 @@
  * this many floats (64 MB). */
 #define INFER_FLOATS ((size_t)16 << 20)
 
+size_t sae_net_bias_count(const sae_net_layer_t *l)
+{
+    /* One per output channel, or per unit of a dense layer. */
+    return l->spec.kind == SAE_LAYER_DENSE ? l->out_size : l->g.out_c;
+}
+
 sae_status_t sae_net_build(sae_model_t *m, char *errbuf)
 {
     sae_net_t *net = calloc(1, sizeof *net);
@@ -43,7 +49,7 @@ sae_status_t sae_net_build(sae_model_t *m, char *errbuf)
             rows = l->g.in_c, cols = l->g.out_c * kk, l->fan_in = cols;
             break;
         case SAE_LAYER_DENSE: /* [out, in], torch.nn.Linear's */
-            rows = l->g.out_c, cols = l->in_size, l->fan_in = cols;
+            rows = l->out_size, cols = l->in_size, l->fan_in = cols;
             break;
         case SAE_LAYER_MAXPOOL2D:
             continue;
@@ -54,7 +60,7 @@ sae_status_t sae_net_build(sae_model_t *m, char *errbuf)
         snprintf(bn, sizeof net->names[0], "layers.%zu.bias", i);
         sae_model_add_tensor(m, wn, rows, cols, 1, enc);
         if (bias)
-            sae_model_add_tensor(m, bn, l->g.out_c, 1, 0, enc);
+            sae_model_add_tensor(m, bn, sae_net_bias_count(l), 1, 0, enc);
     }
     m->input_dim = s->in_c * s->in_h * s->in_w;
     m->code_dim = net->layer[net->code].out_size;
@@ -109,7 +115,7 @@ void sae_net_init_params(sae_model_t *m, sae_rng_t *rng)
             /* torch.nn's default draws biases from U[-1/sqrt(fan_in), ..];
              * the Glorot schemes start them at 0. */
             double rb = 1.0 / sqrt(fan_in);
-            for (size_t k = 0; k < l->g.out_c; k++)
+            for (size_t k = 0; k < sae_net_bias_count(l); k++)
                 l->b[k] = init == SAE_INIT_FAN_IN_UNIFORM
                               ? (float)(rb * (2.0 * (double)sae_rng_uniform(rng) - 1.0))
                               : 0.0f;

@@ -35,6 +35,8 @@ typedef struct sae_net_buffers {
     float *scratch;                   /* im2col */
 } sae_net_buffers_t;
 
+/* Biases of a layer: one per output channel, or per dense unit. */
+size_t sae_net_bias_count(const sae_net_layer_t *l);
 /* Lays out the tensors of cfg's layer list in m (before the block is
  * allocated); sae_net_bind sets the views once it is. */
 sae_status_t sae_net_build(sae_model_t *m, char *errbuf);
