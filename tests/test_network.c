@@ -327,6 +327,74 @@ static void test_train_save_load(void **state)
     sae_config_free(cfg);
 }
 
+static unsigned char *read_all(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)n);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *size = (size_t)n;
+    return b;
+}
+
+static sae_status_t load_bytes(const char *path, const unsigned char *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(b, 1, n, f), n);
+    fclose(f);
+    sae_model_t *m = NULL;
+    sae_status_t st = sae_model_load(path, &m);
+    if (st == SAE_OK)
+        sae_model_free(m);
+    else
+        assert_null(m);
+    return st;
+}
+
+/* A layered model's file truncated anywhere, or whose layer list no longer
+ * matches its tensors, is refused. */
+static void test_hostile_layered_files(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = layered(conv_only_layers);
+    sae_model_t *m;
+    assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+    char path[512], bad[512];
+    snprintf(path, sizeof path, "%s/good.safetensors", tu_tmpdir());
+    snprintf(bad, sizeof bad, "%s/bad.safetensors", tu_tmpdir());
+    assert_int_equal(sae_model_save(m, path), SAE_OK);
+    size_t n;
+    unsigned char *b = read_all(path, &n);
+    assert_int_equal(load_bytes(bad, b, n), SAE_OK);
+    for (size_t len = 0; len < n; len++) {
+        sae_status_t st = load_bytes(bad, b, len);
+        if (st != SAE_ERR_FORMAT && st != SAE_ERR_IO)
+            fail_msg("truncated at %zu of %zu: status %d", len, n, (int)st);
+    }
+    /* "conv2d 4 k3" -> "conv2d 5 k3": same length, other shapes. */
+    unsigned char *hit = NULL;
+    for (size_t i = 0; i + 11 <= n && !hit; i++)
+        if (!memcmp(b + i, "conv2d 4 k3", 11))
+            hit = b + i;
+    assert_non_null(hit);
+    hit[7] = '5';
+    tu_assert_status(load_bytes(bad, b, n), SAE_ERR_FORMAT);
+    if (!strstr(sae_last_error(), "layers"))
+        fail_msg("message '%s' does not name the layers", sae_last_error());
+    hit[7] = '0'; /* 0 channels: the list itself is refused */
+    tu_assert_status(load_bytes(bad, b, n), SAE_ERR_FORMAT);
+    remove(path);
+    remove(bad);
+    free(b);
+    sae_model_free(m);
+    sae_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -339,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_shaped_dense),
         cmocka_unit_test(test_penalize_targets),
         cmocka_unit_test(test_train_save_load),
+        cmocka_unit_test(test_hostile_layered_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
