@@ -410,6 +410,17 @@ static sae_status_t validate_gao(const sae_config_t *cfg, char *errbuf)
     return SAE_OK;
 }
 
+sae_status_t sae_config_check_noise_clip(const sae_config_t *cfg, char *errbuf)
+{
+    double clip = sae_cfg_float(cfg, SAE_P_NOISE_CLIP);
+    if (clip > 0.0 && clip < 0.5)
+        return sae_fail(errbuf, SAE_ERR_RANGE,
+                        "corrupt.noise_clip = %g: truncation must be 0 (off) or at least 0.5 "
+                        "std, else nearly every draw is rejected",
+                        clip);
+    return SAE_OK;
+}
+
 sae_status_t sae_config_validate(const sae_config_t *cfg, char *errbuf)
 {
     if (cfg->layers.n > 0)
@@ -448,12 +459,9 @@ sae_status_t sae_config_validate(const sae_config_t *cfg, char *errbuf)
         return sae_fail(errbuf, SAE_ERR_STATE,
                         "arch.unit_norm_decoder is a projected update, which optim.type = lbfgs "
                         "does not do: use sgd or adam");
-    double clip = sae_cfg_float(cfg, SAE_P_NOISE_CLIP);
-    if (clip > 0.0 && clip < 0.5)
-        return sae_fail(errbuf, SAE_ERR_RANGE,
-                        "corrupt.noise_clip = %g: truncation must be 0 (off) or at least 0.5 "
-                        "std, else nearly every draw is rejected",
-                        clip);
+    sae_status_t st = sae_config_check_noise_clip(cfg, errbuf);
+    if (st != SAE_OK)
+        return st;
     int64_t algo = sae_cfg_int(cfg, SAE_P_ALGORITHM);
     if (algo != SAE_ALGO_BACKPROP && sae_cfg_int(cfg, SAE_P_OPTIMIZER) == SAE_OPT_LBFGS)
         return sae_fail(errbuf, SAE_ERR_STATE,
@@ -478,7 +486,7 @@ sae_status_t sae_config_validate(const sae_config_t *cfg, char *errbuf)
                         "arch.input_dim x arch.hidden_dim = %" PRId64 " x %" PRId64
                         " exceeds 2^31 weights",
                         in, hidden);
-    sae_status_t st = validate_gao(cfg, errbuf);
+    st = validate_gao(cfg, errbuf);
     if (st != SAE_OK)
         return st;
     if (sae_cfg_int(cfg, SAE_P_ALGORITHM) == SAE_ALGO_NSC)

@@ -69,12 +69,9 @@ sae_status_t sae_config_validate_layers(const sae_config_t *cfg, char *errbuf)
         return sae_fail(errbuf, SAE_ERR_STATE,
                         "encode.k = %" PRId64 " is larger than the code's %zu values",
                         sae_cfg_int(cfg, SAE_P_KWTA_K), code);
-    double clip = sae_cfg_float(cfg, SAE_P_NOISE_CLIP);
-    if (clip > 0.0 && clip < 0.5)
-        return sae_fail(errbuf, SAE_ERR_RANGE,
-                        "corrupt.noise_clip = %g: truncation must be 0 (off) or at least 0.5 "
-                        "std, else nearly every draw is rejected",
-                        clip);
+    sae_status_t st = sae_config_check_noise_clip(cfg, errbuf);
+    if (st != SAE_OK)
+        return st;
     /* Work buffers are indexed with 32-bit offsets and BLAS int sizes. */
     uint64_t batch = (uint64_t)sae_cfg_int(cfg, SAE_P_BATCH_SIZE);
     for (size_t i = 0; i < s->n; i++) {
