@@ -161,6 +161,32 @@ static void test_no_allocation_with_nsc(void **state)
     sae_config_free(cfg);
 }
 
+/* Allocations made by steps of step_rows, a 2-epoch fit and an evaluation,
+ * after a first 1-epoch fit (which sizes the shuffle order once), on rows
+ * random rows of dim values; the last statistics into s. */
+static size_t count_after_warm_up(const sae_config_t *cfg, size_t dim, size_t rows,
+                                  size_t step_rows, sae_stats_t *s)
+{
+    sae_model_t *m = NULL;
+    sae_trainer_t *t = NULL;
+    assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+    assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
+    float *x = malloc(rows * dim * sizeof *x);
+    tu_fill_uniform(x, rows * dim, 0, 1, 3);
+    assert_int_equal(sae_trainer_fit(t, x, rows, 1), SAE_OK);
+    n_alloc = 0;
+    counting = 1;
+    for (size_t i = 0; i + step_rows <= rows && i < 5 * step_rows; i += step_rows)
+        assert_int_equal(sae_trainer_step(t, x + i * dim, step_rows, s), SAE_OK);
+    assert_int_equal(sae_trainer_fit(t, x, rows, 2), SAE_OK);
+    assert_int_equal(sae_trainer_evaluate(t, x, rows, s), SAE_OK);
+    counting = 0;
+    free(x);
+    sae_trainer_free(t);
+    sae_model_free(m);
+    return n_alloc;
+}
+
 /* The rank-ordered autoencoder's step (train/rank_order.c) too, ranking
  * and all. */
 static void test_no_allocation_with_rank_order(void **state)
@@ -172,26 +198,9 @@ static void test_no_allocation_with_rank_order(void **state)
                         "train.batch_size", "4", NULL};
     for (int i = 0; kv[i]; i += 2)
         assert_int_equal(sae_config_set(cfg, kv[i], kv[i + 1]), SAE_OK);
-    sae_model_t *m = NULL;
-    sae_trainer_t *t = NULL;
-    assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
-    assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
-    size_t rows = 40;
-    float *x = malloc(rows * 64 * sizeof *x);
-    tu_fill_uniform(x, rows * 64, 0, 1, 3);
     sae_stats_t s;
-    assert_int_equal(sae_trainer_fit(t, x, rows, 1), SAE_OK);
-    n_alloc = 0;
-    counting = 1;
-    assert_int_equal(sae_trainer_step(t, x, 4, &s), SAE_OK);
-    assert_int_equal(sae_trainer_fit(t, x, rows, 2), SAE_OK);
-    assert_int_equal(sae_trainer_evaluate(t, x, rows, &s), SAE_OK);
-    counting = 0;
-    assert_int_equal(n_alloc, 0);
+    assert_int_equal(count_after_warm_up(cfg, 64, 40, 4, &s), 0);
     assert_true(s.l0 > 0.0);
-    free(x);
-    sae_trainer_free(t);
-    sae_model_free(m);
     sae_config_free(cfg);
 }
 
@@ -210,26 +219,8 @@ static void test_no_allocation_with_layers(void **state)
                         "train.batch_size", "32", NULL};
     for (int i = 0; kv[i]; i += 2)
         assert_int_equal(sae_config_set(cfg, kv[i], kv[i + 1]), SAE_OK);
-    sae_model_t *m = NULL;
-    sae_trainer_t *t = NULL;
-    assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
-    assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
-    size_t rows = 100;
-    float *x = malloc(rows * 64 * sizeof *x);
-    tu_fill_uniform(x, rows * 64, 0, 1, 3);
     sae_stats_t s;
-    assert_int_equal(sae_trainer_fit(t, x, rows, 1), SAE_OK);
-    n_alloc = 0;
-    counting = 1;
-    for (int i = 0; i < 5; i++)
-        assert_int_equal(sae_trainer_step(t, x + (size_t)i * 16 * 64, 20, &s), SAE_OK);
-    assert_int_equal(sae_trainer_fit(t, x, rows, 2), SAE_OK);
-    assert_int_equal(sae_trainer_evaluate(t, x, rows, &s), SAE_OK);
-    counting = 0;
-    assert_int_equal(n_alloc, 0);
-    free(x);
-    sae_trainer_free(t);
-    sae_model_free(m);
+    assert_int_equal(count_after_warm_up(cfg, 64, 100, 20, &s), 0);
     sae_config_free(cfg);
 }
 
