@@ -149,3 +149,12 @@ void sae_conv_bias_grad(const float *dy, size_t samples, size_t c, size_t p, flo
         db[ci] = (float)acc;
     }
 }
+
+void sae_conv_sum_slots(float *dw, const float *slots, size_t chunks, size_t size)
+{
+    for (size_t c = 0; c + 1 < chunks; c++) {
+        const float *restrict src = slots + c * size;
+        for (size_t i = 0; i < size; i++)
+            dw[i] += src[i];
+    }
+}

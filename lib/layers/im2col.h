@@ -25,6 +25,27 @@ typedef struct sae_patch_geom {
 /* Samples per chunk for per_sample floats of scratch each, out of n. */
 size_t sae_conv_chunk(size_t per_sample, size_t n);
 
+/* Chunks of `chunk` samples (the last one partial) in n. */
+size_t sae_conv_chunks(size_t n, size_t chunk);
+
+/* At most this many threads lower chunks side by side. */
+#define SAE_CONV_MAX_THREADS 16
+
+/* Threads that sae_conv_run_chunks uses for n samples in chunks of `chunk`
+ * when asked for `threads`: at most one per chunk, and 1 when the BLAS's
+ * thread count cannot be set (it must run single-threaded inside each). */
+int sae_conv_workers(size_t n, size_t chunk, int threads);
+
+/* fn(ctx, worker, index, n0, count) once for every chunk (index-th, samples
+ * [n0, n0 + count)), on sae_conv_workers(n, chunk, threads) threads, each
+ * worker a contiguous range of chunks in order (worker 0 on the calling
+ * thread). fn must not depend on which worker runs a chunk beyond using
+ * that worker's own scratch, so the results do not depend on `threads`.
+ * While the workers run, the BLAS is set to one thread, then restored. */
+typedef void (*sae_conv_chunk_fn)(void *ctx, size_t worker, size_t index, size_t n0,
+                                  size_t count);
+void sae_conv_run_chunks(size_t n, size_t chunk, int threads, sae_conv_chunk_fn fn, void *ctx);
+
 /* col[(ci*k + ki)*k + kj][j] = x[ci][oy*stride + ki - pad][ox*stride + kj - pad]
  * (0 outside the plane), j = oy*ow + ox; rows of col are ldcol apart, so
  * several samples can fill side-by-side column blocks of one matrix. */
@@ -43,6 +64,10 @@ void sae_conv_from_cols(const float *a, size_t samples, size_t c, size_t p, cons
 
 /* out[s][ci][j] += bias[ci], over samples of c planes of p values. */
 void sae_conv_add_bias(float *out, size_t samples, size_t c, size_t p, const float *bias);
+
+/* dw[i] += slots[c * size + i] for c < chunks - 1, in that order: the
+ * weight gradients of chunks 1.. added to chunk 0's. */
+void sae_conv_sum_slots(float *dw, const float *slots, size_t chunks, size_t size);
 
 /* db[ci] = sum over samples and positions of dy[s][ci][j], in double. */
 void sae_conv_bias_grad(const float *dy, size_t samples, size_t c, size_t p, float *db);
