@@ -31,8 +31,52 @@ static void valid_range(size_t len, size_t o, size_t stride, size_t pad, size_t 
     *hi = h;
 }
 
-/* Rows are short (a feature map's width, often < 32): plain loops that the
- * compiler vectorises beat memcpy/memset calls, whose overhead dominated. */
+/* Rows are short (a feature map's width, often < 32): a loop's vector body
+ * plus its scalar epilogue, or a memcpy call, cost more than the copy. The
+ * stride-1 runs below move fixed 16-float blocks instead, the last one
+ * overlapping the one before it (so every access stays inside the run),
+ * which the compiler turns into a few full-width loads and stores. */
+#define RUN_BLOCK 16
+
+/* d[0, n) = s[0, n). */
+static inline __attribute__((always_inline)) void copy_run(float *restrict d,
+                                                           const float *restrict s, size_t n)
+{
+    if (n >= RUN_BLOCK) {
+        size_t i = 0;
+        for (; i + RUN_BLOCK <= n; i += RUN_BLOCK)
+            memcpy(d + i, s + i, RUN_BLOCK * sizeof *d);
+        if (i < n)
+            memcpy(d + n - RUN_BLOCK, s + n - RUN_BLOCK, RUN_BLOCK * sizeof *d);
+    } else if (n >= 8) {
+        memcpy(d, s, 8 * sizeof *d);
+        memcpy(d + n - 8, s + n - 8, 8 * sizeof *d);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            d[i] = s[i];
+    }
+}
+
+/* d[0, n) += s[0, n). The last block's sums are taken before the blocks
+ * that overlap it are stored, and stored last: the overlap gets d + s
+ * once. */
+static inline __attribute__((always_inline)) void add_run(float *restrict d,
+                                                          const float *restrict s, size_t n)
+{
+    if (n < RUN_BLOCK) {
+        for (size_t i = 0; i < n; i++)
+            d[i] += s[i];
+        return;
+    }
+    float tail[RUN_BLOCK];
+    for (size_t k = 0; k < RUN_BLOCK; k++)
+        tail[k] = d[n - RUN_BLOCK + k] + s[n - RUN_BLOCK + k];
+    for (size_t i = 0; i + RUN_BLOCK <= n; i += RUN_BLOCK)
+        for (size_t k = 0; k < RUN_BLOCK; k++)
+            d[i + k] += s[i + k];
+    memcpy(d + n - RUN_BLOCK, tail, sizeof tail);
+}
+
 SAE_HOT void sae_im2col(const sae_patch_geom_t *pg, const float *x, float *col, size_t ldcol)
 {
     const size_t k = pg->k, s = pg->stride, pad = pg->pad, ow = pg->ow, oh = pg->oh;
@@ -54,9 +98,7 @@ SAE_HOT void sae_im2col(const sae_patch_geom_t *pg, const float *x, float *col, 
                     for (size_t ox = 0; ox < xlo; ox++)
                         dst[ox] = 0.0f;
                     if (s == 1) {
-                        const float *restrict sp = src + (xlo + kj - pad);
-                        for (size_t j = 0; j < xhi - xlo; j++)
-                            dst[xlo + j] = sp[j];
+                        copy_run(dst + xlo, src + (xlo + kj - pad), xhi - xlo);
                     } else {
                         for (size_t ox = xlo; ox < xhi; ox++)
                             dst[ox] = src[ox * s + kj - pad];
@@ -88,10 +130,7 @@ SAE_HOT void sae_col2im(const sae_patch_geom_t *pg, const float *col, size_t ldc
                     const float *restrict src = row + oy * ow;
                     float *restrict dst = plane + (oy * s + ki - pad) * pg->w;
                     if (s == 1) {
-                        float *restrict dp = dst + (xlo + kj - pad);
-                        const float *restrict sp = src + xlo;
-                        for (size_t j = 0; j < xhi - xlo; j++)
-                            dp[j] += sp[j];
+                        add_run(dst + (xlo + kj - pad), src + xlo, xhi - xlo);
                     } else {
                         for (size_t ox = xlo; ox < xhi; ox++)
                             dst[ox * s + kj - pad] += src[ox];
