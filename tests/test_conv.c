@@ -315,6 +315,8 @@ static const shape_t conv_shapes[] = {
     {1, 8, 10, 10, 16, 5, 1, 0, 0}, {3, 16, 11, 9, 8, 5, 2, 2, 0},
     /* stride-1 runs of 8..15 and 16..31 floats (im2col.c's block copies) */
     {2, 3, 14, 13, 4, 3, 1, 1, 0},  {2, 2, 27, 20, 3, 5, 1, 2, 0},
+    /* stride 2 by phases (im2col.c): odd and even planes, E2's conv2 */
+    {2, 3, 11, 12, 4, 5, 2, 0, 0},  {2, 2, 12, 11, 3, 4, 2, 1, 0}, {2, 16, 22, 22, 32, 5, 2, 0, 0},
 };
 
 static const shape_t convt_shapes[] = {
@@ -325,6 +327,8 @@ static const shape_t convt_shapes[] = {
     {3, 8, 7, 6, 4, 5, 2, 2, 1},
     /* stride-1 runs of 8..15 and 16..31 floats (im2col.c's block adds) */
     {2, 3, 12, 11, 2, 3, 1, 0, 0}, {2, 2, 20, 19, 3, 3, 1, 1, 0}, {1, 2, 9, 35, 2, 4, 1, 1, 0},
+    /* stride 2 by phases: E2's convt5, an even output (op 1), padding */
+    {2, 16, 9, 9, 8, 5, 2, 0, 0},  {2, 3, 4, 5, 2, 3, 2, 0, 1},   {2, 2, 6, 5, 3, 4, 2, 1, 1},
 };
 
 static void test_conv2d_vs_naive(void **state)

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: MIT */
 #include "layers/im2col.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "core/simd.h"
@@ -77,17 +78,52 @@ static inline __attribute__((always_inline)) void add_run(float *restrict d,
     memcpy(d + n - RUN_BLOCK, tail, sizeof tail);
 }
 
-SAE_HOT void sae_im2col(const sae_patch_geom_t *pg, const float *x, float *col, size_t ldcol)
+/* The window offsets' valid position ranges, computed once per call for
+ * every ki and kj rather than once per channel (they cost divisions). */
+#define RANGE_CACHE 16
+
+typedef struct ranges {
+    size_t lo[RANGE_CACHE], hi[RANGE_CACHE];
+} ranges_t;
+
+static inline void fill_ranges(ranges_t *r, size_t len, size_t k, size_t stride, size_t pad,
+                               size_t positions)
 {
-    const size_t k = pg->k, s = pg->stride, pad = pg->pad, ow = pg->ow, oh = pg->oh;
+    for (size_t o = 0; o < k && o < RANGE_CACHE; o++)
+        valid_range(len, o, stride, pad, positions, &r->lo[o], &r->hi[o]);
+}
+
+static inline void get_range(const ranges_t *r, size_t len, size_t o, size_t stride, size_t pad,
+                             size_t positions, size_t *lo, size_t *hi)
+{
+    if (o < RANGE_CACHE) {
+        *lo = r->lo[o];
+        *hi = r->hi[o];
+    } else {
+        valid_range(len, o, stride, pad, positions, lo, hi);
+    }
+}
+
+/* The loops of im2col and col2im for one stride: `stride` is a constant
+ * (1 or 2, and 0 for any other, read from pg) in each of the functions
+ * below, so each is compiled with only its own inner run. */
+static inline __attribute__((always_inline)) void im2col_body(const sae_patch_geom_t *pg,
+                                                              const float *x, float *col,
+                                                              size_t ldcol, size_t stride)
+{
+    const size_t k = pg->k, s = stride ? stride : pg->stride, pad = pg->pad, ow = pg->ow,
+                 oh = pg->oh;
+    ranges_t ry, rx;
+    fill_ranges(&ry, pg->h, k, s, pad, oh);
+    fill_ranges(&rx, pg->w, k, s, pad, ow);
     for (size_t ci = 0; ci < pg->c; ci++) {
         const float *plane = x + ci * pg->h * pg->w;
         for (size_t ki = 0; ki < k; ki++) {
             size_t ylo, yhi;
-            valid_range(pg->h, ki, s, pad, oh, &ylo, &yhi);
+            get_range(&ry, pg->h, ki, s, pad, oh, &ylo, &yhi);
             for (size_t kj = 0; kj < k; kj++) {
                 size_t xlo, xhi;
-                valid_range(pg->w, kj, s, pad, ow, &xlo, &xhi);
+                get_range(&rx, pg->w, kj, s, pad, ow, &xlo, &xhi);
                 float *row = col + ((ci * k + ki) * k + kj) * ldcol;
                 for (size_t i = 0; i < ylo * ow; i++)
                     row[i] = 0.0f;
@@ -97,7 +133,7 @@ SAE_HOT void sae_im2col(const sae_patch_geom_t *pg, const float *x, float *col, 
                     const float *restrict src = plane + (oy * s + ki - pad) * pg->w;
                     for (size_t ox = 0; ox < xlo; ox++)
                         dst[ox] = 0.0f;
-                    if (s == 1) {
+                    if (stride == 1) {
                         copy_run(dst + xlo, src + (xlo + kj - pad), xhi - xlo);
                     } else {
                         for (size_t ox = xlo; ox < xhi; ox++)
@@ -113,23 +149,29 @@ SAE_HOT void sae_im2col(const sae_patch_geom_t *pg, const float *x, float *col, 
     }
 }
 
-SAE_HOT void sae_col2im(const sae_patch_geom_t *pg, const float *col, size_t ldcol, float *x)
+static inline __attribute__((always_inline)) void col2im_body(const sae_patch_geom_t *pg,
+                                                              const float *col, size_t ldcol,
+                                                              float *x, size_t stride)
 {
-    const size_t k = pg->k, s = pg->stride, pad = pg->pad, ow = pg->ow, oh = pg->oh;
+    const size_t k = pg->k, s = stride ? stride : pg->stride, pad = pg->pad, ow = pg->ow,
+                 oh = pg->oh;
+    ranges_t ry, rx;
+    fill_ranges(&ry, pg->h, k, s, pad, oh);
+    fill_ranges(&rx, pg->w, k, s, pad, ow);
     memset(x, 0, pg->c * pg->h * pg->w * sizeof *x);
     for (size_t ci = 0; ci < pg->c; ci++) {
         float *plane = x + ci * pg->h * pg->w;
         for (size_t ki = 0; ki < k; ki++) {
             size_t ylo, yhi;
-            valid_range(pg->h, ki, s, pad, oh, &ylo, &yhi);
+            get_range(&ry, pg->h, ki, s, pad, oh, &ylo, &yhi);
             for (size_t kj = 0; kj < k; kj++) {
                 size_t xlo, xhi;
-                valid_range(pg->w, kj, s, pad, ow, &xlo, &xhi);
+                get_range(&rx, pg->w, kj, s, pad, ow, &xlo, &xhi);
                 const float *row = col + ((ci * k + ki) * k + kj) * ldcol;
                 for (size_t oy = ylo; oy < yhi; oy++) {
                     const float *restrict src = row + oy * ow;
                     float *restrict dst = plane + (oy * s + ki - pad) * pg->w;
-                    if (s == 1) {
+                    if (stride == 1) {
                         add_run(dst + (xlo + kj - pad), src + xlo, xhi - xlo);
                     } else {
                         for (size_t ox = xlo; ox < xhi; ox++)
@@ -139,6 +181,177 @@ SAE_HOT void sae_col2im(const sae_patch_geom_t *pg, const float *col, size_t ldc
             }
         }
     }
+}
+
+SAE_HOT static void im2col_s1(const sae_patch_geom_t *pg, const float *x, float *col, size_t ld)
+{
+    im2col_body(pg, x, col, ld, 1);
+}
+
+/* Stride 2 by phases: a channel's plane is split once into its four
+ * even/odd row/column planes, where every window row of a stride-2 patch is
+ * a contiguous run, copied like stride 1's (rather than k*k gathers of
+ * every other float). Planes past PHASE_FLOATS take the generic loops. */
+#define PHASE_FLOATS 4096
+
+typedef struct phases {
+    size_t hh, hw; /* rows and columns of each phase plane */
+} phases_t;
+
+static int phases_fit(const sae_patch_geom_t *pg, phases_t *ph)
+{
+    ph->hh = (pg->h + 1) / 2;
+    ph->hw = (pg->w + 1) / 2;
+    return 4 * ph->hh * ph->hw <= PHASE_FLOATS;
+}
+
+/* Input row or column 2*o + off (off = kernel offset - pad, o in its valid
+ * range): its phase and the offset of o within that phase's rows/columns. */
+static inline void phase_of(size_t koff, size_t pad, size_t *phase, ptrdiff_t *shift)
+{
+    ptrdiff_t d = (ptrdiff_t)koff - (ptrdiff_t)pad;
+    ptrdiff_t p = d & 1;
+    *phase = (size_t)p;
+    *shift = (d - p) / 2;
+}
+
+SAE_HOT static void im2col_s2(const sae_patch_geom_t *pg, const float *x, float *col, size_t ld)
+{
+    phases_t ph;
+    if (!phases_fit(pg, &ph)) {
+        im2col_body(pg, x, col, ld, 0);
+        return;
+    }
+    const size_t k = pg->k, ow = pg->ow, oh = pg->oh, h = pg->h, w = pg->w, pad = pg->pad;
+    const size_t hh = ph.hh, hw = ph.hw;
+    float buf[PHASE_FLOATS];
+    ranges_t ry, rx;
+    fill_ranges(&ry, h, k, 2, pad, oh);
+    fill_ranges(&rx, w, k, 2, pad, ow);
+    for (size_t ci = 0; ci < pg->c; ci++) {
+        const float *plane = x + ci * h * w;
+        for (size_t y = 0; y < h; y++) {
+            float *even = buf + ((y & 1) * 2) * hh * hw + (y / 2) * hw;
+            float *odd = even + hh * hw;
+            const float *src = plane + y * w;
+            for (size_t j = 0; j < w / 2; j++) {
+                even[j] = src[2 * j];
+                odd[j] = src[2 * j + 1];
+            }
+            if (w & 1)
+                even[w / 2] = src[w - 1];
+        }
+        for (size_t ki = 0; ki < k; ki++) {
+            size_t ylo, yhi, py;
+            ptrdiff_t sy;
+            get_range(&ry, h, ki, 2, pad, oh, &ylo, &yhi);
+            phase_of(ki, pad, &py, &sy);
+            for (size_t kj = 0; kj < k; kj++) {
+                size_t xlo, xhi, px;
+                ptrdiff_t sx;
+                get_range(&rx, w, kj, 2, pad, ow, &xlo, &xhi);
+                phase_of(kj, pad, &px, &sx);
+                const float *phase = buf + (py * 2 + px) * hh * hw;
+                float *row = col + ((ci * k + ki) * k + kj) * ld;
+                for (size_t i = 0; i < ylo * ow; i++)
+                    row[i] = 0.0f;
+                for (size_t oy = ylo; oy < yhi; oy++) {
+                    float *restrict dst = row + oy * ow;
+                    const float *restrict src = phase + (size_t)((ptrdiff_t)oy + sy) * hw;
+                    for (size_t ox = 0; ox < xlo; ox++)
+                        dst[ox] = 0.0f;
+                    copy_run(dst + xlo, src + (size_t)((ptrdiff_t)xlo + sx), xhi - xlo);
+                    for (size_t ox = xhi; ox < ow; ox++)
+                        dst[ox] = 0.0f;
+                }
+                for (size_t i = yhi * ow; i < oh * ow; i++)
+                    row[i] = 0.0f;
+            }
+        }
+    }
+}
+
+SAE_HOT static void im2col_any(const sae_patch_geom_t *pg, const float *x, float *col, size_t ld)
+{
+    im2col_body(pg, x, col, ld, 0);
+}
+
+SAE_HOT static void col2im_s1(const sae_patch_geom_t *pg, const float *col, size_t ld, float *x)
+{
+    col2im_body(pg, col, ld, x, 1);
+}
+
+SAE_HOT static void col2im_s2(const sae_patch_geom_t *pg, const float *col, size_t ld, float *x)
+{
+    phases_t ph;
+    if (!phases_fit(pg, &ph)) {
+        col2im_body(pg, col, ld, x, 0);
+        return;
+    }
+    const size_t k = pg->k, ow = pg->ow, oh = pg->oh, h = pg->h, w = pg->w, pad = pg->pad;
+    const size_t hh = ph.hh, hw = ph.hw;
+    float buf[PHASE_FLOATS];
+    ranges_t ry, rx;
+    fill_ranges(&ry, h, k, 2, pad, oh);
+    fill_ranges(&rx, w, k, 2, pad, ow);
+    for (size_t ci = 0; ci < pg->c; ci++) {
+        memset(buf, 0, 4 * hh * hw * sizeof *buf);
+        for (size_t ki = 0; ki < k; ki++) {
+            size_t ylo, yhi, py;
+            ptrdiff_t sy;
+            get_range(&ry, h, ki, 2, pad, oh, &ylo, &yhi);
+            phase_of(ki, pad, &py, &sy);
+            for (size_t kj = 0; kj < k; kj++) {
+                size_t xlo, xhi, px;
+                ptrdiff_t sx;
+                get_range(&rx, w, kj, 2, pad, ow, &xlo, &xhi);
+                phase_of(kj, pad, &px, &sx);
+                float *phase = buf + (py * 2 + px) * hh * hw;
+                const float *row = col + ((ci * k + ki) * k + kj) * ld;
+                for (size_t oy = ylo; oy < yhi; oy++)
+                    add_run(phase + (size_t)((ptrdiff_t)oy + sy) * hw +
+                                (size_t)((ptrdiff_t)xlo + sx),
+                            row + oy * ow + xlo, xhi - xlo);
+            }
+        }
+        float *plane = x + ci * h * w;
+        for (size_t y = 0; y < h; y++) {
+            const float *even = buf + ((y & 1) * 2) * hh * hw + (y / 2) * hw;
+            const float *odd = even + hh * hw;
+            float *dst = plane + y * w;
+            for (size_t j = 0; j < w / 2; j++) {
+                dst[2 * j] = even[j];
+                dst[2 * j + 1] = odd[j];
+            }
+            if (w & 1)
+                dst[w - 1] = even[w / 2];
+        }
+    }
+}
+
+SAE_HOT static void col2im_any(const sae_patch_geom_t *pg, const float *col, size_t ld, float *x)
+{
+    col2im_body(pg, col, ld, x, 0);
+}
+
+void sae_im2col(const sae_patch_geom_t *pg, const float *x, float *col, size_t ldcol)
+{
+    if (pg->stride == 1)
+        im2col_s1(pg, x, col, ldcol);
+    else if (pg->stride == 2)
+        im2col_s2(pg, x, col, ldcol);
+    else
+        im2col_any(pg, x, col, ldcol);
+}
+
+void sae_col2im(const sae_patch_geom_t *pg, const float *col, size_t ldcol, float *x)
+{
+    if (pg->stride == 1)
+        col2im_s1(pg, col, ldcol, x);
+    else if (pg->stride == 2)
+        col2im_s2(pg, col, ldcol, x);
+    else
+        col2im_any(pg, col, ldcol, x);
 }
 
 void sae_conv_to_cols(const float *a, size_t samples, size_t c, size_t p, float *out)
