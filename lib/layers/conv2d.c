@@ -31,14 +31,14 @@ static size_t per_sample_floats(const sae_conv_geom_t *g)
     return p * (g->in_c * g->kernel * g->kernel + g->out_c);
 }
 
-/* Each worker's chunk buffers, then the weight gradients of chunks 1.. */
+/* Each worker's chunk buffers, then every chunk's weight gradient. */
 size_t sae_conv2d_scratch_floats(const sae_conv_geom_t *g, size_t n, int threads)
 {
     size_t per = per_sample_floats(g), chunk = sae_conv_chunk(per, n);
     size_t chunks = sae_conv_chunks(n, chunk);
     size_t wsize = g->out_c * g->in_c * g->kernel * g->kernel;
     return (size_t)sae_conv_workers(n, chunk, threads) * chunk * per +
-           (chunks > 1 ? chunks - 1 : 0) * wsize;
+           chunks * wsize;
 }
 
 typedef struct conv_ctx {
@@ -46,7 +46,7 @@ typedef struct conv_ctx {
     sae_patch_geom_t pg;
     size_t p, kk, in_sz, out_sz, chunk;
     const float *x, *w, *b, *dy;
-    float *y, *dx, *dw, *dw_rest, *scratch;
+    float *y, *dx, *dw, *dw_slots, *scratch;
 } conv_ctx_t;
 
 static conv_ctx_t conv_ctx(const sae_conv_geom_t *g, size_t n, float *scratch, int threads)
@@ -57,7 +57,7 @@ static conv_ctx_t conv_ctx(const sae_conv_geom_t *g, size_t n, float *scratch, i
     c.in_sz = g->in_c * g->in_h * g->in_w;
     c.out_sz = g->out_c * c.p;
     c.chunk = sae_conv_chunk(per_sample_floats(g), n);
-    c.dw_rest = scratch ? scratch + (size_t)sae_conv_workers(n, c.chunk, threads) * c.chunk *
+    c.dw_slots = scratch ? scratch + (size_t)sae_conv_workers(n, c.chunk, threads) * c.chunk *
                                         per_sample_floats(g)
                         : NULL;
     return c;
@@ -106,10 +106,10 @@ static void backward_chunk(void *ctx, size_t worker, size_t index, size_t n0, si
     }
     for (size_t s = 0; s < sc; s++)
         sae_im2col(&c->pg, c->x + (n0 + s) * c->in_sz, col + s * p, ld);
-    /* dW [out_c x K] of this chunk = dY [out_c x S*P] . cols^T; chunk 0's
-     * into dw, the others' into their own slots, added in chunk order. */
-    float *dw = index ? c->dw_rest + (index - 1) * g->out_c * kk : c->dw;
-    sae_gemm(0, 1, g->out_c, kk, ld, 1.0f, dyt, ld, col, ld, 0.0f, dw, kk);
+    /* dW^T [K x out_c] of this chunk = cols [K x S*P] . dY^T into its own
+     * slot; the slots are added in chunk order and transposed at the end. */
+    float *slot = c->dw_slots + index * g->out_c * kk;
+    sae_gemm(0, 1, kk, g->out_c, ld, 1.0f, col, ld, dyt, ld, 0.0f, slot, g->out_c);
     if (!c->dx)
         return;
     /* dcols [K x S*P] = W^T dY, scattered back onto each sample. */
@@ -126,8 +126,6 @@ void sae_conv2d_backward(const sae_conv_geom_t *g, size_t n, const float *x, con
     c.x = x, c.w = w, c.dy = dy, c.dx = dx, c.dw = dw;
     if (db)
         sae_conv_bias_grad(dy, n, g->out_c, c.p, db);
-    if (n == 0)
-        memset(dw, 0, g->out_c * c.kk * sizeof *dw);
     sae_conv_run_chunks(n, c.chunk, threads, backward_chunk, &c);
-    sae_conv_sum_slots(dw, c.dw_rest, sae_conv_chunks(n, c.chunk), g->out_c * c.kk);
+    sae_conv_sum_slots(dw, c.dw_slots, sae_conv_chunks(n, c.chunk), g->out_c, c.kk);
 }

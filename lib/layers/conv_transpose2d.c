@@ -33,14 +33,14 @@ static size_t per_sample_floats(const sae_conv_geom_t *g)
     return p * (g->out_c * g->kernel * g->kernel + g->in_c);
 }
 
-/* Each worker's chunk buffers, then the weight gradients of chunks 1.. */
+/* Each worker's chunk buffers, then every chunk's weight gradient. */
 size_t sae_conv_transpose2d_scratch_floats(const sae_conv_geom_t *g, size_t n, int threads)
 {
     size_t per = per_sample_floats(g), chunk = sae_conv_chunk(per, n);
     size_t chunks = sae_conv_chunks(n, chunk);
     size_t wsize = g->in_c * g->out_c * g->kernel * g->kernel;
     return (size_t)sae_conv_workers(n, chunk, threads) * chunk * per +
-           (chunks > 1 ? chunks - 1 : 0) * wsize;
+           chunks * wsize;
 }
 
 typedef struct convt_ctx {
@@ -48,7 +48,7 @@ typedef struct convt_ctx {
     sae_patch_geom_t pg;
     size_t p, kk, in_sz, out_sz, chunk;
     const float *x, *w, *b, *dy;
-    float *y, *dx, *dw, *dw_rest, *scratch;
+    float *y, *dx, *dw, *dw_slots, *scratch;
 } convt_ctx_t;
 
 static convt_ctx_t convt_ctx(const sae_conv_geom_t *g, size_t n, float *scratch, int threads)
@@ -59,7 +59,7 @@ static convt_ctx_t convt_ctx(const sae_conv_geom_t *g, size_t n, float *scratch,
     c.in_sz = g->in_c * c.p;
     c.out_sz = g->out_c * g->out_h * g->out_w;
     c.chunk = sae_conv_chunk(per_sample_floats(g), n);
-    c.dw_rest = scratch ? scratch + (size_t)sae_conv_workers(n, c.chunk, threads) * c.chunk *
+    c.dw_slots = scratch ? scratch + (size_t)sae_conv_workers(n, c.chunk, threads) * c.chunk *
                                         per_sample_floats(g)
                         : NULL;
     return c;
@@ -110,10 +110,10 @@ static void backward_chunk(void *ctx, size_t worker, size_t index, size_t n0, si
     }
     for (size_t s = 0; s < sc; s++)
         sae_im2col(&c->pg, c->dy + (n0 + s) * c->out_sz, col + s * p, ld);
-    /* dW [in_c x K] of this chunk = X [in_c x S*P] . cols(dy)^T; chunk 0's
-     * into dw, the others' into their own slots, added in chunk order. */
-    float *dw = index ? c->dw_rest + (index - 1) * g->in_c * kk : c->dw;
-    sae_gemm(0, 1, g->in_c, kk, ld, 1.0f, xt, ld, col, ld, 0.0f, dw, kk);
+    /* dW^T [K x in_c] of this chunk = cols(dy) [K x S*P] . X^T into its own
+     * slot; the slots are added in chunk order and transposed at the end. */
+    float *slot = c->dw_slots + index * g->in_c * kk;
+    sae_gemm(0, 1, kk, g->in_c, ld, 1.0f, col, ld, xt, ld, 0.0f, slot, g->in_c);
     if (!c->dx)
         return;
     /* dX [in_c x S*P] = W cols(dy): the forward conv of dy with w. */
@@ -133,8 +133,6 @@ void sae_conv_transpose2d_backward(const sae_conv_geom_t *g, size_t n, const flo
     c.x = x, c.w = w, c.dy = dy, c.dx = dx, c.dw = dw;
     if (db)
         sae_conv_bias_grad(dy, n, g->out_c, g->out_h * g->out_w, db);
-    if (n == 0)
-        memset(dw, 0, g->in_c * c.kk * sizeof *dw);
     sae_conv_run_chunks(n, c.chunk, threads, backward_chunk, &c);
-    sae_conv_sum_slots(dw, c.dw_rest, sae_conv_chunks(n, c.chunk), g->in_c * c.kk);
+    sae_conv_sum_slots(dw, c.dw_slots, sae_conv_chunks(n, c.chunk), g->in_c, c.kk);
 }

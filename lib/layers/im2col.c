@@ -402,11 +402,20 @@ void sae_conv_bias_grad(const float *dy, size_t samples, size_t c, size_t p, flo
     }
 }
 
-void sae_conv_sum_slots(float *dw, const float *slots, size_t chunks, size_t size)
+void sae_conv_sum_slots(float *dw, float *slots, size_t chunks, size_t rows, size_t cols)
 {
-    for (size_t c = 0; c + 1 < chunks; c++) {
+    const size_t size = rows * cols;
+    for (size_t c = 1; c < chunks; c++) {
         const float *restrict src = slots + c * size;
+        float *restrict acc = slots;
         for (size_t i = 0; i < size; i++)
-            dw[i] += src[i];
+            acc[i] += src[i];
     }
+    if (chunks == 0) {
+        memset(dw, 0, size * sizeof *dw);
+        return;
+    }
+    for (size_t r = 0; r < rows; r++)
+        for (size_t k = 0; k < cols; k++)
+            dw[r * cols + k] = slots[k * rows + r];
 }

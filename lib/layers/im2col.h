@@ -65,9 +65,11 @@ void sae_conv_from_cols(const float *a, size_t samples, size_t c, size_t p, cons
 /* out[s][ci][j] += bias[ci], over samples of c planes of p values. */
 void sae_conv_add_bias(float *out, size_t samples, size_t c, size_t p, const float *bias);
 
-/* dw[i] += slots[c * size + i] for c < chunks - 1, in that order: the
- * weight gradients of chunks 1.. added to chunk 0's. */
-void sae_conv_sum_slots(float *dw, const float *slots, size_t chunks, size_t size);
+/* dw [rows x cols] = the sum over c < chunks, in that order, of the
+ * transposed slots[c] [cols x rows]: the chunks' weight gradients, which
+ * their GEMMs write transposed (dW^T = cols . dY^T runs faster than
+ * dW = dY . cols^T with few output channels). slots[0] is overwritten. */
+void sae_conv_sum_slots(float *dw, float *slots, size_t chunks, size_t rows, size_t cols);
 
 /* db[ci] = sum over samples and positions of dy[s][ci][j], in double. */
 void sae_conv_bias_grad(const float *dy, size_t samples, size_t c, size_t p, float *db);
