@@ -17,10 +17,12 @@ typedef struct sae_patch_geom {
 } sae_patch_geom_t;
 
 /* Scratch budget of the convolution kernels: samples are lowered in chunks
- * of at most this many floats (2 MiB), but at least one sample at a time.
- * On E2 at batch 1200, 2 MiB was ~5% faster than 8 MiB (the patch matrix
- * stays in cache between im2col and the GEMM) and 1 MiB no faster. */
-#define SAE_CONV_SCRATCH_BUDGET ((size_t)1 << 19)
+ * of at most this many floats (512 KiB) per thread, but at least one sample
+ * at a time. On E2 at batch 1200, 2 MiB was ~5% faster than 8 MiB (the
+ * patch matrix stays in cache between im2col and the GEMM); with the GEMMs
+ * single-threaded in each worker, 512 KiB was another ~4% faster than
+ * 2 MiB, 256 KiB and 1 MiB no faster. */
+#define SAE_CONV_SCRATCH_BUDGET ((size_t)1 << 17)
 
 /* Samples per chunk for per_sample floats of scratch each, out of n. */
 size_t sae_conv_chunk(size_t per_sample, size_t n);
