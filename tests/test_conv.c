@@ -354,7 +354,8 @@ static void test_chunked(void **state)
     const shape_t conv2 = {5, 8, 20, 20, 8, 5, 1, 0, 0}, conv1 = {3, 16, 44, 44, 4, 5, 1, 0, 0};
     const shape_t convt2 = {5, 8, 16, 16, 8, 5, 1, 2, 0};
     assert_int_equal(SAE_CONV_SCRATCH_BUDGET, 1 << 17);
-    /* One chunk's buffers per thread, plus every chunk's weight gradient. */
+    /* One chunk's buffers per thread, plus every group's weight gradient
+     * (a group per chunk up to SAE_CONV_GROUPS). */
     sae_conv_geom_t g = geom_conv(&conv2);
     assert_true(sae_conv2d_scratch_floats(&g, 5, 1) ==
                 2 * (sae_conv2d_scratch_floats(&g, 1, 1) - w_size(&g)) + 3 * w_size(&g));
@@ -374,10 +375,17 @@ static void test_chunked(void **state)
      * (check_against_ref compares them with one thread's). */
     assert_int_equal(sae_conv_workers(5, 2, 8), par ? 3 : 1);
     assert_int_equal(sae_conv_workers(5, 5, 8), 1);
+    assert_int_equal(sae_conv_groups(5, 2), 3);
+    assert_int_equal(sae_conv_groups(1000, 3), SAE_CONV_GROUPS);
+    /* 19 chunks in 16 groups: groups of two chunks accumulate. */
+    const shape_t conv2_many = {37, 8, 20, 20, 8, 5, 1, 0, 0};
+    const shape_t convt2_many = {37, 8, 16, 16, 8, 5, 1, 2, 0};
     for (threads = 1; threads <= 4; threads++) {
         check_against_ref(CONV, &conv2);
         check_against_ref(CONV, &conv1);
         check_against_ref(CONVT, &convt2);
+        check_against_ref(CONV, &conv2_many);
+        check_against_ref(CONVT, &convt2_many);
     }
     threads = 1;
 }

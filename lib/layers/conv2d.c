@@ -31,14 +31,14 @@ static size_t per_sample_floats(const sae_conv_geom_t *g)
     return p * (g->in_c * g->kernel * g->kernel + g->out_c);
 }
 
-/* Each worker's chunk buffers, then every chunk's weight gradient. */
+/* Each worker's chunk buffers, then every group's weight gradient. */
 size_t sae_conv2d_scratch_floats(const sae_conv_geom_t *g, size_t n, int threads)
 {
     size_t per = per_sample_floats(g), chunk = sae_conv_chunk(per, n);
-    size_t chunks = sae_conv_chunks(n, chunk);
+    size_t groups = sae_conv_groups(n, chunk);
     size_t wsize = g->out_c * g->in_c * g->kernel * g->kernel;
     return (size_t)sae_conv_workers(n, chunk, threads) * chunk * per +
-           chunks * wsize;
+           groups * wsize;
 }
 
 typedef struct conv_ctx {
@@ -63,14 +63,15 @@ static conv_ctx_t conv_ctx(const sae_conv_geom_t *g, size_t n, float *scratch, i
     return c;
 }
 
-static void forward_chunk(void *ctx, size_t worker, size_t index, size_t n0, size_t sc)
+static void forward_chunk(void *ctx, size_t worker, size_t group, int first, size_t n0,
+                          size_t sc)
 {
     const conv_ctx_t *c = ctx;
     const sae_conv_geom_t *g = c->g;
     const size_t p = c->p, kk = c->kk, ld = sc * p;
     float *col = c->scratch + worker * c->chunk * per_sample_floats(g);
     float *yt = col + c->chunk * kk * p;
-    (void)index;
+    (void)group, (void)first;
     for (size_t s = 0; s < sc; s++)
         sae_im2col(&c->pg, c->x + (n0 + s) * c->in_sz, col + s * p, ld);
     if (sc == 1) {
@@ -92,7 +93,8 @@ void sae_conv2d_forward(const sae_conv_geom_t *g, size_t n, const float *x, cons
     sae_conv_run_chunks(n, c.chunk, threads, forward_chunk, &c);
 }
 
-static void backward_chunk(void *ctx, size_t worker, size_t index, size_t n0, size_t sc)
+static void backward_chunk(void *ctx, size_t worker, size_t group, int first, size_t n0,
+                           size_t sc)
 {
     const conv_ctx_t *c = ctx;
     const sae_conv_geom_t *g = c->g;
@@ -106,10 +108,10 @@ static void backward_chunk(void *ctx, size_t worker, size_t index, size_t n0, si
     }
     for (size_t s = 0; s < sc; s++)
         sae_im2col(&c->pg, c->x + (n0 + s) * c->in_sz, col + s * p, ld);
-    /* dW^T [K x out_c] of this chunk = cols [K x S*P] . dY^T into its own
-     * slot; the slots are added in chunk order and transposed at the end. */
-    float *slot = c->dw_slots + index * g->out_c * kk;
-    sae_gemm(0, 1, kk, g->out_c, ld, 1.0f, col, ld, dyt, ld, 0.0f, slot, g->out_c);
+    /* dW^T [K x out_c] (+)= cols [K x S*P] . dY^T into the group's slot; the
+     * slots are added in group order and transposed at the end. */
+    float *slot = c->dw_slots + group * g->out_c * kk;
+    sae_gemm(0, 1, kk, g->out_c, ld, 1.0f, col, ld, dyt, ld, first ? 0.0f : 1.0f, slot, g->out_c);
     if (!c->dx)
         return;
     /* dcols [K x S*P] = W^T dY, scattered back onto each sample. */
@@ -125,7 +127,7 @@ void sae_conv2d_backward(const sae_conv_geom_t *g, size_t n, const float *x, con
     conv_ctx_t c = conv_ctx(g, n, scratch, threads);
     c.x = x, c.w = w, c.dy = dy, c.dx = dx, c.dw = dw;
     if (db)
-        sae_conv_bias_grad(dy, n, g->out_c, c.p, db);
+        sae_conv_bias_grad_par(dy, n, g->out_c, c.p, db, threads);
     sae_conv_run_chunks(n, c.chunk, threads, backward_chunk, &c);
-    sae_conv_sum_slots(dw, c.dw_slots, sae_conv_chunks(n, c.chunk), g->out_c, c.kk);
+    sae_conv_sum_slots(dw, c.dw_slots, sae_conv_groups(n, c.chunk), g->out_c, c.kk);
 }

@@ -33,14 +33,14 @@ static size_t per_sample_floats(const sae_conv_geom_t *g)
     return p * (g->out_c * g->kernel * g->kernel + g->in_c);
 }
 
-/* Each worker's chunk buffers, then every chunk's weight gradient. */
+/* Each worker's chunk buffers, then every group's weight gradient. */
 size_t sae_conv_transpose2d_scratch_floats(const sae_conv_geom_t *g, size_t n, int threads)
 {
     size_t per = per_sample_floats(g), chunk = sae_conv_chunk(per, n);
-    size_t chunks = sae_conv_chunks(n, chunk);
+    size_t groups = sae_conv_groups(n, chunk);
     size_t wsize = g->in_c * g->out_c * g->kernel * g->kernel;
     return (size_t)sae_conv_workers(n, chunk, threads) * chunk * per +
-           chunks * wsize;
+           groups * wsize;
 }
 
 typedef struct convt_ctx {
@@ -65,7 +65,8 @@ static convt_ctx_t convt_ctx(const sae_conv_geom_t *g, size_t n, float *scratch,
     return c;
 }
 
-static void forward_chunk(void *ctx, size_t worker, size_t index, size_t n0, size_t sc)
+static void forward_chunk(void *ctx, size_t worker, size_t group, int first, size_t n0,
+                          size_t sc)
 {
     const convt_ctx_t *c = ctx;
     const sae_conv_geom_t *g = c->g;
@@ -73,7 +74,7 @@ static void forward_chunk(void *ctx, size_t worker, size_t index, size_t n0, siz
     float *col = c->scratch + worker * c->chunk * per_sample_floats(g);
     float *xt_buf = col + c->chunk * kk * p;
     const float *xt = c->x + n0 * c->in_sz;
-    (void)index;
+    (void)group, (void)first;
     if (sc > 1) {
         sae_conv_to_cols(xt, sc, g->in_c, p, xt_buf);
         xt = xt_buf;
@@ -96,7 +97,8 @@ void sae_conv_transpose2d_forward(const sae_conv_geom_t *g, size_t n, const floa
     sae_conv_run_chunks(n, c.chunk, threads, forward_chunk, &c);
 }
 
-static void backward_chunk(void *ctx, size_t worker, size_t index, size_t n0, size_t sc)
+static void backward_chunk(void *ctx, size_t worker, size_t group, int first, size_t n0,
+                           size_t sc)
 {
     const convt_ctx_t *c = ctx;
     const sae_conv_geom_t *g = c->g;
@@ -110,10 +112,10 @@ static void backward_chunk(void *ctx, size_t worker, size_t index, size_t n0, si
     }
     for (size_t s = 0; s < sc; s++)
         sae_im2col(&c->pg, c->dy + (n0 + s) * c->out_sz, col + s * p, ld);
-    /* dW^T [K x in_c] of this chunk = cols(dy) [K x S*P] . X^T into its own
-     * slot; the slots are added in chunk order and transposed at the end. */
-    float *slot = c->dw_slots + index * g->in_c * kk;
-    sae_gemm(0, 1, kk, g->in_c, ld, 1.0f, col, ld, xt, ld, 0.0f, slot, g->in_c);
+    /* dW^T [K x in_c] (+)= cols(dy) [K x S*P] . X^T into the group's slot;
+     * the slots are added in group order and transposed at the end. */
+    float *slot = c->dw_slots + group * g->in_c * kk;
+    sae_gemm(0, 1, kk, g->in_c, ld, 1.0f, col, ld, xt, ld, first ? 0.0f : 1.0f, slot, g->in_c);
     if (!c->dx)
         return;
     /* dX [in_c x S*P] = W cols(dy): the forward conv of dy with w. */
@@ -132,7 +134,7 @@ void sae_conv_transpose2d_backward(const sae_conv_geom_t *g, size_t n, const flo
     convt_ctx_t c = convt_ctx(g, n, scratch, threads);
     c.x = x, c.w = w, c.dy = dy, c.dx = dx, c.dw = dw;
     if (db)
-        sae_conv_bias_grad(dy, n, g->out_c, g->out_h * g->out_w, db);
+        sae_conv_bias_grad_par(dy, n, g->out_c, g->out_h * g->out_w, db, threads);
     sae_conv_run_chunks(n, c.chunk, threads, backward_chunk, &c);
-    sae_conv_sum_slots(dw, c.dw_slots, sae_conv_chunks(n, c.chunk), g->in_c, c.kk);
+    sae_conv_sum_slots(dw, c.dw_slots, sae_conv_groups(n, c.chunk), g->in_c, c.kk);
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "core/parallel.h"
 #include "core/simd.h"
 
 size_t sae_conv_chunk(size_t per_sample, size_t n)
@@ -385,37 +386,58 @@ SAE_HOT void sae_conv_add_bias(float *out, size_t samples, size_t c, size_t p, c
         }
 }
 
-void sae_conv_bias_grad(const float *dy, size_t samples, size_t c, size_t p, float *db)
-{
-    for (size_t ci = 0; ci < c; ci++) {
-        double acc = 0.0;
-        for (size_t s = 0; s < samples; s++) {
-            const float *src = dy + (s * c + ci) * p;
-            /* A float partial per plane vectorises; planes are small. */
-            float part = 0.0f;
-#pragma omp simd reduction(+ : part)
-            for (size_t j = 0; j < p; j++)
-                part += src[j];
-            acc += (double)part;
-        }
-        db[ci] = (float)acc;
-    }
-}
-
-void sae_conv_sum_slots(float *dw, float *slots, size_t chunks, size_t rows, size_t cols)
+void sae_conv_sum_slots(float *dw, float *slots, size_t groups, size_t rows, size_t cols)
 {
     const size_t size = rows * cols;
-    for (size_t c = 1; c < chunks; c++) {
-        const float *restrict src = slots + c * size;
+    for (size_t g = 1; g < groups; g++) {
+        const float *restrict src = slots + g * size;
         float *restrict acc = slots;
         for (size_t i = 0; i < size; i++)
             acc[i] += src[i];
     }
-    if (chunks == 0) {
+    if (groups == 0) {
         memset(dw, 0, size * sizeof *dw);
         return;
     }
     for (size_t r = 0; r < rows; r++)
         for (size_t k = 0; k < cols; k++)
             dw[r * cols + k] = slots[k * rows + r];
+}
+
+typedef struct bias_job {
+    const float *dy;
+    size_t samples, c, p;
+    float *db;
+} bias_job_t;
+
+/* Channels [c0, c1): each summed exactly as the serial kernel sums it. */
+static void bias_range(void *ctx, size_t worker, size_t c0, size_t c1)
+{
+    const bias_job_t *j = ctx;
+    (void)worker;
+    for (size_t ci = c0; ci < c1; ci++) {
+        double acc = 0.0;
+        for (size_t s = 0; s < j->samples; s++) {
+            const float *src = j->dy + (s * j->c + ci) * j->p;
+            float part = 0.0f;
+#pragma omp simd reduction(+ : part)
+            for (size_t k = 0; k < j->p; k++)
+                part += src[k];
+            acc += (double)part;
+        }
+        j->db[ci] = (float)acc;
+    }
+}
+
+void sae_conv_bias_grad(const float *dy, size_t samples, size_t c, size_t p, float *db)
+{
+    bias_job_t j = {dy, samples, c, p, db};
+    bias_range(&j, 0, 0, c);
+}
+
+void sae_conv_bias_grad_par(const float *dy, size_t samples, size_t c, size_t p, float *db,
+                            int threads)
+{
+    bias_job_t j = {dy, samples, c, p, db};
+    sae_conv_parallel(c, c * samples * p >= SAE_PARALLEL_MIN_WORK ? threads : 1, bias_range, &j);
 }
