@@ -51,8 +51,12 @@ static inline __attribute__((always_inline)) void copy_run(float *restrict d,
         if (i < n)
             memcpy(d + n - RUN_BLOCK, s + n - RUN_BLOCK, RUN_BLOCK * sizeof *d);
     } else if (n >= 8) {
-        memcpy(d, s, 8 * sizeof *d);
-        memcpy(d + n - 8, s + n - 8, 8 * sizeof *d);
+        /* Both loads before both stores: nothing to keep in between. */
+        float a[8], b[8];
+        memcpy(a, s, sizeof a);
+        memcpy(b, s + n - 8, sizeof b);
+        memcpy(d + n - 8, b, sizeof b);
+        memcpy(d, a, sizeof a);
     } else {
         for (size_t i = 0; i < n; i++)
             d[i] = s[i];
@@ -410,11 +414,9 @@ typedef struct bias_job {
     float *db;
 } bias_job_t;
 
-/* Channels [c0, c1): each summed exactly as the serial kernel sums it. */
-static void bias_range(void *ctx, size_t worker, size_t c0, size_t c1)
+/* Channels [c0, c1) of the bias gradient, whichever thread sums them. */
+SAE_HOT static void bias_channels(const bias_job_t *j, size_t c0, size_t c1)
 {
-    const bias_job_t *j = ctx;
-    (void)worker;
     for (size_t ci = c0; ci < c1; ci++) {
         double acc = 0.0;
         for (size_t s = 0; s < j->samples; s++) {
@@ -427,6 +429,12 @@ static void bias_range(void *ctx, size_t worker, size_t c0, size_t c1)
         }
         j->db[ci] = (float)acc;
     }
+}
+
+static void bias_range(void *ctx, size_t worker, size_t c0, size_t c1)
+{
+    (void)worker;
+    bias_channels(ctx, c0, c1);
 }
 
 void sae_conv_bias_grad(const float *dy, size_t samples, size_t c, size_t p, float *db)
