@@ -317,6 +317,7 @@ static const shape_t conv_shapes[] = {
     {2, 3, 14, 13, 4, 3, 1, 1, 0},  {2, 2, 27, 20, 3, 5, 1, 2, 0},
     /* stride 2 by phases (im2col.c): odd and even planes, E2's conv2 */
     {2, 3, 11, 12, 4, 5, 2, 0, 0},  {2, 2, 12, 11, 3, 4, 2, 1, 0}, {2, 16, 22, 22, 32, 5, 2, 0, 0},
+    {1, 2, 40, 44, 2, 3, 2, 0, 0},  {1, 2, 70, 70, 2, 3, 2, 0, 0},
 };
 
 static const shape_t convt_shapes[] = {
@@ -329,6 +330,7 @@ static const shape_t convt_shapes[] = {
     {2, 3, 12, 11, 2, 3, 1, 0, 0}, {2, 2, 20, 19, 3, 3, 1, 1, 0}, {1, 2, 9, 35, 2, 4, 1, 1, 0},
     /* stride 2 by phases: E2's convt5, an even output (op 1), padding */
     {2, 16, 9, 9, 8, 5, 2, 0, 0},  {2, 3, 4, 5, 2, 3, 2, 0, 1},   {2, 2, 6, 5, 3, 4, 2, 1, 1},
+    {1, 2, 20, 18, 2, 3, 2, 0, 0}, {1, 2, 36, 34, 2, 3, 2, 0, 0},
 };
 
 static void test_conv2d_vs_naive(void **state)

@@ -63,6 +63,34 @@ static inline __attribute__((always_inline)) void copy_run(float *restrict d,
     }
 }
 
+/* rows runs of n floats, ds and ss apart: copy_run with its choice of
+ * blocks made once, for the window rows that need no padding. */
+static inline __attribute__((always_inline)) void copy_rows(float *restrict d, size_t ds,
+                                                            const float *restrict s, size_t ss,
+                                                            size_t rows, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        for (size_t r = 0; r < rows; r++, d += ds, s += ss) {
+            float a[8], b[8];
+            memcpy(a, s, sizeof a);
+            memcpy(b, s + n - 8, sizeof b);
+            memcpy(d + n - 8, b, sizeof b);
+            memcpy(d, a, sizeof a);
+        }
+    } else if (n > 16 && n <= 32) {
+        for (size_t r = 0; r < rows; r++, d += ds, s += ss) {
+            float a[16], b[16];
+            memcpy(a, s, sizeof a);
+            memcpy(b, s + n - 16, sizeof b);
+            memcpy(d + n - 16, b, sizeof b);
+            memcpy(d, a, sizeof a);
+        }
+    } else {
+        for (size_t r = 0; r < rows; r++, d += ds, s += ss)
+            copy_run(d, s, n);
+    }
+}
+
 /* d[0, n) += s[0, n). The last block's sums are taken before the blocks
  * that overlap it are stored, and stored last: the overlap gets d + s
  * once. */
@@ -81,6 +109,38 @@ static inline __attribute__((always_inline)) void add_run(float *restrict d,
         for (size_t k = 0; k < RUN_BLOCK; k++)
             d[i + k] += s[i + k];
     memcpy(d + n - RUN_BLOCK, tail, sizeof tail);
+}
+
+/* rows runs of n floats, ds and ss apart: add_run with its choice of
+ * blocks made once; both blocks' sums are taken before either is stored. */
+static inline __attribute__((always_inline)) void add_rows(float *restrict d, size_t ds,
+                                                           const float *restrict s, size_t ss,
+                                                           size_t rows, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        for (size_t r = 0; r < rows; r++, d += ds, s += ss) {
+            float a[8], b[8];
+            for (size_t k = 0; k < 8; k++) {
+                a[k] = d[k] + s[k];
+                b[k] = d[n - 8 + k] + s[n - 8 + k];
+            }
+            memcpy(d + n - 8, b, sizeof b);
+            memcpy(d, a, sizeof a);
+        }
+    } else if (n > 16 && n <= 32) {
+        for (size_t r = 0; r < rows; r++, d += ds, s += ss) {
+            float a[16], b[16];
+            for (size_t k = 0; k < 16; k++) {
+                a[k] = d[k] + s[k];
+                b[k] = d[n - 16 + k] + s[n - 16 + k];
+            }
+            memcpy(d + n - 16, b, sizeof b);
+            memcpy(d, a, sizeof a);
+        }
+    } else {
+        for (size_t r = 0; r < rows; r++, d += ds, s += ss)
+            add_run(d, s, n);
+    }
 }
 
 /* The window offsets' valid position ranges, computed once per call for
@@ -132,6 +192,10 @@ static inline __attribute__((always_inline)) void im2col_body(const sae_patch_ge
                 float *row = col + ((ci * k + ki) * k + kj) * ldcol;
                 for (size_t i = 0; i < ylo * ow; i++)
                     row[i] = 0.0f;
+                if (stride == 1 && xlo == 0 && xhi == ow && ylo < yhi)
+                    copy_rows(row + ylo * ow, ow, plane + (ylo + ki - pad) * pg->w + kj - pad,
+                              pg->w, yhi - ylo, ow);
+                else
                 for (size_t oy = ylo; oy < yhi; oy++) {
                     float *restrict dst = row + oy * ow;
                     /* xlo > 0 implies kj < pad, so xlo*s + kj >= pad. */
@@ -173,6 +237,11 @@ static inline __attribute__((always_inline)) void col2im_body(const sae_patch_ge
                 size_t xlo, xhi;
                 get_range(&rx, pg->w, kj, s, pad, ow, &xlo, &xhi);
                 const float *row = col + ((ci * k + ki) * k + kj) * ldcol;
+                if (stride == 1 && xlo == 0 && xhi == ow && ylo < yhi) {
+                    add_rows(plane + (ylo + ki - pad) * pg->w + kj - pad, pg->w, row + ylo * ow,
+                             ow, yhi - ylo, ow);
+                    continue;
+                }
                 for (size_t oy = ylo; oy < yhi; oy++) {
                     const float *restrict src = row + oy * ow;
                     float *restrict dst = plane + (oy * s + ki - pad) * pg->w;
@@ -260,6 +329,11 @@ SAE_HOT static void im2col_s2(const sae_patch_geom_t *pg, const float *x, float 
                 float *row = col + ((ci * k + ki) * k + kj) * ld;
                 for (size_t i = 0; i < ylo * ow; i++)
                     row[i] = 0.0f;
+                if (xlo == 0 && xhi == ow && ylo < yhi)
+                    copy_rows(row + ylo * ow, ow,
+                              phase + (size_t)((ptrdiff_t)ylo + sy) * hw + (size_t)sx, hw,
+                              yhi - ylo, ow);
+                else
                 for (size_t oy = ylo; oy < yhi; oy++) {
                     float *restrict dst = row + oy * ow;
                     const float *restrict src = phase + (size_t)((ptrdiff_t)oy + sy) * hw;
@@ -313,6 +387,11 @@ SAE_HOT static void col2im_s2(const sae_patch_geom_t *pg, const float *col, size
                 phase_of(kj, pad, &px, &sx);
                 float *phase = buf + (py * 2 + px) * hh * hw;
                 const float *row = col + ((ci * k + ki) * k + kj) * ld;
+                if (xlo == 0 && xhi == ow && ylo < yhi) {
+                    add_rows(phase + (size_t)((ptrdiff_t)ylo + sy) * hw + (size_t)sx, hw,
+                             row + ylo * ow, ow, yhi - ylo, ow);
+                    continue;
+                }
                 for (size_t oy = ylo; oy < yhi; oy++)
                     add_run(phase + (size_t)((ptrdiff_t)oy + sy) * hw +
                                 (size_t)((ptrdiff_t)xlo + sx),
