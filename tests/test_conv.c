@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/gemm.h"
 #include "layers/conv.h"
 #include "layers/im2col.h"
 #include "testutil.h"
@@ -218,28 +219,31 @@ static sae_conv_geom_t geom_of(kind_t kind, const shape_t *sh)
     return kind == CONV ? geom_conv(sh) : geom_convt(sh);
 }
 
+/* Threads the kernels run on in check_against_ref (1 elsewhere). */
+static int threads = 1;
+
 static size_t scratch_of(kind_t kind, const sae_conv_geom_t *g, size_t n)
 {
-    return kind == CONV ? sae_conv2d_scratch_floats(g, n)
-                        : sae_conv_transpose2d_scratch_floats(g, n);
+    return kind == CONV ? sae_conv2d_scratch_floats(g, n, threads)
+                        : sae_conv_transpose2d_scratch_floats(g, n, threads);
 }
 
 static void fwd(kind_t kind, const sae_conv_geom_t *g, size_t n, const float *x, const float *w,
                 const float *b, float *y, float *scr)
 {
     if (kind == CONV)
-        sae_conv2d_forward(g, n, x, w, b, y, scr);
+        sae_conv2d_forward(g, n, x, w, b, y, scr, threads);
     else
-        sae_conv_transpose2d_forward(g, n, x, w, b, y, scr);
+        sae_conv_transpose2d_forward(g, n, x, w, b, y, scr, threads);
 }
 
 static void bwd(kind_t kind, const sae_conv_geom_t *g, size_t n, const float *x, const float *w,
                 const float *dy, float *dx, float *dw, float *db, float *scr)
 {
     if (kind == CONV)
-        sae_conv2d_backward(g, n, x, w, dy, dx, dw, db, scr);
+        sae_conv2d_backward(g, n, x, w, dy, dx, dw, db, scr, threads);
     else
-        sae_conv_transpose2d_backward(g, n, x, w, dy, dx, dw, db, scr);
+        sae_conv_transpose2d_backward(g, n, x, w, dy, dx, dw, db, scr, threads);
 }
 
 static void check_against_ref(kind_t kind, const shape_t *sh)
@@ -276,6 +280,23 @@ static void check_against_ref(kind_t kind, const shape_t *sh)
     bwd(kind, &g, n, x, w, dy, NULL, dw2, NULL, scr);
     assert_memory_equal(dw, dw2, nw * sizeof *dw);
 
+    /* On several threads, the very same numbers as on one. */
+    if (threads > 1) {
+        int t = threads;
+        float *y1 = falloc(ny), *dx1 = falloc(nx), *dw1 = falloc(nw), *db1 = falloc(g.out_c);
+        threads = 1;
+        float *scr1 = falloc(scratch_of(kind, &g, n));
+        fwd(kind, &g, n, x, w, b, y1, scr1);
+        bwd(kind, &g, n, x, w, dy, dx1, dw1, db1, scr1);
+        threads = t;
+        fwd(kind, &g, n, x, w, b, y, scr);
+        assert_memory_equal(y, y1, ny * sizeof *y);
+        assert_memory_equal(dx, dx1, nx * sizeof *dx);
+        assert_memory_equal(dw, dw1, nw * sizeof *dw);
+        assert_memory_equal(db, db1, g.out_c * sizeof *db);
+        free(y1), free(dx1), free(dw1), free(db1), free(scr1);
+    }
+
     /* Without the bias, the output drops by it. */
     for (size_t i = 0; i < ny; i++)
         ry[i] -= b[i / (g.out_h * g.out_w) % g.out_c];
@@ -292,6 +313,11 @@ static const shape_t conv_shapes[] = {
     {3, 1, 5, 7, 4, 5, 1, 2, 0},    {1, 4, 9, 8, 5, 3, 2, 0, 0},   {2, 2, 4, 4, 3, 4, 1, 1, 0},
     {3, 2, 10, 7, 2, 3, 3, 0, 0},   {2, 3, 5, 5, 2, 1, 1, 0, 0},   {1, 2, 3, 4, 2, 5, 2, 2, 0},
     {1, 8, 10, 10, 16, 5, 1, 0, 0}, {3, 16, 11, 9, 8, 5, 2, 2, 0},
+    /* stride-1 runs of 8..15 and 16..31 floats (im2col.c's block copies) */
+    {2, 3, 14, 13, 4, 3, 1, 1, 0},  {2, 2, 27, 20, 3, 5, 1, 2, 0},
+    /* stride 2 by phases (im2col.c): odd and even planes, E2's conv2 */
+    {2, 3, 11, 12, 4, 5, 2, 0, 0},  {2, 2, 12, 11, 3, 4, 2, 1, 0}, {2, 16, 22, 22, 32, 5, 2, 0, 0},
+    {1, 2, 40, 44, 2, 3, 2, 0, 0},  {1, 2, 70, 70, 2, 3, 2, 0, 0},
 };
 
 static const shape_t convt_shapes[] = {
@@ -300,6 +326,11 @@ static const shape_t convt_shapes[] = {
     {3, 1, 5, 4, 4, 5, 1, 2, 0}, {1, 4, 2, 3, 5, 4, 2, 1, 0}, {3, 2, 3, 3, 2, 5, 3, 2, 1},
     {2, 3, 5, 5, 2, 1, 1, 0, 0}, {1, 2, 1, 1, 3, 3, 2, 1, 1}, {2, 32, 4, 4, 16, 3, 2, 0, 0},
     {3, 8, 7, 6, 4, 5, 2, 2, 1},
+    /* stride-1 runs of 8..15 and 16..31 floats (im2col.c's block adds) */
+    {2, 3, 12, 11, 2, 3, 1, 0, 0}, {2, 2, 20, 19, 3, 3, 1, 1, 0}, {1, 2, 9, 35, 2, 4, 1, 1, 0},
+    /* stride 2 by phases: E2's convt5, an even output (op 1), padding */
+    {2, 16, 9, 9, 8, 5, 2, 0, 0},  {2, 3, 4, 5, 2, 3, 2, 0, 1},   {2, 2, 6, 5, 3, 4, 2, 1, 1},
+    {1, 2, 20, 18, 2, 3, 2, 0, 0}, {1, 2, 36, 34, 2, 3, 2, 0, 0},
 };
 
 static void test_conv2d_vs_naive(void **state)
@@ -316,25 +347,49 @@ static void test_convt_vs_naive(void **state)
         check_against_ref(CONVT, &convt_shapes[i]);
 }
 
-/* Samples of about 0.21 M and 0.65 M floats of scratch against the 0.5 M
+/* Samples of about 53 K and 646 K floats of scratch against the 131 K
  * budget (layers/im2col.h): chunks of 2, 2, 1 (a full chunk past the first,
  * then a partial one) and of 1, so dw accumulates across chunks. */
 static void test_chunked(void **state)
 {
     (void)state;
-    const shape_t conv2 = {5, 8, 36, 36, 8, 5, 1, 0, 0}, conv1 = {3, 16, 44, 44, 4, 5, 1, 0, 0};
-    const shape_t convt2 = {5, 8, 32, 32, 8, 5, 1, 2, 0};
-    assert_int_equal(SAE_CONV_SCRATCH_BUDGET, 1 << 19);
+    const shape_t conv2 = {5, 8, 20, 20, 8, 5, 1, 0, 0}, conv1 = {3, 16, 44, 44, 4, 5, 1, 0, 0};
+    const shape_t convt2 = {5, 8, 16, 16, 8, 5, 1, 2, 0};
+    assert_int_equal(SAE_CONV_SCRATCH_BUDGET, 1 << 17);
+    /* One chunk's buffers per thread, plus every group's weight gradient
+     * (a group per chunk up to SAE_CONV_GROUPS). */
     sae_conv_geom_t g = geom_conv(&conv2);
-    assert_true(sae_conv2d_scratch_floats(&g, 5) == 2 * sae_conv2d_scratch_floats(&g, 1));
+    assert_true(sae_conv2d_scratch_floats(&g, 5, 1) ==
+                2 * (sae_conv2d_scratch_floats(&g, 1, 1) - w_size(&g)) + 3 * w_size(&g));
+    /* (Several threads only where the BLAS can be made single-threaded.) */
+    int par = sae_blas_get_threads() > 0;
+    assert_true(sae_conv2d_scratch_floats(&g, 5, 2) ==
+                (par ? 4 : 2) * (sae_conv2d_scratch_floats(&g, 1, 1) - w_size(&g)) +
+                    3 * w_size(&g));
     g = geom_conv(&conv1);
-    assert_true(sae_conv2d_scratch_floats(&g, 3) == sae_conv2d_scratch_floats(&g, 1));
+    assert_true(sae_conv2d_scratch_floats(&g, 3, 1) ==
+                sae_conv2d_scratch_floats(&g, 1, 1) + 2 * w_size(&g));
     g = geom_convt(&convt2);
-    assert_true(sae_conv_transpose2d_scratch_floats(&g, 5) ==
-                2 * sae_conv_transpose2d_scratch_floats(&g, 1));
-    check_against_ref(CONV, &conv2);
-    check_against_ref(CONV, &conv1);
-    check_against_ref(CONVT, &convt2);
+    assert_true(sae_conv_transpose2d_scratch_floats(&g, 5, 1) ==
+                2 * (sae_conv_transpose2d_scratch_floats(&g, 1, 1) - w_size(&g)) +
+                    3 * w_size(&g));
+    /* Threads are never more than chunks; the same numbers on any count
+     * (check_against_ref compares them with one thread's). */
+    assert_int_equal(sae_conv_workers(5, 2, 8), par ? 3 : 1);
+    assert_int_equal(sae_conv_workers(5, 5, 8), 1);
+    assert_int_equal(sae_conv_groups(5, 2), 3);
+    assert_int_equal(sae_conv_groups(1000, 3), SAE_CONV_GROUPS);
+    /* 19 chunks in 16 groups: groups of two chunks accumulate. */
+    const shape_t conv2_many = {37, 8, 20, 20, 8, 5, 1, 0, 0};
+    const shape_t convt2_many = {37, 8, 16, 16, 8, 5, 1, 2, 0};
+    for (threads = 1; threads <= 4; threads++) {
+        check_against_ref(CONV, &conv2);
+        check_against_ref(CONV, &conv1);
+        check_against_ref(CONVT, &convt2);
+        check_against_ref(CONV, &conv2_many);
+        check_against_ref(CONVT, &convt2_many);
+    }
+    threads = 1;
 }
 
 /* ---- Forward against PyTorch 1.13 (F.conv2d, F.conv_transpose2d,
@@ -396,17 +451,17 @@ static void test_vs_pytorch(void **state)
     const shape_t c = {2, 2, 5, 4, 3, 3, 2, 1, 0};
     sae_conv_geom_t g = geom_conv(&c);
     assert_true(g.out_h == 3 && g.out_w == 2);
-    assert_true(sae_conv2d_scratch_floats(&g, 2) <= 4096);
+    assert_true(sae_conv2d_scratch_floats(&g, 2, 1) <= 4096);
     fill_golden(x, 80, w, 54, b, 3);
-    sae_conv2d_forward(&g, 2, x, w, b, y, scr);
+    sae_conv2d_forward(&g, 2, x, w, b, y, scr, 1);
     assert_golden(y, golden_conv2d, 36);
     /* conv_transpose2d: N 1, C 2, 3 x 2 -> 2 planes, k 3, s 2, p 1, op 1: 6 x 4. */
     const shape_t t = {1, 2, 3, 2, 2, 3, 2, 1, 1};
     g = geom_convt(&t);
     assert_true(g.out_h == 6 && g.out_w == 4);
-    assert_true(sae_conv_transpose2d_scratch_floats(&g, 1) <= 4096);
+    assert_true(sae_conv_transpose2d_scratch_floats(&g, 1, 1) <= 4096);
     fill_golden(x, 12, w, 36, b, 2);
-    sae_conv_transpose2d_forward(&g, 1, x, w, b, y, scr);
+    sae_conv_transpose2d_forward(&g, 1, x, w, b, y, scr, 1);
     assert_golden(y, golden_convt, 48);
     /* max_pool2d: N 1, C 2, 5 x 6, k 2, s 2: 2 x 3, with PyTorch's indices. */
     sae_conv_geom_t pg = {2, 5, 6, 2, 2, 3, 2, 2, 0, 0};
@@ -605,19 +660,19 @@ static void test_empty_batch(void **state)
     const shape_t sh = {0, 2, 5, 4, 3, 3, 1, 0, 0};
     sae_conv_geom_t g = geom_conv(&sh);
     float w[54], dw[54], db[3];
-    assert_int_equal(sae_conv2d_scratch_floats(&g, 0), 0);
-    assert_int_equal(sae_conv_transpose2d_scratch_floats(&g, 0), 0);
+    assert_int_equal(sae_conv2d_scratch_floats(&g, 0, 1), 0);
+    assert_int_equal(sae_conv_transpose2d_scratch_floats(&g, 0, 1), 0);
     poison(dw, 54);
     poison(db, 3);
     fill_sin(w, 54, 0.1, 0.0, 1.0);
-    sae_conv2d_backward(&g, 0, NULL, w, NULL, NULL, dw, db, NULL);
+    sae_conv2d_backward(&g, 0, NULL, w, NULL, NULL, dw, db, NULL, 1);
     for (size_t i = 0; i < 54; i++)
         assert_true(dw[i] == 0.0f);
     for (size_t i = 0; i < 3; i++)
         assert_true(db[i] == 0.0f);
     poison(dw, 54);
     poison(db, 3);
-    sae_conv_transpose2d_backward(&g, 0, NULL, w, NULL, NULL, dw, db, NULL);
+    sae_conv_transpose2d_backward(&g, 0, NULL, w, NULL, NULL, dw, db, NULL, 1);
     for (size_t i = 0; i < 54; i++)
         assert_true(dw[i] == 0.0f);
     for (size_t i = 0; i < 3; i++)

@@ -5,8 +5,10 @@
 
 #if defined(SAE_BLAS_OPENBLAS)
 void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
 #elif defined(SAE_BLAS_BLIS)
 void bli_thread_set_num_threads(long n_threads);
+long bli_thread_get_num_threads(void);
 #endif
 
 static sae_gemm_trace_fn trace_fn;
@@ -37,5 +39,16 @@ void sae_blas_set_threads(int threads)
     openblas_set_num_threads(threads);
 #elif defined(SAE_BLAS_BLIS)
     bli_thread_set_num_threads(threads);
+#endif
+}
+
+int sae_blas_get_threads(void)
+{
+#if defined(SAE_BLAS_OPENBLAS)
+    return openblas_get_num_threads();
+#elif defined(SAE_BLAS_BLIS)
+    return (int)bli_thread_get_num_threads();
+#else
+    return 0;
 #endif
 }

@@ -19,5 +19,8 @@ typedef void (*sae_gemm_trace_fn)(int ta, int tb, size_t m, size_t n, size_t k, 
 void sae_gemm_set_trace(sae_gemm_trace_fn fn, void *user_data);
 /* Sets the BLAS thread count when the provider lets us (0: leave as is). */
 void sae_blas_set_threads(int threads);
+/* The BLAS's thread count, when the provider tells it and lets it be set
+ * (OpenBLAS, BLIS); 0 otherwise. */
+int sae_blas_get_threads(void);
 
 #endif

@@ -29,26 +29,31 @@ size_t sae_conv_transpose2d_out_size(size_t in, size_t kernel, size_t stride, si
 size_t sae_maxpool2d_out_size(size_t in, size_t kernel, size_t stride);
 
 /* Floats of caller-provided scratch each layer needs for a batch of n
- * (forward and backward). */
-size_t sae_conv2d_scratch_floats(const sae_conv_geom_t *g, size_t n);
-size_t sae_conv_transpose2d_scratch_floats(const sae_conv_geom_t *g, size_t n);
+ * (forward and backward) on `threads` threads (see sae_conv_run_chunks in
+ * layers/im2col.h: the chunks of the batch are shared among up to that
+ * many threads, the results the same for any count). Pass the kernels the
+ * same n (or less) and threads. */
+size_t sae_conv2d_scratch_floats(const sae_conv_geom_t *g, size_t n, int threads);
+size_t sae_conv_transpose2d_scratch_floats(const sae_conv_geom_t *g, size_t n, int threads);
 
 /* Conv2D. w: [out_c, in_c, k, k] (PyTorch Conv2d layout), b: [out_c] or NULL.
  * forward: y[n, out_c, out_h, out_w] = conv(x) + b   (pre-activation) */
 void sae_conv2d_forward(const sae_conv_geom_t *g, size_t n, const float *x, const float *w,
-                        const float *b, float *y, float *scratch);
+                        const float *b, float *y, float *scratch, int threads);
 /* backward: given dy (dLoss/dy), writes (overwrites, not accumulates) dw
  * [same as w], db [out_c] (if not NULL), dx [same as x] (if not NULL). */
 void sae_conv2d_backward(const sae_conv_geom_t *g, size_t n, const float *x, const float *w,
-                         const float *dy, float *dx, float *dw, float *db, float *scratch);
+                         const float *dy, float *dx, float *dw, float *db, float *scratch,
+                         int threads);
 
 /* ConvTranspose2D. w: [in_c, out_c, k, k] (PyTorch ConvTranspose2d layout),
  * b: [out_c] or NULL. Same contracts. */
 void sae_conv_transpose2d_forward(const sae_conv_geom_t *g, size_t n, const float *x,
-                                  const float *w, const float *b, float *y, float *scratch);
+                                  const float *w, const float *b, float *y, float *scratch,
+                                  int threads);
 void sae_conv_transpose2d_backward(const sae_conv_geom_t *g, size_t n, const float *x,
                                    const float *w, const float *dy, float *dx, float *dw, float *db,
-                                   float *scratch);
+                                   float *scratch, int threads);
 
 /* MaxPool2D (kernel, stride; padding 0). Channels: g->in_c (g->out_c is not
  * read). argmax [n, c, out_h, out_w] keeps

@@ -2,8 +2,10 @@
  * SPDX-License-Identifier: MIT */
 #include "layers/im2col.h"
 
+#include <stddef.h>
 #include <string.h>
 
+#include "core/parallel.h"
 #include "core/simd.h"
 
 size_t sae_conv_chunk(size_t per_sample, size_t n)
@@ -31,32 +33,177 @@ static void valid_range(size_t len, size_t o, size_t stride, size_t pad, size_t 
     *hi = h;
 }
 
-/* Rows are short (a feature map's width, often < 32): plain loops that the
- * compiler vectorises beat memcpy/memset calls, whose overhead dominated. */
-SAE_HOT void sae_im2col(const sae_patch_geom_t *pg, const float *x, float *col, size_t ldcol)
+/* Rows are short (a feature map's width, often < 32): a loop's vector body
+ * plus its scalar epilogue, or a memcpy call, cost more than the copy. The
+ * stride-1 runs below move fixed 16-float blocks instead, the last one
+ * overlapping the one before it (so every access stays inside the run),
+ * which the compiler turns into a few full-width loads and stores. */
+#define RUN_BLOCK 16
+
+/* d[0, n) = s[0, n). */
+static inline __attribute__((always_inline)) void copy_run(float *restrict d,
+                                                           const float *restrict s, size_t n)
 {
-    const size_t k = pg->k, s = pg->stride, pad = pg->pad, ow = pg->ow, oh = pg->oh;
+    if (n >= RUN_BLOCK) {
+        size_t i = 0;
+        for (; i + RUN_BLOCK <= n; i += RUN_BLOCK)
+            memcpy(d + i, s + i, RUN_BLOCK * sizeof *d);
+        if (i < n)
+            memcpy(d + n - RUN_BLOCK, s + n - RUN_BLOCK, RUN_BLOCK * sizeof *d);
+    } else if (n >= 8) {
+        /* Both loads before both stores: nothing to keep in between. */
+        float a[8], b[8];
+        memcpy(a, s, sizeof a);
+        memcpy(b, s + n - 8, sizeof b);
+        memcpy(d + n - 8, b, sizeof b);
+        memcpy(d, a, sizeof a);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            d[i] = s[i];
+    }
+}
+
+/* rows runs of n floats, ds and ss apart: copy_run with its choice of
+ * blocks made once, for the window rows that need no padding. */
+static inline __attribute__((always_inline)) void copy_rows(float *restrict d, size_t ds,
+                                                            const float *restrict s, size_t ss,
+                                                            size_t rows, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        for (size_t r = 0; r < rows; r++, d += ds, s += ss) {
+            float a[8], b[8];
+            memcpy(a, s, sizeof a);
+            memcpy(b, s + n - 8, sizeof b);
+            memcpy(d + n - 8, b, sizeof b);
+            memcpy(d, a, sizeof a);
+        }
+    } else if (n > 16 && n <= 32) {
+        for (size_t r = 0; r < rows; r++, d += ds, s += ss) {
+            float a[16], b[16];
+            memcpy(a, s, sizeof a);
+            memcpy(b, s + n - 16, sizeof b);
+            memcpy(d + n - 16, b, sizeof b);
+            memcpy(d, a, sizeof a);
+        }
+    } else {
+        for (size_t r = 0; r < rows; r++, d += ds, s += ss)
+            copy_run(d, s, n);
+    }
+}
+
+/* d[0, n) += s[0, n). The last block's sums are taken before the blocks
+ * that overlap it are stored, and stored last: the overlap gets d + s
+ * once. */
+static inline __attribute__((always_inline)) void add_run(float *restrict d,
+                                                          const float *restrict s, size_t n)
+{
+    if (n < RUN_BLOCK) {
+        for (size_t i = 0; i < n; i++)
+            d[i] += s[i];
+        return;
+    }
+    float tail[RUN_BLOCK];
+    for (size_t k = 0; k < RUN_BLOCK; k++)
+        tail[k] = d[n - RUN_BLOCK + k] + s[n - RUN_BLOCK + k];
+    for (size_t i = 0; i + RUN_BLOCK <= n; i += RUN_BLOCK)
+        for (size_t k = 0; k < RUN_BLOCK; k++)
+            d[i + k] += s[i + k];
+    memcpy(d + n - RUN_BLOCK, tail, sizeof tail);
+}
+
+/* rows runs of n floats, ds and ss apart: add_run with its choice of
+ * blocks made once; both blocks' sums are taken before either is stored. */
+static inline __attribute__((always_inline)) void add_rows(float *restrict d, size_t ds,
+                                                           const float *restrict s, size_t ss,
+                                                           size_t rows, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        for (size_t r = 0; r < rows; r++, d += ds, s += ss) {
+            float a[8], b[8];
+            for (size_t k = 0; k < 8; k++) {
+                a[k] = d[k] + s[k];
+                b[k] = d[n - 8 + k] + s[n - 8 + k];
+            }
+            memcpy(d + n - 8, b, sizeof b);
+            memcpy(d, a, sizeof a);
+        }
+    } else if (n > 16 && n <= 32) {
+        for (size_t r = 0; r < rows; r++, d += ds, s += ss) {
+            float a[16], b[16];
+            for (size_t k = 0; k < 16; k++) {
+                a[k] = d[k] + s[k];
+                b[k] = d[n - 16 + k] + s[n - 16 + k];
+            }
+            memcpy(d + n - 16, b, sizeof b);
+            memcpy(d, a, sizeof a);
+        }
+    } else {
+        for (size_t r = 0; r < rows; r++, d += ds, s += ss)
+            add_run(d, s, n);
+    }
+}
+
+/* The window offsets' valid position ranges, computed once per call for
+ * every ki and kj rather than once per channel (they cost divisions). */
+#define RANGE_CACHE 16
+
+typedef struct ranges {
+    size_t lo[RANGE_CACHE], hi[RANGE_CACHE];
+} ranges_t;
+
+static inline void fill_ranges(ranges_t *r, size_t len, size_t k, size_t stride, size_t pad,
+                               size_t positions)
+{
+    for (size_t o = 0; o < k && o < RANGE_CACHE; o++)
+        valid_range(len, o, stride, pad, positions, &r->lo[o], &r->hi[o]);
+}
+
+static inline void get_range(const ranges_t *r, size_t len, size_t o, size_t stride, size_t pad,
+                             size_t positions, size_t *lo, size_t *hi)
+{
+    if (o < RANGE_CACHE) {
+        *lo = r->lo[o];
+        *hi = r->hi[o];
+    } else {
+        valid_range(len, o, stride, pad, positions, lo, hi);
+    }
+}
+
+/* The loops of im2col and col2im for one stride: `stride` is a constant
+ * (1 or 2, and 0 for any other, read from pg) in each of the functions
+ * below, so each is compiled with only its own inner run. */
+static inline __attribute__((always_inline)) void im2col_body(const sae_patch_geom_t *pg,
+                                                              const float *x, float *col,
+                                                              size_t ldcol, size_t stride)
+{
+    const size_t k = pg->k, s = stride ? stride : pg->stride, pad = pg->pad, ow = pg->ow,
+                 oh = pg->oh;
+    ranges_t ry, rx;
+    fill_ranges(&ry, pg->h, k, s, pad, oh);
+    fill_ranges(&rx, pg->w, k, s, pad, ow);
     for (size_t ci = 0; ci < pg->c; ci++) {
         const float *plane = x + ci * pg->h * pg->w;
         for (size_t ki = 0; ki < k; ki++) {
             size_t ylo, yhi;
-            valid_range(pg->h, ki, s, pad, oh, &ylo, &yhi);
+            get_range(&ry, pg->h, ki, s, pad, oh, &ylo, &yhi);
             for (size_t kj = 0; kj < k; kj++) {
                 size_t xlo, xhi;
-                valid_range(pg->w, kj, s, pad, ow, &xlo, &xhi);
+                get_range(&rx, pg->w, kj, s, pad, ow, &xlo, &xhi);
                 float *row = col + ((ci * k + ki) * k + kj) * ldcol;
                 for (size_t i = 0; i < ylo * ow; i++)
                     row[i] = 0.0f;
+                if (stride == 1 && xlo == 0 && xhi == ow && ylo < yhi)
+                    copy_rows(row + ylo * ow, ow, plane + (ylo + ki - pad) * pg->w + kj - pad,
+                              pg->w, yhi - ylo, ow);
+                else
                 for (size_t oy = ylo; oy < yhi; oy++) {
                     float *restrict dst = row + oy * ow;
                     /* xlo > 0 implies kj < pad, so xlo*s + kj >= pad. */
                     const float *restrict src = plane + (oy * s + ki - pad) * pg->w;
                     for (size_t ox = 0; ox < xlo; ox++)
                         dst[ox] = 0.0f;
-                    if (s == 1) {
-                        const float *restrict sp = src + (xlo + kj - pad);
-                        for (size_t j = 0; j < xhi - xlo; j++)
-                            dst[xlo + j] = sp[j];
+                    if (stride == 1) {
+                        copy_run(dst + xlo, src + (xlo + kj - pad), xhi - xlo);
                     } else {
                         for (size_t ox = xlo; ox < xhi; ox++)
                             dst[ox] = src[ox * s + kj - pad];
@@ -71,27 +218,35 @@ SAE_HOT void sae_im2col(const sae_patch_geom_t *pg, const float *x, float *col, 
     }
 }
 
-SAE_HOT void sae_col2im(const sae_patch_geom_t *pg, const float *col, size_t ldcol, float *x)
+static inline __attribute__((always_inline)) void col2im_body(const sae_patch_geom_t *pg,
+                                                              const float *col, size_t ldcol,
+                                                              float *x, size_t stride)
 {
-    const size_t k = pg->k, s = pg->stride, pad = pg->pad, ow = pg->ow, oh = pg->oh;
+    const size_t k = pg->k, s = stride ? stride : pg->stride, pad = pg->pad, ow = pg->ow,
+                 oh = pg->oh;
+    ranges_t ry, rx;
+    fill_ranges(&ry, pg->h, k, s, pad, oh);
+    fill_ranges(&rx, pg->w, k, s, pad, ow);
     memset(x, 0, pg->c * pg->h * pg->w * sizeof *x);
     for (size_t ci = 0; ci < pg->c; ci++) {
         float *plane = x + ci * pg->h * pg->w;
         for (size_t ki = 0; ki < k; ki++) {
             size_t ylo, yhi;
-            valid_range(pg->h, ki, s, pad, oh, &ylo, &yhi);
+            get_range(&ry, pg->h, ki, s, pad, oh, &ylo, &yhi);
             for (size_t kj = 0; kj < k; kj++) {
                 size_t xlo, xhi;
-                valid_range(pg->w, kj, s, pad, ow, &xlo, &xhi);
+                get_range(&rx, pg->w, kj, s, pad, ow, &xlo, &xhi);
                 const float *row = col + ((ci * k + ki) * k + kj) * ldcol;
+                if (stride == 1 && xlo == 0 && xhi == ow && ylo < yhi) {
+                    add_rows(plane + (ylo + ki - pad) * pg->w + kj - pad, pg->w, row + ylo * ow,
+                             ow, yhi - ylo, ow);
+                    continue;
+                }
                 for (size_t oy = ylo; oy < yhi; oy++) {
                     const float *restrict src = row + oy * ow;
                     float *restrict dst = plane + (oy * s + ki - pad) * pg->w;
-                    if (s == 1) {
-                        float *restrict dp = dst + (xlo + kj - pad);
-                        const float *restrict sp = src + xlo;
-                        for (size_t j = 0; j < xhi - xlo; j++)
-                            dp[j] += sp[j];
+                    if (stride == 1) {
+                        add_run(dst + (xlo + kj - pad), src + xlo, xhi - xlo);
                     } else {
                         for (size_t ox = xlo; ox < xhi; ox++)
                             dst[ox * s + kj - pad] += src[ox];
@@ -100,6 +255,187 @@ SAE_HOT void sae_col2im(const sae_patch_geom_t *pg, const float *col, size_t ldc
             }
         }
     }
+}
+
+SAE_HOT static void im2col_s1(const sae_patch_geom_t *pg, const float *x, float *col, size_t ld)
+{
+    im2col_body(pg, x, col, ld, 1);
+}
+
+/* Stride 2 by phases: a channel's plane is split once into its four
+ * even/odd row/column planes, where every window row of a stride-2 patch is
+ * a contiguous run, copied like stride 1's (rather than k*k gathers of
+ * every other float). Planes past PHASE_FLOATS take the generic loops. */
+#define PHASE_FLOATS 4096
+
+typedef struct phases {
+    size_t hh, hw; /* rows and columns of each phase plane */
+} phases_t;
+
+static int phases_fit(const sae_patch_geom_t *pg, phases_t *ph)
+{
+    ph->hh = (pg->h + 1) / 2;
+    ph->hw = (pg->w + 1) / 2;
+    return 4 * ph->hh * ph->hw <= PHASE_FLOATS;
+}
+
+/* Input row or column 2*o + off (off = kernel offset - pad, o in its valid
+ * range): its phase and the offset of o within that phase's rows/columns. */
+static inline void phase_of(size_t koff, size_t pad, size_t *phase, ptrdiff_t *shift)
+{
+    ptrdiff_t d = (ptrdiff_t)koff - (ptrdiff_t)pad;
+    ptrdiff_t p = d & 1;
+    *phase = (size_t)p;
+    *shift = (d - p) / 2;
+}
+
+SAE_HOT static void im2col_s2(const sae_patch_geom_t *pg, const float *x, float *col, size_t ld)
+{
+    phases_t ph;
+    if (!phases_fit(pg, &ph)) {
+        im2col_body(pg, x, col, ld, 0);
+        return;
+    }
+    const size_t k = pg->k, ow = pg->ow, oh = pg->oh, h = pg->h, w = pg->w, pad = pg->pad;
+    const size_t hh = ph.hh, hw = ph.hw;
+    float buf[PHASE_FLOATS];
+    ranges_t ry, rx;
+    fill_ranges(&ry, h, k, 2, pad, oh);
+    fill_ranges(&rx, w, k, 2, pad, ow);
+    for (size_t ci = 0; ci < pg->c; ci++) {
+        const float *plane = x + ci * h * w;
+        for (size_t y = 0; y < h; y++) {
+            float *even = buf + ((y & 1) * 2) * hh * hw + (y / 2) * hw;
+            float *odd = even + hh * hw;
+            const float *src = plane + y * w;
+            for (size_t j = 0; j < w / 2; j++) {
+                even[j] = src[2 * j];
+                odd[j] = src[2 * j + 1];
+            }
+            if (w & 1)
+                even[w / 2] = src[w - 1];
+        }
+        for (size_t ki = 0; ki < k; ki++) {
+            size_t ylo, yhi, py;
+            ptrdiff_t sy;
+            get_range(&ry, h, ki, 2, pad, oh, &ylo, &yhi);
+            phase_of(ki, pad, &py, &sy);
+            for (size_t kj = 0; kj < k; kj++) {
+                size_t xlo, xhi, px;
+                ptrdiff_t sx;
+                get_range(&rx, w, kj, 2, pad, ow, &xlo, &xhi);
+                phase_of(kj, pad, &px, &sx);
+                const float *phase = buf + (py * 2 + px) * hh * hw;
+                float *row = col + ((ci * k + ki) * k + kj) * ld;
+                for (size_t i = 0; i < ylo * ow; i++)
+                    row[i] = 0.0f;
+                if (xlo == 0 && xhi == ow && ylo < yhi)
+                    copy_rows(row + ylo * ow, ow,
+                              phase + (size_t)((ptrdiff_t)ylo + sy) * hw + (size_t)sx, hw,
+                              yhi - ylo, ow);
+                else
+                for (size_t oy = ylo; oy < yhi; oy++) {
+                    float *restrict dst = row + oy * ow;
+                    const float *restrict src = phase + (size_t)((ptrdiff_t)oy + sy) * hw;
+                    for (size_t ox = 0; ox < xlo; ox++)
+                        dst[ox] = 0.0f;
+                    copy_run(dst + xlo, src + (size_t)((ptrdiff_t)xlo + sx), xhi - xlo);
+                    for (size_t ox = xhi; ox < ow; ox++)
+                        dst[ox] = 0.0f;
+                }
+                for (size_t i = yhi * ow; i < oh * ow; i++)
+                    row[i] = 0.0f;
+            }
+        }
+    }
+}
+
+SAE_HOT static void im2col_any(const sae_patch_geom_t *pg, const float *x, float *col, size_t ld)
+{
+    im2col_body(pg, x, col, ld, 0);
+}
+
+SAE_HOT static void col2im_s1(const sae_patch_geom_t *pg, const float *col, size_t ld, float *x)
+{
+    col2im_body(pg, col, ld, x, 1);
+}
+
+SAE_HOT static void col2im_s2(const sae_patch_geom_t *pg, const float *col, size_t ld, float *x)
+{
+    phases_t ph;
+    if (!phases_fit(pg, &ph)) {
+        col2im_body(pg, col, ld, x, 0);
+        return;
+    }
+    const size_t k = pg->k, ow = pg->ow, oh = pg->oh, h = pg->h, w = pg->w, pad = pg->pad;
+    const size_t hh = ph.hh, hw = ph.hw;
+    float buf[PHASE_FLOATS];
+    ranges_t ry, rx;
+    fill_ranges(&ry, h, k, 2, pad, oh);
+    fill_ranges(&rx, w, k, 2, pad, ow);
+    for (size_t ci = 0; ci < pg->c; ci++) {
+        memset(buf, 0, 4 * hh * hw * sizeof *buf);
+        for (size_t ki = 0; ki < k; ki++) {
+            size_t ylo, yhi, py;
+            ptrdiff_t sy;
+            get_range(&ry, h, ki, 2, pad, oh, &ylo, &yhi);
+            phase_of(ki, pad, &py, &sy);
+            for (size_t kj = 0; kj < k; kj++) {
+                size_t xlo, xhi, px;
+                ptrdiff_t sx;
+                get_range(&rx, w, kj, 2, pad, ow, &xlo, &xhi);
+                phase_of(kj, pad, &px, &sx);
+                float *phase = buf + (py * 2 + px) * hh * hw;
+                const float *row = col + ((ci * k + ki) * k + kj) * ld;
+                if (xlo == 0 && xhi == ow && ylo < yhi) {
+                    add_rows(phase + (size_t)((ptrdiff_t)ylo + sy) * hw + (size_t)sx, hw,
+                             row + ylo * ow, ow, yhi - ylo, ow);
+                    continue;
+                }
+                for (size_t oy = ylo; oy < yhi; oy++)
+                    add_run(phase + (size_t)((ptrdiff_t)oy + sy) * hw +
+                                (size_t)((ptrdiff_t)xlo + sx),
+                            row + oy * ow + xlo, xhi - xlo);
+            }
+        }
+        float *plane = x + ci * h * w;
+        for (size_t y = 0; y < h; y++) {
+            const float *even = buf + ((y & 1) * 2) * hh * hw + (y / 2) * hw;
+            const float *odd = even + hh * hw;
+            float *dst = plane + y * w;
+            for (size_t j = 0; j < w / 2; j++) {
+                dst[2 * j] = even[j];
+                dst[2 * j + 1] = odd[j];
+            }
+            if (w & 1)
+                dst[w - 1] = even[w / 2];
+        }
+    }
+}
+
+SAE_HOT static void col2im_any(const sae_patch_geom_t *pg, const float *col, size_t ld, float *x)
+{
+    col2im_body(pg, col, ld, x, 0);
+}
+
+void sae_im2col(const sae_patch_geom_t *pg, const float *x, float *col, size_t ldcol)
+{
+    if (pg->stride == 1)
+        im2col_s1(pg, x, col, ldcol);
+    else if (pg->stride == 2)
+        im2col_s2(pg, x, col, ldcol);
+    else
+        im2col_any(pg, x, col, ldcol);
+}
+
+void sae_col2im(const sae_patch_geom_t *pg, const float *col, size_t ldcol, float *x)
+{
+    if (pg->stride == 1)
+        col2im_s1(pg, col, ldcol, x);
+    else if (pg->stride == 2)
+        col2im_s2(pg, col, ldcol, x);
+    else
+        col2im_any(pg, col, ldcol, x);
 }
 
 void sae_conv_to_cols(const float *a, size_t samples, size_t c, size_t p, float *out)
@@ -133,19 +469,62 @@ SAE_HOT void sae_conv_add_bias(float *out, size_t samples, size_t c, size_t p, c
         }
 }
 
-void sae_conv_bias_grad(const float *dy, size_t samples, size_t c, size_t p, float *db)
+void sae_conv_sum_slots(float *dw, float *slots, size_t groups, size_t rows, size_t cols)
 {
-    for (size_t ci = 0; ci < c; ci++) {
+    const size_t size = rows * cols;
+    for (size_t g = 1; g < groups; g++) {
+        const float *restrict src = slots + g * size;
+        float *restrict acc = slots;
+        for (size_t i = 0; i < size; i++)
+            acc[i] += src[i];
+    }
+    if (groups == 0) {
+        memset(dw, 0, size * sizeof *dw);
+        return;
+    }
+    for (size_t r = 0; r < rows; r++)
+        for (size_t k = 0; k < cols; k++)
+            dw[r * cols + k] = slots[k * rows + r];
+}
+
+typedef struct bias_job {
+    const float *dy;
+    size_t samples, c, p;
+    float *db;
+} bias_job_t;
+
+/* Channels [c0, c1) of the bias gradient, whichever thread sums them. */
+SAE_HOT static void bias_channels(const bias_job_t *j, size_t c0, size_t c1)
+{
+    for (size_t ci = c0; ci < c1; ci++) {
         double acc = 0.0;
-        for (size_t s = 0; s < samples; s++) {
-            const float *src = dy + (s * c + ci) * p;
-            /* A float partial per plane vectorises; planes are small. */
+        for (size_t s = 0; s < j->samples; s++) {
+            const float *src = j->dy + (s * j->c + ci) * j->p;
             float part = 0.0f;
 #pragma omp simd reduction(+ : part)
-            for (size_t j = 0; j < p; j++)
-                part += src[j];
+            for (size_t k = 0; k < j->p; k++)
+                part += src[k];
             acc += (double)part;
         }
-        db[ci] = (float)acc;
+        j->db[ci] = (float)acc;
     }
+}
+
+static void bias_range(void *ctx, size_t worker, size_t c0, size_t c1)
+{
+    (void)worker;
+    bias_channels(ctx, c0, c1);
+}
+
+void sae_conv_bias_grad(const float *dy, size_t samples, size_t c, size_t p, float *db)
+{
+    bias_job_t j = {dy, samples, c, p, db};
+    bias_range(&j, 0, 0, c);
+}
+
+void sae_conv_bias_grad_par(const float *dy, size_t samples, size_t c, size_t p, float *db,
+                            int threads)
+{
+    bias_job_t j = {dy, samples, c, p, db};
+    sae_conv_parallel(c, c * samples * p >= SAE_PARALLEL_MIN_WORK ? threads : 1, bias_range, &j);
 }

@@ -13,11 +13,48 @@ size_t sae_maxpool2d_out_size(size_t in, size_t kernel, size_t stride)
     return (in - kernel) / stride + 1;
 }
 
+/* Strictly greater: ties keep the first in scan order; a NaN wins, as in
+ * PyTorch. */
+static inline void take(const float *src, size_t i, float *m, size_t *best)
+{
+    if (src[i] > *m || isnan(src[i])) {
+        *m = src[i];
+        *best = i;
+    }
+}
+
+/* 2x2 windows, stride 2 (E2's pooling): the generic loops unrolled. */
+static void forward_2x2(const sae_conv_geom_t *g, size_t n, const float *x, float *y,
+                        uint32_t *argmax)
+{
+    const size_t iw = g->in_w, ow = g->out_w, oh = g->out_h;
+    const size_t in_plane = g->in_h * iw, out_plane = oh * ow;
+    for (size_t pl = 0; pl < n * g->in_c; pl++) {
+        const float *src = x + pl * in_plane;
+        float *dst = y + pl * out_plane;
+        uint32_t *am = argmax + pl * out_plane;
+        for (size_t oy = 0; oy < oh; oy++)
+            for (size_t ox = 0; ox < ow; ox++) {
+                size_t i = 2 * oy * iw + 2 * ox, best = i;
+                float m = src[i];
+                take(src, i + 1, &m, &best);
+                take(src, i + iw, &m, &best);
+                take(src, i + iw + 1, &m, &best);
+                dst[oy * ow + ox] = m;
+                am[oy * ow + ox] = (uint32_t)best;
+            }
+    }
+}
+
 void sae_maxpool2d_forward(const sae_conv_geom_t *g, size_t n, const float *x, float *y,
                            uint32_t *argmax)
 {
     const size_t k = g->kernel, s = g->stride, iw = g->in_w, ow = g->out_w;
     const size_t in_plane = g->in_h * iw, out_plane = g->out_h * ow;
+    if (k == 2 && s == 2) {
+        forward_2x2(g, n, x, y, argmax);
+        return;
+    }
     for (size_t pl = 0; pl < n * g->in_c; pl++) {
         const float *src = x + pl * in_plane;
         float *dst = y + pl * out_plane;
@@ -28,13 +65,7 @@ void sae_maxpool2d_forward(const sae_conv_geom_t *g, size_t n, const float *x, f
                 float m = src[best];
                 for (size_t ki = 0; ki < k; ki++)
                     for (size_t kj = 0; kj < k; kj++) {
-                        size_t i = (oy * s + ki) * iw + ox * s + kj;
-                        /* Strictly greater: ties keep the first in scan
-                         * order; a NaN wins, as in PyTorch. */
-                        if (src[i] > m || isnan(src[i])) {
-                            m = src[i];
-                            best = i;
-                        }
+                        take(src, (oy * s + ki) * iw + ox * s + kj, &m, &best);
                     }
                 dst[oy * ow + ox] = m;
                 am[oy * ow + ox] = (uint32_t)best;

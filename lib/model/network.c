@@ -3,11 +3,14 @@
 #include "model/network.h"
 
 #include <math.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/gemm.h"
+#include "layers/im2col.h"
 #include "model/model.h"
 
 /* Rows per inference chunk are chosen so that a chunk's buffers stay near
@@ -20,6 +23,23 @@ size_t sae_net_bias_count(const sae_net_layer_t *l)
     return l->spec.kind == SAE_LAYER_DENSE ? l->out_size : l->g.out_c;
 }
 
+/* Threads of the convolutions: train.threads, or when 0 every core this
+ * process may run on (the BLAS's own default), whatever the OpenMP build. */
+static int conv_threads(const sae_model_t *m)
+{
+    long t = (long)sae_cfg_int(m->cfg, SAE_P_THREADS);
+    if (t <= 0) {
+#ifdef __linux__
+        cpu_set_t set;
+        if (sched_getaffinity(0, sizeof set, &set) == 0)
+            t = CPU_COUNT(&set);
+#endif
+        if (t <= 0)
+            t = sysconf(_SC_NPROCESSORS_ONLN);
+    }
+    return t <= 1 ? 1 : (t > SAE_CONV_MAX_THREADS ? SAE_CONV_MAX_THREADS : (int)t);
+}
+
 sae_status_t sae_net_build(sae_model_t *m, char *errbuf)
 {
     sae_net_t *net = calloc(1, sizeof *net);
@@ -29,6 +49,7 @@ sae_status_t sae_net_build(sae_model_t *m, char *errbuf)
     const sae_netspec_t *s = &m->cfg->layers;
     int bias = (int)sae_cfg_int(m->cfg, SAE_P_BIAS);
     net->n = s->n;
+    net->threads = conv_threads(m);
     net->code = sae_netspec_code_layer(s);
     for (size_t i = 0; i < s->n; i++) {
         sae_net_layer_t *l = &net->layer[i];
@@ -130,9 +151,9 @@ size_t sae_net_scratch_floats(const sae_net_t *net, size_t rows)
         const sae_net_layer_t *l = &net->layer[i];
         size_t s = 0;
         if (l->spec.kind == SAE_LAYER_CONV2D)
-            s = sae_conv2d_scratch_floats(&l->g, rows);
+            s = sae_conv2d_scratch_floats(&l->g, rows, net->threads);
         else if (l->spec.kind == SAE_LAYER_CONVT2D)
-            s = sae_conv_transpose2d_scratch_floats(&l->g, rows);
+            s = sae_conv_transpose2d_scratch_floats(&l->g, rows, net->threads);
         if (s > most)
             most = s;
     }
@@ -151,10 +172,11 @@ void sae_net_forward(const sae_net_t *net, const float *in, size_t rows, size_t 
         sae_activation_t act = keep_logits ? SAE_ACT_LINEAR : l->spec.act;
         switch (l->spec.kind) {
         case SAE_LAYER_CONV2D:
-            sae_conv2d_forward(&l->g, rows, x, l->w, l->b, y, buf->scratch);
+            sae_conv2d_forward(&l->g, rows, x, l->w, l->b, y, buf->scratch, net->threads);
             break;
         case SAE_LAYER_CONVT2D:
-            sae_conv_transpose2d_forward(&l->g, rows, x, l->w, l->b, y, buf->scratch);
+            sae_conv_transpose2d_forward(&l->g, rows, x, l->w, l->b, y, buf->scratch,
+                                         net->threads);
             break;
         case SAE_LAYER_MAXPOOL2D:
             sae_maxpool2d_forward(&l->g, rows, x, y, buf->argmax[i]);

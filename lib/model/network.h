@@ -26,6 +26,7 @@ typedef struct sae_net {
     sae_net_layer_t layer[SAE_MAX_LAYERS];
     char names[2 * SAE_MAX_LAYERS][24]; /* "layers.3.weight" */
     size_t max_size;                    /* largest in/out size per sample */
+    int threads;                        /* the convolutions' (train.threads, 0: every core) */
 } sae_net_t;
 
 /* Buffers of one forward pass over up to `rows` rows. */

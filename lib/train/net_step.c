@@ -124,15 +124,17 @@ static sae_status_t layer_terms(sae_trainer_t *t, size_t i, size_t rows, float *
 /* Gradients of layer i's parameters and of its input, from d, the
  * gradient at its pre-activation (or output, for pooling). dx may be NULL
  * (the first layer's input needs none). */
-static void layer_backward(const sae_net_layer_t *l, const float *x, size_t rows, const float *d,
-                           float *dx, float *gw, float *gb, sae_net_buffers_t *buf, size_t i)
+static void layer_backward(const sae_net_t *net, size_t i, const float *x, size_t rows,
+                           const float *d, float *dx, float *gw, float *gb, sae_net_buffers_t *buf)
 {
+    const sae_net_layer_t *l = &net->layer[i];
     switch (l->spec.kind) {
     case SAE_LAYER_CONV2D:
-        sae_conv2d_backward(&l->g, rows, x, l->w, d, dx, gw, gb, buf->scratch);
+        sae_conv2d_backward(&l->g, rows, x, l->w, d, dx, gw, gb, buf->scratch, net->threads);
         break;
     case SAE_LAYER_CONVT2D:
-        sae_conv_transpose2d_backward(&l->g, rows, x, l->w, d, dx, gw, gb, buf->scratch);
+        sae_conv_transpose2d_backward(&l->g, rows, x, l->w, d, dx, gw, gb, buf->scratch,
+                                      net->threads);
         break;
     case SAE_LAYER_MAXPOOL2D:
         if (dx)
@@ -222,7 +224,8 @@ sae_status_t sae_net_forward_backward(sae_trainer_t *t, const float *x, size_t r
             float *dx = i == 0 ? NULL : (d == nw->d0 ? nw->d1 : nw->d0);
             float *gw = l->w ? ws->grad + (l->w - m->params) : NULL;
             float *gb = l->b ? ws->grad + (l->b - m->params) : NULL;
-            layer_backward(l, i == 0 ? xin : nw->buf.out[i - 1], rows, d, dx, gw, gb, &nw->buf, i);
+            layer_backward(net, i, i == 0 ? xin : nw->buf.out[i - 1], rows, d, dx, gw, gb,
+                           &nw->buf);
             d = dx;
         }
     }
