@@ -27,7 +27,7 @@ cd "$repo_dir"
 jobs=${SAE_TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
 skip=" ${SAE_TEST_SKIP:-} "
 # Tests of the BLAS-dependent core, run again against BLIS.
-blis_tests=(core model trainer topk nsc)
+blis_tests=(core model trainer topk nsc conv network)
 
 declare -a stage_names=() stage_results=() stage_secs=()
 total_pass=0 total_fail=0 total_skip=0
