@@ -169,65 +169,25 @@ static inline void get_range(const ranges_t *r, size_t len, size_t o, size_t str
     }
 }
 
-/* The loops of im2col and col2im for one stride: `stride` is a constant
- * (1 or 2, and 0 for any other, read from pg) in each of the functions
- * below, so each is compiled with only its own inner run. */
-static inline __attribute__((always_inline)) void im2col_body(const sae_patch_geom_t *pg,
-                                                              const float *x, float *col,
-                                                              size_t ldcol, size_t stride)
+/* The loops of im2col and of its adjoint col2im are one walk over the
+ * window offsets (ci, ki, kj) and the positions each one reads: `add` picks
+ * the direction (0: copy the plane into col, zeros where the window reads
+ * padding; 1: add col back onto the plane), `stride` the run (1 or 2, and 0
+ * for any other, read from pg). Both are constants in each function below,
+ * so each is compiled with only its own inner run, as fast as a loop
+ * written for it alone. The plane is not written when add is 0, nor col
+ * when it is 1 (the wrappers cast their const pointer for this). */
+static inline __attribute__((always_inline)) void walk_body(const sae_patch_geom_t *pg,
+                                                            float *x, float *col, size_t ldcol,
+                                                            size_t stride, int add)
 {
     const size_t k = pg->k, s = stride ? stride : pg->stride, pad = pg->pad, ow = pg->ow,
                  oh = pg->oh;
     ranges_t ry, rx;
     fill_ranges(&ry, pg->h, k, s, pad, oh);
     fill_ranges(&rx, pg->w, k, s, pad, ow);
-    for (size_t ci = 0; ci < pg->c; ci++) {
-        const float *plane = x + ci * pg->h * pg->w;
-        for (size_t ki = 0; ki < k; ki++) {
-            size_t ylo, yhi;
-            get_range(&ry, pg->h, ki, s, pad, oh, &ylo, &yhi);
-            for (size_t kj = 0; kj < k; kj++) {
-                size_t xlo, xhi;
-                get_range(&rx, pg->w, kj, s, pad, ow, &xlo, &xhi);
-                float *row = col + ((ci * k + ki) * k + kj) * ldcol;
-                for (size_t i = 0; i < ylo * ow; i++)
-                    row[i] = 0.0f;
-                if (stride == 1 && xlo == 0 && xhi == ow && ylo < yhi)
-                    copy_rows(row + ylo * ow, ow, plane + (ylo + ki - pad) * pg->w + kj - pad,
-                              pg->w, yhi - ylo, ow);
-                else
-                for (size_t oy = ylo; oy < yhi; oy++) {
-                    float *restrict dst = row + oy * ow;
-                    /* xlo > 0 implies kj < pad, so xlo*s + kj >= pad. */
-                    const float *restrict src = plane + (oy * s + ki - pad) * pg->w;
-                    for (size_t ox = 0; ox < xlo; ox++)
-                        dst[ox] = 0.0f;
-                    if (stride == 1) {
-                        copy_run(dst + xlo, src + (xlo + kj - pad), xhi - xlo);
-                    } else {
-                        for (size_t ox = xlo; ox < xhi; ox++)
-                            dst[ox] = src[ox * s + kj - pad];
-                    }
-                    for (size_t ox = xhi; ox < ow; ox++)
-                        dst[ox] = 0.0f;
-                }
-                for (size_t i = yhi * ow; i < oh * ow; i++)
-                    row[i] = 0.0f;
-            }
-        }
-    }
-}
-
-static inline __attribute__((always_inline)) void col2im_body(const sae_patch_geom_t *pg,
-                                                              const float *col, size_t ldcol,
-                                                              float *x, size_t stride)
-{
-    const size_t k = pg->k, s = stride ? stride : pg->stride, pad = pg->pad, ow = pg->ow,
-                 oh = pg->oh;
-    ranges_t ry, rx;
-    fill_ranges(&ry, pg->h, k, s, pad, oh);
-    fill_ranges(&rx, pg->w, k, s, pad, ow);
-    memset(x, 0, pg->c * pg->h * pg->w * sizeof *x);
+    if (add)
+        memset(x, 0, pg->c * pg->h * pg->w * sizeof *x);
     for (size_t ci = 0; ci < pg->c; ci++) {
         float *plane = x + ci * pg->h * pg->w;
         for (size_t ki = 0; ki < k; ki++) {
@@ -236,30 +196,45 @@ static inline __attribute__((always_inline)) void col2im_body(const sae_patch_ge
             for (size_t kj = 0; kj < k; kj++) {
                 size_t xlo, xhi;
                 get_range(&rx, pg->w, kj, s, pad, ow, &xlo, &xhi);
-                const float *row = col + ((ci * k + ki) * k + kj) * ldcol;
+                float *row = col + ((ci * k + ki) * k + kj) * ldcol;
+                if (!add)
+                    for (size_t i = 0; i < ylo * ow; i++)
+                        row[i] = 0.0f;
                 if (stride == 1 && xlo == 0 && xhi == ow && ylo < yhi) {
-                    add_rows(plane + (ylo + ki - pad) * pg->w + kj - pad, pg->w, row + ylo * ow,
-                             ow, yhi - ylo, ow);
-                    continue;
-                }
-                for (size_t oy = ylo; oy < yhi; oy++) {
-                    const float *restrict src = row + oy * ow;
-                    float *restrict dst = plane + (oy * s + ki - pad) * pg->w;
-                    if (stride == 1) {
-                        add_run(dst + (xlo + kj - pad), src + xlo, xhi - xlo);
-                    } else {
-                        for (size_t ox = xlo; ox < xhi; ox++)
-                            dst[ox * s + kj - pad] += src[ox];
+                    float *p = plane + (ylo + ki - pad) * pg->w + kj - pad;
+                    if (add)
+                        add_rows(p, pg->w, row + ylo * ow, ow, yhi - ylo, ow);
+                    else
+                        copy_rows(row + ylo * ow, ow, p, pg->w, yhi - ylo, ow);
+                } else {
+                    for (size_t oy = ylo; oy < yhi; oy++) {
+                        float *restrict r = row + oy * ow;
+                        /* xlo > 0 implies kj < pad, so xlo*s + kj >= pad. */
+                        float *restrict p = plane + (oy * s + ki - pad) * pg->w;
+                        if (!add)
+                            for (size_t ox = 0; ox < xlo; ox++)
+                                r[ox] = 0.0f;
+                        if (stride == 1 && add)
+                            add_run(p + (xlo + kj - pad), r + xlo, xhi - xlo);
+                        else if (stride == 1)
+                            copy_run(r + xlo, p + (xlo + kj - pad), xhi - xlo);
+                        else if (add)
+                            for (size_t ox = xlo; ox < xhi; ox++)
+                                p[ox * s + kj - pad] += r[ox];
+                        else
+                            for (size_t ox = xlo; ox < xhi; ox++)
+                                r[ox] = p[ox * s + kj - pad];
+                        if (!add)
+                            for (size_t ox = xhi; ox < ow; ox++)
+                                r[ox] = 0.0f;
                     }
                 }
+                if (!add)
+                    for (size_t i = yhi * ow; i < oh * ow; i++)
+                        row[i] = 0.0f;
             }
         }
     }
-}
-
-SAE_HOT static void im2col_s1(const sae_patch_geom_t *pg, const float *x, float *col, size_t ld)
-{
-    im2col_body(pg, x, col, ld, 1);
 }
 
 /* Stride 2 by phases: a channel's plane is split once into its four
@@ -289,82 +264,41 @@ static inline void phase_of(size_t koff, size_t pad, size_t *phase, ptrdiff_t *s
     *shift = (d - p) / 2;
 }
 
-SAE_HOT static void im2col_s2(const sae_patch_geom_t *pg, const float *x, float *col, size_t ld)
+/* A plane [h][w] into its four phases in buf (merge 0), or back (1). */
+static inline __attribute__((always_inline)) void phase_move(float *plane, float *buf, size_t h,
+                                                             size_t w, const phases_t *ph,
+                                                             int merge)
 {
-    phases_t ph;
-    if (!phases_fit(pg, &ph)) {
-        im2col_body(pg, x, col, ld, 0);
-        return;
-    }
-    const size_t k = pg->k, ow = pg->ow, oh = pg->oh, h = pg->h, w = pg->w, pad = pg->pad;
-    const size_t hh = ph.hh, hw = ph.hw;
-    float buf[PHASE_FLOATS];
-    ranges_t ry, rx;
-    fill_ranges(&ry, h, k, 2, pad, oh);
-    fill_ranges(&rx, w, k, 2, pad, ow);
-    for (size_t ci = 0; ci < pg->c; ci++) {
-        const float *plane = x + ci * h * w;
-        for (size_t y = 0; y < h; y++) {
-            float *even = buf + ((y & 1) * 2) * hh * hw + (y / 2) * hw;
-            float *odd = even + hh * hw;
-            const float *src = plane + y * w;
+    const size_t hh = ph->hh, hw = ph->hw;
+    for (size_t y = 0; y < h; y++) {
+        float *even = buf + ((y & 1) * 2) * hh * hw + (y / 2) * hw;
+        float *odd = even + hh * hw;
+        float *p = plane + y * w;
+        if (merge) {
             for (size_t j = 0; j < w / 2; j++) {
-                even[j] = src[2 * j];
-                odd[j] = src[2 * j + 1];
+                p[2 * j] = even[j];
+                p[2 * j + 1] = odd[j];
             }
             if (w & 1)
-                even[w / 2] = src[w - 1];
-        }
-        for (size_t ki = 0; ki < k; ki++) {
-            size_t ylo, yhi, py;
-            ptrdiff_t sy;
-            get_range(&ry, h, ki, 2, pad, oh, &ylo, &yhi);
-            phase_of(ki, pad, &py, &sy);
-            for (size_t kj = 0; kj < k; kj++) {
-                size_t xlo, xhi, px;
-                ptrdiff_t sx;
-                get_range(&rx, w, kj, 2, pad, ow, &xlo, &xhi);
-                phase_of(kj, pad, &px, &sx);
-                const float *phase = buf + (py * 2 + px) * hh * hw;
-                float *row = col + ((ci * k + ki) * k + kj) * ld;
-                for (size_t i = 0; i < ylo * ow; i++)
-                    row[i] = 0.0f;
-                if (xlo == 0 && xhi == ow && ylo < yhi)
-                    copy_rows(row + ylo * ow, ow,
-                              phase + (size_t)((ptrdiff_t)ylo + sy) * hw + (size_t)sx, hw,
-                              yhi - ylo, ow);
-                else
-                for (size_t oy = ylo; oy < yhi; oy++) {
-                    float *restrict dst = row + oy * ow;
-                    const float *restrict src = phase + (size_t)((ptrdiff_t)oy + sy) * hw;
-                    for (size_t ox = 0; ox < xlo; ox++)
-                        dst[ox] = 0.0f;
-                    copy_run(dst + xlo, src + (size_t)((ptrdiff_t)xlo + sx), xhi - xlo);
-                    for (size_t ox = xhi; ox < ow; ox++)
-                        dst[ox] = 0.0f;
-                }
-                for (size_t i = yhi * ow; i < oh * ow; i++)
-                    row[i] = 0.0f;
+                p[w - 1] = even[w / 2];
+        } else {
+            for (size_t j = 0; j < w / 2; j++) {
+                even[j] = p[2 * j];
+                odd[j] = p[2 * j + 1];
             }
+            if (w & 1)
+                even[w / 2] = p[w - 1];
         }
     }
 }
 
-SAE_HOT static void im2col_any(const sae_patch_geom_t *pg, const float *x, float *col, size_t ld)
-{
-    im2col_body(pg, x, col, ld, 0);
-}
-
-SAE_HOT static void col2im_s1(const sae_patch_geom_t *pg, const float *col, size_t ld, float *x)
-{
-    col2im_body(pg, col, ld, x, 1);
-}
-
-SAE_HOT static void col2im_s2(const sae_patch_geom_t *pg, const float *col, size_t ld, float *x)
+/* walk_body at stride 2 on the phases: add as there. */
+static inline __attribute__((always_inline)) void walk_s2(const sae_patch_geom_t *pg, float *x,
+                                                          float *col, size_t ld, int add)
 {
     phases_t ph;
     if (!phases_fit(pg, &ph)) {
-        col2im_body(pg, col, ld, x, 0);
+        walk_body(pg, x, col, ld, 0, add);
         return;
     }
     const size_t k = pg->k, ow = pg->ow, oh = pg->oh, h = pg->h, w = pg->w, pad = pg->pad;
@@ -374,7 +308,11 @@ SAE_HOT static void col2im_s2(const sae_patch_geom_t *pg, const float *col, size
     fill_ranges(&ry, h, k, 2, pad, oh);
     fill_ranges(&rx, w, k, 2, pad, ow);
     for (size_t ci = 0; ci < pg->c; ci++) {
-        memset(buf, 0, 4 * hh * hw * sizeof *buf);
+        float *plane = x + ci * h * w;
+        if (add)
+            memset(buf, 0, 4 * hh * hw * sizeof *buf);
+        else
+            phase_move(plane, buf, h, w, &ph, 0);
         for (size_t ki = 0; ki < k; ki++) {
             size_t ylo, yhi, py;
             ptrdiff_t sy;
@@ -386,36 +324,71 @@ SAE_HOT static void col2im_s2(const sae_patch_geom_t *pg, const float *col, size
                 get_range(&rx, w, kj, 2, pad, ow, &xlo, &xhi);
                 phase_of(kj, pad, &px, &sx);
                 float *phase = buf + (py * 2 + px) * hh * hw;
-                const float *row = col + ((ci * k + ki) * k + kj) * ld;
+                float *row = col + ((ci * k + ki) * k + kj) * ld;
+                if (!add)
+                    for (size_t i = 0; i < ylo * ow; i++)
+                        row[i] = 0.0f;
                 if (xlo == 0 && xhi == ow && ylo < yhi) {
-                    add_rows(phase + (size_t)((ptrdiff_t)ylo + sy) * hw + (size_t)sx, hw,
-                             row + ylo * ow, ow, yhi - ylo, ow);
-                    continue;
+                    float *p = phase + (size_t)((ptrdiff_t)ylo + sy) * hw + (size_t)sx;
+                    if (add)
+                        add_rows(p, hw, row + ylo * ow, ow, yhi - ylo, ow);
+                    else
+                        copy_rows(row + ylo * ow, ow, p, hw, yhi - ylo, ow);
+                } else {
+                    for (size_t oy = ylo; oy < yhi; oy++) {
+                        float *restrict r = row + oy * ow;
+                        float *restrict p = phase + (size_t)((ptrdiff_t)oy + sy) * hw +
+                                            (size_t)((ptrdiff_t)xlo + sx);
+                        if (!add)
+                            for (size_t ox = 0; ox < xlo; ox++)
+                                r[ox] = 0.0f;
+                        if (add)
+                            add_run(p, r + xlo, xhi - xlo);
+                        else
+                            copy_run(r + xlo, p, xhi - xlo);
+                        if (!add)
+                            for (size_t ox = xhi; ox < ow; ox++)
+                                r[ox] = 0.0f;
+                    }
                 }
-                for (size_t oy = ylo; oy < yhi; oy++)
-                    add_run(phase + (size_t)((ptrdiff_t)oy + sy) * hw +
-                                (size_t)((ptrdiff_t)xlo + sx),
-                            row + oy * ow + xlo, xhi - xlo);
+                if (!add)
+                    for (size_t i = yhi * ow; i < oh * ow; i++)
+                        row[i] = 0.0f;
             }
         }
-        float *plane = x + ci * h * w;
-        for (size_t y = 0; y < h; y++) {
-            const float *even = buf + ((y & 1) * 2) * hh * hw + (y / 2) * hw;
-            const float *odd = even + hh * hw;
-            float *dst = plane + y * w;
-            for (size_t j = 0; j < w / 2; j++) {
-                dst[2 * j] = even[j];
-                dst[2 * j + 1] = odd[j];
-            }
-            if (w & 1)
-                dst[w - 1] = even[w / 2];
-        }
+        if (add)
+            phase_move(plane, buf, h, w, &ph, 1);
     }
+}
+
+SAE_HOT static void im2col_s1(const sae_patch_geom_t *pg, const float *x, float *col, size_t ld)
+{
+    walk_body(pg, (float *)x, col, ld, 1, 0);
+}
+
+SAE_HOT static void im2col_s2(const sae_patch_geom_t *pg, const float *x, float *col, size_t ld)
+{
+    walk_s2(pg, (float *)x, col, ld, 0);
+}
+
+SAE_HOT static void im2col_any(const sae_patch_geom_t *pg, const float *x, float *col, size_t ld)
+{
+    walk_body(pg, (float *)x, col, ld, 0, 0);
+}
+
+SAE_HOT static void col2im_s1(const sae_patch_geom_t *pg, const float *col, size_t ld, float *x)
+{
+    walk_body(pg, x, (float *)col, ld, 1, 1);
+}
+
+SAE_HOT static void col2im_s2(const sae_patch_geom_t *pg, const float *col, size_t ld, float *x)
+{
+    walk_s2(pg, x, (float *)col, ld, 1);
 }
 
 SAE_HOT static void col2im_any(const sae_patch_geom_t *pg, const float *col, size_t ld, float *x)
 {
-    col2im_body(pg, col, ld, x, 0);
+    walk_body(pg, x, (float *)col, ld, 0, 1);
 }
 
 void sae_im2col(const sae_patch_geom_t *pg, const float *x, float *col, size_t ldcol)
