@@ -75,6 +75,7 @@ sae_status_t sae_net_build(sae_model_t *m, char *errbuf)
         case SAE_LAYER_MAXPOOL2D:
             continue;
         }
+        l->n_weights = rows * cols;
         int enc = i <= net->code;
         char *wn = net->names[2 * i], *bn = net->names[2 * i + 1];
         snprintf(wn, sizeof net->names[0], "layers.%zu.weight", i);
@@ -117,10 +118,7 @@ void sae_net_init_params(sae_model_t *m, sae_rng_t *rng)
         sae_net_layer_t *l = &net->layer[i];
         if (!l->w)
             continue;
-        size_t kk = l->spec.kind == SAE_LAYER_DENSE ? 1 : l->g.kernel * l->g.kernel;
-        size_t nw = l->g.in_c * l->g.out_c * kk;
-        if (l->spec.kind == SAE_LAYER_DENSE)
-            nw = l->in_size * l->out_size;
+        size_t nw = l->n_weights;
         /* torch's fans: fan_in from dimension 1 of the weight, fan_out from 0. */
         double fan_in = (double)l->fan_in, fan_out = (double)nw / fan_in;
         double r;
@@ -189,30 +187,6 @@ void sae_net_forward(const sae_net_t *net, const float *in, size_t rows, size_t 
         }
         if (act != SAE_ACT_LINEAR)
             sae_bias_act_forward(act, y, rows, l->out_size, NULL, NULL, scr);
-    }
-}
-
-void sae_net_act_backward(sae_activation_t act, const float *a, float *d, size_t n)
-{
-    switch (act) {
-    case SAE_ACT_SIGMOID:
-        for (size_t i = 0; i < n; i++)
-            d[i] *= a[i] * (1.0f - a[i]);
-        break;
-    case SAE_ACT_RELU:
-        for (size_t i = 0; i < n; i++)
-            d[i] = a[i] > 0.0f ? d[i] : 0.0f;
-        break;
-    case SAE_ACT_TANH:
-        for (size_t i = 0; i < n; i++)
-            d[i] *= 1.0f - a[i] * a[i];
-        break;
-    case SAE_ACT_TRELU:
-        for (size_t i = 0; i < n; i++)
-            d[i] = a[i] > 0.0f && a[i] < 1.0f ? d[i] : 0.0f;
-        break;
-    default:
-        break;
     }
 }
 

@@ -18,6 +18,7 @@ typedef struct sae_net_layer {
     sae_conv_geom_t g;
     size_t in_size, out_size; /* values per sample */
     size_t fan_in;            /* for the initialisation */
+    size_t n_weights;         /* entries of w */
     float *w, *b;             /* views into the parameter block (b NULL without bias) */
 } sae_net_layer_t;
 
@@ -52,8 +53,6 @@ size_t sae_net_scratch_floats(const sae_net_t *net, size_t rows);
  * `logits` is set (the loss applies the activation itself). */
 void sae_net_forward(const sae_net_t *net, const float *in, size_t rows, size_t first,
                      size_t last, int logits, sae_net_buffers_t *buf, const sae_reduce_scratch_t *scr);
-/* Activation derivative in place: d *= act'(a), given the output a. */
-void sae_net_act_backward(sae_activation_t act, const float *a, float *d, size_t n);
 /* The inference calls for a layered model (from model.c): layers 0..code,
  * code+1..n-1, or all of them, in chunks of the model's scratch. */
 sae_status_t sae_net_run(sae_model_t *m, const float *in, size_t rows, size_t first, size_t last,

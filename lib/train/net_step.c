@@ -218,8 +218,9 @@ sae_status_t sae_net_forward_backward(sae_trainer_t *t, const float *x, size_t r
             if (i < last) {
                 if (penalised(m, i))
                     st = layer_terms(t, i, rows, d, sums);
-                else
-                    sae_net_act_backward(l->spec.act, nw->buf.out[i], d, rows * l->out_size);
+                else if (l->spec.act != SAE_ACT_LINEAR)
+                    sae_act_backward(l->spec.act, nw->buf.out[i], d, rows, l->out_size, NULL,
+                                     NULL, &nw->scr);
             }
             float *dx = i == 0 ? NULL : (d == nw->d0 ? nw->d1 : nw->d0);
             float *gw = l->w ? ws->grad + (l->w - m->params) : NULL;
