@@ -7,7 +7,7 @@
 #include "core/fastmath.h"
 #include "core/gemm.h"
 #include "core/rng.h"
-#include "core/topk.h"
+#include "core/select.h"
 #include "testutil.h"
 
 static void check_gemm(int ta, int tb, size_t m, size_t n, size_t k, float beta)

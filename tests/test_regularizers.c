@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/config.h"
+#include "config/config.h"
 #include "sparsity/regularizer.h"
 #include "testutil.h"
 

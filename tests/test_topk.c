@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "optim/unit_norm.h"
-#include "sparsity/topk.h"
+#include "code/topk.h"
 #include "testutil.h"
 #include "train/trainer.h"
 

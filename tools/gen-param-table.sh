@@ -2,7 +2,7 @@
 # Prints the Markdown table of every config parameter (key, id, type, bounds,
 # default, meaning) as the library reports it through its public API
 # (sae_param_at, sae_param_info, sae_param_name, sae_config_get), so that the
-# table in docs/guide.md is what lib/model/params.c holds, not a copy of it.
+# table in docs/guide.md is what lib/config/keys.c holds, not a copy of it.
 #
 #   tools/gen-param-table.sh [BUILDDIR]            print the table
 #   tools/gen-param-table.sh --check [BUILDDIR]    exit 1 if docs/guide.md

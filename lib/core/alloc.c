@@ -2,7 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "model/model.h"
+#include "core/alloc.h"
 
 void *sae_aligned_alloc(size_t bytes)
 {

@@ -17,7 +17,7 @@
 #include "core/error.h"
 #include "io/checksum.h"
 #include "io/safetensors.h"
-#include "model/config.h"
+#include "config/config.h"
 #include "model/model.h"
 
 /* A model has at most SAE_MAX_TENSORS tensors; a few more are parsed so

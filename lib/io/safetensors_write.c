@@ -16,7 +16,7 @@
 #include "core/error.h"
 #include "io/checksum.h"
 #include "io/safetensors.h"
-#include "model/config.h"
+#include "config/config.h"
 #include "model/model.h"
 
 /* ------------------------------------------------------------------------ */

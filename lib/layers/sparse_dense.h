@@ -9,7 +9,15 @@
 #include <stddef.h>
 
 #include "layers/activation.h"
-#include "sparsity/topk.h"
+#include <stdint.h>
+
+/* A sparse code, row by row (CSR): the active units of each row and their
+ * values. */
+typedef struct sae_sparse_code {
+    uint32_t *row_ptr; /* [rows + 1]: row b's entries are [row_ptr[b], row_ptr[b+1]) */
+    uint32_t *idx;     /* unit of each entry */
+    float *val;        /* code value of each entry */
+} sae_sparse_code_t;
 
 /* out[b,:] = sum over b's entries s of val[s] * wt[idx[s],:] (gather). */
 void sae_sparse_decode(const sae_sparse_code_t *sc, size_t rows, const float *wt, size_t d,

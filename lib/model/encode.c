@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/topk.h"
+#include "core/select.h"
 #include "model/model.h"
 
 #define KWTA_CHUNK 256

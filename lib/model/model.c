@@ -12,7 +12,7 @@
 #include "layers/activation.h"
 #include "layers/threshold.h"
 #include "optim/unit_norm.h"
-#include "sparsity/topk.h"
+#include "code/topk.h"
 
 /* Rows per inference chunk: bounds scratch memory for any batch size. */
 #define INFER_CHUNK 512

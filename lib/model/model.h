@@ -5,8 +5,9 @@
 #ifndef SAE_MODEL_MODEL_H
 #define SAE_MODEL_MODEL_H
 
+#include "core/alloc.h"
 #include "core/error.h"
-#include "model/config.h"
+#include "config/config.h"
 #include "model/network.h"
 #include "sae.h"
 
@@ -81,12 +82,6 @@ void sae_model_forward_encoder(const sae_model_t *m, const float *x, size_t rows
 const float *sae_model_decoder_rows(const sae_model_t *m);
 /* Output pre-activation (logits for BCE): out[rows x D] = h W_dec (no bias). */
 void sae_model_forward_decoder_pre(const sae_model_t *m, const float *h, size_t rows, float *out);
-
-/* Checks that n floats are finite. */
-int sae_all_finite(const float *x, size_t n);
-
-void *sae_aligned_alloc(size_t bytes);
-void sae_aligned_free(void *p);
 
 /* Threads for element-wise kernels, from train.threads (0 = OpenMP's). */
 int sae_model_threads(const sae_model_t *m);

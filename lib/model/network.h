@@ -9,7 +9,7 @@
 
 #include "core/rng.h"
 #include "layers/activation.h"
-#include "model/netspec.h"
+#include "config/netspec.h"
 
 typedef struct sae_model sae_model_t;
 

@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #include "layers/activation.h"
-#include "model/config.h"
+#include "config/config.h"
 
 typedef struct sae_reg_coefs {
     float *row_coef; /* [rows], added to */

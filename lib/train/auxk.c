@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "core/topk.h"
+#include "core/select.h"
 #include "layers/sparse_dense.h"
 
 void sae_auxk_select(sae_trainer_t *t, const float *h, size_t rows)

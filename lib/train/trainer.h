@@ -8,7 +8,7 @@
 #include "layers/activation.h"
 #include "model/model.h"
 #include "optim/optimizer.h"
-#include "sparsity/topk.h"
+#include "code/topk.h"
 
 /* Every buffer a step needs, allocated once for the configured batch size. */
 typedef struct sae_workspace {

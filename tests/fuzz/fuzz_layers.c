@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* libFuzzer harness for the layer-list parser (lib/model/netspec.c), which
+/* libFuzzer harness for the layer-list parser (lib/config/netspec.c), which
  * reads arch.layers from users and from model files.
  *
  * Build with clang (meson does so when the compiler is clang), then fuzz:
@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/config.h"
-#include "model/netspec.h"
+#include "config/config.h"
+#include "config/netspec.h"
 #include "sae.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

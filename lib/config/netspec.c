@@ -9,7 +9,7 @@
  *                                               output may take a shape)
  * ACT is linear (default), sigmoid, relu, tanh or trelu.
  * SPDX-License-Identifier: MIT */
-#include "model/netspec.h"
+#include "config/netspec.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* Quickselect over an index array with a strict total order (value
  * descending, then index ascending), so results never depend on the
  * pivot sequence. Expected O(n). SPDX-License-Identifier: MIT */
-#include "core/topk.h"
+#include "core/select.h"
 
 /* a ranks before b */
 static int before(const float *v, uint32_t a, uint32_t b)

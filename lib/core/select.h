@@ -1,8 +1,8 @@
 /* Selection of the k largest entries of a vector, ties to the lower index.
  * Shared by K-winners-take-all codes and top-k sparse codes.
  * SPDX-License-Identifier: MIT */
-#ifndef SAE_CORE_TOPK_H
-#define SAE_CORE_TOPK_H
+#ifndef SAE_CORE_SELECT_H
+#define SAE_CORE_SELECT_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,10 +1,10 @@
 /* The configuration handle: one value per parameter of the table in
  * params.c, plus the stack of user regularizers. SPDX-License-Identifier: MIT */
-#ifndef SAE_MODEL_CONFIG_H
-#define SAE_MODEL_CONFIG_H
+#ifndef SAE_CONFIG_CONFIG_H
+#define SAE_CONFIG_CONFIG_H
 
 #include "core/error.h"
-#include "model/netspec.h"
+#include "config/netspec.h"
 #include "sae.h"
 
 #define SAE_MAX_USER_REGS 16

@@ -1,8 +1,8 @@
 /* The layer list of a layered model (arch.layers): its parsed form, the
  * text form that configs and model files keep, and the shapes that follow
  * from the input shape. SPDX-License-Identifier: MIT */
-#ifndef SAE_MODEL_NETSPEC_H
-#define SAE_MODEL_NETSPEC_H
+#ifndef SAE_CONFIG_NETSPEC_H
+#define SAE_CONFIG_NETSPEC_H
 
 #include <stddef.h>
 #include <stdint.h>

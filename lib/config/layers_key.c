@@ -3,7 +3,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "model/config.h"
+#include "config/config.h"
 
 sae_status_t sae_config_set_layers(sae_config_t *cfg, const char *text)
 {

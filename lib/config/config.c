@@ -1,6 +1,6 @@
 /* The config handle: typed and string setters validated at set time.
  * SPDX-License-Identifier: MIT */
-#include "model/config.h"
+#include "config/config.h"
 
 #include <errno.h>
 #include <inttypes.h>

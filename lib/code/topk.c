@@ -1,10 +1,10 @@
 /* Top-k selection of a code batch. SPDX-License-Identifier: MIT */
-#include "sparsity/topk.h"
+#include "code/topk.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "core/topk.h"
+#include "core/select.h"
 
 size_t sae_topk_k_max(const sae_config_t *cfg)
 {

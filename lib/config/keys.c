@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: MIT */
 #include <math.h>
 
-#include "model/config.h"
+#include "config/config.h"
 
 static const char *const act_names[] = {"linear", "sigmoid", "relu", "tanh", "trelu", NULL};
 static const char *const loss_names[] = {"mse", "bce", NULL};

@@ -3,19 +3,14 @@
  * largest of the batch), zero the rest, and let gradients through the kept
  * support only. The kept units are also listed row by row (CSR) for the
  * sparse decoder path. SPDX-License-Identifier: MIT */
-#ifndef SAE_SPARSITY_TOPK_H
-#define SAE_SPARSITY_TOPK_H
+#ifndef SAE_CODE_TOPK_H
+#define SAE_CODE_TOPK_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model/config.h"
-
-typedef struct sae_sparse_code {
-    uint32_t *row_ptr; /* [rows + 1]: row b's entries are [row_ptr[b], row_ptr[b+1]) */
-    uint32_t *idx;     /* unit of each entry */
-    float *val;        /* code value of each entry */
-} sae_sparse_code_t;
+#include "config/config.h"
+#include "layers/sparse_dense.h"
 
 /* Largest k a config can ask for at any step (0 when top-k is off). */
 size_t sae_topk_k_max(const sae_config_t *cfg);

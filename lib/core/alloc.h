@@ -1,0 +1,16 @@
+/* Aligned allocation and the finiteness scan every entry point uses.
+ * SPDX-License-Identifier: MIT */
+#ifndef SAE_CORE_ALLOC_H
+#define SAE_CORE_ALLOC_H
+
+#include <stddef.h>
+
+/* 64-byte aligned (a cache line, one AVX-512 vector); free with
+ * sae_aligned_free. NULL when out of memory. */
+void *sae_aligned_alloc(size_t bytes);
+void sae_aligned_free(void *p);
+
+/* 1 when the n floats of x are all finite. */
+int sae_all_finite(const float *x, size_t n);
+
+#endif
