@@ -1,9 +1,15 @@
-/* Top-k selection of a code batch. SPDX-License-Identifier: MIT */
+/* The top-k code (Makhzani & Frey 2013; over the batch, Bussmann et al.
+ * 2024): its k schedule, the selection kernels, and the two code
+ * operators. SPDX-License-Identifier: MIT */
 #include "code/topk.h"
 
+#include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "code/code_op.h"
+#include "core/alloc.h"
 #include "core/select.h"
 
 size_t sae_topk_k_max(const sae_config_t *cfg)
@@ -129,3 +135,154 @@ void sae_topk_rows(float *h, size_t rows, size_t units, size_t k, uint32_t *scra
             row[scratch[s]] = kept[s];
     }
 }
+
+/* The top-k code as a code operator: the activation, then the k largest
+ * of each row (per row) or the rows*k largest of the batch (over the
+ * batch, Bussmann et al. 2024's BatchTopK); gradients pass through the
+ * kept units only. At inference every row keeps round(topk.alpha * k)
+ * (Makhzani & Frey's alpha). */
+typedef struct topk_state {
+    const sae_config_t *cfg;
+    int batch_mode;
+    sae_sparse_code_t code; /* the kept units of the last forward */
+    uint32_t *select;       /* units (per row) or rows*units (batch) */
+    float *keep;            /* rows*k: mask_grad's scratch */
+    size_t infer_k;
+    uint32_t *infer_select; /* 2 * units */
+} topk_state_t;
+
+static int selects_row(const sae_config_t *cfg)
+{
+    return sae_cfg_int(cfg, SAE_P_TOPK_K) > 0 && sae_cfg_int(cfg, SAE_P_TOPK_MODE) != 1;
+}
+
+static int selects_batch(const sae_config_t *cfg)
+{
+    return sae_cfg_int(cfg, SAE_P_TOPK_K) > 0 && sae_cfg_int(cfg, SAE_P_TOPK_MODE) == 1;
+}
+
+static sae_status_t validate(const sae_config_t *cfg, size_t units, char *errbuf)
+{
+    int64_t k = sae_cfg_int(cfg, SAE_P_TOPK_K), hidden = (int64_t)units;
+    if (k > hidden || sae_cfg_int(cfg, SAE_P_TOPK_K_START) > hidden)
+        return sae_fail(errbuf, SAE_ERR_STATE,
+                        "topk.k = %" PRId64 " and topk.k_start = %" PRId64
+                        " must not exceed arch.hidden_dim = %" PRId64,
+                        k, sae_cfg_int(cfg, SAE_P_TOPK_K_START), hidden);
+    if ((double)k * sae_cfg_float(cfg, SAE_P_TOPK_ALPHA) > (double)hidden + 0.5)
+        return sae_fail(errbuf, SAE_ERR_STATE,
+                        "topk.alpha x topk.k = %g x %" PRId64
+                        " keeps more units than arch.hidden_dim = %" PRId64,
+                        sae_cfg_float(cfg, SAE_P_TOPK_ALPHA), k, hidden);
+    if (sae_cfg_float(cfg, SAE_P_HIDDEN_KEEP) < 1.0)
+        return sae_fail(errbuf, SAE_ERR_STATE,
+                        "topk.k > 0 cannot be combined with corrupt.hidden_keep < 1 (the "
+                        "top-k code is already the decoder's dropout)");
+    return SAE_OK;
+}
+
+static void destroy(void *state)
+{
+    topk_state_t *s = state;
+    if (!s)
+        return;
+    void *bufs[] = {s->code.row_ptr, s->code.idx, s->code.val, s->select, s->keep,
+                    s->infer_select};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        sae_aligned_free(bufs[i]);
+    free(s);
+}
+
+static int grab(void **p, size_t bytes)
+{
+    *p = sae_aligned_alloc(bytes);
+    if (*p)
+        memset(*p, 0, bytes);
+    return *p != NULL;
+}
+
+static sae_status_t create(const sae_config_t *cfg, size_t units, size_t rows, void **state)
+{
+    topk_state_t *s = calloc(1, sizeof *s);
+    *state = NULL;
+    if (!s)
+        return SAE_ERR_NOMEM;
+    s->cfg = cfg;
+    s->batch_mode = sae_cfg_int(cfg, SAE_P_TOPK_MODE) == 1;
+    s->infer_k = sae_topk_k_infer(cfg, units);
+    int ok = grab((void **)&s->infer_select, 2 * units * sizeof(uint32_t));
+    if (ok && rows > 0) {
+        size_t k = sae_topk_k_max(cfg), sel = s->batch_mode ? rows * units : units;
+        ok = grab((void **)&s->code.row_ptr, (rows + 1) * sizeof(uint32_t)) &&
+             grab((void **)&s->code.idx, rows * k * sizeof(uint32_t)) &&
+             grab((void **)&s->code.val, rows * k * sizeof(float)) &&
+             grab((void **)&s->keep, rows * k * sizeof(float)) &&
+             grab((void **)&s->select, sel * sizeof(uint32_t));
+    }
+    if (!ok) {
+        destroy(s);
+        return SAE_ERR_NOMEM;
+    }
+    *state = s;
+    return SAE_OK;
+}
+
+static void forward(void *state, const sae_code_ctx_t *cx, float *z, const float *bias,
+                    size_t rows, size_t units, sae_code_stats_t *st)
+{
+    topk_state_t *s = state;
+    sae_bias_act_forward(cx->act, z, rows, units, bias, NULL, cx->scr);
+    if (cx->before_select)
+        cx->before_select(cx->before_data, z, rows);
+    sae_topk_apply(s->batch_mode, z, rows, units, sae_topk_k_at(s->cfg, cx->step), s->select,
+                   &s->code);
+    sae_code_stats(cx->act, z, rows, units, st, cx->scr);
+}
+
+static void backward(void *state, const sae_code_ctx_t *cx, const float *h, float *dh,
+                     size_t rows, size_t units, const sae_code_grad_terms_t *terms, float *dbias)
+{
+    topk_state_t *s = state;
+    sae_act_backward(cx->act, h, dh, rows, units, terms, NULL, cx->scr);
+    sae_topk_mask_grad(dh, rows, units, &s->code, s->keep, dbias);
+}
+
+static const sae_sparse_code_t *support(const void *state)
+{
+    return &((const topk_state_t *)state)->code;
+}
+
+static void infer(void *state, sae_activation_t act, float *z, const float *bias, size_t rows,
+                  size_t units, int threads)
+{
+    topk_state_t *s = state;
+    sae_reduce_scratch_t scr = {NULL, threads};
+    sae_bias_act_forward(act, z, rows, units, bias, NULL, &scr);
+    sae_topk_rows(z, rows, units, s->infer_k, s->infer_select);
+}
+
+const sae_code_op_t sae_code_topk = {
+    .name = "topk",
+    .selects = selects_row,
+    .validate = validate,
+    .create = create,
+    .destroy = destroy,
+    .forward = forward,
+    .backward = backward,
+    .support = support,
+    .max_active = sae_topk_k_max,
+    .infer = infer,
+};
+
+const sae_code_op_t sae_code_batch_topk = {
+    .name = "batch_topk",
+    .selects = selects_batch,
+    .validate = validate,
+    .create = create,
+    .destroy = destroy,
+    .forward = forward,
+    .backward = backward,
+    .support = support,
+    .max_active = sae_topk_k_max,
+    .infer = infer,
+};

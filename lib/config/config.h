@@ -45,12 +45,9 @@ struct sae_config {
 int64_t sae_cfg_int(const sae_config_t *cfg, sae_param_t id);
 double sae_cfg_float(const sae_config_t *cfg, sae_param_t id);
 
-/* Checks that the parameters fit together (BCE needs a sigmoid output, K not
- * above the code size...). Writes the reason into errbuf. */
+/* The checks across keys that hold for every kind of model (corruption,
+ * what each training algorithm needs); a kind's own checks come first
+ * (model/kind.h). Writes the reason into errbuf. */
 sae_status_t sae_config_validate(const sae_config_t *cfg, char *errbuf);
-/* corrupt.noise_clip is 0 or at least 0.5 (shared by both validations). */
-sae_status_t sae_config_check_noise_clip(const sae_config_t *cfg, char *errbuf);
-/* The same for a config with a layer list (config_layers.c). */
-sae_status_t sae_config_validate_layers(const sae_config_t *cfg, char *errbuf);
 
 #endif

@@ -1,6 +1,6 @@
-/* The layer list of a config (arch.layers) and the settings a layered
- * model can and cannot honour. SPDX-License-Identifier: MIT */
-#include <inttypes.h>
+/* The layer list of a config (arch.layers): its setter and getter (the
+ * grammar is netspec.c's; what a layered model cannot combine with is the
+ * layered kind's check, model/layered.c). SPDX-License-Identifier: MIT */
 #include <string.h>
 
 #include "config/config.h"
@@ -25,67 +25,5 @@ sae_status_t sae_config_get_layers(const sae_config_t *cfg, char *buf, size_t si
         return sae_fail_global(SAE_ERR_RANGE,
                                "sae_config_get_layers: buffer of %zu bytes too small (%zu needed)",
                                size, need + 1);
-    return SAE_OK;
-}
-
-/* What the one-hidden-layer machinery does that a layer list cannot use;
- * refused rather than silently ignored. NULL when none is set. */
-static const char *layered_conflict(const sae_config_t *cfg)
-{
-    if (sae_cfg_int(cfg, SAE_P_ALGORITHM) != SAE_ALGO_BACKPROP)
-        return "train.algorithm = backprop (nsc and rank_order are one-matrix algorithms)";
-    if (sae_cfg_int(cfg, SAE_P_TIED))
-        return "arch.tied = false (each layer has its own weights)";
-    if (sae_cfg_int(cfg, SAE_P_TOPK_K) > 0)
-        return "topk.k = 0 (top-k codes are for the one-hidden-layer model)";
-    if (sae_cfg_int(cfg, SAE_P_UNIT_NORM_DECODER) || sae_cfg_int(cfg, SAE_P_ENCODER_FROM_DECODER))
-        return "arch.unit_norm_decoder = false and arch.encoder_from_decoder = false";
-    if (sae_cfg_float(cfg, SAE_P_HIDDEN_KEEP) < 1.0)
-        return "corrupt.hidden_keep = 1 (hidden dropout acts on the one-hidden-layer code)";
-    if (sae_cfg_int(cfg, SAE_P_OPTIMIZER) == SAE_OPT_LBFGS)
-        return "optim.type = sgd or adam";
-    if (sae_cfg_int(cfg, SAE_P_PRE_ENCODER_BIAS) || sae_cfg_int(cfg, SAE_P_BIAS_INIT) != 0)
-        return "arch.pre_encoder_bias = false and arch.bias_init = zero (decoder.bias is the "
-               "one-hidden-layer model's)";
-    if (sae_cfg_int(cfg, SAE_P_AUXK_K) > 0)
-        return "auxk.k = 0 (AuxK needs a top-k code)";
-    return NULL;
-}
-
-sae_status_t sae_config_validate_layers(const sae_config_t *cfg, char *errbuf)
-{
-    const sae_netspec_t *s = &cfg->layers;
-    const char *why = layered_conflict(cfg);
-    if (why)
-        return sae_fail(errbuf, SAE_ERR_STATE, "a model with arch.layers needs %s", why);
-    const sae_layer_spec_t *last = &s->layer[s->n - 1];
-    if (sae_cfg_int(cfg, SAE_P_LOSS) == SAE_LOSS_BCE &&
-        (last->act != SAE_ACT_SIGMOID || last->kind == SAE_LAYER_MAXPOOL2D))
-        return sae_fail(errbuf, SAE_ERR_STATE,
-                        "loss.type = bce needs the last layer of arch.layers to be sigmoid (the "
-                        "loss is computed from the logits)");
-    size_t code = sae_netspec_out_size(s, sae_netspec_code_layer(s));
-    if ((uint64_t)sae_cfg_int(cfg, SAE_P_KWTA_K) > code)
-        return sae_fail(errbuf, SAE_ERR_STATE,
-                        "encode.k = %" PRId64 " is larger than the code's %zu values",
-                        sae_cfg_int(cfg, SAE_P_KWTA_K), code);
-    sae_status_t st = sae_config_check_noise_clip(cfg, errbuf);
-    if (st != SAE_OK)
-        return st;
-    /* Work buffers are indexed with 32-bit offsets and BLAS int sizes. */
-    uint64_t batch = (uint64_t)sae_cfg_int(cfg, SAE_P_BATCH_SIZE);
-    for (size_t i = 0; i < s->n; i++) {
-        sae_conv_geom_t g = sae_netspec_geom(s, i);
-        uint64_t out = (uint64_t)g.out_c * g.out_h * g.out_w;
-        uint64_t in = (uint64_t)g.in_c * g.in_h * g.in_w;
-        uint64_t w = s->layer[i].kind == SAE_LAYER_DENSE ? in * out
-                                                         : (uint64_t)g.in_c * g.out_c * g.kernel *
-                                                               g.kernel;
-        if (batch * (out > in ? out : in) >= ((uint64_t)1 << 31) || w >= ((uint64_t)1 << 31))
-            return sae_fail(errbuf, SAE_ERR_RANGE,
-                            "arch.layers: layer %zu with train.batch_size = %" PRIu64
-                            " reaches 2^31 elements",
-                            i, batch);
-    }
     return SAE_OK;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/kind.h"
 #include "model/model.h"
 
 static const float *row_of(const float *x, size_t rows, size_t d, size_t n, size_t i)
@@ -130,9 +131,8 @@ sae_status_t sae_model_init_decoder_bias(sae_model_t *m, const float *x, size_t 
         return sae_fail(m->errmsg, SAE_ERR_DIMENSION, "%s: no rows", fn);
     if ((int)method < SAE_BIAS_INIT_ZERO || (int)method > SAE_BIAS_INIT_GEOMETRIC_MEDIAN)
         return sae_fail(m->errmsg, SAE_ERR_RANGE, "%s: unknown method %d", fn, (int)method);
-    if (m->net)
-        return sae_fail(m->errmsg, SAE_ERR_STATE,
-                        "%s: a model with arch.layers has no single decoder.bias", fn);
+    if (m->kind->no_decoder_bias)
+        return sae_fail(m->errmsg, SAE_ERR_STATE, "%s: %s", fn, m->kind->no_decoder_bias);
     if (!m->dec_b)
         return sae_fail(m->errmsg, SAE_ERR_STATE,
                         "%s: the model has no decoder.bias "

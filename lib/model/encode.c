@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/select.h"
+#include "model/kind.h"
 #include "model/model.h"
 
 #define KWTA_CHUNK 256
@@ -34,22 +35,18 @@ sae_status_t sae_model_encode_binary(sae_model_t *m, const float *x, size_t rows
     if (rows == 0)
         return SAE_OK;
     size_t h = m->code_dim;
-    /* A layered model's encoder uses the model's scratch itself. */
-    float *code = m->net ? malloc(KWTA_CHUNK * h * sizeof *code)
-                         : sae_model_scratch(m, KWTA_CHUNK * h);
+    /* The chunk's code is our own: a kind's encoder may use the model's
+     * scratch itself. */
+    float *code = malloc(KWTA_CHUNK * h * sizeof *code);
     uint32_t *idx = malloc(h * sizeof *idx);
     if (!code || !idx) {
         free(idx);
-        if (m->net)
-            free(code);
+        free(code);
         return sae_fail(m->errmsg, SAE_ERR_NOMEM, "sae_model_encode_binary: out of memory");
     }
     for (size_t r = 0; r < rows; r += KWTA_CHUNK) {
         size_t n = rows - r < KWTA_CHUNK ? rows - r : KWTA_CHUNK;
-        if (m->net)
-            st = sae_net_run(m, x + r * m->input_dim, n, 0, m->net->code, code);
-        else
-            sae_model_forward_encoder(m, x + r * m->input_dim, n, code);
+        st = m->kind->encode(m, x + r * m->input_dim, n, code);
         if (st != SAE_OK)
             break;
         for (size_t i = 0; i < n; i++) {
@@ -61,7 +58,6 @@ sae_status_t sae_model_encode_binary(sae_model_t *m, const float *x, size_t rows
         }
     }
     free(idx);
-    if (m->net)
-        free(code);
+    free(code);
     return st;
 }

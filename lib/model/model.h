@@ -1,14 +1,16 @@
-/* The model: encoder (dense + activation) -> code -> decoder (dense +
- * output activation), tied or untied. All parameters live in one contiguous
- * float block so that optimizers, checksums and files treat them as one
- * vector. SPDX-License-Identifier: MIT */
+/* The model handle: what every kind of model has (the config, the
+ * dimensions, the parameter block and its tensor layout, the inference
+ * scratch), the kind that gives it its shape (model/kind.h), and that
+ * kind's state. All weights live in one contiguous float block so that
+ * optimizers, checksums and files treat them as one vector.
+ * SPDX-License-Identifier: MIT */
 #ifndef SAE_MODEL_MODEL_H
 #define SAE_MODEL_MODEL_H
 
 #include "core/alloc.h"
 #include "core/error.h"
 #include "config/config.h"
-#include "model/network.h"
+#include "code/code_op.h"
 #include "sae.h"
 
 #define SAE_MAX_TENSORS (2 * SAE_MAX_LAYERS)
@@ -21,8 +23,16 @@ typedef struct sae_tensor_desc {
     int is_encoder;
 } sae_tensor_desc_t;
 
+typedef struct sae_model_kind sae_model_kind_t;
+typedef struct sae_net sae_net_t;
+
 struct sae_model {
     sae_config_t *cfg; /* owned copy */
+    const sae_model_kind_t *kind;
+    /* The code operator and its inference state (dense kind). */
+    const sae_code_op_t *code_op;
+    void *code_infer;
+    float enc_scale; /* factor of x W^T: 1/D for the rank-ordered autoencoder */
     size_t input_dim, code_dim;
     int tied, has_bias;
     sae_activation_t hidden_act, output_act;
@@ -40,10 +50,6 @@ struct sae_model {
      * four views above are NULL and input_dim / code_dim come from it. */
     sae_net_t *net;
 
-    /* Units kept per row at inference (topk.alpha x topk.k), 0 = all, and
-     * the selection scratch for it (2 x code_dim entries). */
-    size_t infer_k;
-    uint32_t *infer_select;
     /* arch.pre_encoder_bias (Gao et al. 2024): the encoder reads x - dec_b;
      * the centred rows of inference calls go to center [SAE_CENTER_ROWS x
      * input], allocated with the model. */
@@ -69,29 +75,12 @@ sae_status_t sae_model_alloc(const sae_config_t *cfg, sae_model_t **out, char *e
  * zero biases. */
 void sae_model_init_params(sae_model_t *m, uint64_t seed);
 
-/* Rows centred per call of sae_model_center_input. */
-#define SAE_CENTER_ROWS 256
-/* x itself, or (arch.pre_encoder_bias) x - dec_b written into m->center;
- * rows <= SAE_CENTER_ROWS. */
-const float *sae_model_center_input(const sae_model_t *m, const float *x, size_t rows);
-
-/* Forward of the encoder on clean rows: code[rows x H] = act(x' W^T + b),
- * x' = x - dec_b with arch.pre_encoder_bias, else x. */
-void sae_model_forward_encoder(const sae_model_t *m, const float *x, size_t rows, float *code);
-/* The decoder's weight as [code x input] rows (the encoder's when tied). */
-const float *sae_model_decoder_rows(const sae_model_t *m);
-/* Output pre-activation (logits for BCE): out[rows x D] = h W_dec (no bias). */
-void sae_model_forward_decoder_pre(const sae_model_t *m, const float *h, size_t rows, float *out);
-
 /* Threads for element-wise kernels, from train.threads (0 = OpenMP's). */
 int sae_model_threads(const sae_model_t *m);
 /* Scratch of at least `floats` floats owned by the model. */
 float *sae_model_scratch(sae_model_t *m, size_t floats);
 /* encode.k, with 0 resolved to 5% of the code (at least 1). */
 size_t sae_model_default_k(const sae_model_t *m);
-/* Factor of the encoder's pre-activation: 1/D for the rank-ordered
- * autoencoder (E4: z = x W / D), 1 otherwise. */
-float sae_model_encoder_scale(const sae_model_t *m);
 /* Argument checks shared by the inference calls. */
 sae_status_t sae_model_check_io(sae_model_t *m, const char *fn, const float *in, size_t rows,
                                 size_t in_dim, const void *out);

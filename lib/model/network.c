@@ -1,5 +1,6 @@
-/* The layered model: tensor layout, initialisation and the forward pass
- * shared by inference and training. SPDX-License-Identifier: MIT */
+/* The layered model's network: tensor layout, initialisation and the
+ * forward pass shared by inference and training (its kind table is
+ * model/layered.c). SPDX-License-Identifier: MIT */
 #include "model/network.h"
 
 #include <math.h>
@@ -237,28 +238,5 @@ sae_status_t sae_net_run(sae_model_t *m, const float *in, size_t rows, size_t fi
         buf.out[last] = out + r * out_size;
         sae_net_forward(net, in + r * in_size, n, first, last, 0, &buf, &scr);
     }
-    return SAE_OK;
-}
-
-size_t sae_model_layer_count(const sae_model_t *m)
-{
-    return m && m->net ? m->net->n : 0;
-}
-
-sae_status_t sae_model_layer_shape(const sae_model_t *m, size_t index, size_t *channels,
-                                   size_t *height, size_t *width)
-{
-    if (!m)
-        return sae_fail_global(SAE_ERR_NULL, "sae_model_layer_shape: model is NULL");
-    if (!m->net || index >= m->net->n)
-        return sae_fail_global(SAE_ERR_RANGE, "sae_model_layer_shape: layer %zu past the last (%zu)",
-                               index, sae_model_layer_count(m));
-    const sae_conv_geom_t *g = &m->net->layer[index].g;
-    if (channels)
-        *channels = g->out_c;
-    if (height)
-        *height = g->out_h;
-    if (width)
-        *width = g->out_w;
     return SAE_OK;
 }

@@ -11,7 +11,8 @@
 #include "core/gemm.h"
 #include "core/rank.h"
 #include "layers/activation.h"
-#include "model/model.h"
+#include "model/dense.h"
+#include "model/kind.h"
 
 /* Rows encoded at a time: bounds the scratch memory. */
 #define CHUNK 256
@@ -66,9 +67,8 @@ sae_status_t sae_model_prefix_errors(sae_model_t *m, const float *x, size_t rows
         return sae_fail_global(SAE_ERR_NULL, "%s: model is NULL", fn);
     if (n_ks > 0 && (!ks || !errors))
         return sae_fail(m->errmsg, SAE_ERR_NULL, "%s: %s is NULL", fn, !ks ? "ks" : "errors");
-    if (m->net)
-        return sae_fail(m->errmsg, SAE_ERR_STATE,
-                        "%s: a model with arch.layers has no ranked decoder columns", fn);
+    if (m->kind->no_ranked_decoder)
+        return sae_fail(m->errmsg, SAE_ERR_STATE, "%s: %s", fn, m->kind->no_ranked_decoder);
     if (rows == 0)
         return sae_fail(m->errmsg, SAE_ERR_DIMENSION, "%s: no rows", fn);
     size_t d = m->input_dim, h = m->code_dim, k_max = 0;
@@ -97,7 +97,7 @@ sae_status_t sae_model_prefix_errors(sae_model_t *m, const float *x, size_t rows
         /* The encoder's input (x - decoder.bias with arch.pre_encoder_bias);
          * the errors are against x itself. CHUNK <= SAE_CENTER_ROWS. */
         const float *xe = sae_model_center_input(m, xc, n);
-        sae_gemm(0, 1, n, h, d, sae_model_encoder_scale(m), xe, d, m->enc_w, d, 0.0f, z, h);
+        sae_gemm(0, 1, n, h, d, m->enc_scale, xe, d, m->enc_w, d, 0.0f, z, h);
         if (m->enc_b)
             for (size_t b = 0; b < n; b++)
                 for (size_t j = 0; j < h; j++)

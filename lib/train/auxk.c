@@ -6,6 +6,7 @@
 
 #include "core/select.h"
 #include "layers/sparse_dense.h"
+#include "model/dense.h"
 
 void sae_auxk_select(sae_trainer_t *t, const float *h, size_t rows)
 {

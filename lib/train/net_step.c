@@ -10,6 +10,7 @@
 #include "core/gemm.h"
 #include "loss/loss.h"
 #include "sparsity/regularizer.h"
+#include "train/pass.h"
 #include "train/trainer.h"
 
 static int grab(void **p, size_t bytes)
@@ -20,7 +21,7 @@ static int grab(void **p, size_t bytes)
     return *p != NULL;
 }
 
-void sae_net_ws_free(sae_net_ws_t *nw)
+static void net_ws_free(sae_net_ws_t *nw)
 {
     if (!nw)
         return;
@@ -35,7 +36,8 @@ void sae_net_ws_free(sae_net_ws_t *nw)
     free(nw);
 }
 
-sae_status_t sae_net_ws_init(sae_net_ws_t **out, const sae_model_t *m, size_t batch, int threads)
+static sae_status_t net_ws_init(sae_net_ws_t **out, const sae_model_t *m, size_t batch,
+                               int threads)
 {
     const sae_net_t *net = m->net;
     sae_net_ws_t *nw = calloc(1, sizeof *nw);
@@ -60,7 +62,7 @@ sae_status_t sae_net_ws_init(sae_net_ws_t **out, const sae_model_t *m, size_t ba
          grab((void **)&nw->scr.buf, (size_t)threads * big * sizeof(double));
     nw->scr.threads = threads;
     if (!ok) {
-        sae_net_ws_free(nw);
+        net_ws_free(nw);
         return SAE_ERR_NOMEM;
     }
     *out = nw;
@@ -174,8 +176,8 @@ static void add_terms(const sae_model_t *m, const double *sums, sae_stats_t *s)
     }
 }
 
-sae_status_t sae_net_forward_backward(sae_trainer_t *t, const float *x, size_t rows, int corrupt,
-                                      int grad, sae_stats_t *stats)
+static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t rows, int corrupt,
+                                     int grad, sae_stats_t *stats)
 {
     sae_model_t *m = t->model;
     const sae_net_t *net = m->net;
@@ -239,3 +241,20 @@ sae_status_t sae_net_forward_backward(sae_trainer_t *t, const float *x, size_t r
                         (unsigned long long)t->steps);
     return SAE_OK;
 }
+
+static sae_status_t ws_init(sae_workspace_t *ws, const sae_model_t *m, size_t batch, int threads)
+{
+    return net_ws_init(&ws->net, m, batch, threads);
+}
+
+static void ws_release(sae_workspace_t *ws)
+{
+    net_ws_free(ws->net);
+}
+
+const sae_pass_t sae_pass_layered = {
+    .kind = &sae_kind_layered,
+    .ws_init = ws_init,
+    .ws_release = ws_release,
+    .forward_backward = forward_backward,
+};

@@ -19,11 +19,6 @@ typedef struct sae_net_ws {
     sae_reduce_scratch_t scr;  /* threads x max_size */
 } sae_net_ws_t;
 
-sae_status_t sae_net_ws_init(sae_net_ws_t **out, const sae_model_t *m, size_t batch, int threads);
-void sae_net_ws_free(sae_net_ws_t *nw);
-
-/* sae_forward_backward for a layered model. */
-sae_status_t sae_net_forward_backward(sae_trainer_t *t, const float *x, size_t rows, int corrupt,
-                                      int grad, sae_stats_t *stats);
+/* The pass itself is sae_pass_layered (train/pass.h). */
 
 #endif

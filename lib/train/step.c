@@ -8,12 +8,13 @@
 #include "core/gemm.h"
 #include "loss/loss.h"
 #include "layers/sparse_dense.h"
+#include "model/dense.h"
 #include "optim/unit_norm.h"
 #include "sparsity/regularizer.h"
-#include "train/net_step.h"
 #include "train/auxk.h"
 #include "train/nsc.h"
 #include "train/rank_order.h"
+#include "train/pass.h"
 #include "train/trainer.h"
 
 /* Offsets of the gradient tensors, mirroring the parameter block. */
@@ -86,38 +87,45 @@ static sae_status_t code_terms(sae_trainer_t *t, size_t rows, const sae_code_sta
     return SAE_OK;
 }
 
-/* Encoder forward into ws->h, with the top-k selection when configured,
- * and the statistics of the code the rest of the step sees. */
-static void encode(sae_trainer_t *t, const float *xin, size_t rows, sae_code_stats_t *cs)
+/* AuxK chooses among the dead units' activations before a selecting
+ * code operator zeroes them. */
+static void auxk_before_select(void *data, const float *h, size_t rows)
+{
+    sae_auxk_select(data, h, rows);
+}
+
+/* What the code operator is told about this step. */
+static sae_code_ctx_t code_ctx(sae_trainer_t *t)
+{
+    sae_code_ctx_t cx = {t->model->hidden_act, t->steps, &t->ws.scr, NULL, NULL};
+    if (t->ws.aux_k > 0) {
+        cx.before_select = auxk_before_select;
+        cx.before_data = t;
+    }
+    return cx;
+}
+
+/* Encoder forward into ws->h through the code operator, with the
+ * statistics of the code the rest of the step sees. */
+static void encode(sae_trainer_t *t, const float *xin, size_t rows, const sae_code_ctx_t *cx,
+                   sae_code_stats_t *cs)
 {
     sae_model_t *m = t->model;
     sae_workspace_t *ws = &t->ws;
     size_t d = m->input_dim, h = m->code_dim;
     sae_gemm(0, 1, rows, h, d, 1.0f, xin, d, m->enc_w, d, 0.0f, ws->h, h);
-    if (ws->topk_max == 0) {
-        sae_bias_act_forward(m->hidden_act, ws->h, rows, h, m->enc_b, cs, &ws->scr);
-        return;
-    }
-    sae_bias_act_forward(m->hidden_act, ws->h, rows, h, m->enc_b, NULL, &ws->scr);
-    /* AuxK chooses among the dead units' activations before the top-k
-     * zeroes them. */
-    if (ws->aux_k > 0)
-        sae_auxk_select(t, ws->h, rows);
-    size_t k = sae_topk_k_at(m->cfg, t->steps);
-    int batch_mode = sae_cfg_int(m->cfg, SAE_P_TOPK_MODE) == 1;
-    sae_topk_apply(batch_mode, ws->h, rows, h, k, ws->select, &ws->code);
-    sae_code_stats(m->hidden_act, ws->h, rows, h, cs, &ws->scr);
+    m->code_op->forward(ws->code_state, cx, ws->h, m->enc_b, rows, h, cs);
 }
 
 /* Backward through the sparse code: every product touches the k active
  * units of each row only; the encoder forward is the one dense GEMM. */
 static void backward_sparse(sae_trainer_t *t, const float *xin, size_t rows,
-                            const sae_code_grad_terms_t *terms, grad_views_t *g)
+                            const sae_sparse_code_t *sc, const sae_code_grad_terms_t *terms,
+                            grad_views_t *g)
 {
     sae_model_t *m = t->model;
     sae_workspace_t *ws = &t->ws;
     size_t d = m->input_dim, h = m->code_dim;
-    const sae_sparse_code_t *sc = &ws->code;
     float *g_dec = m->tied ? g->enc_w : g->dec_w;
     sae_sparse_code_grad(sc, rows, ws->out, sae_model_decoder_rows(m), d, ws->dval);
     memset(g->enc_w, 0, h * d * sizeof(float));
@@ -130,7 +138,8 @@ static void backward_sparse(sae_trainer_t *t, const float *xin, size_t rows,
 
 /* Backward with dense GEMMs (masked to the kept units under top-k). */
 static void backward_dense(sae_trainer_t *t, const float *xin, const float *hd, size_t rows,
-                           sae_code_grad_terms_t *terms, grad_views_t *g)
+                           const sae_code_ctx_t *cx, sae_code_grad_terms_t *terms,
+                           grad_views_t *g)
 {
     sae_model_t *m = t->model;
     sae_workspace_t *ws = &t->ws;
@@ -141,13 +150,7 @@ static void backward_dense(sae_trainer_t *t, const float *xin, const float *hd, 
     sae_gemm(1, 0, h, d, rows, 1.0f, hd, h, ws->out, d, 0.0f, m->tied ? g->enc_w : g->dec_w, d);
     sae_gemm(0, 1, rows, h, d, 1.0f, ws->out, d, sae_model_decoder_rows(m), d, 0.0f, ws->dh, h);
     terms->drop_scale = hd == ws->h ? NULL : ws->drop_scale;
-    if (ws->topk_max == 0) {
-        sae_act_backward(m->hidden_act, ws->h, ws->dh, rows, h, terms, g->enc_b, &ws->scr);
-    } else {
-        /* Gradients pass through the kept support only. */
-        sae_act_backward(m->hidden_act, ws->h, ws->dh, rows, h, terms, NULL, &ws->scr);
-        sae_topk_mask_grad(ws->dh, rows, h, &ws->code, ws->dval, g->enc_b);
-    }
+    m->code_op->backward(ws->code_state, cx, ws->h, ws->dh, rows, h, terms, g->enc_b);
     sae_gemm(1, 0, h, d, rows, 1.0f, ws->dh, h, xin, d, m->tied ? 1.0f : 0.0f, g->enc_w, d);
 }
 
@@ -164,17 +167,14 @@ static const float *center(sae_trainer_t *t, const float *xin, size_t rows)
     return out;
 }
 
-sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows, int corrupt,
-                                  int grad, sae_stats_t *stats)
+static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t rows, int corrupt,
+                                     int grad, sae_stats_t *stats)
 {
     sae_model_t *m = t->model;
     sae_workspace_t *ws = &t->ws;
     size_t d = m->input_dim, h = m->code_dim;
     const sae_config_t *cfg = m->cfg;
 
-    /* A layered model runs its own list of layers (net_step.c). */
-    if (m->net)
-        return sae_net_forward_backward(t, x, rows, corrupt, grad, stats);
     /* Neural sparse coding has no objective: its own pass (nsc.c). */
     if (sae_nsc_enabled(m))
         return sae_nsc_forward(t, x, rows, grad, stats);
@@ -189,7 +189,8 @@ sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows,
     if (m->pre_bias)
         xin = center(t, xin, rows);
     sae_code_stats_t cs = {ws->row_sum, ws->col_sum, 0.0, 0.0, ws->col_active};
-    encode(t, xin, rows, &cs);
+    sae_code_ctx_t cx = code_ctx(t);
+    encode(t, xin, rows, &cx, &cs);
     double sum_h = 0.0;
     for (size_t j = 0; j < h; j++)
         sum_h += cs.col_sum[j];
@@ -198,8 +199,9 @@ sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows,
 
     /* Decoder and reconstruction loss (on the clean input). */
     const float *hd = corrupt ? sae_corrupt_hidden(t, rows) : ws->h;
-    if (ws->sparse_path) {
-        sae_sparse_decode(&ws->code, rows, sae_model_decoder_rows(m), d, ws->out);
+    const sae_sparse_code_t *sc = ws->sparse_path ? m->code_op->support(ws->code_state) : NULL;
+    if (sc) {
+        sae_sparse_decode(sc, rows, sae_model_decoder_rows(m), d, ws->out);
     } else {
         sae_model_forward_decoder_pre(m, hd, rows, ws->out);
     }
@@ -224,10 +226,10 @@ sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows,
                         (unsigned long long)t->steps);
     if (!grad)
         return SAE_OK;
-    if (ws->sparse_path)
-        backward_sparse(t, xin, rows, &terms, &g);
+    if (sc)
+        backward_sparse(t, xin, rows, sc, &terms, &g);
     else
-        backward_dense(t, xin, hd, rows, &terms, &g);
+        backward_dense(t, xin, hd, rows, &cx, &terms, &g);
     if (ws->aux_k > 0)
         sae_auxk_backward(t, xin, rows, g.enc_w, g.enc_b, m->tied ? g.enc_w : g.dec_w);
     /* With the encoder reading x - b_pre, b_pre = decoder.bias also moves
@@ -282,3 +284,34 @@ sae_status_t sae_train_step(sae_trainer_t *t, const float *batch, size_t rows,
     stats->learning_rate = lr;
     return SAE_OK;
 }
+
+/* The code operator's training state, and the gradient at the active
+ * units for the sparse path: taken when asked for, or when it pays (auto:
+ * at most a quarter of the units active). */
+static sae_status_t ws_init(sae_workspace_t *ws, const sae_model_t *m, size_t batch, int threads)
+{
+    (void)threads;
+    size_t k = m->code_op->max_active(m->cfg), h = m->code_dim;
+    ws->max_active = k;
+    if (k > 0) {
+        int64_t path = sae_cfg_int(m->cfg, SAE_P_TOPK_SPARSE_PATH);
+        ws->sparse_path = path == 1 || (path == 0 && 4 * k <= h);
+        ws->dval = sae_aligned_alloc(batch * k * sizeof(float));
+        if (!ws->dval)
+            return SAE_ERR_NOMEM;
+    }
+    return m->code_op->create(m->cfg, h, batch, &ws->code_state);
+}
+
+static void ws_release(sae_workspace_t *ws)
+{
+    sae_aligned_free(ws->dval);
+    ws->model->code_op->destroy(ws->code_state);
+}
+
+const sae_pass_t sae_pass_dense = {
+    .kind = &sae_kind_dense,
+    .ws_init = ws_init,
+    .ws_release = ws_release,
+    .forward_backward = forward_backward,
+};

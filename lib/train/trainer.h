@@ -8,7 +8,6 @@
 #include "layers/activation.h"
 #include "model/model.h"
 #include "optim/optimizer.h"
-#include "code/topk.h"
 
 /* Every buffer a step needs, allocated once for the configured batch size. */
 typedef struct sae_workspace {
@@ -33,12 +32,12 @@ typedef struct sae_workspace {
     float *row_coef;   /* [B] */
     float *col_coef;   /* [H] */
     sae_reduce_scratch_t scr; /* threads x max(D, H) doubles */
-    /* Top-k code (topk.k > 0). */
-    size_t topk_max;   /* largest k of any step */
+    /* The code operator's training state (code/code_op.h) and, when it
+     * bounds the active units per row, the sparse path's buffers. */
+    void *code_state;
+    size_t max_active; /* most active units per row at any step, 0: dense */
     int sparse_path;   /* decode and backpropagate through active units only */
-    sae_sparse_code_t code; /* CSR of the kept units */
-    uint32_t *select;  /* selection scratch: H (per row) or B x H (batch) */
-    float *dval;       /* [B x k] gradient at the kept units */
+    float *dval;       /* [B x max_active] gradient at the active units */
     sae_ranked_t *rank; /* [H] ranked units of a row (train.algorithm = rank_order) */
     /* AuxK (auxk.k > 0, train/auxk.h). */
     size_t aux_k;        /* auxk.k */
@@ -55,6 +54,8 @@ typedef struct sae_workspace {
     /* arch.bias_init: the estimate and Weiszfeld's sums, [D] doubles each. */
     double *bias_est, *bias_work;
     struct sae_net_ws *net; /* a layered model's buffers (train/net_step.c) */
+    const struct sae_pass *pass; /* the model kind's pass (train/pass.h) */
+    const sae_model_t *model;    /* whose workspace this is */
 } sae_workspace_t;
 
 sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_t batch,

@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: MIT */
 #include <string.h>
 
-#include "train/net_step.h"
+#include "train/pass.h"
 #include "train/trainer.h"
 
 static int grab(void **p, size_t bytes)
@@ -11,26 +11,6 @@ static int grab(void **p, size_t bytes)
     if (*p)
         memset(*p, 0, bytes);
     return *p != NULL;
-}
-
-/* Buffers of the top-k code; the sparse path when asked for, or when it
- * pays (auto: at most a quarter of the units active). */
-static int init_topk(sae_workspace_t *ws, const sae_model_t *m, size_t batch)
-{
-    size_t k = sae_topk_k_max(m->cfg), h = m->code_dim;
-    ws->topk_max = k;
-    if (k == 0)
-        return 1;
-    int64_t path = sae_cfg_int(m->cfg, SAE_P_TOPK_SPARSE_PATH);
-    ws->sparse_path = path == 1 || (path == 0 && 4 * k <= h);
-    int batch_mode = sae_cfg_int(m->cfg, SAE_P_TOPK_MODE) == 1;
-    size_t sel = batch_mode ? batch * h : h;
-    int ok = grab((void **)&ws->code.row_ptr, (batch + 1) * sizeof(uint32_t)) &&
-             grab((void **)&ws->code.idx, batch * k * sizeof(uint32_t)) &&
-             grab((void **)&ws->code.val, batch * k * sizeof(float)) &&
-             grab((void **)&ws->dval, batch * k * sizeof(float)) &&
-             grab((void **)&ws->select, sel * sizeof(uint32_t));
-    return ok;
 }
 
 /* Buffers of the AuxK term (auxk.k > 0). */
@@ -76,16 +56,16 @@ sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_
     if (ok && m->cfg->n_user_regs > 0)
         ok = grab((void **)&ws->extra, bh);
     if (ok)
-        ok = init_topk(ws, m, batch);
-    if (ok)
         ok = init_auxk(ws, m, batch);
     if (ok && sae_cfg_int(m->cfg, SAE_P_BIAS_INIT) != SAE_BIAS_INIT_ZERO && m->dec_b)
         ok = grab((void **)&ws->bias_est, d * sizeof(double)) &&
              grab((void **)&ws->bias_work, d * sizeof(double));
     if (ok && sae_cfg_int(m->cfg, SAE_P_ALGORITHM) == SAE_ALGO_RANK_ORDER)
         ok = grab((void **)&ws->rank, h * sizeof *ws->rank);
-    if (ok && m->net)
-        ok = sae_net_ws_init(&ws->net, m, batch, threads) == SAE_OK;
+    ws->model = m;
+    ws->pass = sae_pass_for(m);
+    if (ok)
+        ok = ws->pass->ws_init(ws, m, batch, threads) == SAE_OK;
     ws->scr.threads = threads;
     if (!ok) {
         sae_workspace_release(ws);
@@ -100,13 +80,13 @@ void sae_workspace_release(sae_workspace_t *ws)
     void *bufs[] = {ws->xin,     ws->gather,   ws->h,        ws->hd,
                     ws->drop_scale, ws->out,   ws->dh,       ws->extra,
                     ws->grad,    ws->row_sum,  ws->col_sum,  ws->col_active, ws->fired, ws->idle, ws->row_coef,
-                    ws->col_coef, ws->scr.buf, ws->code.row_ptr, ws->code.idx,
-                    ws->code.val, ws->select, ws->dval, ws->rank,
+                    ws->col_coef, ws->scr.buf, ws->rank,
                     ws->aux_dead, ws->aux_cand, ws->aux_sel, ws->aux.row_ptr, ws->aux.idx,
                     ws->aux.val, ws->aux_dval, ws->aux_res, ws->aux_grad, ws->bias_est,
                     ws->bias_work};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         sae_aligned_free(bufs[i]);
-    sae_net_ws_free(ws->net);
+    if (ws->pass)
+        ws->pass->ws_release(ws);
     memset(ws, 0, sizeof *ws);
 }

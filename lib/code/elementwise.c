@@ -1,0 +1,76 @@
+/* The element-wise code: h = f(z + b) for arch.hidden_activation f
+ * (sigmoid, relu, tanh, trelu, linear), through the fused kernels of
+ * layers/activation.c, which gather the statistics in the same pass.
+ * SPDX-License-Identifier: MIT */
+#include "code/code_op.h"
+
+static int selects(const sae_config_t *cfg)
+{
+    (void)cfg;
+    return 1; /* the default: last in the registry */
+}
+
+static sae_status_t validate(const sae_config_t *cfg, size_t units, char *errbuf)
+{
+    (void)cfg, (void)units, (void)errbuf;
+    return SAE_OK;
+}
+
+static sae_status_t create(const sae_config_t *cfg, size_t units, size_t rows, void **state)
+{
+    (void)cfg, (void)units, (void)rows;
+    *state = NULL;
+    return SAE_OK;
+}
+
+static void destroy(void *state)
+{
+    (void)state;
+}
+
+static void forward(void *state, const sae_code_ctx_t *cx, float *z, const float *bias,
+                    size_t rows, size_t units, sae_code_stats_t *st)
+{
+    (void)state;
+    sae_bias_act_forward(cx->act, z, rows, units, bias, st, cx->scr);
+}
+
+static void backward(void *state, const sae_code_ctx_t *cx, const float *h, float *dh,
+                     size_t rows, size_t units, const sae_code_grad_terms_t *terms, float *dbias)
+{
+    (void)state;
+    sae_act_backward(cx->act, h, dh, rows, units, terms, dbias, cx->scr);
+}
+
+static const sae_sparse_code_t *support(const void *state)
+{
+    (void)state;
+    return NULL;
+}
+
+static size_t max_active(const sae_config_t *cfg)
+{
+    (void)cfg;
+    return 0;
+}
+
+static void infer(void *state, sae_activation_t act, float *z, const float *bias, size_t rows,
+                  size_t units, int threads)
+{
+    (void)state;
+    sae_reduce_scratch_t scr = {NULL, threads};
+    sae_bias_act_forward(act, z, rows, units, bias, NULL, &scr);
+}
+
+const sae_code_op_t sae_code_activation = {
+    .name = "activation",
+    .selects = selects,
+    .validate = validate,
+    .create = create,
+    .destroy = destroy,
+    .forward = forward,
+    .backward = backward,
+    .support = support,
+    .max_active = max_active,
+    .infer = infer,
+};
