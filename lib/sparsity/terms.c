@@ -73,9 +73,9 @@ sae_status_t sae_terms_at_code(const sae_config_t *cfg, const sae_code_stats_t *
     }
     sae_reg_coefs_t co = {bufs->row_coef, bufs->col_coef, 0.0f};
     for (size_t id = 0; id < SAE_N_BUILTIN_TERMS; id++) {
-        if (!code_builtin_on(cfg, id))
+        float w = sae_terms[id].fused ? sae_term_weight(cfg, id) : 0.0f;
+        if (w <= 0.0f)
             continue;
-        float w = sae_term_weight(cfg, id);
         sums[id] += (double)w * sae_terms[id].fused(cfg, cs, rows, units, w, grad ? &co : NULL);
     }
     for (unsigned u = 0; u < cfg->n_user_regs; u++) {
