@@ -10,7 +10,7 @@
 typedef struct reg_ref {
     const sae_regularizer_ops_t *ops;
     void *user_data;
-    const sae_builtin_reg_t *builtin;
+    const sae_term_t *builtin;
     const sae_config_t *cfg;
 } reg_ref_t;
 
@@ -100,11 +100,10 @@ sae_status_t sae_config_gradcheck_regularizers(const sae_config_t *cfg, size_t r
                                "sae_config_gradcheck_regularizers: rows x hidden_dim must be "
                                "1..65536");
     *max_rel_err = 0.0;
-    for (int i = 0; i < SAE_N_BUILTIN_REGS; i++) {
-        const sae_builtin_reg_t *b = sae_builtin_regs[i];
-        if (sae_builtin_weight(cfg, b) <= 0.0f)
+    for (size_t id = 0; id < SAE_N_BUILTIN_TERMS; id++) {
+        if (!sae_terms[id].fused || sae_term_weight(cfg, id) <= 0.0f)
             continue;
-        reg_ref_t r = {NULL, NULL, b, cfg};
+        reg_ref_t r = {NULL, NULL, &sae_terms[id], cfg};
         sae_status_t st = check_one(&r, rows, units, seed, max_rel_err);
         if (st != SAE_OK)
             return st;

@@ -12,8 +12,8 @@
 
 #define KL_EPS 1e-6
 
-static double kl_fused(const sae_config_t *cfg, const sae_code_stats_t *st, size_t rows,
-                       size_t units, float weight, sae_reg_coefs_t *co)
+double sae_kl_fused(const sae_config_t *cfg, const sae_code_stats_t *st, size_t rows,
+                    size_t units, float weight, sae_reg_coefs_t *co)
 {
     double rho = sae_cfg_float(cfg, SAE_P_KL_RHO);
     double inv_b = 1.0 / (double)rows;
@@ -29,5 +29,3 @@ static double kl_fused(const sae_config_t *cfg, const sae_code_stats_t *st, size
     }
     return total;
 }
-
-const sae_builtin_reg_t sae_reg_kl = {"kl", SAE_P_KL_WEIGHT, kl_fused};

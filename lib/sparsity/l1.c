@@ -3,8 +3,8 @@
  * SPDX-License-Identifier: MIT */
 #include "sparsity/regularizer.h"
 
-static double l1_fused(const sae_config_t *cfg, const sae_code_stats_t *st, size_t rows,
-                       size_t units, float weight, sae_reg_coefs_t *co)
+double sae_l1_fused(const sae_config_t *cfg, const sae_code_stats_t *st, size_t rows,
+                    size_t units, float weight, sae_reg_coefs_t *co)
 {
     (void)cfg;
     double inv_n = 1.0 / ((double)rows * (double)units);
@@ -12,5 +12,3 @@ static double l1_fused(const sae_config_t *cfg, const sae_code_stats_t *st, size
         co->sign_coef += (float)((double)weight * inv_n);
     return st->abs_sum * inv_n;
 }
-
-const sae_builtin_reg_t sae_reg_l1 = {"l1", SAE_P_L1_WEIGHT, l1_fused};

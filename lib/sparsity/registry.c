@@ -1,5 +1,5 @@
-/* The list of built-in regularizers, the generic adapter over their fused
- * form, and the user-regularizer stack of a config.
+/* The generic adapter over the built-in code terms' fused form, and the
+ * user-regularizer stack of a config.
  * SPDX-License-Identifier: MIT */
 #include <math.h>
 #include <stdlib.h>
@@ -7,15 +7,7 @@
 
 #include "sparsity/regularizer.h"
 
-const sae_builtin_reg_t *const sae_builtin_regs[SAE_N_BUILTIN_REGS] = {
-    &sae_reg_kl, &sae_reg_l1, &sae_reg_sample, &sae_reg_batch};
-
-float sae_builtin_weight(const sae_config_t *cfg, const sae_builtin_reg_t *reg)
-{
-    return (float)sae_cfg_float(cfg, reg->weight_param);
-}
-
-double sae_builtin_penalty(const sae_builtin_reg_t *reg, const sae_config_t *cfg, const float *h,
+double sae_builtin_penalty(const sae_term_t *reg, const sae_config_t *cfg, const float *h,
                            size_t rows, size_t units, float weight, float *grad)
 {
     double *row_sum = calloc(rows ? rows : 1, sizeof(double));

@@ -83,10 +83,10 @@ static int penalised(const sae_model_t *m, size_t i)
     }
 }
 
-/* Every regularizer on layer i's output a: penalties summed into sums[]
- * (built-ins first, then user ones), and when d is set (the gradient at
- * a), the regularizers' gradient added and the activation's derivative
- * applied: d becomes the gradient at the layer's pre-activation. */
+/* Every term at layer i's output a (sparsity/terms.c): penalties summed
+ * into sums[], and when d is set (the gradient at a), the terms' gradient
+ * added and the activation's derivative applied: d becomes the gradient at
+ * the layer's pre-activation. */
 static sae_status_t layer_terms(sae_trainer_t *t, size_t i, size_t rows, float *d, double *sums)
 {
     sae_model_t *m = t->model;
@@ -96,31 +96,14 @@ static sae_status_t layer_terms(sae_trainer_t *t, size_t i, size_t rows, float *
     size_t units = l->out_size;
     sae_code_stats_t cs = {nw->row_sum, nw->col_sum, 0.0, 0.0, NULL};
     sae_code_stats(l->spec.act, (float *)a, rows, units, &cs, &nw->scr);
-    sae_reg_coefs_t co = {nw->row_coef, nw->col_coef, 0.0f};
-    if (d) {
-        memset(nw->row_coef, 0, rows * sizeof(float));
-        memset(nw->col_coef, 0, units * sizeof(float));
-    }
-    for (int r = 0; r < SAE_N_BUILTIN_REGS; r++) {
-        float w = sae_builtin_weight(m->cfg, sae_builtin_regs[r]);
-        if (w > 0.0f)
-            sums[r] += (double)w * sae_builtin_regs[r]->fused(m->cfg, &cs, rows, units, w,
-                                                               d ? &co : NULL);
-    }
-    for (unsigned u = 0; u < m->cfg->n_user_regs; u++) {
-        const sae_user_reg_t *ur = m->cfg->user_regs[u];
-        float w = m->cfg->user_weights[u];
-        double p = ur->ops.penalty(ur->user_data, a, rows, units, w, d);
-        if (!isfinite(p))
-            return sae_fail(t->errmsg, SAE_ERR_DIVERGED,
-                            "user regularizer '%s' returned a non-finite penalty", ur->ops.name);
-        sums[SAE_N_BUILTIN_REGS + u] += (double)w * p;
-    }
-    if (d) {
-        sae_code_grad_terms_t terms = {nw->row_coef, nw->col_coef, co.sign_coef, NULL, NULL};
+    /* The user terms add their gradient straight into d. */
+    sae_term_bufs_t bufs = {nw->row_coef, nw->col_coef, d, 1};
+    sae_code_grad_terms_t terms = {0};
+    sae_status_t st = sae_terms_at_code(m->cfg, &cs, a, rows, units, &bufs, d != NULL, &terms,
+                                        sums, t->errmsg);
+    if (st == SAE_OK && d)
         sae_act_backward(l->spec.act, a, d, rows, units, &terms, NULL, &nw->scr);
-    }
-    return SAE_OK;
+    return st;
 }
 
 /* Gradients of layer i's parameters and of its input, from d, the
@@ -158,24 +141,6 @@ static void layer_backward(const sae_net_t *net, size_t i, const float *x, size_
     }
 }
 
-static void add_terms(const sae_model_t *m, const double *sums, sae_stats_t *s)
-{
-    for (int r = 0; r < SAE_N_BUILTIN_REGS + (int)m->cfg->n_user_regs; r++) {
-        int builtin = r < SAE_N_BUILTIN_REGS;
-        float w = builtin ? sae_builtin_weight(m->cfg, sae_builtin_regs[r])
-                          : m->cfg->user_weights[r - SAE_N_BUILTIN_REGS];
-        if (builtin && w <= 0.0f)
-            continue;
-        if (s->n_terms < SAE_MAX_TERMS) {
-            s->term_name[s->n_terms] =
-                builtin ? sae_builtin_regs[r]->name
-                        : m->cfg->user_regs[r - SAE_N_BUILTIN_REGS]->ops.name;
-            s->term_loss[s->n_terms++] = sums[r];
-        }
-        s->loss += sums[r];
-    }
-}
-
 static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t rows, int corrupt,
                                      int grad, sae_stats_t *stats)
 {
@@ -184,9 +149,7 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
     sae_workspace_t *ws = &t->ws;
     sae_net_ws_t *nw = ws->net;
     size_t last = net->n - 1;
-    memset(stats, 0, sizeof *stats);
-    stats->struct_size = (uint32_t)sizeof *stats;
-    stats->samples = rows;
+    sae_stats_start(stats, rows);
 
     const float *xin = corrupt ? sae_corrupt_input(t, x, rows) : x;
     sae_net_forward(net, xin, rows, 0, last, 1, &nw->buf, &nw->scr);
@@ -195,11 +158,7 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
     size_t h = m->code_dim;
     sae_code_stats_t cs = {ws->row_sum, ws->col_sum, 0.0, 0.0, ws->col_active};
     sae_code_stats(m->hidden_act, nw->buf.out[net->code], rows, h, &cs, &nw->scr);
-    double sum_h = 0.0;
-    for (size_t j = 0; j < h; j++)
-        sum_h += cs.col_sum[j];
-    stats->mean_activation = sum_h / ((double)rows * (double)h);
-    stats->l0 = cs.active / (double)rows;
+    sae_stats_code(stats, &cs, rows, h);
 
     float *d = nw->buf.out[last]; /* the loss leaves its gradient here */
     double recon = sae_loss_apply_reduced(
@@ -208,7 +167,7 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
     stats->recon_loss = recon;
     stats->loss = recon;
 
-    double sums[SAE_N_BUILTIN_REGS + SAE_MAX_USER_REGS] = {0};
+    double sums[SAE_TERMS_MAX] = {0};
     sae_status_t st = SAE_OK;
     if (!grad) {
         for (size_t i = 0; st == SAE_OK && i < last; i++)
@@ -234,7 +193,7 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
     }
     if (st != SAE_OK)
         return st;
-    add_terms(m, sums, stats);
+    sae_terms_report_code(m->cfg, sums, stats);
     if (!isfinite(stats->loss))
         return sae_fail(t->errmsg, SAE_ERR_DIVERGED,
                         "the loss became %g at step %llu: lower the learning rate?", stats->loss,

@@ -35,56 +35,24 @@ static grad_views_t views_of(const sae_model_t *m, float *grad)
     return g;
 }
 
-static void add_term(sae_stats_t *s, const char *name, double value)
-{
-    if (s->n_terms < SAE_MAX_TERMS) {
-        s->term_name[s->n_terms] = name;
-        s->term_loss[s->n_terms] = value;
-        s->n_terms++;
-    }
-    s->loss += value;
-}
-
-/* Regularizer terms at the code: built-ins as gradient coefficients for the
- * fused backward kernel, user ones as a dense gradient in ws->extra. */
+/* The terms at the code (sparsity/terms.c): built-ins as gradient
+ * coefficients for the fused backward kernel, user ones as a dense gradient
+ * in ws->extra. */
 static sae_status_t code_terms(sae_trainer_t *t, size_t rows, const sae_code_stats_t *cs,
                                int grad, sae_code_grad_terms_t *terms, sae_stats_t *stats)
 {
     sae_model_t *m = t->model;
     sae_workspace_t *ws = &t->ws;
-    size_t h = m->code_dim;
-    sae_reg_coefs_t co = {ws->row_coef, ws->col_coef, 0.0f};
-    int any_row = 0, any_col = 0;
-    if (grad) {
-        memset(ws->row_coef, 0, rows * sizeof(float));
-        memset(ws->col_coef, 0, h * sizeof(float));
-    }
-    for (int i = 0; i < SAE_N_BUILTIN_REGS; i++) {
-        const sae_builtin_reg_t *r = sae_builtin_regs[i];
-        float w = sae_builtin_weight(m->cfg, r);
-        if (w <= 0.0f)
-            continue;
-        double p = r->fused(m->cfg, cs, rows, h, w, grad ? &co : NULL);
-        add_term(stats, r->name, (double)w * p);
-        any_row |= r == &sae_reg_sample;
-        any_col |= r != &sae_reg_sample && r != &sae_reg_l1;
-    }
-    if (m->cfg->n_user_regs > 0 && grad)
-        memset(ws->extra, 0, rows * h * sizeof(float));
-    for (unsigned i = 0; i < m->cfg->n_user_regs; i++) {
-        const sae_user_reg_t *ur = m->cfg->user_regs[i];
-        float w = m->cfg->user_weights[i];
-        double p = ur->ops.penalty(ur->user_data, ws->h, rows, h, w, grad ? ws->extra : NULL);
-        if (!isfinite(p))
-            return sae_fail(t->errmsg, SAE_ERR_DIVERGED,
-                            "user regularizer '%s' returned a non-finite penalty", ur->ops.name);
-        add_term(stats, ur->ops.name, (double)w * p);
-    }
-    terms->row_coef = any_row ? ws->row_coef : NULL;
-    terms->col_coef = any_col ? ws->col_coef : NULL;
-    terms->sign_coef = co.sign_coef;
-    terms->extra = m->cfg->n_user_regs > 0 ? ws->extra : NULL;
-    return SAE_OK;
+    sae_term_bufs_t bufs = {ws->row_coef, ws->col_coef, ws->extra, 0};
+    /* -0.0 + v == v for every v: each sum is its term's one value. */
+    double sums[SAE_TERMS_MAX];
+    for (size_t i = 0; i < SAE_TERMS_MAX; i++)
+        sums[i] = -0.0;
+    sae_status_t st = sae_terms_at_code(m->cfg, cs, ws->h, rows, m->code_dim, &bufs, grad, terms,
+                                        sums, t->errmsg);
+    if (st == SAE_OK)
+        sae_terms_report_code(m->cfg, sums, stats);
+    return st;
 }
 
 /* AuxK chooses among the dead units' activations before a selecting
@@ -181,9 +149,7 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
     /* Nor has the rank-ordered autoencoder's update (rank_order.c). */
     if (sae_rank_order_enabled(m))
         return sae_rank_order_forward(t, x, rows, grad, stats);
-    memset(stats, 0, sizeof *stats);
-    stats->struct_size = (uint32_t)sizeof *stats;
-    stats->samples = rows;
+    sae_stats_start(stats, rows);
 
     const float *xin = corrupt ? sae_corrupt_input(t, x, rows) : x;
     if (m->pre_bias)
@@ -191,11 +157,7 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
     sae_code_stats_t cs = {ws->row_sum, ws->col_sum, 0.0, 0.0, ws->col_active};
     sae_code_ctx_t cx = code_ctx(t);
     encode(t, xin, rows, &cx, &cs);
-    double sum_h = 0.0;
-    for (size_t j = 0; j < h; j++)
-        sum_h += cs.col_sum[j];
-    stats->mean_activation = sum_h / ((double)rows * (double)h);
-    stats->l0 = cs.active / (double)rows;
+    sae_stats_code(stats, &cs, rows, h);
 
     /* Decoder and reconstruction loss (on the clean input). */
     const float *hd = corrupt ? sae_corrupt_hidden(t, rows) : ws->h;
@@ -219,7 +181,7 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
     if (st != SAE_OK)
         return st;
     if (ws->aux_k > 0)
-        add_term(stats, "auxk", sae_auxk_forward(t, rows));
+        sae_terms_report_one(stats, SAE_TERM_AUXK, sae_auxk_forward(t, rows));
     if (!isfinite(stats->loss))
         return sae_fail(t->errmsg, SAE_ERR_DIVERGED,
                         "the loss became %g at step %llu: lower the learning rate?", stats->loss,

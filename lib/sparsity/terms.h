@@ -1,0 +1,112 @@
+/* The terms of the objective: one table saying, for each, where it acts,
+ * which config key weighs it, the name sae_stats_t reports it under and,
+ * for a term at the code, which gradient coefficients it writes; the one
+ * function that runs the code terms of a code, and the one that reports
+ * them. The user regularizers of a config follow the built-ins, id
+ * SAE_N_BUILTIN_TERMS + their index in the stack. SPDX-License-Identifier: MIT */
+#ifndef SAE_SPARSITY_TERMS_H
+#define SAE_SPARSITY_TERMS_H
+
+#include <stddef.h>
+
+#include "config/config.h"
+#include "layers/activation.h"
+
+typedef enum sae_term_id {
+    SAE_TERM_RECON,  /* reported as stats->recon_loss */
+    SAE_TERM_KL,
+    SAE_TERM_L1,
+    SAE_TERM_SAMPLE,
+    SAE_TERM_BATCH,
+    SAE_TERM_AUXK,
+    SAE_TERM_L2,
+    SAE_N_BUILTIN_TERMS
+} sae_term_id_t;
+
+/* Every id a config can use, user regularizers included. */
+#define SAE_TERMS_MAX (SAE_N_BUILTIN_TERMS + SAE_MAX_USER_REGS)
+
+typedef enum sae_term_site {
+    SAE_TERM_AT_CODE,    /* a function of the code h [rows x units] */
+    SAE_TERM_ON_WEIGHTS, /* of the parameters (the optimizer's pass) */
+    SAE_TERM_AT_OUTPUT   /* of the output or its residual */
+} sae_term_site_t;
+
+/* The gradient a code term writes, as activation.h's
+ * sae_code_grad_terms_t carries it. */
+enum {
+    SAE_COEF_ROW = 1u << 0,  /* one coefficient per row */
+    SAE_COEF_COL = 1u << 1,  /* one per column */
+    SAE_COEF_SIGN = 1u << 2, /* one for sign(h) */
+    SAE_COEF_DENSE = 1u << 3 /* a [rows x units] gradient */
+};
+
+/* The term has no weight key (weight 1). */
+#define SAE_TERM_NO_WEIGHT ((sae_param_t)0)
+
+typedef struct sae_reg_coefs {
+    float *row_coef; /* [rows], added to */
+    float *col_coef; /* [units], added to */
+    float sign_coef; /* added to */
+} sae_reg_coefs_t;
+
+/* A built-in code term from the code's statistics, in O(rows + units):
+ * returns the unweighted penalty and, when co is not NULL, adds weight
+ * times its gradient as the coefficients its flags name. */
+typedef double (*sae_term_fused_fn)(const sae_config_t *cfg, const sae_code_stats_t *st,
+                                    size_t rows, size_t units, float weight,
+                                    sae_reg_coefs_t *co);
+
+typedef struct sae_term {
+    const char *name;      /* in sae_stats_t's term_name */
+    sae_term_site_t site;
+    sae_param_t weight;    /* the key of its weight, or SAE_TERM_NO_WEIGHT */
+    unsigned coefs;        /* SAE_COEF_*: what a code term writes */
+    sae_term_fused_fn fused; /* a built-in code term; NULL for the others */
+} sae_term_t;
+
+extern const sae_term_t sae_terms[SAE_N_BUILTIN_TERMS];
+
+/* Ids from SAE_N_BUILTIN_TERMS on: cfg's user regularizers. */
+size_t sae_terms_count(const sae_config_t *cfg);
+const char *sae_term_name(const sae_config_t *cfg, size_t id);
+/* The term's weight in cfg as the code terms use it (0 = off). */
+float sae_term_weight(const sae_config_t *cfg, size_t id);
+/* SAE_COEF_* of every code term cfg turns on. */
+unsigned sae_terms_code_coefs(const sae_config_t *cfg);
+
+/* Where sae_terms_at_code's gradients go. */
+typedef struct sae_term_bufs {
+    float *row_coef; /* [rows] */
+    float *col_coef; /* [units] */
+    float *extra;    /* [rows x units]: user regularizers add their gradient */
+    /* extra is the gradient at the code itself: it is neither zeroed nor
+     * handed on (the caller's gradient already holds the user terms). */
+    int extra_is_grad;
+} sae_term_bufs_t;
+
+/* Runs every code term on the code h [rows x units] with statistics cs:
+ * adds each weighted penalty into sums[id]. When grad, the built-ins'
+ * coefficients go into the zeroed bufs and the user regularizers' into
+ * bufs->extra, and out gets the coefficient arrays in use (NULL for the
+ * others; drop_scale untouched). A user penalty that is not finite is
+ * SAE_ERR_DIVERGED, said in errbuf. */
+sae_status_t sae_terms_at_code(const sae_config_t *cfg, const sae_code_stats_t *cs,
+                               const float *h, size_t rows, size_t units,
+                               const sae_term_bufs_t *bufs, int grad, sae_code_grad_terms_t *out,
+                               double *sums, char *errbuf);
+
+/* Reports sums[id] of the code terms: the built-ins that are on in table
+ * order, then the user regularizers. */
+void sae_terms_report_code(const sae_config_t *cfg, const double *sums, sae_stats_t *s);
+/* Reports one built-in term (RECON: stats->recon_loss, added to the loss). */
+void sae_terms_report_one(sae_stats_t *s, sae_term_id_t id, double value);
+
+/* Appends a term to s (while there is room) and adds it to the loss. */
+void sae_stats_add_term(sae_stats_t *s, const char *name, double value);
+/* Clears s for a pass over rows. */
+void sae_stats_start(sae_stats_t *s, size_t rows);
+/* mean_activation and l0 of a code [rows x units] from its statistics. */
+void sae_stats_code(sae_stats_t *s, const sae_code_stats_t *cs, size_t rows, size_t units);
+
+#endif
