@@ -48,7 +48,7 @@ const sae_param_desc_t sae_param_table[] = {
     {SAE_P_ADAM_EPS, "optim.eps", F, 0, 1, 1, 0, 1e-8, NULL},
     {SAE_P_LR_DECAY_EVERY, "schedule.decay_every", I, 0, BIG, 0, 0, 0, NULL},
     {SAE_P_LR_DECAY_FACTOR, "schedule.decay_factor", F, 0, 1, 1, 0, 0.5, NULL},
-    /* liblbfgs' own default memory is 6, minFunc's (E3's) 100; 10 is the
+    /* liblbfgs' own default memory is 6, minFunc's (UFLDL's) 100; 10 is the
      * common middle (Nocedal & Wright, sec. 7.2: 3 to 20 usually suffice). */
     {SAE_P_LBFGS_MEMORY, "lbfgs.memory", I, 1, 1000, 0, 0, 10, NULL},
     {SAE_P_LBFGS_TOLERANCE, "lbfgs.tolerance", F, 0, 1, 0, 0, 1e-5, NULL},

@@ -205,7 +205,8 @@ DEFINE_BACKWARD_ALL(sigmoid, y * (1.0f - y))
 DEFINE_BACKWARD_ALL(relu, y > 0.0f ? 1.0f : 0.0f)
 DEFINE_BACKWARD_ALL(tanh, 1.0f - y * y)
 DEFINE_BACKWARD_ALL(linear, 1.0f)
-/* The plain derivative of clip(z, 0, 1); E4's custom one lives in the
+/* The plain derivative of clip(z, 0, 1); the rank-ordered autoencoder's custom one
+ * (Bertens 2016) lives in the
  * rank-order update (train/rank_order.c), which does not backpropagate. */
 DEFINE_BACKWARD_ALL(trelu, y > 0.0f && y < 1.0f ? 1.0f : 0.0f)
 

@@ -18,7 +18,7 @@ typedef struct sae_patch_geom {
 
 /* Scratch budget of the convolution kernels: samples are lowered in chunks
  * of at most this many floats (512 KiB) per thread, but at least one sample
- * at a time. On E2 at batch 1200, 2 MiB was ~5% faster than 8 MiB (the
+ * at a time. On a 28x28 conv autoencoder at batch 1200, 2 MiB was ~5% faster than 8 MiB (the
  * patch matrix stays in cache between im2col and the GEMM); with the GEMMs
  * single-threaded in each worker, 512 KiB was another ~4% faster than
  * 2 MiB, 256 KiB and 1 MiB no faster. */

@@ -23,7 +23,7 @@ static inline void take(const float *src, size_t i, float *m, size_t *best)
     }
 }
 
-/* 2x2 windows, stride 2 (E2's pooling): the generic loops unrolled. */
+/* 2x2 windows, stride 2 (the common pooling of convolutional autoencoders): the generic loops unrolled. */
 static void forward_2x2(const sae_conv_geom_t *g, size_t n, const float *x, float *y,
                         uint32_t *argmax)
 {

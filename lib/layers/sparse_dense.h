@@ -1,4 +1,5 @@
-/* The dense layers' work restricted to a sparse code (DESIGN.md section 4):
+/* The dense layers' work restricted to a sparse code (top-k codes, Makhzani & Frey
+ * 2013; Gao et al. 2024):
  * with k of H units active per row, decoding, the code gradient and both
  * weight gradients cost rows*k*D instead of rows*H*D. Weights are read as
  * [H x D] rows, one row per unit (the decoder's weight, or the encoder's

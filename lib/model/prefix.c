@@ -1,5 +1,6 @@
 /* sae_model_prefix_errors: the reconstruction error from a model's k
- * top-ranked code units, E4's "error using the top k units" (Bertens 2016,
+ * top-ranked code units, the rank-ordered autoencoder's "error using the top
+ * k units" (Bertens 2016,
  * the original's get_reconstruction_error_vector), for any model: the units
  * of a row are ranked by pre-activation, largest first (core/rank.c), and
  * the k-th prefix reconstruction is g(b + sum_{i<=k} h_{r_i} Wd[:, r_i]).

@@ -1,4 +1,5 @@
-/* Training-time corruption (E1, jakebruce/universal-sparse-encoder):
+/* Training-time corruption (denoising autoencoders, Vincent et al. 2008;
+ * dropout, Srivastava et al. 2014):
  * additive Gaussian noise truncated at noise_clip std (out-of-range draws
  * are drawn again, as TensorFlow's truncated_normal does), then input
  * dropout with inverted scaling, and dropout on the decoder's copy of the

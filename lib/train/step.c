@@ -1,6 +1,7 @@
-/* One pass of the objective, forward and backward, in the order of
- * DESIGN.md section 1: input (corrupted) -> encoder -> code (+ regularizer
- * terms) -> decoder (on the dropped-out code) -> loss; then back.
+/* The one-hidden-layer model's training pass: input (corrupted) ->
+ * encoder -> code operator (+ the terms at the code) -> decoder (on the
+ * dropped-out code, or through the active units only) -> loss; then back.
+ * Five GEMMs and four fused element-wise passes (docs/design.md sec. 2).
  * SPDX-License-Identifier: MIT */
 #include <math.h>
 #include <string.h>
