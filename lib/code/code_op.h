@@ -47,7 +47,8 @@ typedef struct sae_code_op {
      * the resulting code into st. */
     void (*forward)(void *state, const sae_code_ctx_t *cx, float *z, const float *bias,
                     size_t rows, size_t units, sae_code_stats_t *st);
-    /* Training backward: dh [rows x units], the gradient at the code,
+    /* Training backward (NULL for an operator no gradient goes through):
+     * dh [rows x units], the gradient at the code,
      * becomes the gradient at the pre-activation, with the regularizers'
      * terms joined in (activation.h); dbias (may be NULL) receives its
      * column sums. h is the forward's code. */
@@ -67,6 +68,14 @@ typedef struct sae_code_op {
     void (*infer)(void *state, sae_activation_t act, float *z, const float *bias, size_t rows,
                   size_t units, int threads);
 } sae_code_op_t;
+
+/* Shared entries: no keys of its own, no state, a dense code (no
+ * support), no bound on the active units. */
+sae_status_t sae_code_no_keys(const sae_config_t *cfg, size_t units, char *errbuf);
+sae_status_t sae_code_no_state(const sae_config_t *cfg, size_t units, size_t rows, void **state);
+void sae_code_free_nothing(void *state);
+const sae_sparse_code_t *sae_code_dense(const void *state);
+size_t sae_code_unbounded(const sae_config_t *cfg);
 
 extern const sae_code_op_t sae_code_activation; /* code/elementwise.c */
 extern const sae_code_op_t sae_code_topk;       /* code/topk.c, per row */

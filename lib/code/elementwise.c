@@ -10,24 +10,6 @@ static int selects(const sae_config_t *cfg)
     return 1; /* the default: last in the registry */
 }
 
-static sae_status_t validate(const sae_config_t *cfg, size_t units, char *errbuf)
-{
-    (void)cfg, (void)units, (void)errbuf;
-    return SAE_OK;
-}
-
-static sae_status_t create(const sae_config_t *cfg, size_t units, size_t rows, void **state)
-{
-    (void)cfg, (void)units, (void)rows;
-    *state = NULL;
-    return SAE_OK;
-}
-
-static void destroy(void *state)
-{
-    (void)state;
-}
-
 static void forward(void *state, const sae_code_ctx_t *cx, float *z, const float *bias,
                     size_t rows, size_t units, sae_code_stats_t *st)
 {
@@ -42,18 +24,6 @@ static void backward(void *state, const sae_code_ctx_t *cx, const float *h, floa
     sae_act_backward(cx->act, h, dh, rows, units, terms, dbias, cx->scr);
 }
 
-static const sae_sparse_code_t *support(const void *state)
-{
-    (void)state;
-    return NULL;
-}
-
-static size_t max_active(const sae_config_t *cfg)
-{
-    (void)cfg;
-    return 0;
-}
-
 static void infer(void *state, sae_activation_t act, float *z, const float *bias, size_t rows,
                   size_t units, int threads)
 {
@@ -65,12 +35,12 @@ static void infer(void *state, sae_activation_t act, float *z, const float *bias
 const sae_code_op_t sae_code_activation = {
     .name = "activation",
     .selects = selects,
-    .validate = validate,
-    .create = create,
-    .destroy = destroy,
+    .validate = sae_code_no_keys,
+    .create = sae_code_no_state,
+    .destroy = sae_code_free_nothing,
     .forward = forward,
     .backward = backward,
-    .support = support,
-    .max_active = max_active,
+    .support = sae_code_dense,
+    .max_active = sae_code_unbounded,
     .infer = infer,
 };

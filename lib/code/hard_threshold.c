@@ -11,22 +11,11 @@ static int selects(const sae_config_t *cfg)
     return sae_cfg_int(cfg, SAE_P_ALGORITHM) == SAE_ALGO_NSC;
 }
 
-static sae_status_t validate(const sae_config_t *cfg, size_t units, char *errbuf)
-{
-    (void)cfg, (void)units, (void)errbuf;
-    return SAE_OK; /* train.algorithm = nsc's needs are config/validate.c's */
-}
-
 static sae_status_t create(const sae_config_t *cfg, size_t units, size_t rows, void **state)
 {
     (void)units, (void)rows;
-    *state = (void *)cfg;
+    *state = (void *)cfg; /* nsc.tau is read from the model's config */
     return SAE_OK;
-}
-
-static void destroy(void *state)
-{
-    (void)state;
 }
 
 static void forward(void *state, const sae_code_ctx_t *cx, float *z, const float *bias,
@@ -36,26 +25,6 @@ static void forward(void *state, const sae_code_ctx_t *cx, float *z, const float
     sae_bias_act_forward(cx->act, z, rows, units, bias, NULL, cx->scr);
     sae_hard_threshold(z, rows * units, (float)sae_cfg_float(cfg, SAE_P_NSC_TAU));
     sae_code_stats(cx->act, z, rows, units, st, cx->scr);
-}
-
-/* Not reached: the nsc method has no objective to differentiate. */
-static void backward(void *state, const sae_code_ctx_t *cx, const float *h, float *dh,
-                     size_t rows, size_t units, const sae_code_grad_terms_t *terms, float *dbias)
-{
-    (void)state;
-    sae_act_backward(cx->act, h, dh, rows, units, terms, dbias, cx->scr);
-}
-
-static const sae_sparse_code_t *support(const void *state)
-{
-    (void)state;
-    return NULL;
-}
-
-static size_t max_active(const sae_config_t *cfg)
-{
-    (void)cfg;
-    return 0;
 }
 
 static void infer(void *state, sae_activation_t act, float *z, const float *bias, size_t rows,
@@ -70,12 +39,12 @@ static void infer(void *state, sae_activation_t act, float *z, const float *bias
 const sae_code_op_t sae_code_threshold = {
     .name = "hard_threshold",
     .selects = selects,
-    .validate = validate,
+    .validate = sae_code_no_keys, /* train.algorithm = nsc's needs: config/validate.c */
     .create = create,
-    .destroy = destroy,
+    .destroy = sae_code_free_nothing,
     .forward = forward,
-    .backward = backward,
-    .support = support,
-    .max_active = max_active,
+    .backward = NULL,
+    .support = sae_code_dense,
+    .max_active = sae_code_unbounded,
     .infer = infer,
 };

@@ -153,22 +153,40 @@ sae_status_t sae_model_check_io(sae_model_t *m, const char *fn, const float *in,
     return SAE_OK;
 }
 
-sae_status_t sae_model_encode(sae_model_t *m, const float *x, size_t rows, float *code)
+/* The three inference calls: checks, then the kind's form. */
+typedef enum { INFER_ENCODE, INFER_DECODE, INFER_RECONSTRUCT } infer_t;
+
+static sae_status_t infer(sae_model_t *m, infer_t what, const char *fn, const float *in,
+                          size_t rows, float *out)
 {
-    sae_status_t st = sae_model_check_io(m, "sae_model_encode", x, rows,
-                                         m ? m->input_dim : 0, code);
+    size_t in_dim = !m ? 0 : (what == INFER_DECODE ? m->code_dim : m->input_dim);
+    sae_status_t st = sae_model_check_io(m, fn, in, rows, in_dim, out);
     if (st != SAE_OK || rows == 0)
         return st;
-    return m->kind->encode(m, x, rows, code);
+    switch (what) {
+    case INFER_ENCODE:
+        return m->kind->encode(m, in, rows, out);
+    case INFER_DECODE:
+        return m->kind->decode(m, in, rows, out);
+    case INFER_RECONSTRUCT:
+        break;
+    }
+    return m->kind->reconstruct(m, in, rows, out);
+}
+
+sae_status_t sae_model_encode(sae_model_t *m, const float *x, size_t rows, float *code)
+{
+    return infer(m, INFER_ENCODE, "sae_model_encode", x, rows, code);
 }
 
 sae_status_t sae_model_decode(sae_model_t *m, const float *code, size_t rows, float *x_hat)
 {
-    sae_status_t st = sae_model_check_io(m, "sae_model_decode", code, rows,
-                                         m ? m->code_dim : 0, x_hat);
-    if (st != SAE_OK || rows == 0)
-        return st;
-    return m->kind->decode(m, code, rows, x_hat);
+    return infer(m, INFER_DECODE, "sae_model_decode", code, rows, x_hat);
+}
+
+sae_status_t sae_model_reconstruct(sae_model_t *m, const float *x, size_t rows, float *x_hat)
+{
+    return infer(m, INFER_RECONSTRUCT, "sae_model_reconstruct", x, rows, x_hat);
 }
 
 float *sae_model_scratch(sae_model_t *m, size_t floats)
@@ -182,15 +200,6 @@ float *sae_model_scratch(sae_model_t *m, size_t floats)
         m->scratch_size = floats;
     }
     return m->scratch;
-}
-
-sae_status_t sae_model_reconstruct(sae_model_t *m, const float *x, size_t rows, float *x_hat)
-{
-    sae_status_t st = sae_model_check_io(m, "sae_model_reconstruct", x, rows,
-                                         m ? m->input_dim : 0, x_hat);
-    if (st != SAE_OK || rows == 0)
-        return st;
-    return m->kind->reconstruct(m, x, rows, x_hat);
 }
 
 size_t sae_model_tensor_count(const sae_model_t *m)
