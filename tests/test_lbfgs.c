@@ -11,7 +11,7 @@
 
 #include "testutil.h"
 #include "train/gradcheck_double.h"
-#include "train/trainer.h"
+#include "train/method.h"
 
 /* Rows in [0.1, 0.9] near a few prototypes, like E3's normalised patches. */
 static float *make_data(size_t rows, size_t dim, uint64_t seed)
@@ -170,7 +170,7 @@ static void test_double_detects_one_wrong_entry(void **state)
     float *g = malloc(m->n_params * sizeof *g);
     assert_non_null(g);
     memcpy(g, t->ws.grad, m->n_params * sizeof *g);
-    sae_weight_decay_grad(&t->opt, m, g);
+    sae_backprop_l2_grad(t, g);
 
     double rel = -1, frel = -1;
     assert_int_equal(sae_gradcheck_double_run(t, x, rows, g, &rel, &frel), SAE_OK);

@@ -1,36 +1,54 @@
-/* Optimizers over the model's contiguous parameter block: SGD with
- * momentum and Adam, each one fused pass that also applies L2 weight decay
- * and measures its penalty. SPDX-License-Identifier: MIT */
+/* Optimizers on a plain float array: SGD with momentum and Adam, each one
+ * fused pass per segment that also applies coupled L2 weight decay (to the
+ * segments that ask for it) and measures sum W^2. A leaf: it knows nothing
+ * of models, configs or trainers. SPDX-License-Identifier: MIT */
 #ifndef SAE_OPTIM_OPTIMIZER_H
 #define SAE_OPTIM_OPTIMIZER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
-#include "model/model.h"
+#include "core/error.h"
 
-typedef struct sae_optimizer_state {
-    sae_optimizer_t kind;
-    float *m;       /* momentum / Adam first moment, n_params */
-    float *v;       /* Adam second moment, n_params (NULL for SGD) */
-    uint64_t t;     /* updates applied */
-    int decay[SAE_MAX_TENSORS]; /* weight decay applies to this tensor */
-} sae_optimizer_state_t;
+/* A run of the array (one tensor) and whether weight decay applies to it. */
+typedef struct sae_segment {
+    size_t offset, length;
+    int decay;
+} sae_segment_t;
 
-sae_status_t sae_optimizer_init(sae_optimizer_state_t *o, const sae_model_t *m, char *errbuf);
-void sae_optimizer_release(sae_optimizer_state_t *o);
+/* The hyperparameters of one update. Kept in double: Adam's bias
+ * corrections are computed from them in double, then rounded to float. */
+typedef struct sae_optim_hparams {
+    int adam;        /* 1: Adam, 0: SGD with momentum */
+    double lr;
+    double momentum; /* SGD */
+    double beta1, beta2, eps; /* Adam */
+    double lambda;   /* L2 weight decay of the decayed segments */
+} sae_optim_hparams_t;
 
-/* Learning rate of step t (0-based) under the config's step decay. */
-double sae_schedule_lr(const sae_config_t *cfg, uint64_t t);
+typedef struct sae_optim {
+    float *m;   /* momentum / Adam first moment, n floats */
+    float *v;   /* Adam second moment, n floats (NULL for SGD) */
+    uint64_t t; /* updates applied */
+} sae_optim_t;
 
-/* L2 penalty lambda/2 sum W^2 over the decayed tensors (no update). */
-double sae_weight_decay_penalty(const sae_optimizer_state_t *o, const sae_model_t *m);
+/* Zeroed moments for an array of n floats. */
+sae_status_t sae_optim_init(sae_optim_t *o, int adam, size_t n, char *errbuf);
+void sae_optim_release(sae_optim_t *o);
 
-/* Adds lambda * W of the decayed tensors into grad (for gradient checks). */
-void sae_weight_decay_grad(const sae_optimizer_state_t *o, const sae_model_t *m, float *grad);
+/* One update of w with g (same layout) over the segments, each split over
+ * up to `threads` threads. Returns lambda/2 sum W^2 over the decayed
+ * segments, of the weights before the update. */
+double sae_optim_update(sae_optim_t *o, const sae_optim_hparams_t *hp, float *w, const float *g,
+                        const sae_segment_t *seg, size_t n_seg, int threads);
 
-/* One update of m->params with grad (same layout), learning rate lr.
- * Returns the L2 penalty of the weights before the update. */
-double sae_optimizer_update(sae_optimizer_state_t *o, sae_model_t *m, const float *grad,
-                            double lr, int threads);
+/* lambda/2 sum W^2 over the decayed segments (no update). */
+double sae_optim_l2_penalty(const float *w, const sae_segment_t *seg, size_t n_seg,
+                            double lambda);
+
+/* Adds lambda W of the decayed segments into g (for gradient checks and
+ * full-batch methods). */
+void sae_optim_l2_grad(float *g, const float *w, const sae_segment_t *seg, size_t n_seg,
+                       float lambda);
 
 #endif

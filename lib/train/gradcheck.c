@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/trainer.h"
+#include "train/method.h"
 
 /* Parameters checked at most: spread evenly over every tensor. */
 #define GC_MAX_PER_TENSOR 400
@@ -18,7 +18,7 @@ static double objective(sae_trainer_t *t, const float *x, size_t rows)
     sae_stats_t s;
     if (sae_forward_backward(t, x, rows, 0, 0, &s) != SAE_OK)
         return NAN;
-    return s.loss + sae_weight_decay_penalty(&t->opt, t->model);
+    return s.loss + sae_backprop_l2_penalty(t);
 }
 
 sae_status_t sae_trainer_gradcheck(sae_trainer_t *t, const float *x, size_t rows,
@@ -35,6 +35,8 @@ sae_status_t sae_trainer_gradcheck(sae_trainer_t *t, const float *x, size_t rows
     if (!sae_all_finite(x, rows * m->input_dim))
         return sae_fail(t->errmsg, SAE_ERR_NONFINITE, "sae_trainer_gradcheck: data holds NaN "
                         "or Inf");
+    if (!t->method->has_objective)
+        return sae_method_no_gradient(t);
     sae_stats_t s;
     sae_status_t st = sae_forward_backward(t, x, rows, 0, 1, &s);
     if (st != SAE_OK)
@@ -43,7 +45,7 @@ sae_status_t sae_trainer_gradcheck(sae_trainer_t *t, const float *x, size_t rows
     if (!ana)
         return sae_fail(t->errmsg, SAE_ERR_NOMEM, "sae_trainer_gradcheck: out of memory");
     memcpy(ana, t->ws.grad, m->n_params * sizeof *ana);
-    sae_weight_decay_grad(&t->opt, m, ana);
+    sae_backprop_l2_grad(t, ana);
     /* AuxK's residual target is a constant of its gradient: hold it. */
     t->ws.aux_frozen = 1;
 

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/trainer.h"
+#include "train/method.h"
 
 /* UFLDL's step. In double the rounding error of J(p +- eps) is ~1e-16 / eps
  * relative, the curvature error ~eps^2: both far below 1e-9. */
@@ -384,6 +384,8 @@ sae_status_t sae_trainer_gradcheck_double(sae_trainer_t *t, const float *x, size
                         "%s: user regularizers see a float code, so they cannot be checked in "
                         "double: use sae_trainer_gradcheck",
                         fn);
+    if (!t->method->has_objective)
+        return sae_method_no_gradient(t);
     /* The library's own gradient at the same point, without corruption. */
     sae_stats_t s;
     sae_status_t st = sae_forward_backward(t, x, rows, 0, 1, &s);
@@ -393,7 +395,7 @@ sae_status_t sae_trainer_gradcheck_double(sae_trainer_t *t, const float *x, size
     if (!fg)
         return sae_fail(t->errmsg, SAE_ERR_NOMEM, "%s: out of memory", fn);
     memcpy(fg, t->ws.grad, m->n_params * sizeof *fg);
-    sae_weight_decay_grad(&t->opt, m, fg);
+    sae_backprop_l2_grad(t, fg);
     st = sae_gradcheck_double_run(t, x, rows, fg, rel_diff, float_rel_diff);
     free(fg);
     return st;

@@ -7,9 +7,9 @@
  *   Update:  A <- A + eta (1/p) sum_i (y^(i) - A x^(i)) sgn(x^(i))^T
  *
  * where C bounds the nonzero code magnitudes from below; nsc.tau plays
- * the part of C/2. Every column of A is then scaled back to unit norm, as
- * E5 does: the paper's generative model has unit columns, and nothing
- * else in the rule holds a column's length. The update is Hebbian (the
+ * the part of C/2. Every column of A is then scaled back to unit norm: the
+ * paper's generative model has unit columns, and nothing else in the rule
+ * holds a column's length. The update is Hebbian (the
  * change of atom j is the residual times the sign of unit j's output) and
  * descends no loss, so nothing here goes through the optimizer.
  *
@@ -24,19 +24,14 @@
  *
  * using the trainer's workspace: ws->h holds X, ws->out holds R, ws->dh
  * holds sgn(X). No allocation. SPDX-License-Identifier: MIT */
-#include "train/nsc.h"
-
 #include <math.h>
 #include <string.h>
 
 #include "core/gemm.h"
 #include "layers/threshold.h"
 #include "optim/unit_norm.h"
-
-int sae_nsc_enabled(const sae_model_t *m)
-{
-    return sae_cfg_int(m->cfg, SAE_P_ALGORITHM) == SAE_ALGO_NSC;
-}
+#include "train/method.h"
+#include "train/schedule.h"
 
 /* X, sgn(X) and R of a batch, with the statistics the callback reports. */
 static sae_status_t decode_batch(sae_trainer_t *t, const float *y, size_t rows,
@@ -83,36 +78,30 @@ static sae_status_t decode_batch(sae_trainer_t *t, const float *y, size_t rows,
     return SAE_OK;
 }
 
-sae_status_t sae_nsc_forward(sae_trainer_t *t, const float *y, size_t rows, int grad,
-                             sae_stats_t *stats)
+/* Code, residual and statistics of a batch, A unchanged. */
+static sae_status_t evaluate(sae_trainer_t *t, const float *y, size_t rows, sae_stats_t *stats)
 {
-    if (grad)
-        return sae_fail(t->errmsg, SAE_ERR_STATE,
-                        "train.algorithm = nsc follows no gradient: there is no objective to "
-                        "differentiate or check");
     sae_status_t st = decode_batch(t, y, rows, stats);
     stats->learning_rate = 0.0;
     return st;
 }
 
 /* The step decay of schedule.* applies to nsc.eta as it would to optim.lr. */
-double sae_nsc_eta(const sae_config_t *cfg, uint64_t step)
+static double rate(const sae_trainer_t *t)
 {
-    double eta = sae_cfg_float(cfg, SAE_P_NSC_ETA);
-    int64_t every = sae_cfg_int(cfg, SAE_P_LR_DECAY_EVERY);
-    if (every > 0)
-        eta *= pow(sae_cfg_float(cfg, SAE_P_LR_DECAY_FACTOR), (double)(step / (uint64_t)every));
-    return eta;
+    const sae_config_t *cfg = t->model->cfg;
+    return sae_schedule_rate(cfg, sae_cfg_float(cfg, SAE_P_NSC_ETA), t->steps);
 }
 
-sae_status_t sae_nsc_step(sae_trainer_t *t, const float *y, size_t rows, sae_stats_t *stats)
+/* One dictionary update on a batch y [rows x D], rows <= batch size. */
+static sae_status_t step(sae_trainer_t *t, const float *y, size_t rows, sae_stats_t *stats)
 {
     sae_model_t *m = t->model;
     size_t d = m->input_dim, h = m->code_dim;
     sae_status_t st = decode_batch(t, y, rows, stats);
     if (st != SAE_OK)
         return st;
-    double eta = sae_nsc_eta(m->cfg, t->steps);
+    double eta = rate(t);
     sae_gemm(1, 0, h, d, rows, (float)(eta / (double)rows), t->ws.dh, h, t->ws.out, d, 1.0f,
              m->enc_w, d);
     /* Every atom (row of We) back to unit norm; an all-zero row stays. */
@@ -122,3 +111,17 @@ sae_status_t sae_nsc_step(sae_trainer_t *t, const float *y, size_t rows, sae_sta
     stats->learning_rate = eta;
     return SAE_OK;
 }
+
+/* The rule keeps no state beyond the dictionary, and descends no loss. */
+const sae_method_t sae_method_nsc = {
+    .name = "nsc",
+    .selected_by = "train.algorithm = nsc",
+    .setup = NULL,
+    .release = NULL,
+    .fit = NULL,
+    .step = step,
+    .evaluate = evaluate,
+    .epoch_end = NULL,
+    .rate = rate,
+    .has_objective = 0,
+};

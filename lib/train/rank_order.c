@@ -1,7 +1,7 @@
 /* The rank-ordered autoencoder: Bertens, "Rank Ordered Autoencoders",
  * arXiv 1605.01749 (2016), as its code computes it
  * (paulbertens/rank-ordered-autoencoder, RankOrderedAutoencoder.py and
- * Trainer.py; experiment E4). One tied matrix W [D x H] (stored as
+ * Trainer.py). One tied matrix W [D x H] (stored as
  * encoder.weight = W^T, row j = unit j's column), no biases. For an input x:
  *
  *   z   = x W / D                  pre-activation (execute)
@@ -29,14 +29,18 @@
 #include "train/rank_order.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/gemm.h"
+#include "train/method.h"
 
-int sae_rank_order_enabled(const sae_model_t *m)
-{
-    return sae_cfg_int(m->cfg, SAE_P_ALGORITHM) == SAE_ALGO_RANK_ORDER;
-}
+/* The rate rule's memory: decays so far, full epochs seen and the last
+ * one's training error. */
+typedef struct rank_order_state {
+    uint64_t decays, epochs;
+    double prev_error;
+} rank_order_state_t;
 
 float sae_rank_order_gate(float z, float e)
 {
@@ -148,7 +152,8 @@ static sae_status_t run_batch(sae_trainer_t *t, const float *x, size_t rows, int
         float *eb = ws->out + b * d;
         size_t n = sae_rank_units(zb, h, 1, ws->rank);
         double sq = prefix_row(m->enc_w, d, xb, ws->rank, n, inv_d, c, g, err + b * h, ws->xin, eb);
-        /* E4's error is the norm, not the squared norm (get_reconstruction_error). */
+        /* The paper's code's error is the norm, not the squared norm
+         * (get_reconstruction_error). */
         err_sum += sqrt(sq);
         active += n;
         for (size_t k = 0; k < n; k++)
@@ -175,17 +180,14 @@ static sae_status_t run_batch(sae_trainer_t *t, const float *x, size_t rows, int
     return SAE_OK;
 }
 
-sae_status_t sae_rank_order_forward(sae_trainer_t *t, const float *x, size_t rows, int grad,
-                                    sae_stats_t *stats)
+/* Prefix reconstructions, residuals and statistics, weights unchanged. */
+static sae_status_t evaluate(sae_trainer_t *t, const float *x, size_t rows, sae_stats_t *stats)
 {
-    if (grad)
-        return sae_fail(t->errmsg, SAE_ERR_STATE,
-                        "train.algorithm = rank_order follows no gradient: there is no objective "
-                        "to differentiate or check");
     return run_batch(t, x, rows, 0, stats);
 }
 
-sae_status_t sae_rank_order_step(sae_trainer_t *t, const float *x, size_t rows, sae_stats_t *stats)
+/* One update on a batch x [rows x D], rows <= batch size. */
+static sae_status_t step(sae_trainer_t *t, const float *x, size_t rows, sae_stats_t *stats)
 {
     sae_model_t *m = t->model;
     size_t n = m->code_dim * m->input_dim;
@@ -208,15 +210,49 @@ void sae_rank_order_epoch_end(sae_trainer_t *t, double error)
     /* Trainer.py: after epoch i > 0, lr *= 0.9 unless
      * errors_train[i] * 1.01 < errors_train[i - 1]. */
     double gain = sae_cfg_float(t->model->cfg, SAE_P_RANK_ORDER_MIN_IMPROVEMENT);
-    if (t->ro_epochs > 0 && !(error * (1.0 + gain) < t->ro_prev_error))
-        t->ro_decays++;
-    t->ro_prev_error = error;
-    t->ro_epochs++;
+    rank_order_state_t *s = t->method_state;
+    if (s->epochs > 0 && !(error * (1.0 + gain) < s->prev_error))
+        s->decays++;
+    s->prev_error = error;
+    s->epochs++;
 }
 
 double sae_rank_order_rate(const sae_trainer_t *t)
 {
     const sae_config_t *cfg = t->model->cfg;
+    const rank_order_state_t *s = t->method_state;
     return sae_cfg_float(cfg, SAE_P_RANK_ORDER_LR) *
-           pow(sae_cfg_float(cfg, SAE_P_RANK_ORDER_DECAY), (double)t->ro_decays);
+           pow(sae_cfg_float(cfg, SAE_P_RANK_ORDER_DECAY), (double)s->decays);
 }
+
+static void epoch_end(sae_trainer_t *t, const sae_stats_t *epoch)
+{
+    sae_rank_order_epoch_end(t, epoch->recon_loss);
+}
+
+static sae_status_t setup(sae_trainer_t *t, char *errbuf)
+{
+    t->method_state = calloc(1, sizeof(rank_order_state_t));
+    if (!t->method_state)
+        return sae_fail(errbuf, SAE_ERR_NOMEM, "rank_order: cannot allocate its state");
+    return SAE_OK;
+}
+
+static void release(sae_trainer_t *t)
+{
+    free(t->method_state);
+    t->method_state = NULL;
+}
+
+const sae_method_t sae_method_rank_order = {
+    .name = "rank_order",
+    .selected_by = "train.algorithm = rank_order",
+    .setup = setup,
+    .release = release,
+    .fit = NULL,
+    .step = step,
+    .evaluate = evaluate,
+    .epoch_end = epoch_end,
+    .rate = sae_rank_order_rate,
+    .has_objective = 0,
+};

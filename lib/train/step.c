@@ -10,11 +10,8 @@
 #include "loss/loss.h"
 #include "layers/sparse_dense.h"
 #include "model/dense.h"
-#include "optim/unit_norm.h"
 #include "sparsity/regularizer.h"
 #include "train/auxk.h"
-#include "train/nsc.h"
-#include "train/rank_order.h"
 #include "train/pass.h"
 #include "train/trainer.h"
 
@@ -144,12 +141,6 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
     size_t d = m->input_dim, h = m->code_dim;
     const sae_config_t *cfg = m->cfg;
 
-    /* Neural sparse coding has no objective: its own pass (nsc.c). */
-    if (sae_nsc_enabled(m))
-        return sae_nsc_forward(t, x, rows, grad, stats);
-    /* Nor has the rank-ordered autoencoder's update (rank_order.c). */
-    if (sae_rank_order_enabled(m))
-        return sae_rank_order_forward(t, x, rows, grad, stats);
     sae_stats_start(stats, rows);
 
     const float *xin = corrupt ? sae_corrupt_input(t, x, rows) : x;
@@ -200,51 +191,6 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
      * rows of dL/dz), and that sum is the encoder bias's gradient. */
     if (m->pre_bias)
         sae_gemm(0, 0, 1, d, h, -1.0f, g.enc_b, h, m->enc_w, d, 1.0f, g.dec_b, d);
-    return SAE_OK;
-}
-
-/* Per-unit firing counts and rows since the last firing, from the batch's
- * code statistics. */
-static void track_activity(sae_workspace_t *ws, size_t units, size_t rows)
-{
-    for (size_t j = 0; j < units; j++) {
-        uint64_t on = (uint64_t)ws->col_active[j];
-        ws->fired[j] += on;
-        ws->idle[j] = on ? 0 : ws->idle[j] + rows;
-    }
-    ws->rows_seen += rows;
-}
-
-sae_status_t sae_train_step(sae_trainer_t *t, const float *batch, size_t rows,
-                            sae_stats_t *stats)
-{
-    if (sae_nsc_enabled(t->model))
-        return sae_nsc_step(t, batch, rows, stats);
-    if (sae_rank_order_enabled(t->model))
-        return sae_rank_order_step(t, batch, rows, stats);
-    sae_status_t st = sae_forward_backward(t, batch, rows, 1, 1, stats);
-    if (st != SAE_OK)
-        return st;
-    sae_model_t *m = t->model;
-    track_activity(&t->ws, m->code_dim, rows);
-    int unit_norm = (int)sae_cfg_int(m->cfg, SAE_P_UNIT_NORM_DECODER);
-    float *atoms = (float *)sae_model_decoder_rows(m);
-    if (unit_norm)
-        sae_rows_project_out(t->ws.grad + (atoms - m->params), atoms, m->code_dim, m->input_dim);
-    double lr = sae_schedule_lr(m->cfg, t->steps);
-    double l2 = sae_optimizer_update(&t->opt, m, t->ws.grad, lr, t->threads);
-    if (unit_norm)
-        sae_rows_normalize(atoms, m->code_dim, m->input_dim);
-    if (sae_cfg_float(t->model->cfg, SAE_P_WEIGHT_DECAY) > 0.0) {
-        if (stats->n_terms < SAE_MAX_TERMS) {
-            stats->term_name[stats->n_terms] = "l2";
-            stats->term_loss[stats->n_terms++] = l2;
-        }
-        stats->loss += l2;
-    }
-    t->steps++;
-    stats->step = t->steps;
-    stats->learning_rate = lr;
     return SAE_OK;
 }
 

@@ -7,9 +7,8 @@
 
 #include "core/gemm.h"
 #include "model/bias_init.h"
-#include "optim/lbfgs.h"
-#include "train/nsc.h"
-#include "train/rank_order.h"
+#include "sparsity/terms.h"
+#include "train/method.h"
 
 sae_status_t sae_trainer_create(sae_model_t *model, sae_trainer_t **out)
 {
@@ -29,8 +28,9 @@ sae_status_t sae_trainer_create(sae_model_t *model, sae_trainer_t **out)
     char err[SAE_ERRMSG_SIZE];
     size_t batch = (size_t)sae_cfg_int(model->cfg, SAE_P_BATCH_SIZE);
     sae_status_t st = sae_workspace_init(&t->ws, model, batch, t->threads, err);
-    if (st == SAE_OK)
-        st = sae_optimizer_init(&t->opt, model, err);
+    t->method = sae_method_for(model->cfg);
+    if (st == SAE_OK && t->method->setup)
+        st = t->method->setup(t, err);
     if (st != SAE_OK) {
         sae_set_global_error(err);
         sae_trainer_free(t);
@@ -45,7 +45,8 @@ void sae_trainer_free(sae_trainer_t *t)
     if (!t)
         return;
     sae_workspace_release(&t->ws);
-    sae_optimizer_release(&t->opt);
+    if (t->method && t->method->release)
+        t->method->release(t);
     free(t->order);
     free(t);
 }
@@ -159,6 +160,7 @@ static const float *next_batch(sae_trainer_t *t, const float *x, size_t rows, si
     return t->ws.gather;
 }
 
+/* The batch loop of the methods that step batch by batch. */
 static sae_status_t run(sae_trainer_t *t, const float *x, size_t rows, uint64_t total_steps)
 {
     size_t b = t->ws.batch;
@@ -186,7 +188,7 @@ static sae_status_t run(sae_trainer_t *t, const float *x, size_t rows, uint64_t 
         size_t n;
         const float *batch = next_batch(t, x, rows, pos, &n);
         pos += n;
-        sae_status_t st = sae_train_step(t, batch, n, &s);
+        sae_status_t st = t->method->step(t, batch, n, &s);
         if (st != SAE_OK)
             return st;
         s.epoch = t->epochs;
@@ -198,8 +200,8 @@ static sae_status_t run(sae_trainer_t *t, const float *x, size_t rows, uint64_t 
         if (in_epoch == per_epoch - 1) {
             t->epochs++;
             stats_finish(&epoch_acc);
-            if (sae_rank_order_enabled(t->model))
-                sae_rank_order_epoch_end(t, epoch_acc.recon_loss);
+            if (t->method->epoch_end)
+                t->method->epoch_end(t, &epoch_acc);
             epoch_acc.epoch = t->epochs;
             epoch_acc.total_steps = total_steps;
             if (t->callback && t->callback(SAE_PROGRESS_EPOCH, &epoch_acc, t->callback_data))
@@ -211,29 +213,43 @@ static sae_status_t run(sae_trainer_t *t, const float *x, size_t rows, uint64_t 
     return SAE_OK;
 }
 
+/* The checks and the data-dependent initialisation every fit starts with. */
+static sae_status_t begin_fit(sae_trainer_t *t, const char *fn, const float *x, size_t rows)
+{
+    sae_status_t st = check_data(t, fn, x, rows);
+    if (st == SAE_OK)
+        sae_trainer_init_bias(t, x, rows);
+    return st;
+}
+
+/* `steps` steps on x: the method's own loop, or the batch loop. */
+static sae_status_t fit(sae_trainer_t *t, const float *x, size_t rows, uint64_t steps)
+{
+    if (t->method->fit)
+        return t->method->fit(t, x, rows, steps);
+    return run(t, x, rows, steps);
+}
+
 sae_status_t sae_trainer_fit(sae_trainer_t *t, const float *x, size_t rows, uint64_t epochs)
 {
-    sae_status_t st = check_data(t, "sae_trainer_fit", x, rows);
+    sae_status_t st = begin_fit(t, "sae_trainer_fit", x, rows);
     if (st != SAE_OK)
         return st;
-    sae_trainer_init_bias(t, x, rows);
-    if (t->opt.kind == SAE_OPT_LBFGS)
-        return sae_lbfgs_fit(t, x, rows, epochs);
+    /* A method owning its loop takes the whole data set per step. */
+    if (t->method->fit)
+        return fit(t, x, rows, epochs);
     uint64_t per_epoch = (rows + t->ws.batch - 1) / t->ws.batch;
     if (epochs > UINT64_MAX / per_epoch)
         return sae_fail(t->errmsg, SAE_ERR_RANGE, "sae_trainer_fit: too many epochs");
-    return run(t, x, rows, epochs * per_epoch);
+    return fit(t, x, rows, epochs * per_epoch);
 }
 
 sae_status_t sae_trainer_fit_steps(sae_trainer_t *t, const float *x, size_t rows, uint64_t steps)
 {
-    sae_status_t st = check_data(t, "sae_trainer_fit_steps", x, rows);
+    sae_status_t st = begin_fit(t, "sae_trainer_fit_steps", x, rows);
     if (st != SAE_OK)
         return st;
-    sae_trainer_init_bias(t, x, rows);
-    if (t->opt.kind == SAE_OPT_LBFGS)
-        return sae_lbfgs_fit(t, x, rows, steps);
-    return run(t, x, rows, steps);
+    return fit(t, x, rows, steps);
 }
 
 sae_status_t sae_trainer_step(sae_trainer_t *t, const float *batch, size_t rows,
@@ -242,15 +258,16 @@ sae_status_t sae_trainer_step(sae_trainer_t *t, const float *batch, size_t rows,
     sae_status_t st = check_data(t, "sae_trainer_step", batch, rows);
     if (st != SAE_OK)
         return st;
-    if (t->opt.kind == SAE_OPT_LBFGS)
-        return sae_fail(t->errmsg, SAE_ERR_STATE, "sae_trainer_step: optim.type = lbfgs "
-                        "trains on the whole data set: use sae_trainer_fit");
+    if (!t->method->step)
+        return sae_fail(t->errmsg, SAE_ERR_STATE,
+                        "sae_trainer_step: %s trains on the whole data set: use sae_trainer_fit",
+                        t->method->selected_by);
     if (rows > t->ws.batch)
         return sae_fail(t->errmsg, SAE_ERR_DIMENSION,
                         "sae_trainer_step: %zu rows exceed the batch size %zu", rows, t->ws.batch);
     sae_trainer_init_bias(t, batch, rows);
     sae_stats_t s;
-    st = sae_train_step(t, batch, rows, &s);
+    st = t->method->step(t, batch, rows, &s);
     s.epoch = t->epochs;
     s.total_steps = 1;
     if (st == SAE_OK && stats)
@@ -271,24 +288,19 @@ sae_status_t sae_trainer_evaluate(sae_trainer_t *t, const float *x, size_t rows,
     size_t d = t->model->input_dim;
     for (size_t pos = 0; pos < rows; pos += t->ws.batch) {
         size_t n = rows - pos < t->ws.batch ? rows - pos : t->ws.batch;
-        st = sae_forward_backward(t, x + pos * d, n, 0, 0, &s);
+        st = t->method->evaluate(t, x + pos * d, n, &s);
         if (st != SAE_OK)
             return st;
         stats_accumulate(&acc, &s);
     }
     stats_finish(&acc);
-    if (sae_cfg_float(t->model->cfg, SAE_P_WEIGHT_DECAY) > 0.0 && acc.n_terms < SAE_MAX_TERMS) {
-        double l2 = sae_weight_decay_penalty(&t->opt, t->model);
-        acc.term_name[acc.n_terms] = "l2";
-        acc.term_loss[acc.n_terms++] = l2;
-        acc.loss += l2;
-    }
+    /* The weight-decay term of the weights as they are (at most 4 built-in
+     * terms, 16 user ones and auxk come before it: there is room). */
+    if (sae_cfg_float(t->model->cfg, SAE_P_WEIGHT_DECAY) > 0.0)
+        sae_terms_report_one(&acc, SAE_TERM_L2, sae_backprop_l2_penalty(t));
     acc.step = t->steps;
     acc.epoch = t->epochs;
-    acc.learning_rate = sae_nsc_enabled(t->model) ? sae_nsc_eta(t->model->cfg, t->steps)
-                                                  : sae_schedule_lr(t->model->cfg, t->steps);
-    if (sae_rank_order_enabled(t->model))
-        acc.learning_rate = sae_rank_order_rate(t);
+    acc.learning_rate = t->method->rate(t);
     *stats = acc;
     return SAE_OK;
 }

@@ -1,4 +1,4 @@
-/* The trainer: workspace, optimizer state, sampling and the training step.
+/* The trainer: workspace, training method, sampling and the training loop.
  * SPDX-License-Identifier: MIT */
 #ifndef SAE_TRAIN_TRAINER_H
 #define SAE_TRAIN_TRAINER_H
@@ -7,7 +7,6 @@
 #include "core/rng.h"
 #include "layers/activation.h"
 #include "model/model.h"
-#include "optim/optimizer.h"
 
 /* Every buffer a step needs, allocated once for the configured batch size. */
 typedef struct sae_workspace {
@@ -65,7 +64,9 @@ void sae_workspace_release(sae_workspace_t *ws);
 struct sae_trainer {
     sae_model_t *model;
     sae_workspace_t ws;
-    sae_optimizer_state_t opt;
+    /* How batches become updates (train/method.h), and its own state. */
+    const struct sae_method *method;
+    void *method_state;
     sae_rng_t rng; /* corruption and sampling */
     int threads;
     uint64_t steps;
@@ -74,10 +75,6 @@ struct sae_trainer {
     size_t order_len;
     sae_progress_fn callback;
     void *callback_data;
-    /* The rank-order rate rule (train/rank_order.c): decays so far, full
-     * epochs seen and the last one's training error. */
-    uint64_t ro_decays, ro_epochs;
-    double ro_prev_error;
     char errmsg[SAE_ERRMSG_SIZE];
 };
 
@@ -98,8 +95,5 @@ sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows,
  * waits for it (at most SAE_BIAS_INIT_MAX_ROWS rows, evenly spaced). */
 void sae_trainer_init_bias(sae_trainer_t *t, const float *x, size_t rows);
 
-/* One full training step on a batch (forward, backward, update). */
-sae_status_t sae_train_step(sae_trainer_t *t, const float *batch, size_t rows,
-                            sae_stats_t *stats);
 
 #endif

@@ -1,18 +1,37 @@
-/* Full-batch L-BFGS through liblbfgs (Okazaki's C port of Nocedal's
- * L-BFGS, Debian package liblbfgs-dev): the adapter between its double
- * vectors and the model's float parameter block.
+/* Full-batch L-BFGS as a training method (optim.type = lbfgs): Nocedal's
+ * limited-memory BFGS ("Updating quasi-Newton matrices with limited
+ * storage", Math. Comp. 1980) through liblbfgs (Okazaki's C port, Debian
+ * package liblbfgs-dev), which owns the loop; this file is the adapter
+ * between its double vectors and the model's float parameter block.
  *
- * E3 (Ng's sparse autoencoder, UFLDL) minimises its objective with minFunc's
+ * A sparse autoencoder in the UFLDL form minimises its objective with
  * L-BFGS over the whole data set: the KL term's rho_hat is the mean
  * activation over all m samples, and a line search needs the same function
  * at every evaluation. So one evaluation here is one forward/backward pass
- * (train/step.c) over every row at once, without corruption, plus weight
- * decay; the workspace is widened to the row count for the duration of the
- * fit when train.batch_size is smaller. L-BFGS iterates in double (its
- * memory vectors and line search); the objective and gradient are the
- * library's float ones, accumulated in double where step.c does.
+ * (sae_forward_backward) over every row at once, without corruption, plus
+ * weight decay; the workspace is widened to the row count for the duration
+ * of the fit when train.batch_size is smaller. L-BFGS iterates in double
+ * (its memory vectors and line search); the objective and gradient are the
+ * library's float ones, accumulated in double where the pass does.
  * SPDX-License-Identifier: MIT */
-#include "optim/lbfgs.h"
+#include "train/lbfgs.h"
+
+#include "sparsity/terms.h"
+#include "train/method.h"
+#include "train/schedule.h"
+
+/* What evaluation reports: optim.lr under the schedule, as backprop. */
+static double rate(const sae_trainer_t *t)
+{
+    const sae_config_t *cfg = t->model->cfg;
+    return sae_schedule_rate(cfg, sae_cfg_float(cfg, SAE_P_LEARNING_RATE), t->steps);
+}
+
+static sae_status_t evaluate_chunk(sae_trainer_t *t, const float *x, size_t rows,
+                                   sae_stats_t *stats)
+{
+    return sae_forward_backward(t, x, rows, 0, 0, stats);
+}
 
 #ifdef SAE_HAVE_LBFGS
 
@@ -20,8 +39,6 @@
 #include <limits.h>
 #include <math.h>
 #include <string.h>
-
-#include "train/trainer.h"
 
 /* What an evaluation returns when the objective is not finite: a value no
  * real objective reaches, which makes the line search shorten its step
@@ -64,13 +81,8 @@ static lbfgsfloatval_t evaluate(void *instance, const lbfgsfloatval_t *p, lbfgsf
         return NONFINITE_VALUE;
     }
     if (sae_cfg_float(m->cfg, SAE_P_WEIGHT_DECAY) > 0.0) {
-        double l2 = sae_weight_decay_penalty(&t->opt, m);
-        if (s->n_terms < SAE_MAX_TERMS) {
-            s->term_name[s->n_terms] = "l2";
-            s->term_loss[s->n_terms++] = l2;
-        }
-        s->loss += l2;
-        sae_weight_decay_grad(&t->opt, m, t->ws.grad);
+        sae_terms_report_one(s, SAE_TERM_L2, sae_backprop_l2_penalty(t));
+        sae_backprop_l2_grad(t, t->ws.grad);
     }
     run->last_finite = isfinite(s->loss);
     const float *fg = t->ws.grad;
@@ -173,7 +185,10 @@ int sae_lbfgs_available(void)
     return 1;
 }
 
-sae_status_t sae_lbfgs_fit(sae_trainer_t *t, const float *x, size_t rows, uint64_t iterations)
+/* Up to `iterations` iterations on the objective over all rows of x at once
+ * (checked by the trainer), starting from the model's weights. Each
+ * iteration counts as one step and one epoch. */
+static sae_status_t fit(sae_trainer_t *t, const float *x, size_t rows, uint64_t iterations)
 {
     if (iterations == 0)
         return SAE_OK;
@@ -218,17 +233,27 @@ sae_status_t sae_lbfgs_fit(sae_trainer_t *t, const float *x, size_t rows, uint64
     return st;
 }
 
-#else /* !SAE_HAVE_LBFGS */
+/* Nothing to set up: liblbfgs allocates its memory per fit. */
+#define SETUP NULL
 
-#include "train/trainer.h"
+#else /* !SAE_HAVE_LBFGS */
 
 int sae_lbfgs_available(void)
 {
     return 0;
 }
 
-/* Not reached: sae_trainer_create refuses optim.type = lbfgs here. */
-sae_status_t sae_lbfgs_fit(sae_trainer_t *t, const float *x, size_t rows, uint64_t iterations)
+/* sae_trainer_create fails here, so fit is never reached. */
+static sae_status_t setup(sae_trainer_t *t, char *errbuf)
+{
+    (void)t;
+    return sae_fail(errbuf, SAE_ERR_UNSUPPORTED,
+                    "optim.type = lbfgs: this libsae was built without liblbfgs (meson "
+                    "option -Dlbfgs=enabled, package liblbfgs-dev)");
+}
+#define SETUP setup
+
+static sae_status_t fit(sae_trainer_t *t, const float *x, size_t rows, uint64_t iterations)
 {
     (void)x, (void)rows, (void)iterations;
     return sae_fail(t->errmsg, SAE_ERR_UNSUPPORTED,
@@ -236,3 +261,16 @@ sae_status_t sae_lbfgs_fit(sae_trainer_t *t, const float *x, size_t rows, uint64
 }
 
 #endif
+
+const sae_method_t sae_method_lbfgs = {
+    .name = "lbfgs",
+    .selected_by = "optim.type = lbfgs",
+    .setup = SETUP,
+    .release = NULL,
+    .fit = fit,
+    .step = NULL, /* one step is a pass over every row: sae_trainer_fit only */
+    .evaluate = evaluate_chunk,
+    .epoch_end = NULL,
+    .rate = rate,
+    .has_objective = 1,
+};

@@ -1,0 +1,147 @@
+/* Backpropagation: descend the objective of the model kind's pass
+ * (sae_forward_backward) with SGD with momentum or Adam (optim.type), one
+ * batch per step, with coupled L2 weight decay and, with
+ * arch.unit_norm_decoder, the projected update of Gao et al. 2024.
+ * SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+
+#include "model/dense.h"
+#include "optim/optimizer.h"
+#include "optim/unit_norm.h"
+#include "sparsity/terms.h"
+#include "train/method.h"
+#include "train/schedule.h"
+
+typedef struct backprop_state {
+    sae_optim_t opt;
+    sae_optim_hparams_t hp; /* lr set per step by the schedule */
+    sae_segment_t seg[SAE_MAX_TENSORS]; /* one per tensor of the model */
+    size_t n_seg;
+} backprop_state_t;
+
+/* The model's tensors as segments of its parameter block; weight decay on
+ * the weights (not biases) of the parts decay.encoder / decay.decoder name. */
+static size_t decay_segments(const sae_model_t *m, sae_segment_t *seg)
+{
+    int dec_enc = (int)sae_cfg_int(m->cfg, SAE_P_DECAY_ENCODER);
+    int dec_dec = (int)sae_cfg_int(m->cfg, SAE_P_DECAY_DECODER);
+    int on = sae_cfg_float(m->cfg, SAE_P_WEIGHT_DECAY) > 0.0;
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        const sae_tensor_desc_t *t = &m->tensors[i];
+        seg[i].offset = t->offset;
+        seg[i].length = t->rows * t->cols;
+        seg[i].decay = on && t->is_weight && (t->is_encoder ? dec_enc : dec_dec);
+    }
+    return m->n_tensors;
+}
+
+double sae_backprop_l2_penalty(const sae_trainer_t *t)
+{
+    const sae_model_t *m = t->model;
+    sae_segment_t seg[SAE_MAX_TENSORS];
+    size_t n = decay_segments(m, seg);
+    return sae_optim_l2_penalty(m->params, seg, n, sae_cfg_float(m->cfg, SAE_P_WEIGHT_DECAY));
+}
+
+void sae_backprop_l2_grad(const sae_trainer_t *t, float *grad)
+{
+    const sae_model_t *m = t->model;
+    sae_segment_t seg[SAE_MAX_TENSORS];
+    size_t n = decay_segments(m, seg);
+    sae_optim_l2_grad(grad, m->params, seg, n, (float)sae_cfg_float(m->cfg, SAE_P_WEIGHT_DECAY));
+}
+
+static sae_status_t setup(sae_trainer_t *t, char *errbuf)
+{
+    const sae_model_t *m = t->model;
+    const sae_config_t *cfg = m->cfg;
+    backprop_state_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return sae_fail(errbuf, SAE_ERR_NOMEM, "optimizer: cannot allocate state");
+    s->hp.adam = sae_cfg_int(cfg, SAE_P_OPTIMIZER) == SAE_OPT_ADAM;
+    s->hp.momentum = sae_cfg_float(cfg, SAE_P_MOMENTUM);
+    s->hp.beta1 = sae_cfg_float(cfg, SAE_P_ADAM_BETA1);
+    s->hp.beta2 = sae_cfg_float(cfg, SAE_P_ADAM_BETA2);
+    s->hp.eps = sae_cfg_float(cfg, SAE_P_ADAM_EPS);
+    s->hp.lambda = sae_cfg_float(cfg, SAE_P_WEIGHT_DECAY);
+    s->n_seg = decay_segments(m, s->seg);
+    sae_status_t st = sae_optim_init(&s->opt, s->hp.adam, m->n_params, errbuf);
+    if (st != SAE_OK) {
+        free(s);
+        return st;
+    }
+    t->method_state = s;
+    return SAE_OK;
+}
+
+static void release(sae_trainer_t *t)
+{
+    backprop_state_t *s = t->method_state;
+    if (s)
+        sae_optim_release(&s->opt);
+    free(s);
+    t->method_state = NULL;
+}
+
+static double rate(const sae_trainer_t *t)
+{
+    const sae_config_t *cfg = t->model->cfg;
+    return sae_schedule_rate(cfg, sae_cfg_float(cfg, SAE_P_LEARNING_RATE), t->steps);
+}
+
+/* Per-unit firing counts and rows since the last firing, from the batch's
+ * code statistics (Gao et al.'s dead latents). */
+static void track_activity(sae_workspace_t *ws, size_t units, size_t rows)
+{
+    for (size_t j = 0; j < units; j++) {
+        uint64_t on = (uint64_t)ws->col_active[j];
+        ws->fired[j] += on;
+        ws->idle[j] = on ? 0 : ws->idle[j] + rows;
+    }
+    ws->rows_seen += rows;
+}
+
+static sae_status_t step(sae_trainer_t *t, const float *batch, size_t rows, sae_stats_t *stats)
+{
+    sae_status_t st = sae_forward_backward(t, batch, rows, 1, 1, stats);
+    if (st != SAE_OK)
+        return st;
+    sae_model_t *m = t->model;
+    backprop_state_t *s = t->method_state;
+    track_activity(&t->ws, m->code_dim, rows);
+    /* Unit-norm atoms: the gradient's radial part removed before the
+     * update, the rows rescaled after it. */
+    int unit_norm = (int)sae_cfg_int(m->cfg, SAE_P_UNIT_NORM_DECODER);
+    float *atoms = (float *)sae_model_decoder_rows(m);
+    if (unit_norm)
+        sae_rows_project_out(t->ws.grad + (atoms - m->params), atoms, m->code_dim, m->input_dim);
+    s->hp.lr = rate(t);
+    double l2 = sae_optim_update(&s->opt, &s->hp, m->params, t->ws.grad, s->seg, s->n_seg,
+                                 t->threads);
+    if (unit_norm)
+        sae_rows_normalize(atoms, m->code_dim, m->input_dim);
+    if (s->hp.lambda > 0.0)
+        sae_terms_report_one(stats, SAE_TERM_L2, l2);
+    t->steps++;
+    stats->step = t->steps;
+    stats->learning_rate = s->hp.lr;
+    return SAE_OK;
+}
+
+static sae_status_t evaluate(sae_trainer_t *t, const float *x, size_t rows, sae_stats_t *stats)
+{
+    return sae_forward_backward(t, x, rows, 0, 0, stats);
+}
+
+const sae_method_t sae_method_backprop = {
+    .name = "backprop",
+    .selected_by = "train.algorithm = backprop",
+    .setup = setup,
+    .release = release,
+    .fit = NULL,
+    .step = step,
+    .evaluate = evaluate,
+    .epoch_end = NULL,
+    .rate = rate,
+    .has_objective = 1,
+};
