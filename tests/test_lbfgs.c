@@ -12,6 +12,7 @@
 #include "testutil.h"
 #include "train/gradcheck_double.h"
 #include "train/method.h"
+#include "train/trainer.h"
 
 /* Rows in [0.1, 0.9] near a few prototypes, like E3's normalised patches. */
 static float *make_data(size_t rows, size_t dim, uint64_t seed)

@@ -10,6 +10,7 @@
 #include "optim/unit_norm.h"
 #include "sparsity/terms.h"
 #include "train/method.h"
+#include "train/trainer.h"
 #include "train/schedule.h"
 
 typedef struct backprop_state {

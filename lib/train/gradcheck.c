@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "train/method.h"
+#include "train/trainer.h"
 
 /* Parameters checked at most: spread evenly over every tensor. */
 #define GC_MAX_PER_TENSOR 400

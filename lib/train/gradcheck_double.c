@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "train/method.h"
+#include "train/trainer.h"
 
 /* UFLDL's step. In double the rounding error of J(p +- eps) is ~1e-16 / eps
  * relative, the curvature error ~eps^2: both far below 1e-9. */

@@ -18,6 +18,7 @@
 
 #include "sparsity/terms.h"
 #include "train/method.h"
+#include "train/trainer.h"
 #include "train/schedule.h"
 
 /* What evaluation reports: optim.lr under the schedule, as backprop. */

@@ -25,10 +25,3 @@ const sae_method_t *sae_method_for(const sae_config_t *cfg)
             return registry[i].method;
     return &sae_method_backprop;
 }
-
-sae_status_t sae_method_no_gradient(sae_trainer_t *t)
-{
-    return sae_fail(t->errmsg, SAE_ERR_STATE,
-                    "%s follows no gradient: there is no objective to differentiate or check",
-                    t->method->selected_by);
-}

@@ -5,7 +5,11 @@
 #ifndef SAE_TRAIN_METHOD_H
 #define SAE_TRAIN_METHOD_H
 
-#include "train/trainer.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "sae.h"
 
 typedef struct sae_method {
     const char *name;        /* "backprop", "lbfgs", "nsc", "rank_order" */

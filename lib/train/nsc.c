@@ -31,6 +31,7 @@
 #include "layers/threshold.h"
 #include "optim/unit_norm.h"
 #include "train/method.h"
+#include "train/trainer.h"
 #include "train/schedule.h"
 
 /* X, sgn(X) and R of a batch, with the statistics the callback reports. */

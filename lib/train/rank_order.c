@@ -34,6 +34,7 @@
 
 #include "core/gemm.h"
 #include "train/method.h"
+#include "train/trainer.h"
 
 /* The rate rule's memory: decays so far, full epochs seen and the last
  * one's training error. */

@@ -304,3 +304,12 @@ sae_status_t sae_trainer_evaluate(sae_trainer_t *t, const float *x, size_t rows,
     *stats = acc;
     return SAE_OK;
 }
+
+/* The refusal of a gradient check for a method that descends no
+ * objective (method.h). */
+sae_status_t sae_method_no_gradient(sae_trainer_t *t)
+{
+    return sae_fail(t->errmsg, SAE_ERR_STATE,
+                    "%s follows no gradient: there is no objective to differentiate or check",
+                    t->method->selected_by);
+}
