@@ -28,7 +28,6 @@
 #include <string.h>
 
 #include "core/gemm.h"
-#include "layers/threshold.h"
 #include "optim/unit_norm.h"
 #include "train/method.h"
 #include "train/trainer.h"
@@ -44,7 +43,9 @@ static sae_status_t decode_batch(sae_trainer_t *t, const float *y, size_t rows,
     float *x = ws->h, *sgn = ws->dh, *r = ws->out;
 
     sae_gemm(0, 1, rows, h, d, 1.0f, y, d, m->enc_w, d, 0.0f, x, h);
-    sae_hard_threshold(x, n, (float)sae_cfg_float(m->cfg, SAE_P_NSC_TAU));
+    /* The code operator of nsc (code/hard_threshold.c) in its inference
+     * form: the rule decodes exactly as the trained model encodes. */
+    m->code_op->infer(m->code_infer, m->hidden_act, x, NULL, rows, h, t->threads);
     double sum = 0.0;
     size_t active = 0;
     for (size_t i = 0; i < n; i++) {
