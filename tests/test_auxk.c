@@ -10,6 +10,7 @@
 #include "optim/unit_norm.h"
 #include "testutil.h"
 #include "train/trainer.h"
+#include "model/dense.h"
 
 static void set(sae_config_t *cfg, const char *k, const char *v)
 {
@@ -396,7 +397,7 @@ static void test_auxk_gradients(void **state)
     sae_config_t *cfg = auxk_config(D, H, "3", "2");
     sae_model_t *m = make_model(cfg);
     sae_trainer_t *t = make_trainer(m);
-    size_t np = m->n_params;
+    size_t np = m->n_weights;
     float *g0 = malloc(np * sizeof *g0);
     sae_stats_t s;
     assert_int_equal(sae_forward_backward(t, x, R, 0, 1, &s), SAE_OK);
@@ -406,8 +407,8 @@ static void test_auxk_gradients(void **state)
     assert_int_equal(sae_forward_backward(t, x, R, 0, 1, &s), SAE_OK);
     assert_true(term(&s, "auxk") > 0.0);
     double moved_dead = 0;
-    size_t ew = (size_t)(m->enc_w - m->params), eb = (size_t)(m->enc_b - m->params),
-           dw = (size_t)(m->dec_w - m->params), db = (size_t)(m->dec_b - m->params);
+    size_t ew = (size_t)(sae_dense(m)->enc_w - m->weights), eb = (size_t)(sae_dense(m)->enc_b - m->weights),
+           dw = (size_t)(sae_dense(m)->dec_w - m->weights), db = (size_t)(sae_dense(m)->dec_b - m->weights);
     for (size_t j = 0; j < H; j++) {
         double dj = fabs(t->ws.grad[eb + j] - g0[eb + j]);
         for (size_t i = 0; i < D; i++)
@@ -504,16 +505,16 @@ static void test_unit_norm_projection_is_riemannian(void **state)
     sae_trainer_t *t = make_trainer(m);
     sae_stats_t s;
     assert_int_equal(sae_forward_backward(t, x, R, 0, 1, &s), SAE_OK);
-    size_t dw = (size_t)(m->dec_w - m->params);
+    size_t dw = (size_t)(sae_dense(m)->dec_w - m->weights);
     float g[H * D], pg[H * D];
     memcpy(g, t->ws.grad + dw, sizeof g);
     memcpy(pg, g, sizeof g);
-    sae_rows_project_out(pg, m->dec_w, H, D);
+    sae_rows_project_out(pg, sae_dense(m)->dec_w, H, D);
     const double eps = 1e-3;
     double d_proj = 0, s_proj = 0, d_raw = 0, s_raw = 0;
     for (size_t j = 0; j < H; j++) {
         float keep[D];
-        memcpy(keep, m->dec_w + j * D, sizeof keep);
+        memcpy(keep, sae_dense(m)->dec_w + j * D, sizeof keep);
         for (size_t i = 0; i < D; i++) {
             double f[2];
             for (int side = 0; side < 2; side++) {
@@ -523,11 +524,11 @@ static void test_unit_norm_projection_is_riemannian(void **state)
                     n2 += u[l] * u[l];
                 }
                 for (size_t l = 0; l < D; l++)
-                    m->dec_w[j * D + l] = (float)(u[l] / sqrt(n2));
+                    sae_dense(m)->dec_w[j * D + l] = (float)(u[l] / sqrt(n2));
                 assert_int_equal(sae_forward_backward(t, x, R, 0, 0, &s), SAE_OK);
                 f[side] = s.loss;
             }
-            memcpy(m->dec_w + j * D, keep, sizeof keep);
+            memcpy(sae_dense(m)->dec_w + j * D, keep, sizeof keep);
             double num = (f[0] - f[1]) / (2 * eps), a = pg[j * D + i], r = g[j * D + i];
             d_proj += (num - a) * (num - a);
             s_proj += (num + a) * (num + a);

@@ -227,7 +227,7 @@ static sae_model_t *make_model(size_t in, size_t hid, int tied, int bias, int64_
     /* Non-zero biases, so that the round trip tests them too. */
     for (size_t i = 0; i < m->n_tensors; i++)
         if (!m->tensors[i].is_weight)
-            tu_fill_uniform(m->params + m->tensors[i].offset, m->tensors[i].rows, -1, 1,
+            tu_fill_uniform(m->weights + m->tensors[i].offset, m->tensors[i].rows, -1, 1,
                             (uint64_t)seed + i);
     return m;
 }
@@ -883,7 +883,7 @@ static void test_save_refuses_nonfinite(void **state)
 {
     fixture_t *fx = *state;
     sae_model_t *m = make_model(3, 2, 0, 1, 1);
-    m->params[1] = NAN;
+    m->weights[1] = NAN;
     tu_assert_status(sae_model_save(m, fx->path), SAE_ERR_NONFINITE);
     assert_non_null(strstr(sae_model_errmsg(m), "encoder.weight"));
     assert_int_equal(access(fx->path, F_OK), -1);

@@ -13,6 +13,7 @@
 #include "train/gradcheck_double.h"
 #include "train/method.h"
 #include "train/trainer.h"
+#include "model/dense.h"
 
 /* Rows in [0.1, 0.9] near a few prototypes, like E3's normalised patches. */
 static float *make_data(size_t rows, size_t dim, uint64_t seed)
@@ -168,19 +169,19 @@ static void test_double_detects_one_wrong_entry(void **state)
     float *x = make_data(rows, 16, 3);
     sae_stats_t s;
     assert_int_equal(sae_forward_backward(t, x, rows, 0, 1, &s), SAE_OK);
-    float *g = malloc(m->n_params * sizeof *g);
+    float *g = malloc(m->n_weights * sizeof *g);
     assert_non_null(g);
-    memcpy(g, t->ws.grad, m->n_params * sizeof *g);
+    memcpy(g, t->ws.grad, m->n_weights * sizeof *g);
     sae_backprop_l2_grad(t, g);
 
     double rel = -1, frel = -1;
     assert_int_equal(sae_gradcheck_double_run(t, x, rows, g, &rel, &frel), SAE_OK);
     assert_true(rel < 1e-9 && frel < 1e-5);
     double norm = 0.0;
-    for (size_t k = 0; k < m->n_params; k++)
+    for (size_t k = 0; k < m->n_weights; k++)
         norm += (double)g[k] * g[k];
     /* One weight of the decoder, the tensor E3's check would see last. */
-    size_t k = (size_t)(m->dec_w - m->params) + 17;
+    size_t k = (size_t)(sae_dense(m)->dec_w - m->weights) + 17;
     g[k] += (float)(0.01 * sqrt(norm));
     double bad = -1;
     assert_int_equal(sae_gradcheck_double_run(t, x, rows, g, &rel, &bad), SAE_OK);

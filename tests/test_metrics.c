@@ -7,6 +7,7 @@
 
 #include "model/model.h"
 #include "testutil.h"
+#include "model/dense.h"
 
 static void set(sae_config_t *cfg, const char *k, const char *v)
 {
@@ -79,7 +80,7 @@ static void test_unit_activity(void **state)
     sae_trainer_t *t = NULL;
     assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
     /* Unit 0 can never fire: a bias no input overcomes. */
-    m->enc_b[0] = -1e6f;
+    sae_dense(m)->enc_b[0] = -1e6f;
     assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
     double freq[H], dead = -1;
     assert_int_equal(sae_trainer_unit_activity(t, freq, H, 0, &dead), SAE_OK);

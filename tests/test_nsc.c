@@ -13,6 +13,7 @@
 
 #include "core/rng.h"
 #include "model/model.h" /* to write a chosen dictionary into the model */
+#include "model/dense.h"
 
 static void set(sae_config_t *cfg, const char *k, const char *v)
 {
@@ -42,7 +43,7 @@ static sae_model_t *model_with(const sae_config_t *cfg, const float *atoms)
     sae_model_t *m = NULL;
     if (sae_model_create(cfg, &m) != SAE_OK)
         fail_msg("sae_model_create: %s", sae_last_error());
-    memcpy(m->enc_w, atoms, m->code_dim * m->input_dim * sizeof(float));
+    memcpy(sae_dense(m)->enc_w, atoms, m->code_dim * m->input_dim * sizeof(float));
     return m;
 }
 
@@ -89,14 +90,14 @@ static void check_tiny_update(const float *y)
     assert_close(s.recon_loss, 0.41 / 3.0, 1e-6, "evaluate recon_loss");
     assert_close(s.loss, 0.41 / 3.0, 1e-6, "evaluate loss");
     assert_close(s.l0, 1.0, 0.0, "evaluate l0");
-    assert_memory_equal(m->enc_w, tiny_atoms, sizeof tiny_atoms);
+    assert_memory_equal(sae_dense(m)->enc_w, tiny_atoms, sizeof tiny_atoms);
 
     tu_assert_status(sae_trainer_step(t, y, 1, &s), SAE_OK);
     const float want[2 * 3] = {1.0f, 0.0f, 0.0f, 5.0f / 21.0f, 44.0f / 105.0f, 92.0f / 105.0f};
     for (int i = 0; i < 6; i++) {
         char what[32];
         snprintf(what, sizeof what, "encoder.weight[%d]", i);
-        assert_close(m->enc_w[i], want[i], 1e-6, what);
+        assert_close(sae_dense(m)->enc_w[i], want[i], 1e-6, what);
     }
     assert_close(s.recon_loss, 0.41 / 3.0, 1e-6, "step recon_loss");
     assert_close(s.loss, s.recon_loss, 0.0, "step loss");
@@ -291,9 +292,9 @@ static void recover(size_t d, size_t h, const char *tau, uint64_t steps, uint64_
     sae_model_t *m = model_with(cfg, p.start);
     sae_trainer_t *t = trainer_of(m);
     double mean_before;
-    compare(m->enc_w, p.atoms, h, d, worst_before, &mean_before);
+    compare(sae_dense(m)->enc_w, p.atoms, h, d, worst_before, &mean_before);
     tu_assert_status(sae_trainer_fit_steps(t, p.y, p.rows, steps), SAE_OK);
-    compare(m->enc_w, p.atoms, h, d, worst_after, mean_after);
+    compare(sae_dense(m)->enc_w, p.atoms, h, d, worst_after, mean_after);
     sae_stats_t s;
     tu_assert_status(sae_trainer_evaluate(t, p.y, p.rows, &s), SAE_OK);
     print_message("%zu x %zu atoms, k = %d, tau = %s, %llu steps: worst |cos| %.4f -> %.5f, "

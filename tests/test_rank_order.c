@@ -15,6 +15,7 @@
 #include "core/rng.h"
 #include "model/model.h" /* to write chosen weights into the model */
 #include "train/rank_order.h"
+#include "model/dense.h"
 
 static void set(sae_config_t *cfg, const char *k, const char *v)
 {
@@ -96,7 +97,7 @@ static sae_model_t *tiny_model(sae_config_t **cfg_out)
 {
     sae_config_t *cfg = ro_config(3, 3, "0.5", "0.2", "2");
     sae_model_t *m = model_of(cfg);
-    memcpy(m->enc_w, tiny_w, sizeof tiny_w);
+    memcpy(sae_dense(m)->enc_w, tiny_w, sizeof tiny_w);
     *cfg_out = cfg;
     return m;
 }
@@ -128,7 +129,7 @@ static void test_one_update_by_hand(void **state)
     tu_assert_status(sae_trainer_evaluate(t, tiny_x, 1, &s), SAE_OK);
     check_tiny_stats(&s, "evaluate");
     assert_close(s.learning_rate, 0.5, 0.0, "evaluate learning_rate");
-    assert_memory_equal(m->enc_w, tiny_w, sizeof tiny_w);
+    assert_memory_equal(sae_dense(m)->enc_w, tiny_w, sizeof tiny_w);
 
     tu_assert_status(sae_trainer_step(t, tiny_x, 1, &s), SAE_OK);
     check_tiny_stats(&s, "step");
@@ -145,7 +146,7 @@ static void test_one_update_by_hand(void **state)
     for (int i = 0; i < 9; i++) {
         char what[32];
         snprintf(what, sizeof what, "encoder.weight[%d]", i);
-        assert_close(m->enc_w[i], want[i], 2e-7, what);
+        assert_close(sae_dense(m)->enc_w[i], want[i], 2e-7, what);
     }
 
     /* A batch averages its rows' directions before clipping: two copies of
@@ -153,10 +154,10 @@ static void test_one_update_by_hand(void **state)
     float two[6];
     memcpy(two, tiny_x, sizeof tiny_x);
     memcpy(two + 3, tiny_x, sizeof tiny_x);
-    memcpy(m->enc_w, tiny_w, sizeof tiny_w);
+    memcpy(sae_dense(m)->enc_w, tiny_w, sizeof tiny_w);
     tu_assert_status(sae_trainer_step(t, two, 2, &s), SAE_OK);
     for (int i = 0; i < 9; i++)
-        assert_close(m->enc_w[i], want[i], 2e-7, "batch of two copies");
+        assert_close(sae_dense(m)->enc_w[i], want[i], 2e-7, "batch of two copies");
     assert_int_equal(s.samples, 2);
 
     sae_trainer_free(t);
@@ -247,8 +248,8 @@ static void test_prefix_errors_any_model(void **state)
     set(cfg, "arch.init_scale", "3");
     set(cfg, "arch.output_activation", "sigmoid");
     sae_model_t *m = model_of(cfg);
-    tu_fill_uniform(m->enc_b, H, -0.5f, 0.5f, 7);
-    tu_fill_uniform(m->dec_b, D, -0.5f, 0.5f, 8);
+    tu_fill_uniform(sae_dense(m)->enc_b, H, -0.5f, 0.5f, 7);
+    tu_fill_uniform(sae_dense(m)->dec_b, D, -0.5f, 0.5f, 8);
     float *x = malloc(ROWS * D * sizeof *x), *back = malloc(ROWS * D * sizeof *back);
     assert_non_null(x);
     assert_non_null(back);
@@ -259,7 +260,7 @@ static void test_prefix_errors_any_model(void **state)
         double sq = 0.0, sb = 0.0;
         for (size_t i = 0; i < D; i++) {
             double e = (double)x[r * D + i] - back[r * D + i];
-            double b = (double)x[r * D + i] - 1.0 / (1.0 + exp(-(double)m->dec_b[i]));
+            double b = (double)x[r * D + i] - 1.0 / (1.0 + exp(-(double)sae_dense(m)->dec_b[i]));
             sq += e * e;
             sb += b * b;
         }
@@ -452,7 +453,7 @@ static void test_error_falls_on_patches(void **state)
     assert_true(after.recon_loss < 0.5 * before.recon_loss);
     assert_true(fabs(after.recon_loss - seen.error[EPOCHS - 1]) < 0.25 * seen.error[EPOCHS - 1]);
     assert_true(after.l0 > 1.0 && after.l0 < 49.0);
-    assert_true(sae_all_finite(m->enc_w, 49 * DIM));
+    assert_true(sae_all_finite(sae_dense(m)->enc_w, 49 * DIM));
     sae_trainer_free(t);
     sae_model_free(m);
     sae_config_free(cfg);

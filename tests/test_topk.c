@@ -9,11 +9,12 @@
 #include "code/topk.h"
 #include "testutil.h"
 #include "train/trainer.h"
+#include "model/dense.h"
 
 /* The kept units of the trainer's last step, as its code operator lists them. */
 static const sae_sparse_code_t *support(const sae_trainer_t *t)
 {
-    return t->model->code_op->support(t->ws.code_state);
+    return sae_dense(t->model)->code_op->support(t->ws.code_state);
 }
 
 static void set(sae_config_t *cfg, const char *k, const char *v)

@@ -551,7 +551,7 @@ static sae_status_t read_data(st_load_t *ld)
     for (size_t i = 0; i < ld->n_entries; i++) {
         const st_entry_t *e = ld->by_offset[i];
         const sae_tensor_desc_t *d = &ld->model->tensors[e->tensor];
-        float *dst = ld->model->params + d->offset;
+        float *dst = ld->model->weights + d->offset;
         size_t n = d->rows * d->cols;
         for (size_t done = 0; done < n; done += per_chunk) {
             size_t k = n - done < per_chunk ? n - done : per_chunk;
@@ -569,7 +569,7 @@ static sae_status_t read_data(st_load_t *ld)
                          crc, ld->crc);
     for (size_t t = 0; t < ld->model->n_tensors; t++) {
         const sae_tensor_desc_t *d = &ld->model->tensors[t];
-        if (!sae_all_finite(ld->model->params + d->offset, d->rows * d->cols))
+        if (!sae_all_finite(ld->model->weights + d->offset, d->rows * d->cols))
             return load_fail(ld, SAE_ERR_FORMAT, "tensor '%s' holds NaN or Inf", d->name);
     }
     return SAE_OK;

@@ -348,7 +348,7 @@ sae_status_t sae_model_save(const sae_model_t *model, const char *path)
     sae_st_tensor_t tensors[SAE_MAX_TENSORS];
     for (size_t i = 0; i < model->n_tensors; i++) {
         const sae_tensor_desc_t *d = &model->tensors[i];
-        const float *data = model->params + d->offset;
+        const float *data = model->weights + d->offset;
         /* A file the loader would refuse is worse than no file. */
         if (!sae_all_finite(data, d->rows * d->cols))
             return sae_fail(errmsg, SAE_ERR_NONFINITE,

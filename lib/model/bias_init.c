@@ -17,6 +17,7 @@
 
 #include "model/kind.h"
 #include "model/model.h"
+#include "model/dense.h"
 
 static const float *row_of(const float *x, size_t rows, size_t d, size_t n, size_t i)
 {
@@ -107,6 +108,7 @@ unsigned sae_rows_geometric_median(const float *x, size_t rows, size_t d, size_t
 void sae_model_set_bias_from(sae_model_t *m, const float *x, size_t rows, size_t n,
                              sae_bias_init_t method, double *est, double *work)
 {
+    sae_dense_t *dn = sae_dense(m);
     size_t d = m->input_dim;
     if (method == SAE_BIAS_INIT_MEAN)
         sae_rows_mean(x, rows, d, n, est);
@@ -115,8 +117,8 @@ void sae_model_set_bias_from(sae_model_t *m, const float *x, size_t rows, size_t
     else
         memset(est, 0, d * sizeof *est);
     for (size_t k = 0; k < d; k++)
-        m->dec_b[k] = (float)est[k];
-    m->bias_init_pending = 0;
+        dn->dec_b[k] = (float)est[k];
+    dn->bias_init_pending = 0;
 }
 
 sae_status_t sae_model_init_decoder_bias(sae_model_t *m, const float *x, size_t rows,
@@ -133,7 +135,7 @@ sae_status_t sae_model_init_decoder_bias(sae_model_t *m, const float *x, size_t 
         return sae_fail(m->errmsg, SAE_ERR_RANGE, "%s: unknown method %d", fn, (int)method);
     if (m->kind->no_decoder_bias)
         return sae_fail(m->errmsg, SAE_ERR_STATE, "%s: %s", fn, m->kind->no_decoder_bias);
-    if (!m->dec_b)
+    if (!sae_dense(m)->dec_b)
         return sae_fail(m->errmsg, SAE_ERR_STATE,
                         "%s: the model has no decoder.bias "
                         "(arch.bias = false)",

@@ -25,7 +25,7 @@ void sae_rows_mean(const float *x, size_t rows, size_t d, size_t n, double *est)
 unsigned sae_rows_geometric_median(const float *x, size_t rows, size_t d, size_t n, double *est,
                                    double *work);
 /* decoder.bias of m from those rows by method (est, work: d doubles each);
- * clears m->bias_init_pending. */
+ * clears the dense model's bias_init_pending. */
 void sae_model_set_bias_from(sae_model_t *m, const float *x, size_t rows, size_t n,
                              sae_bias_init_t method, double *est, double *work);
 

@@ -112,57 +112,63 @@ static sae_status_t validate(const sae_config_t *cfg, char *errbuf)
 static sae_status_t build(sae_model_t *m, char *errbuf)
 {
     const sae_config_t *cfg = m->cfg;
-    (void)errbuf;
+    sae_dense_t *dn = calloc(1, sizeof *dn);
+    if (!dn)
+        return sae_fail(errbuf, SAE_ERR_NOMEM, "sae_model_create: out of memory");
+    m->state = dn;
+    dn->code_op = sae_code_op_for(cfg);
     m->input_dim = (size_t)sae_cfg_int(cfg, SAE_P_INPUT_DIM);
     m->code_dim = (size_t)sae_cfg_int(cfg, SAE_P_HIDDEN_DIM);
-    m->tied = (int)sae_cfg_int(cfg, SAE_P_TIED);
-    m->has_bias = (int)sae_cfg_int(cfg, SAE_P_BIAS);
+    dn->tied = (int)sae_cfg_int(cfg, SAE_P_TIED);
+    dn->has_bias = (int)sae_cfg_int(cfg, SAE_P_BIAS);
     m->hidden_act = (sae_activation_t)sae_cfg_int(cfg, SAE_P_HIDDEN_ACTIVATION);
     m->output_act = (sae_activation_t)sae_cfg_int(cfg, SAE_P_OUTPUT_ACTIVATION);
-    m->pre_bias = (int)sae_cfg_int(cfg, SAE_P_PRE_ENCODER_BIAS) && m->has_bias;
+    dn->pre_bias = (int)sae_cfg_int(cfg, SAE_P_PRE_ENCODER_BIAS) && dn->has_bias;
     /* The rank-ordered autoencoder encodes z = x W / D (Bertens 2016; its
      * code's execute() divides by the weights' first dimension). */
-    m->enc_scale = sae_cfg_int(cfg, SAE_P_ALGORITHM) == SAE_ALGO_RANK_ORDER
+    dn->enc_scale = sae_cfg_int(cfg, SAE_P_ALGORITHM) == SAE_ALGO_RANK_ORDER
                        ? 1.0f / (float)m->input_dim
                        : 1.0f;
 
     size_t d = m->input_dim, h = m->code_dim;
     sae_model_add_tensor(m, "encoder.weight", h, d, 1, 1);
-    if (m->has_bias)
+    if (dn->has_bias)
         sae_model_add_tensor(m, "encoder.bias", h, 1, 0, 1);
-    if (!m->tied)
+    if (!dn->tied)
         sae_model_add_tensor(m, "decoder.weight", h, d, 1, 0);
-    if (m->has_bias)
+    if (dn->has_bias)
         sae_model_add_tensor(m, "decoder.bias", d, 1, 0, 0);
     return SAE_OK;
 }
 
 static sae_status_t bind(sae_model_t *m, char *errbuf)
 {
-    if (m->code_op->create(m->cfg, m->code_dim, 0, &m->code_infer) != SAE_OK)
+    sae_dense_t *dn = sae_dense(m);
+    if (dn->code_op->create(m->cfg, m->code_dim, 0, &dn->code_infer) != SAE_OK)
         return sae_fail(errbuf, SAE_ERR_NOMEM, "sae_model_create: out of memory");
-    if (m->pre_bias) {
-        m->center = sae_aligned_alloc(SAE_CENTER_ROWS * m->input_dim * sizeof(float));
-        if (!m->center)
+    if (dn->pre_bias) {
+        dn->center = sae_aligned_alloc(SAE_CENTER_ROWS * m->input_dim * sizeof(float));
+        if (!dn->center)
             return sae_fail(errbuf, SAE_ERR_NOMEM, "sae_model_create: out of memory");
     }
     for (size_t i = 0; i < m->n_tensors; i++) {
-        float *p = m->params + m->tensors[i].offset;
+        float *p = m->weights + m->tensors[i].offset;
         const char *n = m->tensors[i].name;
         if (!strcmp(n, "encoder.weight"))
-            m->enc_w = p;
+            dn->enc_w = p;
         else if (!strcmp(n, "encoder.bias"))
-            m->enc_b = p;
+            dn->enc_b = p;
         else if (!strcmp(n, "decoder.weight"))
-            m->dec_w = p;
+            dn->dec_w = p;
         else
-            m->dec_b = p;
+            dn->dec_b = p;
     }
     return SAE_OK;
 }
 
 static void init(sae_model_t *m, sae_rng_t *rng)
 {
+    sae_dense_t *dn = sae_dense(m);
     /* Glorot & Bengio (2010): variance 2 / (fan_in + fan_out), drawn
      * uniformly on +-sqrt(6 / (fan_in + fan_out)) or from a normal of
      * standard deviation sqrt(2 / (fan_in + fan_out)) (the rank-ordered
@@ -173,7 +179,7 @@ static void init(sae_model_t *m, sae_rng_t *rng)
     int fan_in = sae_cfg_int(m->cfg, SAE_P_INIT) == SAE_INIT_FAN_IN_UNIFORM;
     for (size_t i = 0; i < m->n_tensors; i++) {
         const sae_tensor_desc_t *t = &m->tensors[i];
-        float *p = m->params + t->offset;
+        float *p = m->weights + t->offset;
         size_t n = t->rows * t->cols;
         if (fan_in) {
             /* torch.nn.Linear: the encoder reads D inputs, the decoder H. */
@@ -195,40 +201,45 @@ static void init(sae_model_t *m, sae_rng_t *rng)
     float *atoms = (float *)sae_model_decoder_rows(m);
     if (sae_cfg_int(m->cfg, SAE_P_UNIT_NORM_DECODER))
         sae_rows_normalize(atoms, m->code_dim, m->input_dim);
-    if (sae_cfg_int(m->cfg, SAE_P_ENCODER_FROM_DECODER) && !m->tied)
-        memcpy(m->enc_w, m->dec_w, m->code_dim * m->input_dim * sizeof(float));
+    if (sae_cfg_int(m->cfg, SAE_P_ENCODER_FROM_DECODER) && !dn->tied)
+        memcpy(dn->enc_w, dn->dec_w, m->code_dim * m->input_dim * sizeof(float));
     /* arch.bias_init: decoder.bias waits for the trainer's first rows. */
-    m->bias_init_pending = m->has_bias && sae_cfg_int(m->cfg, SAE_P_BIAS_INIT) != SAE_BIAS_INIT_ZERO;
+    dn->bias_init_pending = dn->has_bias && sae_cfg_int(m->cfg, SAE_P_BIAS_INIT) != SAE_BIAS_INIT_ZERO;
 }
 
 static void release(sae_model_t *m)
 {
-    if (m->code_op)
-        m->code_op->destroy(m->code_infer);
-    sae_aligned_free(m->center);
+    sae_dense_t *dn = sae_dense(m);
+    if (!dn)
+        return;
+    dn->code_op->destroy(dn->code_infer);
+    sae_aligned_free(dn->center);
+    free(dn);
 }
 
 const float *sae_model_center_input(const sae_model_t *m, const float *x, size_t rows)
 {
-    if (!m->pre_bias)
+    sae_dense_t *dn = sae_dense(m);
+    if (!dn->pre_bias)
         return x;
     size_t d = m->input_dim;
     for (size_t b = 0; b < rows; b++)
         for (size_t i = 0; i < d; i++)
-            m->center[b * d + i] = x[b * d + i] - m->dec_b[i];
-    return m->center;
+            dn->center[b * d + i] = x[b * d + i] - dn->dec_b[i];
+    return dn->center;
 }
 
 void sae_model_forward_encoder(const sae_model_t *m, const float *x, size_t rows, float *code)
 {
+    sae_dense_t *dn = sae_dense(m);
     size_t d = m->input_dim, h = m->code_dim;
-    size_t step = m->pre_bias ? SAE_CENTER_ROWS : rows;
+    size_t step = dn->pre_bias ? SAE_CENTER_ROWS : rows;
     for (size_t r = 0; r < rows; r += step) {
         size_t n = rows - r < step ? rows - r : step;
         const float *xin = sae_model_center_input(m, x + r * d, n);
-        sae_gemm(0, 1, n, h, d, m->enc_scale, xin, d, m->enc_w, d, 0.0f, code + r * h, h);
+        sae_gemm(0, 1, n, h, d, dn->enc_scale, xin, d, dn->enc_w, d, 0.0f, code + r * h, h);
     }
-    m->code_op->infer(m->code_infer, m->hidden_act, code, m->enc_b, rows, h,
+    dn->code_op->infer(dn->code_infer, m->hidden_act, code, dn->enc_b, rows, h,
                       sae_model_threads(m));
 }
 
@@ -236,7 +247,8 @@ void sae_model_forward_encoder(const sae_model_t *m, const float *x, size_t rows
  * models share the encoder's. */
 const float *sae_model_decoder_rows(const sae_model_t *m)
 {
-    return m->tied ? m->enc_w : m->dec_w;
+    sae_dense_t *dn = sae_dense(m);
+    return dn->tied ? dn->enc_w : dn->dec_w;
 }
 
 void sae_model_forward_decoder_pre(const sae_model_t *m, const float *h, size_t rows, float *out)
@@ -249,7 +261,7 @@ static void decode_rows(const sae_model_t *m, const float *h, size_t rows, float
 {
     sae_reduce_scratch_t scr = {NULL, sae_model_threads(m)};
     sae_model_forward_decoder_pre(m, h, rows, x_hat);
-    sae_bias_act_forward(m->output_act, x_hat, rows, m->input_dim, m->dec_b, NULL, &scr);
+    sae_bias_act_forward(m->output_act, x_hat, rows, m->input_dim, sae_dense(m)->dec_b, NULL, &scr);
 }
 
 static sae_status_t encode(sae_model_t *m, const float *x, size_t rows, float *code)

@@ -4,11 +4,41 @@
 #ifndef SAE_MODEL_DENSE_H
 #define SAE_MODEL_DENSE_H
 
+#include "code/code_op.h"
 #include "model/model.h"
+
+/* The one-hidden-layer model's state (m->state). */
+typedef struct sae_dense {
+    /* The code operator (code/code_op.h) and its inference state. */
+    const sae_code_op_t *code_op;
+    void *code_infer;
+    int tied, has_bias;
+    float enc_scale; /* factor of x W^T: 1/D for the rank-ordered autoencoder */
+    /* Views into the weights; dec_w is NULL when tied, biases NULL without
+     * bias. */
+    float *enc_w; /* [code x input] */
+    float *enc_b; /* [code] */
+    float *dec_w; /* [code x input]: one row per unit, the dictionary atoms */
+    float *dec_b; /* [input] */
+    /* arch.pre_encoder_bias (Gao et al. 2024): the encoder reads x - dec_b;
+     * the centred rows of inference calls go to center [SAE_CENTER_ROWS x
+     * input]. */
+    int pre_bias;
+    float *center;
+    /* arch.bias_init is not zero and decoder.bias has not been set from
+     * data yet: the trainer does it on the first rows it is given. Set at
+     * creation only (a loaded model keeps its bias). */
+    int bias_init_pending;
+} sae_dense_t;
+
+static inline sae_dense_t *sae_dense(const sae_model_t *m)
+{
+    return (sae_dense_t *)m->state;
+}
 
 /* Rows centred per call of sae_model_center_input. */
 #define SAE_CENTER_ROWS 256
-/* x itself, or (arch.pre_encoder_bias) x - dec_b written into m->center;
+/* x itself, or (arch.pre_encoder_bias) x - dec_b written into the model's center;
  * rows <= SAE_CENTER_ROWS. */
 const float *sae_model_center_input(const sae_model_t *m, const float *x, size_t rows);
 

@@ -82,32 +82,32 @@ static sae_status_t bind(sae_model_t *m, char *errbuf)
 
 static void release(sae_model_t *m)
 {
-    free(m->net);
+    free(sae_net(m));
 }
 
 static sae_status_t encode(sae_model_t *m, const float *x, size_t rows, float *code)
 {
-    return sae_net_run(m, x, rows, 0, m->net->code, code);
+    return sae_net_run(m, x, rows, 0, sae_net(m)->code, code);
 }
 
 static sae_status_t decode(sae_model_t *m, const float *code, size_t rows, float *x_hat)
 {
-    return sae_net_run(m, code, rows, m->net->code + 1, m->net->n - 1, x_hat);
+    return sae_net_run(m, code, rows, sae_net(m)->code + 1, sae_net(m)->n - 1, x_hat);
 }
 
 static sae_status_t reconstruct(sae_model_t *m, const float *x, size_t rows, float *x_hat)
 {
-    return sae_net_run(m, x, rows, 0, m->net->n - 1, x_hat);
+    return sae_net_run(m, x, rows, 0, sae_net(m)->n - 1, x_hat);
 }
 
 static size_t layer_count(const sae_model_t *m)
 {
-    return m->net->n;
+    return sae_net(m)->n;
 }
 
 static void layer_shape(const sae_model_t *m, size_t index, size_t *c, size_t *h, size_t *w)
 {
-    const sae_conv_geom_t *g = &m->net->layer[index].g;
+    const sae_conv_geom_t *g = &sae_net(m)->layer[index].g;
     *c = g->out_c;
     *h = g->out_h;
     *w = g->out_w;

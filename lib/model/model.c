@@ -28,20 +28,20 @@ void sae_model_add_tensor(sae_model_t *m, const char *name, size_t rows, size_t 
     t->name = name;
     t->rows = rows;
     t->cols = cols;
-    t->offset = m->n_params;
+    t->offset = m->n_weights;
     t->is_weight = is_weight;
     t->is_encoder = is_encoder;
     /* Keep every tensor 64-byte aligned inside the block. */
-    m->n_params += (rows * cols + 15) & ~(size_t)15;
+    m->n_weights += (rows * cols + 15) & ~(size_t)15;
 }
 
 static sae_status_t alloc_block(sae_model_t *m, char *errbuf)
 {
-    m->params = sae_aligned_alloc(m->n_params * sizeof(float));
-    if (!m->params)
+    m->weights = sae_aligned_alloc(m->n_weights * sizeof(float));
+    if (!m->weights)
         return sae_fail(errbuf, SAE_ERR_NOMEM, "sae_model_create: cannot allocate %zu parameters",
-                        m->n_params);
-    memset(m->params, 0, m->n_params * sizeof(float));
+                        m->n_weights);
+    memset(m->weights, 0, m->n_weights * sizeof(float));
     return SAE_OK;
 }
 
@@ -62,8 +62,6 @@ sae_status_t sae_model_alloc(const sae_config_t *cfg, sae_model_t **out, char *e
         return sae_fail(errbuf, SAE_ERR_NOMEM, "sae_model_create: out of memory");
     }
     m->kind = kind;
-    m->code_op = sae_code_op_for(cfg);
-    m->enc_scale = 1.0f;
     st = kind->build(m, errbuf);
     if (st == SAE_OK)
         st = alloc_block(m, errbuf);
@@ -110,7 +108,7 @@ void sae_model_free(sae_model_t *m)
     if (m->kind)
         m->kind->release(m);
     sae_config_free(m->cfg);
-    sae_aligned_free(m->params);
+    sae_aligned_free(m->weights);
     sae_aligned_free(m->scratch);
     free(m);
 }
@@ -223,7 +221,7 @@ sae_status_t sae_model_tensor(const sae_model_t *m, size_t index, const char **n
     if (cols)
         *cols = t->cols;
     if (data)
-        *data = m->params + t->offset;
+        *data = m->weights + t->offset;
     return SAE_OK;
 }
 

@@ -10,7 +10,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "config/config.h"
-#include "code/code_op.h"
+#include "layers/activation.h"
 #include "sae.h"
 
 #define SAE_MAX_TENSORS (2 * SAE_MAX_LAYERS)
@@ -24,41 +24,22 @@ typedef struct sae_tensor_desc {
 } sae_tensor_desc_t;
 
 typedef struct sae_model_kind sae_model_kind_t;
-typedef struct sae_net sae_net_t;
 
 struct sae_model {
     sae_config_t *cfg; /* owned copy */
     const sae_model_kind_t *kind;
-    /* The code operator and its inference state (dense kind). */
-    const sae_code_op_t *code_op;
-    void *code_infer;
-    float enc_scale; /* factor of x W^T: 1/D for the rank-ordered autoencoder */
+    /* The kind's own state: sae_dense_t (model/dense.h) or sae_net_t
+     * (model/network.h), reached through sae_dense(m) / sae_net(m). */
+    void *state;
     size_t input_dim, code_dim;
-    int tied, has_bias;
+    /* The code's activation (what the code statistics count as active)
+     * and the output's (what the loss applies). */
     sae_activation_t hidden_act, output_act;
 
-    float *params; /* n_params floats, 64-byte aligned */
-    size_t n_params;
+    float *weights; /* n_weights floats, 64-byte aligned: every tensor */
+    size_t n_weights;
     sae_tensor_desc_t tensors[SAE_MAX_TENSORS];
     size_t n_tensors;
-    /* Views into params; dec_w is NULL when tied, biases NULL without bias. */
-    float *enc_w; /* [code x input] */
-    float *enc_b; /* [code] */
-    float *dec_w; /* [code x input]: one row per unit, the dictionary atoms */
-    float *dec_b; /* [input] */
-    /* The layer list of a layered model (arch.layers), else NULL: then the
-     * four views above are NULL and input_dim / code_dim come from it. */
-    sae_net_t *net;
-
-    /* arch.pre_encoder_bias (Gao et al. 2024): the encoder reads x - dec_b;
-     * the centred rows of inference calls go to center [SAE_CENTER_ROWS x
-     * input], allocated with the model. */
-    int pre_bias;
-    float *center;
-    /* arch.bias_init is not zero and decoder.bias has not been set from
-     * data yet: the trainer does it on the first rows it is given. Set by
-     * sae_model_create only (a loaded model keeps its bias). */
-    int bias_init_pending;
     /* Scratch for inference calls, grown on demand. */
     float *scratch;
     size_t scratch_size;

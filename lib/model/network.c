@@ -46,7 +46,7 @@ sae_status_t sae_net_build(sae_model_t *m, char *errbuf)
     sae_net_t *net = calloc(1, sizeof *net);
     if (!net)
         return sae_fail(errbuf, SAE_ERR_NOMEM, "sae_model_create: out of memory");
-    m->net = net;
+    m->state = net;
     const sae_netspec_t *s = &m->cfg->layers;
     int bias = (int)sae_cfg_int(m->cfg, SAE_P_BIAS);
     net->n = s->n;
@@ -87,7 +87,6 @@ sae_status_t sae_net_build(sae_model_t *m, char *errbuf)
     }
     m->input_dim = s->in_c * s->in_h * s->in_w;
     m->code_dim = net->layer[net->code].out_size;
-    m->has_bias = bias;
     m->hidden_act = net->layer[net->code].spec.act;
     m->output_act = net->layer[net->n - 1].spec.act;
     return SAE_OK;
@@ -95,14 +94,14 @@ sae_status_t sae_net_build(sae_model_t *m, char *errbuf)
 
 void sae_net_bind(sae_model_t *m)
 {
-    sae_net_t *net = m->net;
+    sae_net_t *net = sae_net(m);
     for (size_t t = 0; t < m->n_tensors; t++) {
         size_t i;
         int is_bias = 0;
         if (sscanf(m->tensors[t].name, "layers.%zu.", &i) != 1 || i >= net->n)
             continue;
         is_bias = strstr(m->tensors[t].name, ".bias") != NULL;
-        float *p = m->params + m->tensors[t].offset;
+        float *p = m->weights + m->tensors[t].offset;
         if (is_bias)
             net->layer[i].b = p;
         else
@@ -112,7 +111,7 @@ void sae_net_bind(sae_model_t *m)
 
 void sae_net_init_params(sae_model_t *m, sae_rng_t *rng)
 {
-    sae_net_t *net = m->net;
+    sae_net_t *net = sae_net(m);
     int64_t init = sae_cfg_int(m->cfg, SAE_P_INIT);
     double scale = sae_cfg_float(m->cfg, SAE_P_INIT_SCALE);
     for (size_t i = 0; i < net->n; i++) {
@@ -208,7 +207,7 @@ static size_t chunk_floats(const sae_net_t *net, size_t rows, size_t first, size
 sae_status_t sae_net_run(sae_model_t *m, const float *in, size_t rows, size_t first, size_t last,
                          float *out)
 {
-    const sae_net_t *net = m->net;
+    const sae_net_t *net = sae_net(m);
     size_t per_row = chunk_floats(net, 1, first, last);
     size_t chunk = INFER_FLOATS / (per_row ? per_row : 1);
     chunk = chunk < 1 ? 1 : (chunk > 256 ? 256 : chunk);

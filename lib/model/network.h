@@ -11,7 +11,7 @@
 #include "layers/activation.h"
 #include "config/netspec.h"
 
-typedef struct sae_model sae_model_t;
+#include "model/model.h"
 
 typedef struct sae_net_layer {
     sae_layer_spec_t spec;
@@ -29,6 +29,12 @@ typedef struct sae_net {
     size_t max_size;                    /* largest in/out size per sample */
     int threads;                        /* the convolutions' (train.threads, 0: every core) */
 } sae_net_t;
+
+/* The layered model's state (m->state). */
+static inline sae_net_t *sae_net(const sae_model_t *m)
+{
+    return (sae_net_t *)m->state;
+}
 
 /* Buffers of one forward pass over up to `rows` rows. */
 typedef struct sae_net_buffers {

@@ -23,8 +23,9 @@ _Static_assert(CHUNK <= SAE_CENTER_ROWS, "a chunk is centred in one call");
  * of encoder.weight when tied. */
 static void add_column(const sae_model_t *m, size_t j, float v, float *s)
 {
+    sae_dense_t *dn = sae_dense(m);
     size_t d = m->input_dim;
-    const float *w = (m->tied ? m->enc_w : m->dec_w) + j * d;
+    const float *w = (dn->tied ? dn->enc_w : dn->dec_w) + j * d;
     for (size_t i = 0; i < d; i++)
         s[i] += v * w[i];
 }
@@ -34,7 +35,7 @@ static double residual_norm(const sae_model_t *m, const float *x, const float *s
 {
     size_t d = m->input_dim;
     memcpy(out, s, d * sizeof *out);
-    sae_bias_act_forward(m->output_act, out, 1, d, m->dec_b, NULL, NULL);
+    sae_bias_act_forward(m->output_act, out, 1, d, sae_dense(m)->dec_b, NULL, NULL);
     double sq = 0.0;
     for (size_t i = 0; i < d; i++) {
         double e = (double)x[i] - (double)out[i];
@@ -82,6 +83,7 @@ sae_status_t sae_model_prefix_errors(sae_model_t *m, const float *x, size_t rows
     sae_status_t st = sae_model_check_io(m, fn, x, rows, d, x);
     if (st != SAE_OK)
         return st;
+    const sae_dense_t *dn = sae_dense(m);
     /* z and the code of a chunk, s and out of a row, the ranked units (two
      * floats' room each). */
     float *z = sae_model_scratch(m, 2 * CHUNK * h + 2 * d + 2 * h);
@@ -98,11 +100,11 @@ sae_status_t sae_model_prefix_errors(sae_model_t *m, const float *x, size_t rows
         /* The encoder's input (x - decoder.bias with arch.pre_encoder_bias);
          * the errors are against x itself. CHUNK <= SAE_CENTER_ROWS. */
         const float *xe = sae_model_center_input(m, xc, n);
-        sae_gemm(0, 1, n, h, d, m->enc_scale, xe, d, m->enc_w, d, 0.0f, z, h);
-        if (m->enc_b)
+        sae_gemm(0, 1, n, h, d, dn->enc_scale, xe, d, dn->enc_w, d, 0.0f, z, h);
+        if (dn->enc_b)
             for (size_t b = 0; b < n; b++)
                 for (size_t j = 0; j < h; j++)
-                    z[b * h + j] += m->enc_b[j];
+                    z[b * h + j] += dn->enc_b[j];
         for (size_t b = 0; b < n; b++)
             row_errors(m, xc + b * d, z + b * h, code + b * h, ks, n_ks, k_max, rk, s, out, errors);
     }

@@ -44,6 +44,7 @@ void sae_auxk_residual(sae_trainer_t *t, const float *x, const float *out, size_
     if (ws->aux_frozen)
         return;
     const sae_model_t *m = t->model;
+    sae_dense_t *dn = sae_dense(m);
     size_t d = m->input_dim;
     double norm = 0.0;
     for (size_t b = 0; b < rows; b++) {
@@ -51,7 +52,7 @@ void sae_auxk_residual(sae_trainer_t *t, const float *x, const float *out, size_
         const float *xb = x + b * d, *ob = out + b * d;
         float s = 0.0f;
         for (size_t i = 0; i < d; i++) {
-            e[i] = xb[i] - (ob[i] + (m->dec_b ? m->dec_b[i] : 0.0f));
+            e[i] = xb[i] - (ob[i] + (dn->dec_b ? dn->dec_b[i] : 0.0f));
             s += e[i] * e[i];
         }
         norm += (double)s;

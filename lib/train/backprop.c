@@ -41,7 +41,7 @@ double sae_backprop_l2_penalty(const sae_trainer_t *t)
     const sae_model_t *m = t->model;
     sae_segment_t seg[SAE_MAX_TENSORS];
     size_t n = decay_segments(m, seg);
-    return sae_optim_l2_penalty(m->params, seg, n, sae_cfg_float(m->cfg, SAE_P_WEIGHT_DECAY));
+    return sae_optim_l2_penalty(m->weights, seg, n, sae_cfg_float(m->cfg, SAE_P_WEIGHT_DECAY));
 }
 
 void sae_backprop_l2_grad(const sae_trainer_t *t, float *grad)
@@ -49,7 +49,7 @@ void sae_backprop_l2_grad(const sae_trainer_t *t, float *grad)
     const sae_model_t *m = t->model;
     sae_segment_t seg[SAE_MAX_TENSORS];
     size_t n = decay_segments(m, seg);
-    sae_optim_l2_grad(grad, m->params, seg, n, (float)sae_cfg_float(m->cfg, SAE_P_WEIGHT_DECAY));
+    sae_optim_l2_grad(grad, m->weights, seg, n, (float)sae_cfg_float(m->cfg, SAE_P_WEIGHT_DECAY));
 }
 
 static sae_status_t setup(sae_trainer_t *t, char *errbuf)
@@ -66,7 +66,7 @@ static sae_status_t setup(sae_trainer_t *t, char *errbuf)
     s->hp.eps = sae_cfg_float(cfg, SAE_P_ADAM_EPS);
     s->hp.lambda = sae_cfg_float(cfg, SAE_P_WEIGHT_DECAY);
     s->n_seg = decay_segments(m, s->seg);
-    sae_status_t st = sae_optim_init(&s->opt, s->hp.adam, m->n_params, errbuf);
+    sae_status_t st = sae_optim_init(&s->opt, s->hp.adam, m->n_weights, errbuf);
     if (st != SAE_OK) {
         free(s);
         return st;
@@ -115,9 +115,9 @@ static sae_status_t step(sae_trainer_t *t, const float *batch, size_t rows, sae_
     int unit_norm = (int)sae_cfg_int(m->cfg, SAE_P_UNIT_NORM_DECODER);
     float *atoms = (float *)sae_model_decoder_rows(m);
     if (unit_norm)
-        sae_rows_project_out(t->ws.grad + (atoms - m->params), atoms, m->code_dim, m->input_dim);
+        sae_rows_project_out(t->ws.grad + (atoms - m->weights), atoms, m->code_dim, m->input_dim);
     s->hp.lr = rate(t);
-    double l2 = sae_optim_update(&s->opt, &s->hp, m->params, t->ws.grad, s->seg, s->n_seg,
+    double l2 = sae_optim_update(&s->opt, &s->hp, m->weights, t->ws.grad, s->seg, s->n_seg,
                                  t->threads);
     if (unit_norm)
         sae_rows_normalize(atoms, m->code_dim, m->input_dim);

@@ -42,10 +42,10 @@ sae_status_t sae_trainer_gradcheck(sae_trainer_t *t, const float *x, size_t rows
     sae_status_t st = sae_forward_backward(t, x, rows, 0, 1, &s);
     if (st != SAE_OK)
         return st;
-    float *ana = malloc(m->n_params * sizeof *ana);
+    float *ana = malloc(m->n_weights * sizeof *ana);
     if (!ana)
         return sae_fail(t->errmsg, SAE_ERR_NOMEM, "sae_trainer_gradcheck: out of memory");
-    memcpy(ana, t->ws.grad, m->n_params * sizeof *ana);
+    memcpy(ana, t->ws.grad, m->n_weights * sizeof *ana);
     sae_backprop_l2_grad(t, ana);
     /* AuxK's residual target is a constant of its gradient: hold it. */
     t->ws.aux_frozen = 1;
@@ -57,7 +57,7 @@ sae_status_t sae_trainer_gradcheck(sae_trainer_t *t, const float *x, size_t rows
         size_t off = m->tensors[ti].offset, n = m->tensors[ti].rows * m->tensors[ti].cols;
         size_t stride = n > GC_MAX_PER_TENSOR ? n / GC_MAX_PER_TENSOR : 1;
         for (size_t k = 0; k < n; k += stride) {
-            float *p = m->params + off + k;
+            float *p = m->weights + off + k;
             float keep = *p;
             *p = keep + GC_EPS;
             double up = objective(t, x, rows);

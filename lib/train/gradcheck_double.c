@@ -22,6 +22,8 @@
 
 #include "train/method.h"
 #include "train/trainer.h"
+#include "model/dense.h"
+#include "model/kind.h"
 
 /* UFLDL's step. In double the rounding error of J(p +- eps) is ~1e-16 / eps
  * relative, the curvature error ~eps^2: both far below 1e-9. */
@@ -86,7 +88,7 @@ static double sgn(double v)
 
 static size_t offset_of(const sae_model_t *m, const float *view)
 {
-    return view ? (size_t)(view - m->params) : ABSENT;
+    return view ? (size_t)(view - m->weights) : ABSENT;
 }
 
 static void dnet_free(dnet_t *n)
@@ -103,13 +105,14 @@ static void dnet_free(dnet_t *n)
 
 static int dnet_init(dnet_t *n, const sae_model_t *m, const float *x, size_t rows)
 {
+    sae_dense_t *dn = sae_dense(m);
     const sae_config_t *cfg = m->cfg;
     memset(n, 0, sizeof *n);
     n->d = m->input_dim;
     n->h = m->code_dim;
     n->rows = rows;
-    n->tied = m->tied;
-    n->pre = m->pre_bias;
+    n->tied = dn->tied;
+    n->pre = dn->pre_bias;
     n->fa = m->hidden_act;
     n->ga = m->output_act;
     n->loss = (sae_loss_t)sae_cfg_int(cfg, SAE_P_LOSS);
@@ -126,11 +129,11 @@ static int dnet_init(dnet_t *n, const sae_model_t *m, const float *x, size_t row
     n->batch_t = sae_cfg_float(cfg, SAE_P_BATCH_TARGET);
     n->lambda = sae_cfg_float(cfg, SAE_P_WEIGHT_DECAY);
     n->decay_we = n->lambda > 0.0 && sae_cfg_int(cfg, SAE_P_DECAY_ENCODER);
-    n->decay_wd = n->lambda > 0.0 && sae_cfg_int(cfg, SAE_P_DECAY_DECODER) && !m->tied;
-    n->we = offset_of(m, m->enc_w);
-    n->be = offset_of(m, m->enc_b);
-    n->wd = offset_of(m, m->dec_w);
-    n->bd = offset_of(m, m->dec_b);
+    n->decay_wd = n->lambda > 0.0 && sae_cfg_int(cfg, SAE_P_DECAY_DECODER) && !dn->tied;
+    n->we = offset_of(m, dn->enc_w);
+    n->be = offset_of(m, dn->enc_b);
+    n->wd = offset_of(m, dn->dec_w);
+    n->bd = offset_of(m, dn->dec_b);
     size_t bd = rows * n->d, bh = rows * n->h;
     n->x = malloc(bd * sizeof *n->x);
     n->xe = malloc(bd * sizeof *n->xe);
@@ -211,7 +214,7 @@ static double sum_squares(const double *w, size_t n)
 }
 
 /* J(p); with grad (zeroed here, the model's layout), also dJ/dp. */
-static double objective(dnet_t *n, const double *p, double *grad, size_t n_params)
+static double objective(dnet_t *n, const double *p, double *grad, size_t n_weights)
 {
     const int B = (int)n->rows, D = (int)n->d, H = (int)n->h;
     size_t rows = n->rows, d = n->d, h = n->h;
@@ -264,7 +267,7 @@ static double objective(dnet_t *n, const double *p, double *grad, size_t n_param
     if (!grad)
         return J;
 
-    memset(grad, 0, n_params * sizeof *grad);
+    memset(grad, 0, n_weights * sizeof *grad);
     double *g_we = grad + n->we;
     if (bd)
         for (size_t b = 0; b < rows; b++)
@@ -314,7 +317,7 @@ sae_status_t sae_gradcheck_double_run(sae_trainer_t *t, const float *x, size_t r
                                       double *float_rel_diff)
 {
     sae_model_t *m = t->model;
-    size_t np = m->n_params;
+    size_t np = m->n_weights;
     dnet_t n;
     double *p = malloc(np * sizeof *p), *ana = malloc(np * sizeof *ana);
     if (!p || !ana || !dnet_init(&n, m, x, rows)) {
@@ -323,7 +326,7 @@ sae_status_t sae_gradcheck_double_run(sae_trainer_t *t, const float *x, size_t r
         return sae_fail(t->errmsg, SAE_ERR_NOMEM, "sae_trainer_gradcheck_double: out of memory");
     }
     for (size_t k = 0; k < np; k++)
-        p[k] = (double)m->params[k];
+        p[k] = (double)m->weights[k];
     objective(&n, p, ana, np);
 
     double diff2 = 0.0, sum2 = 0.0, fdiff2 = 0.0, fsum2 = 0.0;
@@ -371,7 +374,7 @@ sae_status_t sae_trainer_gradcheck_double(sae_trainer_t *t, const float *x, size
     sae_model_t *m = t->model;
     if (!sae_all_finite(x, rows * m->input_dim))
         return sae_fail(t->errmsg, SAE_ERR_NONFINITE, "%s: data holds NaN or Inf", fn);
-    if (m->net)
+    if (m->kind != &sae_kind_dense)
         return sae_fail(t->errmsg, SAE_ERR_UNSUPPORTED,
                         "%s: the double objective is the one-hidden-layer model's; a model with "
                         "arch.layers is checked by sae_trainer_gradcheck",
@@ -392,10 +395,10 @@ sae_status_t sae_trainer_gradcheck_double(sae_trainer_t *t, const float *x, size
     sae_status_t st = sae_forward_backward(t, x, rows, 0, 1, &s);
     if (st != SAE_OK)
         return st;
-    float *fg = malloc(m->n_params * sizeof *fg);
+    float *fg = malloc(m->n_weights * sizeof *fg);
     if (!fg)
         return sae_fail(t->errmsg, SAE_ERR_NOMEM, "%s: out of memory", fn);
-    memcpy(fg, t->ws.grad, m->n_params * sizeof *fg);
+    memcpy(fg, t->ws.grad, m->n_weights * sizeof *fg);
     sae_backprop_l2_grad(t, fg);
     st = sae_gradcheck_double_run(t, x, rows, fg, rel_diff, float_rel_diff);
     free(fg);

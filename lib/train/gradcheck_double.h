@@ -8,7 +8,7 @@
 
 #include "sae.h"
 
-/* As sae_trainer_gradcheck_double, with float_grad (the model's n_params
+/* As sae_trainer_gradcheck_double, with float_grad (the model's n_weights
  * layout, weight decay included) standing for the library's backward pass;
  * float_grad and float_rel_diff may be NULL (no float comparison). The
  * arguments are assumed checked. */

@@ -60,8 +60,8 @@ typedef struct lbfgs_run {
 
 static void to_model(sae_model_t *m, const lbfgsfloatval_t *p)
 {
-    for (size_t k = 0; k < m->n_params; k++)
-        m->params[k] = (float)p[k];
+    for (size_t k = 0; k < m->n_weights; k++)
+        m->weights[k] = (float)p[k];
 }
 
 static lbfgsfloatval_t evaluate(void *instance, const lbfgsfloatval_t *p, lbfgsfloatval_t *g,
@@ -131,12 +131,12 @@ static sae_status_t minimise(lbfgs_run_t *run)
 {
     sae_trainer_t *t = run->t;
     sae_model_t *m = t->model;
-    int n = (int)m->n_params; /* a multiple of 16, as liblbfgs' SSE path needs */
+    int n = (int)m->n_weights; /* a multiple of 16, as liblbfgs' SSE path needs */
     lbfgsfloatval_t *p = lbfgs_malloc(n);
     if (!p)
         return sae_fail(t->errmsg, SAE_ERR_NOMEM, "lbfgs: cannot allocate %d parameters", n);
     for (int k = 0; k < n; k++)
-        p[k] = (lbfgsfloatval_t)m->params[k];
+        p[k] = (lbfgsfloatval_t)m->weights[k];
 
     lbfgs_parameter_t param;
     lbfgs_parameter_init(&param);
@@ -204,8 +204,8 @@ static sae_status_t fit(sae_trainer_t *t, const float *x, size_t rows, uint64_t 
         return sae_fail(t->errmsg, SAE_ERR_STATE,
                         "optim.type = lbfgs needs the same objective at every evaluation: set "
                         "corrupt.noise_std = 0, corrupt.input_keep = 1, corrupt.hidden_keep = 1");
-    if (m->n_params > INT_MAX)
-        return sae_fail(t->errmsg, SAE_ERR_RANGE, "lbfgs: %zu parameters is too many", m->n_params);
+    if (m->n_weights > INT_MAX)
+        return sae_fail(t->errmsg, SAE_ERR_RANGE, "lbfgs: %zu parameters is too many", m->n_weights);
     /* Every row in one pass: rho_hat and the other batch statistics are
      * those of the whole data set. */
     sae_workspace_t narrow = t->ws;

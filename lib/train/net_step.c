@@ -12,6 +12,7 @@
 #include "sparsity/regularizer.h"
 #include "train/pass.h"
 #include "train/trainer.h"
+#include "model/network.h"
 
 static int grab(void **p, size_t bytes)
 {
@@ -39,7 +40,7 @@ static void net_ws_free(sae_net_ws_t *nw)
 static sae_status_t net_ws_init(sae_net_ws_t **out, const sae_model_t *m, size_t batch,
                                int threads)
 {
-    const sae_net_t *net = m->net;
+    const sae_net_t *net = sae_net(m);
     sae_net_ws_t *nw = calloc(1, sizeof *nw);
     *out = NULL;
     if (!nw)
@@ -72,7 +73,7 @@ static sae_status_t net_ws_init(sae_net_ws_t **out, const sae_model_t *m, size_t
 /* Does arch.penalize put the regularizers on layer i's output? */
 static int penalised(const sae_model_t *m, size_t i)
 {
-    const sae_net_t *net = m->net;
+    const sae_net_t *net = sae_net(m);
     switch (sae_cfg_int(m->cfg, SAE_P_PENALIZE)) {
     case 1:
         return i + 1 < net->n;
@@ -91,7 +92,7 @@ static sae_status_t layer_terms(sae_trainer_t *t, size_t i, size_t rows, float *
 {
     sae_model_t *m = t->model;
     sae_net_ws_t *nw = t->ws.net;
-    const sae_net_layer_t *l = &m->net->layer[i];
+    const sae_net_layer_t *l = &sae_net(m)->layer[i];
     const float *a = nw->buf.out[i];
     size_t units = l->out_size;
     sae_code_stats_t cs = {nw->row_sum, nw->col_sum, 0.0, 0.0, NULL};
@@ -145,7 +146,7 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
                                      int grad, sae_stats_t *stats)
 {
     sae_model_t *m = t->model;
-    const sae_net_t *net = m->net;
+    const sae_net_t *net = sae_net(m);
     sae_workspace_t *ws = &t->ws;
     sae_net_ws_t *nw = ws->net;
     size_t last = net->n - 1;
@@ -184,8 +185,8 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
                                      NULL, &nw->scr);
             }
             float *dx = i == 0 ? NULL : (d == nw->d0 ? nw->d1 : nw->d0);
-            float *gw = l->w ? ws->grad + (l->w - m->params) : NULL;
-            float *gb = l->b ? ws->grad + (l->b - m->params) : NULL;
+            float *gw = l->w ? ws->grad + (l->w - m->weights) : NULL;
+            float *gb = l->b ? ws->grad + (l->b - m->weights) : NULL;
             layer_backward(net, i, i == 0 ? xin : nw->buf.out[i - 1], rows, d, dx, gw, gb,
                            &nw->buf);
             d = dx;

@@ -32,20 +32,22 @@
 #include "train/method.h"
 #include "train/trainer.h"
 #include "train/schedule.h"
+#include "model/dense.h"
 
 /* X, sgn(X) and R of a batch, with the statistics the callback reports. */
 static sae_status_t decode_batch(sae_trainer_t *t, const float *y, size_t rows,
                                  sae_stats_t *stats)
 {
     sae_model_t *m = t->model;
+    sae_dense_t *dn = sae_dense(m);
     sae_workspace_t *ws = &t->ws;
     size_t d = m->input_dim, h = m->code_dim, n = rows * h;
     float *x = ws->h, *sgn = ws->dh, *r = ws->out;
 
-    sae_gemm(0, 1, rows, h, d, 1.0f, y, d, m->enc_w, d, 0.0f, x, h);
+    sae_gemm(0, 1, rows, h, d, 1.0f, y, d, dn->enc_w, d, 0.0f, x, h);
     /* The code operator of nsc (code/hard_threshold.c) in its inference
      * form: the rule decodes exactly as the trained model encodes. */
-    m->code_op->infer(m->code_infer, m->hidden_act, x, NULL, rows, h, t->threads);
+    dn->code_op->infer(dn->code_infer, m->hidden_act, x, NULL, rows, h, t->threads);
     double sum = 0.0;
     size_t active = 0;
     for (size_t i = 0; i < n; i++) {
@@ -55,7 +57,7 @@ static sae_status_t decode_batch(sae_trainer_t *t, const float *y, size_t rows,
     }
 
     memcpy(r, y, rows * d * sizeof *r);
-    sae_gemm(0, 0, rows, d, h, -1.0f, x, h, m->enc_w, d, 1.0f, r, d);
+    sae_gemm(0, 0, rows, d, h, -1.0f, x, h, dn->enc_w, d, 1.0f, r, d);
     double sq = 0.0;
     for (size_t i = 0; i < rows * d; i++)
         sq += (double)r[i] * (double)r[i];
@@ -99,15 +101,16 @@ static double rate(const sae_trainer_t *t)
 static sae_status_t step(sae_trainer_t *t, const float *y, size_t rows, sae_stats_t *stats)
 {
     sae_model_t *m = t->model;
+    sae_dense_t *dn = sae_dense(m);
     size_t d = m->input_dim, h = m->code_dim;
     sae_status_t st = decode_batch(t, y, rows, stats);
     if (st != SAE_OK)
         return st;
     double eta = rate(t);
     sae_gemm(1, 0, h, d, rows, (float)(eta / (double)rows), t->ws.dh, h, t->ws.out, d, 1.0f,
-             m->enc_w, d);
+             dn->enc_w, d);
     /* Every atom (row of We) back to unit norm; an all-zero row stays. */
-    sae_rows_normalize(m->enc_w, h, d);
+    sae_rows_normalize(dn->enc_w, h, d);
     t->steps++;
     stats->step = t->steps;
     stats->learning_rate = eta;

@@ -35,6 +35,7 @@
 #include "core/gemm.h"
 #include "train/method.h"
 #include "train/trainer.h"
+#include "model/dense.h"
 
 /* The rate rule's memory: decays so far, full epochs seen and the last
  * one's training error. */
@@ -136,14 +137,15 @@ static sae_status_t run_batch(sae_trainer_t *t, const float *x, size_t rows, int
                               sae_stats_t *stats)
 {
     sae_model_t *m = t->model;
+    sae_dense_t *dn = sae_dense(m);
     sae_workspace_t *ws = &t->ws;
     size_t d = m->input_dim, h = m->code_dim;
     float inv_d = 1.0f / (float)d, c = 1.0f / (float)rows;
     float *z = ws->h, *err = ws->dh, *g = NULL;
 
-    sae_gemm(0, 1, rows, h, d, inv_d, x, d, m->enc_w, d, 0.0f, z, h);
+    sae_gemm(0, 1, rows, h, d, inv_d, x, d, dn->enc_w, d, 0.0f, z, h);
     if (update) {
-        g = ws->grad + (m->enc_w - m->params);
+        g = ws->grad + (dn->enc_w - m->weights);
         memset(g, 0, h * d * sizeof *g);
     }
     double err_sum = 0.0, h_sum = 0.0;
@@ -152,7 +154,7 @@ static sae_status_t run_batch(sae_trainer_t *t, const float *x, size_t rows, int
         const float *xb = x + b * d, *zb = z + b * h;
         float *eb = ws->out + b * d;
         size_t n = sae_rank_units(zb, h, 1, ws->rank);
-        double sq = prefix_row(m->enc_w, d, xb, ws->rank, n, inv_d, c, g, err + b * h, ws->xin, eb);
+        double sq = prefix_row(dn->enc_w, d, xb, ws->rank, n, inv_d, c, g, err + b * h, ws->xin, eb);
         /* The paper's code's error is the norm, not the squared norm
          * (get_reconstruction_error). */
         err_sum += sqrt(sq);
@@ -160,7 +162,7 @@ static sae_status_t run_batch(sae_trainer_t *t, const float *x, size_t rows, int
         for (size_t k = 0; k < n; k++)
             h_sum += fminf(ws->rank[k].z, 1.0f);
         if (update)
-            encoder_errors(m->enc_w, d, h, zb, eb, inv_d, err + b * h);
+            encoder_errors(dn->enc_w, d, h, zb, eb, inv_d, err + b * h);
     }
 
     memset(stats, 0, sizeof *stats);
@@ -191,16 +193,17 @@ static sae_status_t evaluate(sae_trainer_t *t, const float *x, size_t rows, sae_
 static sae_status_t step(sae_trainer_t *t, const float *x, size_t rows, sae_stats_t *stats)
 {
     sae_model_t *m = t->model;
+    sae_dense_t *dn = sae_dense(m);
     size_t n = m->code_dim * m->input_dim;
     sae_status_t st = run_batch(t, x, rows, 1, stats);
     if (st != SAE_OK)
         return st;
-    float *g = t->ws.grad + (m->enc_w - m->params);
+    float *g = t->ws.grad + (dn->enc_w - m->weights);
     sae_rank_order_clip(g, m->code_dim, m->input_dim,
                         (float)sae_cfg_float(m->cfg, SAE_P_RANK_ORDER_MAX_NORM));
     float lr = (float)stats->learning_rate;
     for (size_t i = 0; i < n; i++)
-        m->enc_w[i] += lr * g[i];
+        dn->enc_w[i] += lr * g[i];
     t->steps++;
     stats->step = t->steps;
     return SAE_OK;

@@ -22,14 +22,15 @@ typedef struct grad_views {
 
 static grad_views_t views_of(const sae_model_t *m, float *grad)
 {
+    sae_dense_t *dn = sae_dense(m);
     grad_views_t g = {NULL, NULL, NULL, NULL};
-    g.enc_w = grad + (m->enc_w - m->params);
-    if (m->enc_b)
-        g.enc_b = grad + (m->enc_b - m->params);
-    if (m->dec_w)
-        g.dec_w = grad + (m->dec_w - m->params);
-    if (m->dec_b)
-        g.dec_b = grad + (m->dec_b - m->params);
+    g.enc_w = grad + (dn->enc_w - m->weights);
+    if (dn->enc_b)
+        g.enc_b = grad + (dn->enc_b - m->weights);
+    if (dn->dec_w)
+        g.dec_w = grad + (dn->dec_w - m->weights);
+    if (dn->dec_b)
+        g.dec_b = grad + (dn->dec_b - m->weights);
     return g;
 }
 
@@ -77,10 +78,11 @@ static void encode(sae_trainer_t *t, const float *xin, size_t rows, const sae_co
                    sae_code_stats_t *cs)
 {
     sae_model_t *m = t->model;
+    sae_dense_t *dn = sae_dense(m);
     sae_workspace_t *ws = &t->ws;
     size_t d = m->input_dim, h = m->code_dim;
-    sae_gemm(0, 1, rows, h, d, 1.0f, xin, d, m->enc_w, d, 0.0f, ws->h, h);
-    m->code_op->forward(ws->code_state, cx, ws->h, m->enc_b, rows, h, cs);
+    sae_gemm(0, 1, rows, h, d, 1.0f, xin, d, dn->enc_w, d, 0.0f, ws->h, h);
+    dn->code_op->forward(ws->code_state, cx, ws->h, dn->enc_b, rows, h, cs);
 }
 
 /* Backward through the sparse code: every product touches the k active
@@ -90,12 +92,13 @@ static void backward_sparse(sae_trainer_t *t, const float *xin, size_t rows,
                             grad_views_t *g)
 {
     sae_model_t *m = t->model;
+    sae_dense_t *dn = sae_dense(m);
     sae_workspace_t *ws = &t->ws;
     size_t d = m->input_dim, h = m->code_dim;
-    float *g_dec = m->tied ? g->enc_w : g->dec_w;
+    float *g_dec = dn->tied ? g->enc_w : g->dec_w;
     sae_sparse_code_grad(sc, rows, ws->out, sae_model_decoder_rows(m), d, ws->dval);
     memset(g->enc_w, 0, h * d * sizeof(float));
-    if (!m->tied)
+    if (!dn->tied)
         memset(g_dec, 0, h * d * sizeof(float));
     sae_sparse_scatter(sc, rows, sc->val, ws->out, d, g_dec);
     sae_sparse_act_backward(m->hidden_act, sc, rows, h, terms, ws->dval, g->enc_b);
@@ -108,16 +111,17 @@ static void backward_dense(sae_trainer_t *t, const float *xin, const float *hd, 
                            grad_views_t *g)
 {
     sae_model_t *m = t->model;
+    sae_dense_t *dn = sae_dense(m);
     sae_workspace_t *ws = &t->ws;
     size_t d = m->input_dim, h = m->code_dim;
     /* Decoder weight gradient h^T dOut, then the code gradient dOut W^T;
      * a tied model's decoder gradient lands on the encoder's weight, which
      * the encoder's own gradient is added to below. */
-    sae_gemm(1, 0, h, d, rows, 1.0f, hd, h, ws->out, d, 0.0f, m->tied ? g->enc_w : g->dec_w, d);
+    sae_gemm(1, 0, h, d, rows, 1.0f, hd, h, ws->out, d, 0.0f, dn->tied ? g->enc_w : g->dec_w, d);
     sae_gemm(0, 1, rows, h, d, 1.0f, ws->out, d, sae_model_decoder_rows(m), d, 0.0f, ws->dh, h);
     terms->drop_scale = hd == ws->h ? NULL : ws->drop_scale;
-    m->code_op->backward(ws->code_state, cx, ws->h, ws->dh, rows, h, terms, g->enc_b);
-    sae_gemm(1, 0, h, d, rows, 1.0f, ws->dh, h, xin, d, m->tied ? 1.0f : 0.0f, g->enc_w, d);
+    dn->code_op->backward(ws->code_state, cx, ws->h, ws->dh, rows, h, terms, g->enc_b);
+    sae_gemm(1, 0, h, d, rows, 1.0f, ws->dh, h, xin, d, dn->tied ? 1.0f : 0.0f, g->enc_w, d);
 }
 
 /* The encoder's input with arch.pre_encoder_bias (Gao et al. 2024):
@@ -129,7 +133,7 @@ static const float *center(sae_trainer_t *t, const float *xin, size_t rows)
     float *out = t->ws.xin;
     for (size_t b = 0; b < rows; b++)
         for (size_t i = 0; i < d; i++)
-            out[b * d + i] = xin[b * d + i] - m->dec_b[i];
+            out[b * d + i] = xin[b * d + i] - sae_dense(m)->dec_b[i];
     return out;
 }
 
@@ -137,6 +141,7 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
                                      int grad, sae_stats_t *stats)
 {
     sae_model_t *m = t->model;
+    sae_dense_t *dn = sae_dense(m);
     sae_workspace_t *ws = &t->ws;
     size_t d = m->input_dim, h = m->code_dim;
     const sae_config_t *cfg = m->cfg;
@@ -144,7 +149,7 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
     sae_stats_start(stats, rows);
 
     const float *xin = corrupt ? sae_corrupt_input(t, x, rows) : x;
-    if (m->pre_bias)
+    if (dn->pre_bias)
         xin = center(t, xin, rows);
     sae_code_stats_t cs = {ws->row_sum, ws->col_sum, 0.0, 0.0, ws->col_active};
     sae_code_ctx_t cx = code_ctx(t);
@@ -153,7 +158,7 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
 
     /* Decoder and reconstruction loss (on the clean input). */
     const float *hd = corrupt ? sae_corrupt_hidden(t, rows) : ws->h;
-    const sae_sparse_code_t *sc = ws->sparse_path ? m->code_op->support(ws->code_state) : NULL;
+    const sae_sparse_code_t *sc = ws->sparse_path ? dn->code_op->support(ws->code_state) : NULL;
     if (sc) {
         sae_sparse_decode(sc, rows, sae_model_decoder_rows(m), d, ws->out);
     } else {
@@ -163,7 +168,7 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
         sae_auxk_residual(t, x, ws->out, rows);
     grad_views_t g = views_of(m, ws->grad);
     double recon = sae_loss_apply_reduced(
-        (sae_loss_t)sae_cfg_int(cfg, SAE_P_LOSS), m->output_act, ws->out, x, rows, d, m->dec_b,
+        (sae_loss_t)sae_cfg_int(cfg, SAE_P_LOSS), m->output_act, ws->out, x, rows, d, dn->dec_b,
         grad, g.dec_b, &ws->scr, (sae_loss_reduction_t)sae_cfg_int(cfg, SAE_P_LOSS_REDUCTION));
     stats->recon_loss = recon;
     stats->loss = recon;
@@ -185,12 +190,12 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
     else
         backward_dense(t, xin, hd, rows, &cx, &terms, &g);
     if (ws->aux_k > 0)
-        sae_auxk_backward(t, xin, rows, g.enc_w, g.enc_b, m->tied ? g.enc_w : g.dec_w);
+        sae_auxk_backward(t, xin, rows, g.enc_w, g.enc_b, dn->tied ? g.enc_w : g.dec_w);
     /* With the encoder reading x - b_pre, b_pre = decoder.bias also moves
      * every pre-activation by -We b_pre: its gradient gains -We^T (sum over
      * rows of dL/dz), and that sum is the encoder bias's gradient. */
-    if (m->pre_bias)
-        sae_gemm(0, 0, 1, d, h, -1.0f, g.enc_b, h, m->enc_w, d, 1.0f, g.dec_b, d);
+    if (dn->pre_bias)
+        sae_gemm(0, 0, 1, d, h, -1.0f, g.enc_b, h, dn->enc_w, d, 1.0f, g.dec_b, d);
     return SAE_OK;
 }
 
@@ -199,8 +204,9 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
  * at most a quarter of the units active). */
 static sae_status_t ws_init(sae_workspace_t *ws, const sae_model_t *m, size_t batch, int threads)
 {
+    sae_dense_t *dn = sae_dense(m);
     (void)threads;
-    size_t k = m->code_op->max_active(m->cfg), h = m->code_dim;
+    size_t k = dn->code_op->max_active(m->cfg), h = m->code_dim;
     ws->max_active = k;
     if (k > 0) {
         int64_t path = sae_cfg_int(m->cfg, SAE_P_TOPK_SPARSE_PATH);
@@ -209,13 +215,13 @@ static sae_status_t ws_init(sae_workspace_t *ws, const sae_model_t *m, size_t ba
         if (!ws->dval)
             return SAE_ERR_NOMEM;
     }
-    return m->code_op->create(m->cfg, h, batch, &ws->code_state);
+    return dn->code_op->create(m->cfg, h, batch, &ws->code_state);
 }
 
 static void ws_release(sae_workspace_t *ws)
 {
     sae_aligned_free(ws->dval);
-    ws->model->code_op->destroy(ws->code_state);
+    sae_dense(ws->model)->code_op->destroy(ws->code_state);
 }
 
 const sae_pass_t sae_pass_dense = {

@@ -9,6 +9,7 @@
 #include "model/bias_init.h"
 #include "sparsity/terms.h"
 #include "train/method.h"
+#include "model/dense.h"
 
 sae_status_t sae_trainer_create(sae_model_t *model, sae_trainer_t **out)
 {
@@ -89,7 +90,7 @@ static sae_status_t check_data(sae_trainer_t *t, const char *fn, const float *x,
 void sae_trainer_init_bias(sae_trainer_t *t, const float *x, size_t rows)
 {
     sae_model_t *m = t->model;
-    if (!m->bias_init_pending || !t->ws.bias_est)
+    if (!sae_dense(m)->bias_init_pending || !t->ws.bias_est)
         return;
     size_t n = rows < SAE_BIAS_INIT_MAX_ROWS ? rows : SAE_BIAS_INIT_MAX_ROWS;
     sae_model_set_bias_from(m, x, rows, n, (sae_bias_init_t)sae_cfg_int(m->cfg, SAE_P_BIAS_INIT),

@@ -6,6 +6,7 @@
 #include "core/rank.h"
 #include "core/rng.h"
 #include "layers/activation.h"
+#include "layers/sparse_dense.h"
 #include "model/model.h"
 
 /* Every buffer a step needs, allocated once for the configured batch size. */
@@ -19,7 +20,7 @@ typedef struct sae_workspace {
     float *out;        /* [B x D] output pre-activation, then its gradient */
     float *dh;         /* [B x H] gradient at the code */
     float *extra;      /* [B x H] user regularizers' gradient (if any) */
-    float *grad;       /* [n_params] */
+    float *grad;       /* [n_weights] */
     double *row_sum;   /* [B] */
     double *col_sum;   /* [H] */
     double *col_active; /* [H] rows in which each unit was active */

@@ -4,6 +4,7 @@
 
 #include "train/pass.h"
 #include "train/trainer.h"
+#include "model/dense.h"
 
 static int grab(void **p, size_t bytes)
 {
@@ -42,7 +43,7 @@ sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_
     int ok = grab((void **)&ws->xin, bd) && grab((void **)&ws->gather, bd) &&
              grab((void **)&ws->h, bh) && grab((void **)&ws->out, bd) &&
              grab((void **)&ws->dh, bh) &&
-             grab((void **)&ws->grad, m->n_params * sizeof(float)) &&
+             grab((void **)&ws->grad, m->n_weights * sizeof(float)) &&
              grab((void **)&ws->row_sum, batch * sizeof(double)) &&
              grab((void **)&ws->col_sum, h * sizeof(double)) &&
              grab((void **)&ws->col_active, h * sizeof(double)) &&
@@ -57,7 +58,7 @@ sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_
         ok = grab((void **)&ws->extra, bh);
     if (ok)
         ok = init_auxk(ws, m, batch);
-    if (ok && sae_cfg_int(m->cfg, SAE_P_BIAS_INIT) != SAE_BIAS_INIT_ZERO && m->dec_b)
+    if (ok && sae_cfg_int(m->cfg, SAE_P_BIAS_INIT) != SAE_BIAS_INIT_ZERO && sae_dense(m)->dec_b)
         ok = grab((void **)&ws->bias_est, d * sizeof(double)) &&
              grab((void **)&ws->bias_work, d * sizeof(double));
     if (ok && sae_cfg_int(m->cfg, SAE_P_ALGORITHM) == SAE_ALGO_RANK_ORDER)

@@ -125,7 +125,7 @@ int main(int argc, char **argv)
         return 1;
     }
     /* The convolutions' threads (train.threads 0: every core). */
-    int threads = model->net->threads;
+    int threads = sae_net(model)->threads;
     /* The GEMMs of a full batch and of the epoch's last, partial one. */
     static trace_t full, part;
     size_t batches = ROWS / B, rest = ROWS % B;
