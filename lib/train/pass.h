@@ -1,7 +1,7 @@
 /* A model kind's training pass: the forward and backward of the
  * objective over a batch, and the workspace buffers only that kind needs.
  * One table per kind of model/kind.h, found by sae_pass_for; the
- * one-hidden-layer pass is train/step.c, the layered one train/net_step.c.
+ * one-hidden-layer pass is train/dense_pass.c, the layered one train/layered_pass.c.
  * SPDX-License-Identifier: MIT */
 #ifndef SAE_TRAIN_PASS_H
 #define SAE_TRAIN_PASS_H
@@ -27,8 +27,8 @@ typedef struct sae_pass {
                                      int grad, sae_stats_t *stats);
 } sae_pass_t;
 
-extern const sae_pass_t sae_pass_dense;   /* train/step.c */
-extern const sae_pass_t sae_pass_layered; /* train/net_step.c */
+extern const sae_pass_t sae_pass_dense;   /* train/dense_pass.c */
+extern const sae_pass_t sae_pass_layered; /* train/layered_pass.c */
 
 /* The pass of m's kind. */
 const sae_pass_t *sae_pass_for(const sae_model_t *m);

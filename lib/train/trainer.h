@@ -53,7 +53,7 @@ typedef struct sae_workspace {
     int aux_frozen;      /* keep aux_res and aux_norm (gradient check) */
     /* arch.bias_init: the estimate and Weiszfeld's sums, [D] doubles each. */
     double *bias_est, *bias_work;
-    struct sae_net_ws *net; /* a layered model's buffers (train/net_step.c) */
+    struct sae_net_ws *net; /* a layered model's buffers (train/layered_pass.c) */
     const struct sae_pass *pass; /* the model kind's pass (train/pass.h) */
     const sae_model_t *model;    /* whose workspace this is */
 } sae_workspace_t;

@@ -1,7 +1,7 @@
 /* One pass of a layered model's objective: forward through every layer,
  * the loss on the last one's logits, then back, each penalised layer's
  * regularizer gradient joining at its output. SPDX-License-Identifier: MIT */
-#include "train/net_step.h"
+#include "train/layered_pass.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -2,8 +2,8 @@
  * layers' outputs kept for the backward pass, the regularizers on the
  * penalised layers, the loss on the last layer's logits.
  * SPDX-License-Identifier: MIT */
-#ifndef SAE_TRAIN_NET_STEP_H
-#define SAE_TRAIN_NET_STEP_H
+#ifndef SAE_TRAIN_LAYERED_PASS_H
+#define SAE_TRAIN_LAYERED_PASS_H
 
 #include "model/network.h"
 #include "sae.h"
