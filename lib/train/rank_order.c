@@ -25,7 +25,7 @@
  * batch of B rows averages the B rows' G before the clipping (the original
  * is online, B = 1). No allocation: ws->h holds z, ws->dh the encoder
  * errors, ws->out the final residuals, ws->xin the running prefix sum,
- * ws->rank the ranked units. SPDX-License-Identifier: MIT */
+ * the method's state the ranked units. SPDX-License-Identifier: MIT */
 #include "train/rank_order.h"
 
 #include <math.h>
@@ -38,10 +38,11 @@
 #include "model/dense.h"
 
 /* The rate rule's memory: decays so far, full epochs seen and the last
- * one's training error. */
+ * one's training error; and a row's ranked units. */
 typedef struct rank_order_state {
     uint64_t decays, epochs;
     double prev_error;
+    sae_ranked_t *rank; /* [H] */
 } rank_order_state_t;
 
 float sae_rank_order_gate(float z, float e)
@@ -142,6 +143,7 @@ static sae_status_t run_batch(sae_trainer_t *t, const float *x, size_t rows, int
     size_t d = m->input_dim, h = m->code_dim;
     float inv_d = 1.0f / (float)d, c = 1.0f / (float)rows;
     float *z = ws->h, *err = ws->dh, *g = NULL;
+    sae_ranked_t *rank = ((rank_order_state_t *)t->method_state)->rank;
 
     sae_gemm(0, 1, rows, h, d, inv_d, x, d, dn->enc_w, d, 0.0f, z, h);
     if (update) {
@@ -153,14 +155,14 @@ static sae_status_t run_batch(sae_trainer_t *t, const float *x, size_t rows, int
     for (size_t b = 0; b < rows; b++) {
         const float *xb = x + b * d, *zb = z + b * h;
         float *eb = ws->out + b * d;
-        size_t n = sae_rank_units(zb, h, 1, ws->rank);
-        double sq = prefix_row(dn->enc_w, d, xb, ws->rank, n, inv_d, c, g, err + b * h, ws->xin, eb);
+        size_t n = sae_rank_units(zb, h, 1, rank);
+        double sq = prefix_row(dn->enc_w, d, xb, rank, n, inv_d, c, g, err + b * h, ws->xin, eb);
         /* The paper's code's error is the norm, not the squared norm
          * (get_reconstruction_error). */
         err_sum += sqrt(sq);
         active += n;
         for (size_t k = 0; k < n; k++)
-            h_sum += fminf(ws->rank[k].z, 1.0f);
+            h_sum += fminf(rank[k].z, 1.0f);
         if (update)
             encoder_errors(dn->enc_w, d, h, zb, eb, inv_d, err + b * h);
     }
@@ -236,15 +238,21 @@ static void epoch_end(sae_trainer_t *t, const sae_stats_t *epoch)
 
 static sae_status_t setup(sae_trainer_t *t, char *errbuf)
 {
-    t->method_state = calloc(1, sizeof(rank_order_state_t));
-    if (!t->method_state)
+    rank_order_state_t *s = calloc(1, sizeof *s);
+    if (s)
+        s->rank = malloc(t->model->code_dim * sizeof *s->rank);
+    t->method_state = s;
+    if (!s || !s->rank)
         return sae_fail(errbuf, SAE_ERR_NOMEM, "rank_order: cannot allocate its state");
     return SAE_OK;
 }
 
 static void release(sae_trainer_t *t)
 {
-    free(t->method_state);
+    rank_order_state_t *s = t->method_state;
+    if (s)
+        free(s->rank);
+    free(s);
     t->method_state = NULL;
 }
 

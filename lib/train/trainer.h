@@ -3,7 +3,6 @@
 #ifndef SAE_TRAIN_TRAINER_H
 #define SAE_TRAIN_TRAINER_H
 
-#include "core/rank.h"
 #include "core/rng.h"
 #include "layers/activation.h"
 #include "layers/sparse_dense.h"
@@ -38,7 +37,6 @@ typedef struct sae_workspace {
     size_t max_active; /* most active units per row at any step, 0: dense */
     int sparse_path;   /* decode and backpropagate through active units only */
     float *dval;       /* [B x max_active] gradient at the active units */
-    sae_ranked_t *rank; /* [H] ranked units of a row (train.algorithm = rank_order) */
     /* AuxK (auxk.k > 0, train/auxk.h). */
     size_t aux_k;        /* auxk.k */
     uint32_t *aux_dead;  /* [H] the dead units of this step */

@@ -61,8 +61,6 @@ sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_
     if (ok && sae_cfg_int(m->cfg, SAE_P_BIAS_INIT) != SAE_BIAS_INIT_ZERO && sae_dense(m)->dec_b)
         ok = grab((void **)&ws->bias_est, d * sizeof(double)) &&
              grab((void **)&ws->bias_work, d * sizeof(double));
-    if (ok && sae_cfg_int(m->cfg, SAE_P_ALGORITHM) == SAE_ALGO_RANK_ORDER)
-        ok = grab((void **)&ws->rank, h * sizeof *ws->rank);
     ws->model = m;
     ws->pass = sae_pass_for(m);
     if (ok)
@@ -81,7 +79,7 @@ void sae_workspace_release(sae_workspace_t *ws)
     void *bufs[] = {ws->xin,     ws->gather,   ws->h,        ws->hd,
                     ws->drop_scale, ws->out,   ws->dh,       ws->extra,
                     ws->grad,    ws->row_sum,  ws->col_sum,  ws->col_active, ws->fired, ws->idle, ws->row_coef,
-                    ws->col_coef, ws->scr.buf, ws->rank,
+                    ws->col_coef, ws->scr.buf,
                     ws->aux_dead, ws->aux_cand, ws->aux_sel, ws->aux.row_ptr, ws->aux.idx,
                     ws->aux.val, ws->aux_dval, ws->aux_res, ws->aux_grad, ws->bias_est,
                     ws->bias_work};
