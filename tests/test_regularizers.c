@@ -132,6 +132,64 @@ static void test_stacked_gradients(void **state)
     assert_int_equal(good.destroyed, 1);
 }
 
+/* Relative agreement of a float figure with its double form. */
+static void assert_agree(double f, double d, const char *term, const char *what, size_t i)
+{
+    if (!(fabs(f - d) <= 1e-5 * fabs(d) + 1e-9))
+        fail_msg("%s %s[%zu]: fused float %.9g, double %.9g", term, what, i, f, d);
+}
+
+/* Each code term's double form (the one the double-precision gradient
+ * check runs) against its fused float one on the same code: the penalty
+ * and every gradient coefficient. The second code's column means exceed 1,
+ * past the KL clamp (its tangent continuation). */
+static void test_double_forms_match_fused(void **state)
+{
+    (void)state;
+    enum { R = 6, U = 7 };
+    sae_config_t *cfg = tu_config(4, U);
+    assert_int_equal(sae_config_set_float(cfg, SAE_P_KL_RHO, 0.2), SAE_OK);
+    assert_int_equal(sae_config_set_float(cfg, SAE_P_SAMPLE_TARGET, 0.3), SAE_OK);
+    assert_int_equal(sae_config_set_float(cfg, SAE_P_BATCH_TARGET, 0.4), SAE_OK);
+    float h[R * U];
+    double hd[R * U], row_sum[R], col_sum[U];
+    for (int pass = 0; pass < 2; pass++) {
+        tu_fill_uniform(h, R * U, pass ? 1.0f : -0.2f, pass ? 3.0f : 1.0f, 11 + (uint64_t)pass);
+        sae_code_stats_t st = {row_sum, col_sum, 0.0, 0.0, NULL};
+        memset(row_sum, 0, sizeof row_sum);
+        memset(col_sum, 0, sizeof col_sum);
+        for (size_t b = 0; b < R; b++)
+            for (size_t j = 0; j < U; j++) {
+                double v = h[b * U + j];
+                hd[b * U + j] = v;
+                row_sum[b] += v;
+                col_sum[j] += v;
+                st.abs_sum += fabs(v);
+            }
+        size_t n_checked = 0;
+        for (size_t id = 0; id < SAE_N_BUILTIN_TERMS; id++) {
+            const sae_term_t *term = &sae_terms[id];
+            if (!term->fused)
+                continue;
+            assert_non_null(term->penalty_d);
+            float rf[R] = {0}, cf[U] = {0};
+            sae_reg_coefs_t co = {rf, cf, 0.0f};
+            double pf = term->fused(cfg, &st, R, U, 1.0f, &co);
+            double rd[R] = {0}, cd[U] = {0}, sd = 0.0;
+            double pd = term->penalty_d(cfg, hd, R, U, rd, cd, &sd);
+            assert_agree(pf, pd, term->name, "penalty", 0);
+            for (size_t b = 0; b < R; b++)
+                assert_agree(rf[b], rd[b], term->name, "row_coef", b);
+            for (size_t j = 0; j < U; j++)
+                assert_agree(cf[j], cd[j], term->name, "col_coef", j);
+            assert_agree(co.sign_coef, sd, term->name, "sign_coef", 0);
+            n_checked++;
+        }
+        assert_int_equal(n_checked, 4); /* kl, l1, sample, batch */
+    }
+    sae_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -140,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_builtin_gradients),
         cmocka_unit_test(test_user_regularizer_gradcheck),
         cmocka_unit_test(test_stacked_gradients),
+        cmocka_unit_test(test_double_forms_match_fused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -67,6 +67,14 @@ typedef struct sae_code_op {
      * inference calls must not overlap. */
     void (*infer)(void *state, sae_activation_t act, float *z, const float *bias, size_t rows,
                   size_t units, int threads);
+
+    /* The operator in double, for the double-precision gradient check's
+     * second implementation (libm, not the float kernels): h = op(z) on n
+     * entries (z includes the bias), and dh/dz from z and h. NULL for an
+     * operator the double objective does not model (top-k, the threshold). */
+    void (*forward_d)(const sae_config_t *cfg, sae_activation_t act, const double *z, double *h,
+                      size_t n);
+    double (*deriv_d)(sae_activation_t act, double z, double h);
 } sae_code_op_t;
 
 /* Shared entries: no keys of its own, no state, a dense code (no

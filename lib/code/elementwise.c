@@ -1,8 +1,11 @@
 /* The element-wise code: h = f(z + b) for arch.hidden_activation f
  * (sigmoid, relu, tanh, trelu, linear), through the fused kernels of
- * layers/activation.c, which gather the statistics in the same pass.
+ * layers/activation.c, which gather the statistics in the same pass; its
+ * double form, for the double-precision gradient check, through libm's in
+ * layers/activation_double.c.
  * SPDX-License-Identifier: MIT */
 #include "code/code_op.h"
+#include "layers/activation_double.h"
 
 static int selects(const sae_config_t *cfg)
 {
@@ -32,6 +35,14 @@ static void infer(void *state, sae_activation_t act, float *z, const float *bias
     sae_bias_act_forward(act, z, rows, units, bias, NULL, &scr);
 }
 
+static void forward_d(const sae_config_t *cfg, sae_activation_t act, const double *z, double *h,
+                      size_t n)
+{
+    (void)cfg;
+    for (size_t i = 0; i < n; i++)
+        h[i] = sae_act_d(act, z[i]);
+}
+
 const sae_code_op_t sae_code_activation = {
     .name = "activation",
     .selects = selects,
@@ -43,4 +54,6 @@ const sae_code_op_t sae_code_activation = {
     .support = sae_code_dense,
     .max_active = sae_code_unbounded,
     .infer = infer,
+    .forward_d = forward_d,
+    .deriv_d = sae_act_deriv_d,
 };

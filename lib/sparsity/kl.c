@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "sparsity/regularizer.h"
+#include "sparsity/terms_double.h"
 
 #define KL_EPS 1e-6
 
@@ -26,6 +27,29 @@ double sae_kl_fused(const sae_config_t *cfg, const sae_code_stats_t *st, size_t 
                  slope * (mean - rh);
         if (co)
             co->col_coef[j] += (float)((double)weight * inv_b * slope);
+    }
+    return total;
+}
+
+/* The same in double from the code itself: rho_hat_j as the column mean of
+ * h, the same tangent beyond the bounds. */
+double sae_kl_double(const sae_config_t *cfg, const double *h, size_t rows, size_t units,
+                     double *row_c, double *col_c, double *sign_c)
+{
+    (void)row_c, (void)sign_c;
+    double rho = sae_cfg_float(cfg, SAE_P_KL_RHO);
+    double inv_b = 1.0 / (double)rows;
+    double total = 0.0;
+    for (size_t j = 0; j < units; j++) {
+        double mean = 0.0;
+        for (size_t b = 0; b < rows; b++)
+            mean += h[b * units + j];
+        mean *= inv_b;
+        double rh = mean < KL_EPS ? KL_EPS : (mean > 1.0 - KL_EPS ? 1.0 - KL_EPS : mean);
+        double slope = -rho / rh + (1.0 - rho) / (1.0 - rh);
+        total += rho * log(rho / rh) + (1.0 - rho) * log((1.0 - rho) / (1.0 - rh)) +
+                 slope * (mean - rh);
+        col_c[j] += inv_b * slope;
     }
     return total;
 }

@@ -6,15 +6,18 @@
 #include <string.h>
 
 #include "sparsity/regularizer.h"
+#include "sparsity/terms_double.h"
 
 const sae_term_t sae_terms[SAE_N_BUILTIN_TERMS] = {
     [SAE_TERM_RECON] = {"recon", SAE_TERM_AT_OUTPUT, SAE_TERM_NO_WEIGHT, 0, NULL},
-    [SAE_TERM_KL] = {"kl", SAE_TERM_AT_CODE, SAE_P_KL_WEIGHT, SAE_COEF_COL, sae_kl_fused},
-    [SAE_TERM_L1] = {"l1", SAE_TERM_AT_CODE, SAE_P_L1_WEIGHT, SAE_COEF_SIGN, sae_l1_fused},
+    [SAE_TERM_KL] = {"kl", SAE_TERM_AT_CODE, SAE_P_KL_WEIGHT, SAE_COEF_COL, sae_kl_fused,
+                     sae_kl_double},
+    [SAE_TERM_L1] = {"l1", SAE_TERM_AT_CODE, SAE_P_L1_WEIGHT, SAE_COEF_SIGN, sae_l1_fused,
+                     sae_l1_double},
     [SAE_TERM_SAMPLE] = {"sample", SAE_TERM_AT_CODE, SAE_P_SAMPLE_WEIGHT, SAE_COEF_ROW,
-                         sae_sample_fused},
+                         sae_sample_fused, sae_sample_double},
     [SAE_TERM_BATCH] = {"batch", SAE_TERM_AT_CODE, SAE_P_BATCH_WEIGHT, SAE_COEF_COL,
-                        sae_batch_fused},
+                        sae_batch_fused, sae_batch_double},
     /* AuxK (Gao et al. 2024, sec. 2.4): the dead units' fit of the residual. */
     [SAE_TERM_AUXK] = {"auxk", SAE_TERM_AT_OUTPUT, SAE_P_AUXK_ALPHA, 0, NULL},
     [SAE_TERM_L2] = {"l2", SAE_TERM_ON_WEIGHTS, SAE_P_WEIGHT_DECAY, 0, NULL},

@@ -57,12 +57,22 @@ typedef double (*sae_term_fused_fn)(const sae_config_t *cfg, const sae_code_stat
                                     size_t rows, size_t units, float weight,
                                     sae_reg_coefs_t *co);
 
+/* The same built-in code term in double, from the code h [rows x units]
+ * itself (its own statistics, libm): the double-precision gradient check's
+ * second implementation. Returns the unweighted penalty and adds its
+ * unweighted gradient dP/dh_bj = row_c[b] + col_c[j] + *sign_c sgn(h_bj)
+ * into the coefficients its flags name (the others are not touched). */
+typedef double (*sae_term_double_fn)(const sae_config_t *cfg, const double *h, size_t rows,
+                                     size_t units, double *row_c, double *col_c,
+                                     double *sign_c);
+
 typedef struct sae_term {
     const char *name;      /* in sae_stats_t's term_name */
     sae_term_site_t site;
     sae_param_t weight;    /* the key of its weight, or SAE_TERM_NO_WEIGHT */
     unsigned coefs;        /* SAE_COEF_*: what a code term writes */
     sae_term_fused_fn fused; /* a built-in code term; NULL for the others */
+    sae_term_double_fn penalty_d; /* its double form; NULL for the others */
 } sae_term_t;
 
 extern const sae_term_t sae_terms[SAE_N_BUILTIN_TERMS];

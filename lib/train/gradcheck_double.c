@@ -4,14 +4,18 @@
  * below 1e-9).
  *
  * The float forward pass cannot be checked that finely (its rounding,
- * about 1e-7 of the objective, swamps a difference over 2e-4), so this file
- * holds a second implementation of the objective in double, written from
- * the formulas of docs/guide.md section 1 and docs/regularizers/ rather than
- * from the fused float kernels: plain loops and cblas_dgemm, libm's exp and
- * tanh. Its gradient is checked against its own central differences (is
- * the calculus right?), and then compared with the library's float
- * gradient (do the fused kernels compute that calculus?).
- * SPDX-License-Identifier: MIT */
+ * about 1e-7 of the objective, swamps a difference over 2e-4), so the
+ * objective is computed a second time in double. Its pieces are the double
+ * instantiations of the same tables the float pass runs: the code operator's
+ * forward_d/deriv_d (code/code_op.h), every code term's penalty_d
+ * (sparsity/terms.h), the reconstruction loss (loss/loss_double.c) and
+ * weight decay (sparsity/l2_double.c), each written from the formulas with
+ * libm and sharing no arithmetic with the fused float kernels. This file
+ * holds only the model's wiring: the GEMMs (cblas_dgemm), the biases, tied
+ * or untied decoder, the back-propagation between the pieces. The gradient
+ * is checked against its own central differences (is the calculus right?),
+ * and then compared with the library's float gradient (do the fused kernels
+ * compute that calculus?). SPDX-License-Identifier: MIT */
 #include "train/gradcheck_double.h"
 
 #include <cblas.h>
@@ -20,31 +24,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train/method.h"
+#include "loss/loss_double.h"
+#include "sparsity/terms.h"
+#include "sparsity/terms_double.h"
 #include "train/trainer.h"
 #include "model/dense.h"
 #include "model/kind.h"
+#include "train/method.h"
 
 /* UFLDL's step. In double the rounding error of J(p +- eps) is ~1e-16 / eps
  * relative, the curvature error ~eps^2: both far below 1e-9. */
 #define GCD_EPS 1e-4
-/* Entries checked at most per tensor, spread evenly: every entry of E3's
- * 64 x 25 matrices, a sample of larger ones. */
+/* Entries checked at most per tensor, spread evenly: every entry of a
+ * 64 x 25 matrix, a sample of larger ones. */
 #define GCD_MAX_PER_TENSOR 2000
-/* kl.c's bounds on rho_hat; beyond them the penalty follows its tangent. */
-#define KL_CLAMP 1e-6
 
 #define ABSENT SIZE_MAX
 
-/* The objective's definition, read from the config, and its work buffers. */
+/* The objective's definition, read from the model and its config, and its
+ * work buffers. */
 typedef struct dnet {
+    const sae_config_t *cfg;
+    const sae_code_op_t *code; /* has forward_d and deriv_d */
     size_t d, h, rows;
     int tied;
     int pre; /* arch.pre_encoder_bias: the encoder reads x - bd */
     sae_activation_t fa, ga;
     sae_loss_t loss;
-    double scale; /* factor of the loss summed over elements */
-    double kl_w, rho, l1_w, sample_w, sample_t, batch_w, batch_t;
+    double scale;                    /* factor of the loss summed over elements */
+    double term_w[SAE_N_BUILTIN_TERMS]; /* the code terms' weights, 0 = off */
     double lambda;
     int decay_we, decay_wd;
     size_t we, be, wd, bd; /* offsets in the parameter vector, or ABSENT */
@@ -53,33 +61,9 @@ typedef struct dnet {
     double *z1, *hc;       /* [rows x h] pre-activation and code */
     double *out;           /* [rows x d] output pre-activation, then its gradient */
     double *dh;            /* [rows x h] */
-    double *row_c, *col_c; /* regularizer coefficients [rows], [h] */
+    double *row_c, *col_c; /* the code terms' weighted coefficients [rows], [h] */
+    double *row_t, *col_t; /* one term's unweighted ones */
 } dnet_t;
-
-static double act(sae_activation_t a, double z)
-{
-    switch (a) {
-    case SAE_ACT_SIGMOID: return 1.0 / (1.0 + exp(-z));
-    case SAE_ACT_RELU: return z > 0.0 ? z : 0.0;
-    case SAE_ACT_TANH: return tanh(z);
-    case SAE_ACT_TRELU: return z > 0.0 ? (z < 1.0 ? z : 1.0) : 0.0;
-    case SAE_ACT_LINEAR: break;
-    }
-    return z;
-}
-
-/* d act / dz, given z and y = act(z). */
-static double act_deriv(sae_activation_t a, double z, double y)
-{
-    switch (a) {
-    case SAE_ACT_SIGMOID: return y * (1.0 - y);
-    case SAE_ACT_RELU: return z > 0.0 ? 1.0 : 0.0;
-    case SAE_ACT_TANH: return 1.0 - y * y;
-    case SAE_ACT_TRELU: return z > 0.0 && z < 1.0 ? 1.0 : 0.0;
-    case SAE_ACT_LINEAR: break;
-    }
-    return 1.0;
-}
 
 static double sgn(double v)
 {
@@ -101,6 +85,8 @@ static void dnet_free(dnet_t *n)
     free(n->dh);
     free(n->row_c);
     free(n->col_c);
+    free(n->row_t);
+    free(n->col_t);
 }
 
 static int dnet_init(dnet_t *n, const sae_model_t *m, const float *x, size_t rows)
@@ -108,6 +94,8 @@ static int dnet_init(dnet_t *n, const sae_model_t *m, const float *x, size_t row
     sae_dense_t *dn = sae_dense(m);
     const sae_config_t *cfg = m->cfg;
     memset(n, 0, sizeof *n);
+    n->cfg = cfg;
+    n->code = dn->code_op;
     n->d = m->input_dim;
     n->h = m->code_dim;
     n->rows = rows;
@@ -116,17 +104,12 @@ static int dnet_init(dnet_t *n, const sae_model_t *m, const float *x, size_t row
     n->fa = m->hidden_act;
     n->ga = m->output_act;
     n->loss = (sae_loss_t)sae_cfg_int(cfg, SAE_P_LOSS);
-    /* guide.md section 1: the sum over elements / (B D), or / (2 B). */
-    n->scale = sae_cfg_int(cfg, SAE_P_LOSS_REDUCTION) == SAE_REDUCE_SAMPLE_SUM_HALF
-                   ? 0.5 / (double)rows
-                   : 1.0 / ((double)rows * (double)n->d);
-    n->kl_w = sae_cfg_float(cfg, SAE_P_KL_WEIGHT);
-    n->rho = sae_cfg_float(cfg, SAE_P_KL_RHO);
-    n->l1_w = sae_cfg_float(cfg, SAE_P_L1_WEIGHT);
-    n->sample_w = sae_cfg_float(cfg, SAE_P_SAMPLE_WEIGHT);
-    n->sample_t = sae_cfg_float(cfg, SAE_P_SAMPLE_TARGET);
-    n->batch_w = sae_cfg_float(cfg, SAE_P_BATCH_WEIGHT);
-    n->batch_t = sae_cfg_float(cfg, SAE_P_BATCH_TARGET);
+    n->scale = sae_loss_scale_double(
+        (sae_loss_reduction_t)sae_cfg_int(cfg, SAE_P_LOSS_REDUCTION), rows, n->d);
+    /* The weights in double, as the config holds them. */
+    for (size_t id = 0; id < SAE_N_BUILTIN_TERMS; id++)
+        if (sae_terms[id].penalty_d && sae_terms[id].weight != SAE_TERM_NO_WEIGHT)
+            n->term_w[id] = sae_cfg_float(cfg, sae_terms[id].weight);
     n->lambda = sae_cfg_float(cfg, SAE_P_WEIGHT_DECAY);
     n->decay_we = n->lambda > 0.0 && sae_cfg_int(cfg, SAE_P_DECAY_ENCODER);
     n->decay_wd = n->lambda > 0.0 && sae_cfg_int(cfg, SAE_P_DECAY_DECODER) && !dn->tied;
@@ -143,7 +126,10 @@ static int dnet_init(dnet_t *n, const sae_model_t *m, const float *x, size_t row
     n->dh = malloc(bh * sizeof *n->dh);
     n->row_c = malloc(rows * sizeof *n->row_c);
     n->col_c = malloc(n->h * sizeof *n->col_c);
-    if (!n->x || !n->xe || !n->z1 || !n->hc || !n->out || !n->dh || !n->row_c || !n->col_c) {
+    n->row_t = malloc(rows * sizeof *n->row_t);
+    n->col_t = malloc(n->h * sizeof *n->col_t);
+    if (!n->x || !n->xe || !n->z1 || !n->hc || !n->out || !n->dh || !n->row_c || !n->col_c ||
+        !n->row_t || !n->col_t) {
         dnet_free(n);
         return 0;
     }
@@ -152,65 +138,31 @@ static int dnet_init(dnet_t *n, const sae_model_t *m, const float *x, size_t row
     return 1;
 }
 
-/* The built-in regularizers' weighted penalty of the code n->hc; their
- * gradient dP/dh_bj = row_c[b] + col_c[j] + *sign_c sgn(h_bj) (the four
- * terms of docs/regularizers/ have no other form). */
-static double penalties(const dnet_t *n, double *sign_c)
+/* Every code term of the table that is on, in double: their weighted
+ * penalty of the code n->hc, and their gradient as
+ * dP/dh_bj = row_c[b] + col_c[j] + *sign_c sgn(h_bj). */
+static double code_terms(const dnet_t *n, double *sign_c)
 {
     size_t rows = n->rows, h = n->h;
-    double inv_b = 1.0 / (double)rows, inv_bh = inv_b / (double)h, total = 0.0;
+    double total = 0.0;
     memset(n->row_c, 0, rows * sizeof *n->row_c);
     memset(n->col_c, 0, h * sizeof *n->col_c);
     *sign_c = 0.0;
-    if (n->kl_w > 0.0 || n->batch_w > 0.0) {
-        for (size_t j = 0; j < h; j++) {
-            double c = 0.0;
-            for (size_t b = 0; b < rows; b++)
-                c += n->hc[b * h + j];
-            c *= inv_b; /* the unit's mean activation over the batch */
-            if (n->kl_w > 0.0) {
-                /* Ng, CS294A notes sec. 2.2: KL(rho || rho_hat_j). */
-                /* Beyond the clamp, the tangent line at the bound (kl.c). */
-                double r = n->rho;
-                double rh = c < KL_CLAMP ? KL_CLAMP : (c > 1.0 - KL_CLAMP ? 1.0 - KL_CLAMP : c);
-                double slope = -r / rh + (1.0 - r) / (1.0 - rh);
-                total += n->kl_w * (r * log(r / rh) + (1.0 - r) * log((1.0 - r) / (1.0 - rh)) +
-                                    slope * (c - rh));
-                n->col_c[j] += n->kl_w * inv_b * slope;
-            }
-            if (n->batch_w > 0.0) {
-                double e = c - n->batch_t;
-                total += n->batch_w * e * e / (double)h;
-                n->col_c[j] += n->batch_w * 2.0 * e * inv_bh;
-            }
-        }
-    }
-    if (n->sample_w > 0.0) {
-        for (size_t b = 0; b < rows; b++) {
-            double s = 0.0;
-            for (size_t j = 0; j < h; j++)
-                s += n->hc[b * h + j];
-            double e = s / (double)h - n->sample_t;
-            total += n->sample_w * e * e * inv_b;
-            n->row_c[b] += n->sample_w * 2.0 * e * inv_bh;
-        }
-    }
-    if (n->l1_w > 0.0) {
-        double a = 0.0;
-        for (size_t i = 0; i < rows * h; i++)
-            a += fabs(n->hc[i]);
-        total += n->l1_w * a * inv_bh;
-        *sign_c = n->l1_w * inv_bh;
+    for (size_t id = 0; id < SAE_N_BUILTIN_TERMS; id++) {
+        const sae_term_t *term = &sae_terms[id];
+        double w = n->term_w[id], s = 0.0;
+        if (!(w > 0.0))
+            continue;
+        memset(n->row_t, 0, rows * sizeof *n->row_t);
+        memset(n->col_t, 0, h * sizeof *n->col_t);
+        total += w * term->penalty_d(n->cfg, n->hc, rows, h, n->row_t, n->col_t, &s);
+        for (size_t b = 0; b < rows; b++)
+            n->row_c[b] += w * n->row_t[b];
+        for (size_t j = 0; j < h; j++)
+            n->col_c[j] += w * n->col_t[j];
+        *sign_c += w * s;
     }
     return total;
-}
-
-static double sum_squares(const double *w, size_t n)
-{
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++)
-        s += w[i] * w[i];
-    return s;
 }
 
 /* J(p); with grad (zeroed here, the model's layout), also dJ/dp. */
@@ -223,85 +175,66 @@ static double objective(dnet_t *n, const double *p, double *grad, size_t n_weigh
     const double *wd = n->wd == ABSENT ? NULL : p + n->wd;
     const double *bd = n->bd == ABSENT ? NULL : p + n->bd;
 
-    /* Encoder: Z1 = Xe We^T + be, Hc = f(Z1), Xe = X - 1 bd^T with the
+    /* Encoder: Z1 = Xe We^T + be, Hc = code(Z1), Xe = X - 1 bd^T with the
      * pre-encoder bias (Gao et al. 2024), else X. */
     for (size_t b = 0; b < rows; b++)
         for (size_t i = 0; i < d; i++)
             n->xe[b * d + i] = n->x[b * d + i] - (n->pre ? bd[i] : 0.0);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, H, D, 1.0, n->xe, D, we, D, 0.0,
                 n->z1, H);
-    for (size_t b = 0; b < rows; b++)
-        for (size_t j = 0; j < h; j++) {
-            double z = n->z1[b * h + j] + (be ? be[j] : 0.0);
-            n->z1[b * h + j] = z;
-            n->hc[b * h + j] = act(n->fa, z);
-        }
+    if (be)
+        for (size_t b = 0; b < rows; b++)
+            for (size_t j = 0; j < h; j++)
+                n->z1[b * h + j] += be[j];
+    n->code->forward_d(n->cfg, n->fa, n->z1, n->hc, rows * h);
     /* Decoder: Z2 = Hc Wd + bd, Wd [H x D] one row per unit (We when tied). */
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, D, H, 1.0, n->hc, H,
                 n->tied ? we : wd, D, 0.0, n->out, D);
-
-    /* Reconstruction against the clean input; out becomes dJ/dZ2. */
-    double sum = 0.0;
-    for (size_t b = 0; b < rows; b++)
-        for (size_t i = 0; i < d; i++) {
-            double z = n->out[b * d + i] + (bd ? bd[i] : 0.0), t = n->x[b * d + i], g;
-            if (n->loss == SAE_LOSS_BCE) {
-                /* -(t log s + (1-t) log(1-s)) = softplus(z) - t z, s = sigmoid(z) */
-                sum += (z > 0.0 ? z : 0.0) - t * z + log1p(exp(-fabs(z)));
-                g = 1.0 / (1.0 + exp(-z)) - t;
-            } else {
-                double y = act(n->ga, z), e = y - t;
-                sum += e * e;
-                g = 2.0 * e * act_deriv(n->ga, z, y);
-            }
-            n->out[b * d + i] = g * n->scale;
-        }
-    double sign_c;
-    double J = sum * n->scale + penalties(n, &sign_c);
-    double decay = 0.0;
-    if (n->decay_we)
-        decay += sum_squares(we, h * d);
-    if (n->decay_wd)
-        decay += sum_squares(wd, d * h);
-    J += 0.5 * n->lambda * decay;
-    if (!grad)
-        return J;
-
-    memset(grad, 0, n_weights * sizeof *grad);
-    double *g_we = grad + n->we;
     if (bd)
         for (size_t b = 0; b < rows; b++)
             for (size_t i = 0; i < d; i++)
-                grad[n->bd + i] += n->out[b * d + i];
-    /* dJ/dWd = Hc^T dZ2 (onto We when tied), dJ/dHc = dZ2 Wd^T */
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, D, B, 1.0, n->hc, H, n->out, D, 0.0,
-                n->tied ? g_we : grad + n->wd, D);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, H, D, 1.0, n->out, D, n->tied ? we : wd,
-                D, 0.0, n->dh, H);
-    /* dJ/dZ1 = (dJ/dHc + dP/dHc) f'(Z1) */
-    for (size_t b = 0; b < rows; b++)
-        for (size_t j = 0; j < h; j++) {
-            size_t k = b * h + j;
-            double g = n->dh[k] + n->row_c[b] + n->col_c[j] + sign_c * sgn(n->hc[k]);
-            g *= act_deriv(n->fa, n->z1[k], n->hc[k]);
-            n->dh[k] = g;
-            if (be)
-                grad[n->be + j] += g;
-        }
-    /* dJ/dWe (+)= dZ1^T Xe */
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, D, B, 1.0, n->dh, H, n->xe, D,
-                n->tied ? 1.0 : 0.0, g_we, D);
-    /* dJ/dbd through Xe: -sum_b dZ1[b, :] We = -(dJ/dbe) We. */
-    if (n->pre)
-        for (size_t j = 0; j < h; j++)
-            for (size_t i = 0; i < d; i++)
-                grad[n->bd + i] -= grad[n->be + j] * we[j * d + i];
+                n->out[b * d + i] += bd[i];
+
+    /* Reconstruction against the clean input; out becomes dJ/dZ2. */
+    double J = sae_loss_double(n->loss, n->ga, n->out, n->x, rows * d, n->scale,
+                               grad ? n->out : NULL);
+    double sign_c;
+    J += code_terms(n, &sign_c);
+    if (grad) {
+        memset(grad, 0, n_weights * sizeof *grad);
+        double *g_we = grad + n->we;
+        if (bd)
+            for (size_t b = 0; b < rows; b++)
+                for (size_t i = 0; i < d; i++)
+                    grad[n->bd + i] += n->out[b * d + i];
+        /* dJ/dWd = Hc^T dZ2 (onto We when tied), dJ/dHc = dZ2 Wd^T */
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, D, B, 1.0, n->hc, H, n->out, D,
+                    0.0, n->tied ? g_we : grad + n->wd, D);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, H, D, 1.0, n->out, D,
+                    n->tied ? we : wd, D, 0.0, n->dh, H);
+        /* dJ/dZ1 = (dJ/dHc + dP/dHc) code'(Z1) */
+        for (size_t b = 0; b < rows; b++)
+            for (size_t j = 0; j < h; j++) {
+                size_t k = b * h + j;
+                double g = n->dh[k] + n->row_c[b] + n->col_c[j] + sign_c * sgn(n->hc[k]);
+                g *= n->code->deriv_d(n->fa, n->z1[k], n->hc[k]);
+                n->dh[k] = g;
+                if (be)
+                    grad[n->be + j] += g;
+            }
+        /* dJ/dWe (+)= dZ1^T Xe */
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, D, B, 1.0, n->dh, H, n->xe, D,
+                    n->tied ? 1.0 : 0.0, g_we, D);
+        /* dJ/dbd through Xe: -sum_b dZ1[b, :] We = -(dJ/dbe) We. */
+        if (n->pre)
+            for (size_t j = 0; j < h; j++)
+                for (size_t i = 0; i < d; i++)
+                    grad[n->bd + i] -= grad[n->be + j] * we[j * d + i];
+    }
     if (n->decay_we)
-        for (size_t k = 0; k < h * d; k++)
-            g_we[k] += n->lambda * we[k];
+        J += sae_l2_double(n->lambda, we, h * d, grad ? grad + n->we : NULL);
     if (n->decay_wd)
-        for (size_t k = 0; k < d * h; k++)
-            grad[n->wd + k] += n->lambda * wd[k];
+        J += sae_l2_double(n->lambda, wd, d * h, grad ? grad + n->wd : NULL);
     return J;
 }
 
@@ -379,7 +312,11 @@ sae_status_t sae_trainer_gradcheck_double(sae_trainer_t *t, const float *x, size
                         "%s: the double objective is the one-hidden-layer model's; a model with "
                         "arch.layers is checked by sae_trainer_gradcheck",
                         fn);
-    if (sae_cfg_int(m->cfg, SAE_P_TOPK_K) > 0)
+    /* A method without an objective is refused as such (its code operator
+     * has no double form either). */
+    if (!t->method->has_objective)
+        return sae_method_no_gradient(t);
+    if (!sae_dense(m)->code_op->forward_d)
         return sae_fail(t->errmsg, SAE_ERR_UNSUPPORTED,
                         "%s: the double objective has no top-k code: use sae_trainer_gradcheck",
                         fn);
@@ -388,8 +325,6 @@ sae_status_t sae_trainer_gradcheck_double(sae_trainer_t *t, const float *x, size
                         "%s: user regularizers see a float code, so they cannot be checked in "
                         "double: use sae_trainer_gradcheck",
                         fn);
-    if (!t->method->has_objective)
-        return sae_method_no_gradient(t);
     /* The library's own gradient at the same point, without corruption. */
     sae_stats_t s;
     sae_status_t st = sae_forward_backward(t, x, rows, 0, 1, &s);
