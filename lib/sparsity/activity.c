@@ -6,7 +6,7 @@
  *   c_j = (1/B) sum_b h_bj,  P = (1/H) sum_j (c_j - t)^2
  * and in both dP/dh_bj = 2 (mean - t) / (B H), one coefficient per row or
  * per column. SPDX-License-Identifier: MIT */
-#include "sparsity/regularizer.h"
+#include "sparsity/builtin.h"
 #include "sparsity/terms_double.h"
 
 /* sums [n] are the sums over the other axis, of length m. */

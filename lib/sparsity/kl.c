@@ -8,7 +8,7 @@
  * so the penalty stays finite and its gradient, KL'(c), is its derivative. SPDX-License-Identifier: MIT */
 #include <math.h>
 
-#include "sparsity/regularizer.h"
+#include "sparsity/builtin.h"
 #include "sparsity/terms_double.h"
 
 #define KL_EPS 1e-6

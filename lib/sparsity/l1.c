@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: MIT */
 #include <math.h>
 
-#include "sparsity/regularizer.h"
+#include "sparsity/builtin.h"
 #include "sparsity/terms_double.h"
 
 double sae_l1_fused(const sae_config_t *cfg, const sae_code_stats_t *st, size_t rows,

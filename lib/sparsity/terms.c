@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "sparsity/regularizer.h"
+#include "sparsity/builtin.h"
 #include "sparsity/terms_double.h"
 
 const sae_term_t sae_terms[SAE_N_BUILTIN_TERMS] = {

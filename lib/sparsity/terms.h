@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "layers/activation.h"
+#include "sparsity/builtin.h"
 
 typedef enum sae_term_id {
     SAE_TERM_RECON,  /* reported as stats->recon_loss */
@@ -43,19 +44,6 @@ enum {
 
 /* The term has no weight key (weight 1). */
 #define SAE_TERM_NO_WEIGHT ((sae_param_t)0)
-
-typedef struct sae_reg_coefs {
-    float *row_coef; /* [rows], added to */
-    float *col_coef; /* [units], added to */
-    float sign_coef; /* added to */
-} sae_reg_coefs_t;
-
-/* A built-in code term from the code's statistics, in O(rows + units):
- * returns the unweighted penalty and, when co is not NULL, adds weight
- * times its gradient as the coefficients its flags name. */
-typedef double (*sae_term_fused_fn)(const sae_config_t *cfg, const sae_code_stats_t *st,
-                                    size_t rows, size_t units, float weight,
-                                    sae_reg_coefs_t *co);
 
 /* The same built-in code term in double, from the code h [rows x units]
  * itself (its own statistics, libm): the double-precision gradient check's

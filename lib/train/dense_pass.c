@@ -10,7 +10,7 @@
 #include "loss/loss.h"
 #include "layers/sparse_dense.h"
 #include "model/dense.h"
-#include "sparsity/regularizer.h"
+#include "sparsity/terms.h"
 #include "train/auxk.h"
 #include "train/pass.h"
 #include "train/trainer.h"

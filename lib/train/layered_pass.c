@@ -9,7 +9,7 @@
 
 #include "core/gemm.h"
 #include "loss/loss.h"
-#include "sparsity/regularizer.h"
+#include "sparsity/terms.h"
 #include "train/pass.h"
 #include "train/trainer.h"
 #include "model/network.h"
