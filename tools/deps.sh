@@ -44,7 +44,7 @@ ca-certificates
 #                                  PyTorch reference benchmarks
 #   libopenblas-dev, libblis-dev   CBLAS: OpenBLAS by default, BLIS with -Dblas=blis
 #   libcjson-dev                   the model file's JSON header
-#   liblbfgs-dev                   full-batch L-BFGS (optim/lbfgs.c, -Dlbfgs)
+#   liblbfgs-dev                   full-batch L-BFGS (train/lbfgs.c, -Dlbfgs)
 #   libcmocka-dev                  the unit tests
 #   zlib1g-dev, libpng-dev         the examples (IDX .gz input, PNG pictures)
 #   abigail-tools                  tools/abi-check.sh (abidw, abidiff)
