@@ -29,6 +29,7 @@
 
 #include "core/gemm.h"
 #include "optim/unit_norm.h"
+#include "sparsity/terms.h"
 #include "train/method.h"
 #include "train/trainer.h"
 #include "train/schedule.h"
@@ -62,9 +63,7 @@ static sae_status_t decode_batch(sae_trainer_t *t, const float *y, size_t rows,
     for (size_t i = 0; i < rows * d; i++)
         sq += (double)r[i] * (double)r[i];
 
-    memset(stats, 0, sizeof *stats);
-    stats->struct_size = (uint32_t)sizeof *stats;
-    stats->samples = rows;
+    sae_stats_start(stats, rows);
     /* The squared residual reduced as loss.type = mse would be (by default
      * its mean), so that the two algorithms' figures compare. */
     if (sae_cfg_int(m->cfg, SAE_P_LOSS_REDUCTION) == SAE_REDUCE_SAMPLE_SUM_HALF)

@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "core/gemm.h"
+#include "sparsity/terms.h"
 #include "train/method.h"
 #include "train/trainer.h"
 #include "model/dense.h"
@@ -167,9 +168,7 @@ static sae_status_t run_batch(sae_trainer_t *t, const float *x, size_t rows, int
             encoder_errors(dn->enc_w, d, h, zb, eb, inv_d, err + b * h);
     }
 
-    memset(stats, 0, sizeof *stats);
-    stats->struct_size = (uint32_t)sizeof *stats;
-    stats->samples = rows;
+    sae_stats_start(stats, rows);
     stats->recon_loss = err_sum / (double)rows;
     stats->loss = stats->recon_loss;
     stats->l0 = (double)active / (double)rows;
