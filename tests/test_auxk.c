@@ -231,7 +231,7 @@ static void test_pre_encoder_bias_inference(void **state)
     sae_trainer_t *t = make_trainer(m);
     sae_stats_t s;
     assert_int_equal(sae_forward_backward(t, x, R, 0, 0, &s), SAE_OK);
-    memcpy(code_t, t->ws.h, sizeof code_t);
+    memcpy(code_t, t->ws.dense.h, sizeof code_t);
     for (int k = 0; k < R * H; k++)
         assert_true(fabs(code_t[k] - code[k]) < 1e-5);
     /* The prefix error with every unit is the reconstruction's. */

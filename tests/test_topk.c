@@ -14,7 +14,7 @@
 /* The kept units of the trainer's last step, as its code operator lists them. */
 static const sae_sparse_code_t *support(const sae_trainer_t *t)
 {
-    return sae_dense(t->model)->code_op->support(t->ws.code_state);
+    return sae_dense(t->model)->code_op->support(t->ws.dense.code_state);
 }
 
 static void set(sae_config_t *cfg, const char *k, const char *v)
@@ -41,7 +41,7 @@ static double gradcheck_seed(sae_config_t *cfg, size_t rows, int expect_sparse, 
     sae_trainer_t *t = NULL;
     assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
     assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
-    assert_int_equal(t->ws.sparse_path, expect_sparse);
+    assert_int_equal(t->ws.dense.sparse_path, expect_sparse);
     float *x = malloc(rows * m->input_dim * sizeof *x);
     tu_fill_uniform(x, rows * m->input_dim, 0, 1, seed);
     double err = -1;
@@ -105,7 +105,7 @@ static void test_sparse_path_equals_dense(void **state)
                 set(cfg, "l1.weight", "0.01");
                 assert_int_equal(sae_model_create(cfg, &m[p]), SAE_OK);
                 assert_int_equal(sae_trainer_create(m[p], &t[p]), SAE_OK);
-                assert_int_equal(t[p]->ws.sparse_path, p);
+                assert_int_equal(t[p]->ws.dense.sparse_path, p);
                 assert_int_equal(sae_trainer_fit_steps(t[p], x, 64, 6), SAE_OK);
                 for (size_t i = 0; i < sae_model_tensor_count(m[p]); i++)
                     assert_int_equal(sae_model_tensor(m[p], i, NULL, NULL, NULL, &w[p][i]),

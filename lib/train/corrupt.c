@@ -65,13 +65,13 @@ const float *sae_corrupt_hidden(sae_trainer_t *t, size_t rows)
 {
     double keep = sae_cfg_float(t->model->cfg, SAE_P_HIDDEN_KEEP);
     if (keep >= 1.0)
-        return t->ws.h;
+        return t->ws.dense.h;
     size_t n = rows * t->model->code_dim;
     float inv_keep = (float)(1.0 / keep);
     for (size_t i = 0; i < n; i++) {
         float s = sae_rng_uniform(&t->rng) < (float)keep ? inv_keep : 0.0f;
-        t->ws.drop_scale[i] = s;
-        t->ws.hd[i] = t->ws.h[i] * s;
+        t->ws.dense.drop_scale[i] = s;
+        t->ws.dense.hd[i] = t->ws.dense.h[i] * s;
     }
-    return t->ws.hd;
+    return t->ws.dense.hd;
 }

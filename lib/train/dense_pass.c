@@ -12,6 +12,7 @@
 #include "model/dense.h"
 #include "sparsity/terms.h"
 #include "train/auxk.h"
+#include "train/dense_ws.h"
 #include "train/pass.h"
 #include "train/trainer.h"
 
@@ -36,18 +37,18 @@ static grad_views_t views_of(const sae_model_t *m, float *grad)
 
 /* The terms at the code (sparsity/terms.c): built-ins as gradient
  * coefficients for the fused backward kernel, user ones as a dense gradient
- * in ws->extra. */
+ * in ws->dense.extra. */
 static sae_status_t code_terms(sae_trainer_t *t, size_t rows, const sae_code_stats_t *cs,
                                int grad, sae_code_grad_terms_t *terms, sae_stats_t *stats)
 {
     sae_model_t *m = t->model;
     sae_workspace_t *ws = &t->ws;
-    sae_term_bufs_t bufs = {ws->row_coef, ws->col_coef, ws->extra, 0};
+    sae_term_bufs_t bufs = {ws->dense.row_coef, ws->dense.col_coef, ws->dense.extra, 0};
     /* -0.0 + v == v for every v: each sum is its term's one value. */
     double sums[SAE_TERMS_MAX];
     for (size_t i = 0; i < SAE_TERMS_MAX; i++)
         sums[i] = -0.0;
-    sae_status_t st = sae_terms_at_code(m->cfg, cs, ws->h, rows, m->code_dim, &bufs, grad, terms,
+    sae_status_t st = sae_terms_at_code(m->cfg, cs, ws->dense.h, rows, m->code_dim, &bufs, grad, terms,
                                         sums, t->errmsg);
     if (st == SAE_OK)
         sae_terms_report_code(m->cfg, sums, stats);
@@ -65,14 +66,14 @@ static void auxk_before_select(void *data, const float *h, size_t rows)
 static sae_code_ctx_t code_ctx(sae_trainer_t *t)
 {
     sae_code_ctx_t cx = {t->model->hidden_act, t->steps, &t->ws.scr, NULL, NULL};
-    if (t->ws.aux_k > 0) {
+    if (t->ws.dense.aux.k > 0) {
         cx.before_select = auxk_before_select;
         cx.before_data = t;
     }
     return cx;
 }
 
-/* Encoder forward into ws->h through the code operator, with the
+/* Encoder forward into ws->dense.h through the code operator, with the
  * statistics of the code the rest of the step sees. */
 static void encode(sae_trainer_t *t, const float *xin, size_t rows, const sae_code_ctx_t *cx,
                    sae_code_stats_t *cs)
@@ -81,8 +82,8 @@ static void encode(sae_trainer_t *t, const float *xin, size_t rows, const sae_co
     sae_dense_t *dn = sae_dense(m);
     sae_workspace_t *ws = &t->ws;
     size_t d = m->input_dim, h = m->code_dim;
-    sae_gemm(0, 1, rows, h, d, 1.0f, xin, d, dn->enc_w, d, 0.0f, ws->h, h);
-    dn->code_op->forward(ws->code_state, cx, ws->h, dn->enc_b, rows, h, cs);
+    sae_gemm(0, 1, rows, h, d, 1.0f, xin, d, dn->enc_w, d, 0.0f, ws->dense.h, h);
+    dn->code_op->forward(ws->dense.code_state, cx, ws->dense.h, dn->enc_b, rows, h, cs);
 }
 
 /* Backward through the sparse code: every product touches the k active
@@ -96,13 +97,13 @@ static void backward_sparse(sae_trainer_t *t, const float *xin, size_t rows,
     sae_workspace_t *ws = &t->ws;
     size_t d = m->input_dim, h = m->code_dim;
     float *g_dec = dn->tied ? g->enc_w : g->dec_w;
-    sae_sparse_code_grad(sc, rows, ws->out, sae_model_decoder_rows(m), d, ws->dval);
+    sae_sparse_code_grad(sc, rows, ws->dense.out, sae_model_decoder_rows(m), d, ws->dense.dval);
     memset(g->enc_w, 0, h * d * sizeof(float));
     if (!dn->tied)
         memset(g_dec, 0, h * d * sizeof(float));
-    sae_sparse_scatter(sc, rows, sc->val, ws->out, d, g_dec);
-    sae_sparse_act_backward(m->hidden_act, sc, rows, h, terms, ws->dval, g->enc_b);
-    sae_sparse_scatter(sc, rows, ws->dval, xin, d, g->enc_w);
+    sae_sparse_scatter(sc, rows, sc->val, ws->dense.out, d, g_dec);
+    sae_sparse_act_backward(m->hidden_act, sc, rows, h, terms, ws->dense.dval, g->enc_b);
+    sae_sparse_scatter(sc, rows, ws->dense.dval, xin, d, g->enc_w);
 }
 
 /* Backward with dense GEMMs (masked to the kept units under top-k). */
@@ -117,11 +118,11 @@ static void backward_dense(sae_trainer_t *t, const float *xin, const float *hd, 
     /* Decoder weight gradient h^T dOut, then the code gradient dOut W^T;
      * a tied model's decoder gradient lands on the encoder's weight, which
      * the encoder's own gradient is added to below. */
-    sae_gemm(1, 0, h, d, rows, 1.0f, hd, h, ws->out, d, 0.0f, dn->tied ? g->enc_w : g->dec_w, d);
-    sae_gemm(0, 1, rows, h, d, 1.0f, ws->out, d, sae_model_decoder_rows(m), d, 0.0f, ws->dh, h);
-    terms->drop_scale = hd == ws->h ? NULL : ws->drop_scale;
-    dn->code_op->backward(ws->code_state, cx, ws->h, ws->dh, rows, h, terms, g->enc_b);
-    sae_gemm(1, 0, h, d, rows, 1.0f, ws->dh, h, xin, d, dn->tied ? 1.0f : 0.0f, g->enc_w, d);
+    sae_gemm(1, 0, h, d, rows, 1.0f, hd, h, ws->dense.out, d, 0.0f, dn->tied ? g->enc_w : g->dec_w, d);
+    sae_gemm(0, 1, rows, h, d, 1.0f, ws->dense.out, d, sae_model_decoder_rows(m), d, 0.0f, ws->dense.dh, h);
+    terms->drop_scale = hd == ws->dense.h ? NULL : ws->dense.drop_scale;
+    dn->code_op->backward(ws->dense.code_state, cx, ws->dense.h, ws->dense.dh, rows, h, terms, g->enc_b);
+    sae_gemm(1, 0, h, d, rows, 1.0f, ws->dense.dh, h, xin, d, dn->tied ? 1.0f : 0.0f, g->enc_w, d);
 }
 
 /* The encoder's input with arch.pre_encoder_bias (Gao et al. 2024):
@@ -157,18 +158,18 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
     sae_stats_code(stats, &cs, rows, h);
 
     /* Decoder and reconstruction loss (on the clean input). */
-    const float *hd = corrupt ? sae_corrupt_hidden(t, rows) : ws->h;
-    const sae_sparse_code_t *sc = ws->sparse_path ? dn->code_op->support(ws->code_state) : NULL;
+    const float *hd = corrupt ? sae_corrupt_hidden(t, rows) : ws->dense.h;
+    const sae_sparse_code_t *sc = ws->dense.sparse_path ? dn->code_op->support(ws->dense.code_state) : NULL;
     if (sc) {
-        sae_sparse_decode(sc, rows, sae_model_decoder_rows(m), d, ws->out);
+        sae_sparse_decode(sc, rows, sae_model_decoder_rows(m), d, ws->dense.out);
     } else {
-        sae_model_forward_decoder_pre(m, hd, rows, ws->out);
+        sae_model_forward_decoder_pre(m, hd, rows, ws->dense.out);
     }
-    if (ws->aux_k > 0)
-        sae_auxk_residual(t, x, ws->out, rows);
+    if (ws->dense.aux.k > 0)
+        sae_auxk_residual(t, x, ws->dense.out, rows);
     grad_views_t g = views_of(m, ws->grad);
     double recon = sae_loss_apply_reduced(
-        (sae_loss_t)sae_cfg_int(cfg, SAE_P_LOSS), m->output_act, ws->out, x, rows, d, dn->dec_b,
+        (sae_loss_t)sae_cfg_int(cfg, SAE_P_LOSS), m->output_act, ws->dense.out, x, rows, d, dn->dec_b,
         grad, g.dec_b, &ws->scr, (sae_loss_reduction_t)sae_cfg_int(cfg, SAE_P_LOSS_REDUCTION));
     stats->recon_loss = recon;
     stats->loss = recon;
@@ -177,7 +178,7 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
     sae_status_t st = code_terms(t, rows, &cs, grad, &terms, stats);
     if (st != SAE_OK)
         return st;
-    if (ws->aux_k > 0)
+    if (ws->dense.aux.k > 0)
         sae_terms_report_one(stats, SAE_TERM_AUXK, sae_auxk_forward(t, rows));
     if (!isfinite(stats->loss))
         return sae_fail(t->errmsg, SAE_ERR_DIVERGED,
@@ -189,7 +190,7 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
         backward_sparse(t, xin, rows, sc, &terms, &g);
     else
         backward_dense(t, xin, hd, rows, &cx, &terms, &g);
-    if (ws->aux_k > 0)
+    if (ws->dense.aux.k > 0)
         sae_auxk_backward(t, xin, rows, g.enc_w, g.enc_b, dn->tied ? g.enc_w : g.dec_w);
     /* With the encoder reading x - b_pre, b_pre = decoder.bias also moves
      * every pre-activation by -We b_pre: its gradient gains -We^T (sum over
@@ -199,34 +200,9 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
     return SAE_OK;
 }
 
-/* The code operator's training state, and the gradient at the active
- * units for the sparse path: taken when asked for, or when it pays (auto:
- * at most a quarter of the units active). */
-static sae_status_t ws_init(sae_workspace_t *ws, const sae_model_t *m, size_t batch, int threads)
-{
-    sae_dense_t *dn = sae_dense(m);
-    (void)threads;
-    size_t k = dn->code_op->max_active(m->cfg), h = m->code_dim;
-    ws->max_active = k;
-    if (k > 0) {
-        int64_t path = sae_cfg_int(m->cfg, SAE_P_TOPK_SPARSE_PATH);
-        ws->sparse_path = path == 1 || (path == 0 && 4 * k <= h);
-        ws->dval = sae_aligned_alloc(batch * k * sizeof(float));
-        if (!ws->dval)
-            return SAE_ERR_NOMEM;
-    }
-    return dn->code_op->create(m->cfg, h, batch, &ws->code_state);
-}
-
-static void ws_release(sae_workspace_t *ws)
-{
-    sae_aligned_free(ws->dval);
-    sae_dense(ws->model)->code_op->destroy(ws->code_state);
-}
-
 const sae_pass_t sae_pass_dense = {
     .kind = &sae_kind_dense,
-    .ws_init = ws_init,
-    .ws_release = ws_release,
+    .ws_init = sae_dense_ws_init,
+    .ws_release = sae_dense_ws_release,
     .forward_backward = forward_backward,
 };

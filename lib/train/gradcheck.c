@@ -48,7 +48,7 @@ sae_status_t sae_trainer_gradcheck(sae_trainer_t *t, const float *x, size_t rows
     memcpy(ana, t->ws.grad, m->n_weights * sizeof *ana);
     sae_backprop_l2_grad(t, ana);
     /* AuxK's residual target is a constant of its gradient: hold it. */
-    t->ws.aux_frozen = 1;
+    t->ws.dense.aux.frozen = 1;
 
     /* ||num - ana|| / ||num + ana||: robust to entries whose gradient is
      * near zero, where float rounding dominates any per-entry ratio. */
@@ -70,7 +70,7 @@ sae_status_t sae_trainer_gradcheck(sae_trainer_t *t, const float *x, size_t rows
             sum2 += (num + a) * (num + a);
         }
     }
-    t->ws.aux_frozen = 0;
+    t->ws.dense.aux.frozen = 0;
     double worst = sum2 > 0.0 ? sqrt(diff2 / sum2) : sqrt(diff2);
     if (isnan(worst))
         worst = INFINITY;

@@ -22,7 +22,7 @@
  *   A^T += (eta/p) sgn(X)^T R    We += (eta/p) S^T R     GEMM 3
  *   each row of We scaled to unit norm
  *
- * using the trainer's workspace: ws->h holds X, ws->out holds R, ws->dh
+ * using the trainer's workspace: ws->dense.h holds X, ws->dense.out holds R, ws->dense.dh
  * holds sgn(X). No allocation. SPDX-License-Identifier: MIT */
 #include <math.h>
 #include <string.h>
@@ -43,7 +43,7 @@ static sae_status_t decode_batch(sae_trainer_t *t, const float *y, size_t rows,
     sae_dense_t *dn = sae_dense(m);
     sae_workspace_t *ws = &t->ws;
     size_t d = m->input_dim, h = m->code_dim, n = rows * h;
-    float *x = ws->h, *sgn = ws->dh, *r = ws->out;
+    float *x = ws->dense.h, *sgn = ws->dense.dh, *r = ws->dense.out;
 
     sae_gemm(0, 1, rows, h, d, 1.0f, y, d, dn->enc_w, d, 0.0f, x, h);
     /* The code operator of nsc (code/hard_threshold.c) in its inference
@@ -106,7 +106,7 @@ static sae_status_t step(sae_trainer_t *t, const float *y, size_t rows, sae_stat
     if (st != SAE_OK)
         return st;
     double eta = rate(t);
-    sae_gemm(1, 0, h, d, rows, (float)(eta / (double)rows), t->ws.dh, h, t->ws.out, d, 1.0f,
+    sae_gemm(1, 0, h, d, rows, (float)(eta / (double)rows), t->ws.dense.dh, h, t->ws.dense.out, d, 1.0f,
              dn->enc_w, d);
     /* Every atom (row of We) back to unit norm; an all-zero row stays. */
     sae_rows_normalize(dn->enc_w, h, d);

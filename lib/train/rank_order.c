@@ -23,8 +23,8 @@
  * rank after the last active unit sees the same residual E_H, and only the
  * active units need the prefix pass; the rest take E_H . W[:, j] / D. A
  * batch of B rows averages the B rows' G before the clipping (the original
- * is online, B = 1). No allocation: ws->h holds z, ws->dh the encoder
- * errors, ws->out the final residuals, ws->xin the running prefix sum,
+ * is online, B = 1). No allocation: ws->dense.h holds z, ws->dense.dh the encoder
+ * errors, ws->dense.out the final residuals, ws->xin the running prefix sum,
  * the method's state the ranked units. SPDX-License-Identifier: MIT */
 #include "train/rank_order.h"
 
@@ -143,7 +143,7 @@ static sae_status_t run_batch(sae_trainer_t *t, const float *x, size_t rows, int
     sae_workspace_t *ws = &t->ws;
     size_t d = m->input_dim, h = m->code_dim;
     float inv_d = 1.0f / (float)d, c = 1.0f / (float)rows;
-    float *z = ws->h, *err = ws->dh, *g = NULL;
+    float *z = ws->dense.h, *err = ws->dense.dh, *g = NULL;
     sae_ranked_t *rank = ((rank_order_state_t *)t->method_state)->rank;
 
     sae_gemm(0, 1, rows, h, d, inv_d, x, d, dn->enc_w, d, 0.0f, z, h);
@@ -155,7 +155,7 @@ static sae_status_t run_batch(sae_trainer_t *t, const float *x, size_t rows, int
     size_t active = 0;
     for (size_t b = 0; b < rows; b++) {
         const float *xb = x + b * d, *zb = z + b * h;
-        float *eb = ws->out + b * d;
+        float *eb = ws->dense.out + b * d;
         size_t n = sae_rank_units(zb, h, 1, rank);
         double sq = prefix_row(dn->enc_w, d, xb, rank, n, inv_d, c, g, err + b * h, ws->xin, eb);
         /* The paper's code's error is the norm, not the squared norm

@@ -90,11 +90,11 @@ static sae_status_t check_data(sae_trainer_t *t, const char *fn, const float *x,
 void sae_trainer_init_bias(sae_trainer_t *t, const float *x, size_t rows)
 {
     sae_model_t *m = t->model;
-    if (!sae_dense(m)->bias_init_pending || !t->ws.bias_est)
+    if (!sae_dense(m)->bias_init_pending || !t->ws.dense.bias_est)
         return;
     size_t n = rows < SAE_BIAS_INIT_MAX_ROWS ? rows : SAE_BIAS_INIT_MAX_ROWS;
     sae_model_set_bias_from(m, x, rows, n, (sae_bias_init_t)sae_cfg_int(m->cfg, SAE_P_BIAS_INIT),
-                            t->ws.bias_est, t->ws.bias_work);
+                            t->ws.dense.bias_est, t->ws.dense.bias_work);
 }
 
 /* Row-weighted running means of statistics. */

@@ -8,19 +8,52 @@
 #include "layers/sparse_dense.h"
 #include "model/model.h"
 
-/* Every buffer a step needs, allocated once for the configured batch size. */
-typedef struct sae_workspace {
-    size_t batch; /* capacity in rows */
-    float *xin;        /* [B x D] corrupted input */
-    float *gather;     /* [B x D] rows gathered from the data set */
+/* AuxK's buffers (train/auxk.c; Gao et al. 2024), when auxk.k > 0. */
+typedef struct sae_auxk_ws {
+    size_t k;              /* auxk.k */
+    uint32_t *dead;        /* [H] the dead units of this step */
+    size_t n_dead;
+    float *cand;           /* [H] a row's dead units' activations */
+    uint32_t *sel;         /* [H] selection scratch */
+    sae_sparse_code_t code; /* CSR of each row's aux units, [B x k] */
+    float *dval;           /* [B x k] gradient at the aux units */
+    float *res;            /* [B x D] the main residual e = x - x_hat */
+    float *grad;           /* [B x D] e^, then dL_aux / de^ */
+    double norm;           /* sum ||e_b||^2 */
+    int frozen;            /* keep res and norm (gradient check) */
+} sae_auxk_ws_t;
+
+/* The one-hidden-layer pass's buffers (train/dense_pass.c allocates
+ * them; the dense kind's methods, nsc and rank_order, use them too). */
+typedef struct sae_dense_ws {
     float *h;          /* [B x H] code after activation, before dropout */
     float *hd;         /* [B x H] code after hidden dropout */
     float *drop_scale; /* [B x H] hidden dropout mask: 0 or 1/keep */
     float *out;        /* [B x D] output pre-activation, then its gradient */
     float *dh;         /* [B x H] gradient at the code */
     float *extra;      /* [B x H] user regularizers' gradient (if any) */
+    float *row_coef;   /* [B] */
+    float *col_coef;   /* [H] */
+    /* The code operator's training state (code/code_op.h) and, when it
+     * bounds the active units per row, the sparse path's buffers. */
+    void *code_state;
+    size_t max_active; /* most active units per row at any step, 0: dense */
+    int sparse_path;   /* decode and backpropagate through active units only */
+    float *dval;       /* [B x max_active] gradient at the active units */
+    sae_auxk_ws_t aux;
+    /* arch.bias_init: the estimate and Weiszfeld's sums, [D] doubles each. */
+    double *bias_est, *bias_work;
+} sae_dense_ws_t;
+
+/* Every buffer a step needs, allocated once for the configured batch size:
+ * what every pass uses here, each kind's own in its part (ws_init of
+ * train/pass.h). */
+typedef struct sae_workspace {
+    size_t batch;      /* capacity in rows */
+    float *xin;        /* [B x D] corrupted input */
+    float *gather;     /* [B x D] rows gathered from the data set */
     float *grad;       /* [n_weights] */
-    double *row_sum;   /* [B] */
+    double *row_sum;   /* [B] statistics of the code */
     double *col_sum;   /* [H] */
     double *col_active; /* [H] rows in which each unit was active */
     /* Unit activity over training (backprop steps): rows in which each unit
@@ -28,30 +61,9 @@ typedef struct sae_workspace {
     uint64_t *fired;   /* [H] */
     uint64_t *idle;    /* [H] */
     uint64_t rows_seen;
-    float *row_coef;   /* [B] */
-    float *col_coef;   /* [H] */
     sae_reduce_scratch_t scr; /* threads x max(D, H) doubles */
-    /* The code operator's training state (code/code_op.h) and, when it
-     * bounds the active units per row, the sparse path's buffers. */
-    void *code_state;
-    size_t max_active; /* most active units per row at any step, 0: dense */
-    int sparse_path;   /* decode and backpropagate through active units only */
-    float *dval;       /* [B x max_active] gradient at the active units */
-    /* AuxK (auxk.k > 0, train/auxk.h). */
-    size_t aux_k;        /* auxk.k */
-    uint32_t *aux_dead;  /* [H] the dead units of this step */
-    size_t aux_n_dead;
-    float *aux_cand;     /* [H] a row's dead units' activations */
-    uint32_t *aux_sel;   /* [H] selection scratch */
-    sae_sparse_code_t aux; /* CSR of each row's aux units, [B x aux_k] */
-    float *aux_dval;     /* [B x aux_k] gradient at the aux units */
-    float *aux_res;      /* [B x D] the main residual e = x - x_hat */
-    float *aux_grad;     /* [B x D] e^, then dL_aux / de^ */
-    double aux_norm;     /* sum ||e_b||^2 */
-    int aux_frozen;      /* keep aux_res and aux_norm (gradient check) */
-    /* arch.bias_init: the estimate and Weiszfeld's sums, [D] doubles each. */
-    double *bias_est, *bias_work;
-    struct sae_net_ws *net; /* a layered model's buffers (train/layered_pass.c) */
+    sae_dense_ws_t dense;   /* the one-hidden-layer pass's (train/dense_pass.c) */
+    struct sae_net_ws *net; /* a layered model's (train/layered_pass.c) */
     const struct sae_pass *pass; /* the model kind's pass (train/pass.h) */
     const sae_model_t *model;    /* whose workspace this is */
 } sae_workspace_t;
