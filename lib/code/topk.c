@@ -261,28 +261,14 @@ static void infer(void *state, sae_activation_t act, float *z, const float *bias
     sae_topk_rows(z, rows, units, s->infer_k, s->infer_select);
 }
 
-const sae_code_op_t sae_code_topk = {
-    .name = "topk",
-    .selects = selects_row,
-    .validate = validate,
-    .create = create,
-    .destroy = destroy,
-    .forward = forward,
-    .backward = backward,
-    .support = support,
-    .max_active = sae_topk_k_max,
-    .infer = infer,
-};
+/* The two operators differ in their name and what selects them; the
+ * batch mode itself is read from the config by create. */
+#define TOPK_OP(op_name, op_selects)                                                            \
+    {                                                                                          \
+        .name = op_name, .selects = op_selects, .validate = validate, .create = create,        \
+        .destroy = destroy, .forward = forward, .backward = backward, .support = support,      \
+        .max_active = sae_topk_k_max, .infer = infer,                                          \
+    }
 
-const sae_code_op_t sae_code_batch_topk = {
-    .name = "batch_topk",
-    .selects = selects_batch,
-    .validate = validate,
-    .create = create,
-    .destroy = destroy,
-    .forward = forward,
-    .backward = backward,
-    .support = support,
-    .max_active = sae_topk_k_max,
-    .infer = infer,
-};
+const sae_code_op_t sae_code_topk = TOPK_OP("topk", selects_row);
+const sae_code_op_t sae_code_batch_topk = TOPK_OP("batch_topk", selects_batch);
