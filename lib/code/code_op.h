@@ -8,8 +8,9 @@
  * inference form, its own parameters (config keys it reads and checks)
  * and its own state (scratch, selected support, a k schedule...).
  *
- * Adding one: its file, one line in code/registry.c, its keys' rows in
- * config/keys.c (and their ids in sae.h). SPDX-License-Identifier: MIT */
+ * Adding one: its file (and its line in lib/meson.build), its lines in
+ * code/registry.c, its keys' rows in config/keys.c (and their ids in sae.h).
+ * SPDX-License-Identifier: MIT */
 #ifndef SAE_CODE_CODE_OP_H
 #define SAE_CODE_CODE_OP_H
 
@@ -85,10 +86,6 @@ void sae_code_free_nothing(void *state);
 const sae_sparse_code_t *sae_code_dense(const void *state);
 size_t sae_code_unbounded(const sae_config_t *cfg);
 
-extern const sae_code_op_t sae_code_activation; /* code/elementwise.c */
-extern const sae_code_op_t sae_code_topk;       /* code/topk.c, per row */
-extern const sae_code_op_t sae_code_batch_topk; /* code/topk.c, over the batch */
-extern const sae_code_op_t sae_code_threshold;  /* code/hard_threshold.c */
 
 /* The operator cfg asks for (never NULL: the activation is the default). */
 const sae_code_op_t *sae_code_op_for(const sae_config_t *cfg);
