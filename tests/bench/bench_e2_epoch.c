@@ -97,6 +97,7 @@ static int load_digits(ex_dataset *ds)
 
 int main(int argc, char **argv)
 {
+    bench_print_machine();
     int reps = argc > 1 ? atoi(argv[1]) : 3;
     if (reps < 1)
         reps = 1;

@@ -34,6 +34,7 @@ static sae_trainer_t *make(const char *path, sae_model_t **model)
 
 int main(int argc, char **argv)
 {
+    bench_print_machine();
     int reps = argc > 1 ? atoi(argv[1]) : 3;
     if (reps < 1)
         reps = 1;

@@ -45,6 +45,7 @@ static void set(sae_config_t *cfg, const char *k, const char *v)
 
 int main(int argc, char **argv)
 {
+    bench_print_machine();
     int reps = argc > 1 ? atoi(argv[1]) : 5;
     if (reps < 1)
         reps = 1;

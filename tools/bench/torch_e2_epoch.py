@@ -30,6 +30,8 @@ import time
 import numpy as np
 import torch
 
+from machine import print_machine
+
 ROWS = 10000
 BATCH = 1200
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -53,6 +55,7 @@ def load(path):
 
 
 def main():
+    print_machine()
     reps = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     x_np, source = load(sys.argv[2] if len(sys.argv) > 2 else DIGITS)
     x = torch.from_numpy(x_np).reshape(-1, 1, 28, 28).contiguous()

@@ -13,6 +13,8 @@ import time
 import numpy as np
 import torch
 
+from machine import print_machine
+
 PATH = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"
 
 
@@ -23,6 +25,7 @@ def load(path):
 
 
 def main():
+    print_machine()
     reps = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     x = torch.from_numpy(load(sys.argv[2] if len(sys.argv) > 2 else PATH))
     torch.manual_seed(0)
