@@ -171,8 +171,7 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
     double recon = sae_loss_apply_reduced(
         (sae_loss_t)sae_cfg_int(cfg, SAE_P_LOSS), m->output_act, ws->dense.out, x, rows, d, dn->dec_b,
         grad, g.dec_b, &ws->scr, (sae_loss_reduction_t)sae_cfg_int(cfg, SAE_P_LOSS_REDUCTION));
-    stats->recon_loss = recon;
-    stats->loss = recon;
+    sae_terms_report_one(stats, SAE_TERM_RECON, recon);
 
     sae_code_grad_terms_t terms = {0};
     sae_status_t st = code_terms(t, rows, &cs, grad, &terms, stats);

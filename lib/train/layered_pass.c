@@ -165,8 +165,7 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
     double recon = sae_loss_apply_reduced(
         (sae_loss_t)sae_cfg_int(m->cfg, SAE_P_LOSS), m->output_act, d, x, rows, m->input_dim,
         NULL, grad, NULL, &nw->scr, (sae_loss_reduction_t)sae_cfg_int(m->cfg, SAE_P_LOSS_REDUCTION));
-    stats->recon_loss = recon;
-    stats->loss = recon;
+    sae_terms_report_one(stats, SAE_TERM_RECON, recon);
 
     double sums[SAE_TERMS_MAX] = {0};
     sae_status_t st = SAE_OK;

@@ -66,11 +66,12 @@ static sae_status_t decode_batch(sae_trainer_t *t, const float *y, size_t rows,
     sae_stats_start(stats, rows);
     /* The squared residual reduced as loss.type = mse would be (by default
      * its mean), so that the two algorithms' figures compare. */
+    double recon;
     if (sae_cfg_int(m->cfg, SAE_P_LOSS_REDUCTION) == SAE_REDUCE_SAMPLE_SUM_HALF)
-        stats->recon_loss = 0.5 * sq / (double)rows;
+        recon = 0.5 * sq / (double)rows;
     else
-        stats->recon_loss = sq / ((double)rows * (double)d);
-    stats->loss = stats->recon_loss;
+        recon = sq / ((double)rows * (double)d);
+    sae_terms_report_one(stats, SAE_TERM_RECON, recon);
     stats->mean_activation = sum / (double)n;
     stats->l0 = (double)active / (double)rows;
     stats->step = t->steps;

@@ -169,8 +169,7 @@ static sae_status_t run_batch(sae_trainer_t *t, const float *x, size_t rows, int
     }
 
     sae_stats_start(stats, rows);
-    stats->recon_loss = err_sum / (double)rows;
-    stats->loss = stats->recon_loss;
+    sae_terms_report_one(stats, SAE_TERM_RECON, err_sum / (double)rows);
     stats->l0 = (double)active / (double)rows;
     stats->mean_activation = h_sum / ((double)rows * (double)h);
     stats->step = t->steps;
