@@ -348,6 +348,11 @@ SAE_API sae_status_t sae_param_info(sae_param_t param, sae_param_type_t *type, d
 /* The string name of a parameter ("kl.rho"), or NULL for an unknown id.
  * Since: 0.1 */
 SAE_API const char *sae_param_name(sae_param_t param);
+/* The one-line meaning of a parameter, as docs/guide.md's table shows it
+ * (Markdown: `code` spans, links), or NULL for an unknown id. Never empty
+ * for a known one. A static string: thread-safe, like sae_param_name.
+ * Since: 0.4 */
+SAE_API const char *sae_param_doc(sae_param_t param);
 /* The id of a named parameter. SAE_ERR_UNKNOWN_KEY if none. Since: 0.1 */
 SAE_API sae_status_t sae_param_lookup(const char *name, sae_param_t *param);
 /* Iterates over every parameter id: index 0.. ; SAE_ERR_RANGE past the end.
@@ -519,6 +524,22 @@ SAE_API sae_status_t sae_model_tensor(const sae_model_t *model, size_t index, co
 /* The same, looked up by name; SAE_ERR_UNKNOWN_KEY if absent. Since: 0.1 */
 SAE_API sae_status_t sae_model_tensor_by_name(const sae_model_t *model, const char *name,
                                               size_t *rows, size_t *cols, const float **data);
+/* Write access: copies rows x cols floats from data (row-major) into the
+ * tensor called name, whose name and shape are as sae_model_tensor reports
+ * them; the model's other tensors are left as they are, and pointers from
+ * sae_model_tensor stay valid. The values are taken as given, as a
+ * loaded model's are (arch.unit_norm_decoder: rows are normalized by the
+ * next training update, not here). A
+ * decoder.bias set this way is the model's bias: a trainer with
+ * arch.bias_init does not set it again, as after
+ * sae_model_init_decoder_bias. Errors, with nothing written: SAE_ERR_NULL
+ * (model, name or data NULL), SAE_ERR_UNKNOWN_KEY (no such tensor, e.g.
+ * decoder.weight of a tied model), SAE_ERR_DIMENSION (rows x cols is not
+ * the tensor's shape; the message gives both), SAE_ERR_NONFINITE (data
+ * holds NaN or Inf). Like the other calls on a model: one thread at a
+ * time, and not while its trainer runs. Since: 0.4 */
+SAE_API sae_status_t sae_model_set_tensor(sae_model_t *model, const char *name, size_t rows,
+                                          size_t cols, const float *data);
 
 /* Layers of a model made with arch.layers (0 for the one-hidden-layer
  * model), and the output shape [channels x height x width] of layer index

@@ -66,8 +66,8 @@ static const float *tensor(const sae_model_t *m, const char *name, size_t *rows,
 }
 
 /* Tests need exact weights (ties, hand-made codes). The tensor views point
- * into the model's own heap block, so writing through them is defined; no
- * public setter exists. */
+ * into the model's own heap block, so writing through them is defined
+ * (sae_model_set_tensor, since 0.4, is tested on its own below). */
 static float *tensor_rw(sae_model_t *m, const char *name)
 {
     size_t r, c;
@@ -872,6 +872,238 @@ static void test_encode_binary_k_too_large(void **state)
     sae_model_free(m);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Setting tensors                                                          */
+/* ------------------------------------------------------------------------ */
+
+#define LAYERED "input 1x6x6; conv2d 2 k3 relu code; convt2d 1 k3 linear"
+
+/* The three shapes of model: untied dense, tied dense, layered. */
+static sae_model_t *set_model(int which, const char *seed)
+{
+    const char *untied[] = {"train.seed", seed, NULL};
+    const char *tied[] = {"train.seed", seed, "arch.tied", "1", NULL};
+    const char *layered[] = {"train.seed", seed, "arch.layers", LAYERED, NULL};
+    const char *const *kv = which == 0 ? untied : which == 1 ? tied : layered;
+    return model_with(5, 4, kv);
+}
+
+/* Floats in every tensor, in listing order. */
+static size_t total_floats(const sae_model_t *m)
+{
+    size_t n = 0, r, c;
+    for (size_t i = 0; i < sae_model_tensor_count(m); i++) {
+        tu_assert_status(sae_model_tensor(m, i, NULL, &r, &c, NULL), SAE_OK);
+        n += r * c;
+    }
+    return n;
+}
+
+/* A copy of every tensor, concatenated in listing order (caller frees). */
+static float *snapshot(const sae_model_t *m)
+{
+    float *all = alloc_floats(total_floats(m), 0.0f), *p = all;
+    for (size_t i = 0; i < sae_model_tensor_count(m); i++) {
+        size_t r, c;
+        const float *d;
+        tu_assert_status(sae_model_tensor(m, i, NULL, &r, &c, &d), SAE_OK);
+        memcpy(p, d, r * c * sizeof *d);
+        p += r * c;
+    }
+    return all;
+}
+
+static void assert_unchanged(const sae_model_t *m, const float *before, const char *where)
+{
+    float *now = snapshot(m);
+    if (memcmp(now, before, total_floats(m) * sizeof *now))
+        fail_msg("%s: the model's tensors changed", where);
+    free(now);
+}
+
+/* Values whose bits a conversion would lose: -0, a subnormal, extremes. */
+static void fill_tricky(float *x, size_t n, uint64_t seed)
+{
+    static const float tricky[] = {-0.0f, 1e-40f, -3.4e38f, 3.4e38f, 1.17549435e-38f};
+    tu_fill_uniform(x, n, -2, 2, seed);
+    for (size_t i = 0; i < n && i < sizeof tricky / sizeof tricky[0]; i++)
+        x[i * 7 % n] = tricky[i];
+}
+
+/* Set then get is bitwise the data, and leaves every other tensor as it
+ * was. */
+static void test_set_tensor_round_trip(void **state)
+{
+    (void)state;
+    for (int which = 0; which < 3; which++) {
+        sae_model_t *m = set_model(which, "3");
+        size_t n = sae_model_tensor_count(m);
+        assert_true(n >= (which == 1 ? 3u : 4u));
+        for (size_t i = 0; i < n; i++) {
+            const char *name;
+            size_t r, c;
+            const float *got;
+            tu_assert_status(sae_model_tensor(m, i, &name, &r, &c, NULL), SAE_OK);
+            float *want = alloc_floats(r * c, 0.0f), *before = snapshot(m);
+            fill_tricky(want, r * c, 100 + i);
+            tu_assert_status(sae_model_set_tensor(m, name, r, c, want), SAE_OK);
+            tu_assert_status(sae_model_tensor(m, i, NULL, NULL, NULL, &got), SAE_OK);
+            if (memcmp(got, want, r * c * sizeof *got))
+                fail_msg("model %d: %s does not read back bitwise", which, name);
+            /* Only tensor i moved: put its old values back and compare all. */
+            size_t off = 0;
+            for (size_t j = 0; j < i; j++) {
+                size_t rj, cj;
+                tu_assert_status(sae_model_tensor(m, j, NULL, &rj, &cj, NULL), SAE_OK);
+                off += rj * cj;
+            }
+            tu_assert_status(sae_model_set_tensor(m, name, r, c, before + off), SAE_OK);
+            assert_unchanged(m, before, name);
+            /* Its own values, read back and set again, are kept. */
+            tu_assert_status(sae_model_set_tensor(m, name, r, c, got), SAE_OK);
+            assert_unchanged(m, before, name);
+            free(want);
+            free(before);
+        }
+        sae_model_free(m);
+    }
+}
+
+/* Every refusal names the problem and writes nothing. */
+static void test_set_tensor_errors(void **state)
+{
+    (void)state;
+    sae_model_t *m = set_model(1, "1"); /* tied: no decoder.weight */
+    size_t r, c;
+    tu_assert_status(sae_model_tensor_by_name(m, "encoder.weight", &r, &c, NULL), SAE_OK);
+    float *data = alloc_floats(r * c, 0.25f), *before = snapshot(m);
+
+    tu_assert_status(sae_model_set_tensor(NULL, "encoder.weight", r, c, data), SAE_ERR_NULL);
+    check_msg(sae_last_error(), "NULL", "set_tensor(NULL model)");
+    tu_assert_status(sae_model_set_tensor(m, NULL, r, c, data), SAE_ERR_NULL);
+    check_msg(sae_model_errmsg(m), "name", "set_tensor(NULL name)");
+    tu_assert_status(sae_model_set_tensor(m, "encoder.weight", r, c, NULL), SAE_ERR_NULL);
+    check_msg(sae_model_errmsg(m), "data", "set_tensor(NULL data)");
+
+    tu_assert_status(sae_model_set_tensor(m, "decoder.weight", r, c, data), SAE_ERR_UNKNOWN_KEY);
+    check_msg(sae_model_errmsg(m), "model has no tensor 'decoder.weight'", "tied decoder");
+    tu_assert_status(sae_model_set_tensor(m, "encoder.weights", r, c, data), SAE_ERR_UNKNOWN_KEY);
+    check_msg(sae_model_errmsg(m), "'encoder.weights'", "unknown name");
+    tu_assert_status(sae_model_set_tensor(m, "", r, c, data), SAE_ERR_UNKNOWN_KEY);
+
+    /* The transposed shape has the right size but is refused; the message
+     * gives the tensor's shape and the data's. */
+    tu_assert_status(sae_model_set_tensor(m, "encoder.weight", c, r, data), SAE_ERR_DIMENSION);
+    check_msg(sae_model_errmsg(m), "4 x 5", "transposed (tensor's shape)");
+    check_msg(sae_model_errmsg(m), "5 x 4", "transposed (data's shape)");
+    tu_assert_status(sae_model_set_tensor(m, "encoder.weight", r - 1, c, data), SAE_ERR_DIMENSION);
+    tu_assert_status(sae_model_set_tensor(m, "encoder.weight", 0, 0, data), SAE_ERR_DIMENSION);
+    tu_assert_status(sae_model_set_tensor(m, "encoder.bias", 1, 4, data), SAE_ERR_DIMENSION);
+    check_msg(sae_model_errmsg(m), "encoder.bias", "bias as a row");
+
+    /* One bad value anywhere, even the last, and nothing is written. */
+    const float bad[] = {NAN, INFINITY, -INFINITY};
+    for (size_t k = 0; k < 3; k++) {
+        for (size_t at = 0; at < r * c; at += r * c - 1) {
+            data[at] = bad[k];
+            tu_assert_status(sae_model_set_tensor(m, "encoder.weight", r, c, data),
+                             SAE_ERR_NONFINITE);
+            check_msg(sae_model_errmsg(m), "NaN or Inf", "non-finite data");
+            data[at] = 0.25f;
+        }
+    }
+    assert_unchanged(m, before, "after every refusal");
+    free(before);
+    free(data);
+    sae_model_free(m);
+}
+
+/* A model given another's tensors computes what the other does, to the
+ * bit. */
+static void test_set_tensor_copies_a_model(void **state)
+{
+    (void)state;
+    for (int which = 0; which < 3; which++) {
+        sae_model_t *a = set_model(which, "1"), *b = set_model(which, "2");
+        size_t d = sae_model_input_dim(a), h = sae_model_code_dim(a), rows = 9;
+        float *x = alloc_floats(rows * d, 0.0f), *ca = alloc_floats(rows * h, 0.0f),
+              *cb = alloc_floats(rows * h, 0.0f), *ya = alloc_floats(rows * d, 0.0f),
+              *yb = alloc_floats(rows * d, 0.0f);
+        tu_fill_uniform(x, rows * d, -1, 1, 5);
+        tu_assert_status(sae_model_reconstruct(a, x, rows, ya), SAE_OK);
+        tu_assert_status(sae_model_reconstruct(b, x, rows, yb), SAE_OK);
+        assert_true(memcmp(ya, yb, rows * d * sizeof *ya) != 0); /* seeds differ */
+        for (size_t i = 0; i < sae_model_tensor_count(a); i++) {
+            const char *name;
+            size_t r, c;
+            const float *data;
+            tu_assert_status(sae_model_tensor(a, i, &name, &r, &c, &data), SAE_OK);
+            tu_assert_status(sae_model_set_tensor(b, name, r, c, data), SAE_OK);
+        }
+        tu_assert_status(sae_model_encode(a, x, rows, ca), SAE_OK);
+        tu_assert_status(sae_model_encode(b, x, rows, cb), SAE_OK);
+        assert_memory_equal(ca, cb, rows * h * sizeof *ca);
+        tu_assert_status(sae_model_reconstruct(b, x, rows, yb), SAE_OK);
+        assert_memory_equal(ya, yb, rows * d * sizeof *ya);
+        free(x);
+        free(ca);
+        free(cb);
+        free(ya);
+        free(yb);
+        sae_model_free(a);
+        sae_model_free(b);
+    }
+}
+
+/* decoder.bias of a model with arch.bias_init = mean after one trainer
+ * step. The update is too small to change a float, so what is left is
+ * the bias init's doing alone. */
+static const float given_bias[5] = {7, -7, 70, 0.5f, 0.25f};
+
+static void bias_after_step(int set_bias, int set_after_create, const float *x, size_t rows,
+                            float *out)
+{
+    const char *kv[] = {"arch.bias_init", "mean", "optim.type", "sgd", "optim.momentum", "0",
+                        "optim.lr", "1e-30", NULL};
+    sae_model_t *m = model_with(5, 4, kv);
+    float w[4 * 5];
+    sae_trainer_t *t = NULL;
+    if (set_after_create)
+        tu_assert_status(sae_trainer_create(m, &t), SAE_OK);
+    /* Another tensor set leaves the bias init pending. */
+    tu_fill_uniform(w, 20, -1, 1, 8);
+    tu_assert_status(sae_model_set_tensor(m, "encoder.weight", 4, 5, w), SAE_OK);
+    if (set_bias)
+        tu_assert_status(sae_model_set_tensor(m, "decoder.bias", 5, 1, given_bias), SAE_OK);
+    if (!t)
+        tu_assert_status(sae_trainer_create(m, &t), SAE_OK);
+    tu_assert_status(sae_trainer_step(t, x, rows, NULL), SAE_OK);
+    size_t r, c;
+    memcpy(out, tensor(m, "decoder.bias", &r, &c), 5 * sizeof *out);
+    sae_trainer_free(t);
+    sae_model_free(m);
+}
+
+static void test_set_tensor_keeps_bias_from_bias_init(void **state)
+{
+    (void)state;
+    enum { R = 12 };
+    float x[R * 5], b[5];
+    tu_fill_uniform(x, R * 5, 2, 3, 21);
+    /* Not set: the trainer puts the rows' mean there (in [2, 3)). */
+    bias_after_step(0, 0, x, R, b);
+    for (size_t i = 0; i < 5; i++)
+        if (!(b[i] >= 2.0f && b[i] < 3.0f))
+            fail_msg("bias init did not run: decoder.bias[%zu] = %g", i, (double)b[i]);
+    /* Set, before or after the trainer exists: kept to the bit. */
+    for (int after = 0; after < 2; after++) {
+        bias_after_step(1, after, x, R, b);
+        if (memcmp(b, given_bias, sizeof b))
+            fail_msg("decoder.bias set %s sae_trainer_create was replaced (b[0] = %g)",
+                     after ? "after" : "before", (double)b[0]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -893,6 +1125,10 @@ int main(void)
         cmocka_unit_test(test_encode_binary_partial_ties),
         cmocka_unit_test(test_encode_binary_default_k),
         cmocka_unit_test(test_encode_binary_k_too_large),
+        cmocka_unit_test(test_set_tensor_round_trip),
+        cmocka_unit_test(test_set_tensor_errors),
+        cmocka_unit_test(test_set_tensor_copies_a_model),
+        cmocka_unit_test(test_set_tensor_keeps_bias_from_bias_init),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

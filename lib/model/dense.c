@@ -217,6 +217,15 @@ static void release(sae_model_t *m)
     free(dn);
 }
 
+/* A decoder.bias the caller gave is kept: arch.bias_init must not replace
+ * it at the first fit. */
+static void tensor_set(sae_model_t *m, size_t index)
+{
+    sae_dense_t *dn = sae_dense(m);
+    if (dn->dec_b && m->weights + m->tensors[index].offset == dn->dec_b)
+        dn->bias_init_pending = 0;
+}
+
 const float *sae_model_center_input(const sae_model_t *m, const float *x, size_t rows)
 {
     sae_dense_t *dn = sae_dense(m);
@@ -309,6 +318,7 @@ const sae_model_kind_t sae_kind_dense = {
     .bind = bind,
     .init = init,
     .release = release,
+    .tensor_set = tensor_set,
     .encode = encode,
     .decode = decode,
     .reconstruct = reconstruct,

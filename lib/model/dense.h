@@ -27,7 +27,8 @@ typedef struct sae_dense {
     float *center;
     /* arch.bias_init is not zero and decoder.bias has not been set from
      * data yet: the trainer does it on the first rows it is given. Set at
-     * creation only (a loaded model keeps its bias). */
+     * creation only (a loaded model keeps its bias); cleared once the bias
+     * is given (sae_model_init_decoder_bias, sae_model_set_tensor). */
     int bias_init_pending;
 } sae_dense_t;
 

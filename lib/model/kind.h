@@ -35,6 +35,10 @@ typedef struct sae_model_kind {
     void (*init)(sae_model_t *m, sae_rng_t *rng);
     /* Frees the kind's state (the block is the model's). */
     void (*release)(sae_model_t *m);
+    /* Optional (NULL: nothing to do): tensor index was just overwritten
+     * by sae_model_set_tensor, for state that depends on who gave the
+     * values (the dense kind's pending bias init). */
+    void (*tensor_set)(sae_model_t *m, size_t index);
 
     /* Inference on rows already checked by model.c (rows > 0). */
     sae_status_t (*encode)(sae_model_t *m, const float *x, size_t rows, float *code);

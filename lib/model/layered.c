@@ -121,6 +121,7 @@ const sae_model_kind_t sae_kind_layered = {
     .bind = bind,
     .init = sae_net_init_params,
     .release = release,
+    .tensor_set = NULL,
     .encode = encode,
     .decode = decode,
     .reconstruct = reconstruct,

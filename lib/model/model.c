@@ -1,6 +1,7 @@
 /* The model handle: creation through its kind (model/kind.h), the
  * parameter block and its layout, the inference calls (argument checks,
- * then the kind's form), tensor access. SPDX-License-Identifier: MIT */
+ * then the kind's form), tensor access and replacement.
+ * SPDX-License-Identifier: MIT */
 #include "model/model.h"
 
 #include <math.h>
@@ -225,15 +226,51 @@ sae_status_t sae_model_tensor(const sae_model_t *m, size_t index, const char **n
     return SAE_OK;
 }
 
+/* Index of the tensor called name, or n_tensors when there is none. */
+static size_t tensor_index(const sae_model_t *m, const char *name)
+{
+    size_t i = 0;
+    while (i < m->n_tensors && strcmp(m->tensors[i].name, name))
+        i++;
+    return i;
+}
+
 sae_status_t sae_model_tensor_by_name(const sae_model_t *m, const char *name, size_t *rows,
                                       size_t *cols, const float **data)
 {
     if (!m || !name)
         return sae_fail_global(SAE_ERR_NULL, "sae_model_tensor_by_name: NULL argument");
-    for (size_t i = 0; i < m->n_tensors; i++)
-        if (!strcmp(m->tensors[i].name, name))
-            return sae_model_tensor(m, i, NULL, rows, cols, data);
-    return sae_fail_global(SAE_ERR_UNKNOWN_KEY, "model has no tensor '%s'", name);
+    size_t i = tensor_index(m, name);
+    if (i == m->n_tensors)
+        return sae_fail_global(SAE_ERR_UNKNOWN_KEY, "model has no tensor '%s'", name);
+    return sae_model_tensor(m, i, NULL, rows, cols, data);
+}
+
+/* Every check comes before the copy, so a refused call changes nothing. */
+sae_status_t sae_model_set_tensor(sae_model_t *m, const char *name, size_t rows, size_t cols,
+                                  const float *data)
+{
+    static const char fn[] = "sae_model_set_tensor";
+    if (!m)
+        return sae_fail_global(SAE_ERR_NULL, "%s: model is NULL", fn);
+    if (!name || !data)
+        return sae_fail(m->errmsg, SAE_ERR_NULL, "%s: %s is NULL", fn, !name ? "name" : "data");
+    size_t i = tensor_index(m, name);
+    if (i == m->n_tensors)
+        return sae_fail(m->errmsg, SAE_ERR_UNKNOWN_KEY, "model has no tensor '%s'", name);
+    const sae_tensor_desc_t *t = &m->tensors[i];
+    if (rows != t->rows || cols != t->cols)
+        return sae_fail(m->errmsg, SAE_ERR_DIMENSION,
+                        "%s: tensor '%s' is %zu x %zu, the data %zu x %zu", fn, name, t->rows,
+                        t->cols, rows, cols);
+    if (!sae_all_finite(data, rows * cols))
+        return sae_fail(m->errmsg, SAE_ERR_NONFINITE, "%s: data for '%s' holds NaN or Inf", fn,
+                        name);
+    /* memmove: data may be this very tensor (read back with sae_model_tensor). */
+    memmove(m->weights + t->offset, data, rows * cols * sizeof(float));
+    if (m->kind->tensor_set)
+        m->kind->tensor_set(m, i);
+    return SAE_OK;
 }
 
 size_t sae_model_layer_count(const sae_model_t *m)
