@@ -348,6 +348,11 @@ SAE_API sae_status_t sae_param_info(sae_param_t param, sae_param_type_t *type, d
 /* The string name of a parameter ("kl.rho"), or NULL for an unknown id.
  * Since: 0.1 */
 SAE_API const char *sae_param_name(sae_param_t param);
+/* The one-line meaning of a parameter, as docs/guide.md's table shows it
+ * (Markdown: `code` spans, links), or NULL for an unknown id. Never empty
+ * for a known one. A static string: thread-safe, like sae_param_name.
+ * Since: 0.4 */
+SAE_API const char *sae_param_doc(sae_param_t param);
 /* The id of a named parameter. SAE_ERR_UNKNOWN_KEY if none. Since: 0.1 */
 SAE_API sae_status_t sae_param_lookup(const char *name, sae_param_t *param);
 /* Iterates over every parameter id: index 0.. ; SAE_ERR_RANGE past the end.

@@ -375,6 +375,26 @@ static void test_unknown_ids(void **state)
     sae_config_free(cfg);
 }
 
+/* Every parameter has a one-line meaning (the guide's table prints it);
+ * an unknown id has none. */
+static void test_param_doc(void **state)
+{
+    (void)state;
+    size_t n = param_count();
+    assert_true(n > 0);
+    for (size_t i = 0; i < n; i++) {
+        sae_param_t p;
+        tu_assert_status(sae_param_at(i, &p), SAE_OK);
+        const char *doc = sae_param_doc(p);
+        if (!doc || !doc[0])
+            fail_msg("%s has no meaning", sae_param_name(p));
+        if (strpbrk(doc, "\t\n"))
+            fail_msg("%s: meaning is not one line: \"%s\"", sae_param_name(p), doc);
+    }
+    for (size_t i = 0; i < N_BAD_IDS; i++)
+        assert_null(sae_param_doc((sae_param_t)bad_ids[i]));
+}
+
 /* NULL handle or output pointer on every config call. */
 static void test_null_arguments(void **state)
 {
@@ -1039,6 +1059,7 @@ int main(void)
         cmocka_unit_test(test_clone_is_deep),
         cmocka_unit_test(test_param_table),
         cmocka_unit_test(test_unknown_ids),
+        cmocka_unit_test(test_param_doc),
         cmocka_unit_test(test_null_arguments),
         cmocka_unit_test(test_bounds_generic),
         cmocka_unit_test(test_bounds_documented),

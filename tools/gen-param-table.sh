@@ -1,8 +1,11 @@
 #!/bin/sh
 # Prints the Markdown table of every config parameter (key, id, type, bounds,
 # default, meaning) as the library reports it through its public API
-# (sae_param_at, sae_param_info, sae_param_name, sae_config_get), so that the
-# table in docs/guide.md is what lib/config/keys.c holds, not a copy of it.
+# (sae_param_at, sae_param_info, sae_param_name, sae_param_doc,
+# sae_config_get), so that the table in docs/guide.md is what
+# lib/config/keys.c holds, not a copy of it. A key without a meaning (a NULL
+# or empty sae_param_doc) stops the script, so a new parameter cannot reach
+# the table without its explanation.
 #
 #   tools/gen-param-table.sh [BUILDDIR]            print the table
 #   tools/gen-param-table.sh --check [BUILDDIR]    exit 1 if docs/guide.md
@@ -28,71 +31,6 @@ cc=${CC:-cc}
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-
-# Meaning of each key. A key missing here stops the script, so a new
-# parameter cannot reach the table without its explanation.
-cat > "$tmp/meaning.txt" <<'EOF'
-arch.input_dim	features per input row (D)
-arch.hidden_dim	code units (H)
-arch.hidden_activation	activation of the code layer
-arch.output_activation	activation of the output layer; `sigmoid` for `bce`
-arch.tied	decoder weight = encoder weight transposed (no `decoder.weight`)
-arch.bias	both layers have biases
-arch.init_scale	multiplies the Glorot-uniform range sqrt(6/(D+H)), or the Glorot-normal standard deviation sqrt(2/(D+H))
-arch.init	`glorot_uniform`: U[-r, r], r = init_scale sqrt(6/(D+H)); `glorot_normal`: N(0, s^2), s = init_scale sqrt(2/(D+H)) (E4's init); `fan_in_uniform`: torch.nn's default, weights U[-r, r], r = init_scale / sqrt(fan_in), biases U[-1/sqrt(fan_in), 1/sqrt(fan_in)] (E2's init). With `arch.layers` the fans are each layer's
-arch.unit_norm_decoder	decoder rows kept at unit norm, their gradient projected onto the tangent (Gao et al. 2024)
-arch.encoder_from_decoder	start `encoder.weight` equal to `decoder.weight` (untied; Gao et al. 2024)
-arch.pre_encoder_bias	the encoder reads x - `decoder.bias` (Gao et al. 2024's b_pre; [auxk.md](regularizers/auxk.md)); needs `arch.bias` and a linear output
-arch.bias_init	how a trainer sets `decoder.bias` from the first rows it is given (at most 16384): `zero` (left as initialised), `mean`, `geometric_median`
-arch.penalize	with `arch.layers`: the activations the regularizers act on, `code` (the code layer's output), `hidden` (every layer's output but the last; E2), `marked` (the layers marked `penalize`)
-loss.type	reconstruction loss, reduced over the batch as `loss.reduction` says
-loss.reduction	`mean`: over all B x D elements; `sample_sum_half`: 1/2 the sum over features, mean over rows (Ng's J)
-optim.type	optimizer
-optim.lr	learning rate (before the schedule)
-optim.momentum	SGD momentum (SGD only)
-optim.beta1	Adam first-moment decay (Adam only)
-optim.beta2	Adam second-moment decay (Adam only)
-optim.eps	Adam epsilon (Adam only)
-schedule.decay_every	multiply the rate by `decay_factor` every this many steps; 0 = constant
-schedule.decay_factor	factor of the step decay
-lbfgs.memory	L-BFGS correction pairs kept (`optim.type = lbfgs`); memory 2 x this x parameters doubles
-lbfgs.tolerance	L-BFGS stops when the gradient norm <= this x max(1, weight norm); 0 = run every iteration
-train.batch_size	rows per step (B); sizes the trainer's workspace
-train.seed	seeds the weight init, sampling and corruption
-train.sampling	how fit draws batches
-train.threads	when > 0, the BLAS's thread count (set process-wide by `sae_trainer_create`) and, in builds with OpenMP, the element-wise passes' threads; 0 = leave both as they are
-decay.l2	L2 weight decay lambda: lambda/2 sum W^2 ([weight-decay.md](regularizers/weight-decay.md))
-decay.encoder	decay applies to `encoder.weight`
-decay.decoder	decay applies to `decoder.weight` (no effect when tied)
-corrupt.noise_std	std of the Gaussian noise added to training inputs
-corrupt.noise_clip	noise truncated at this many std (redrawn); 0 = not truncated
-corrupt.input_keep	input dropout keep probability (inverted scaling)
-corrupt.hidden_keep	dropout keep probability on the decoder's copy of the code
-kl.weight	weight of the KL term ([kl.md](regularizers/kl.md)); 0 = off
-kl.rho	KL target mean activation
-l1.weight	weight of the L1 term ([l1.md](regularizers/l1.md)); 0 = off
-sample.weight	weight of the per-sample term ([sample.md](regularizers/sample.md)); 0 = off
-sample.target	per-sample target mean activation
-batch.weight	weight of the per-unit term ([batch.md](regularizers/batch.md)); 0 = off
-batch.target	per-unit target mean activation
-encode.k	winners of `sae_model_encode_binary`; 0 = 5% of H rounded up, at least 1
-topk.k	units kept per row while training (k-sparse code, [topk.md](regularizers/topk.md)); 0 = off
-topk.mode	`sample`: k per row; `batch`: the rows x k largest values of the batch
-topk.alpha	inference keeps round(alpha x k) units per row
-topk.k_start	k at step 0 when annealing; 0 = no annealing
-topk.anneal_steps	steps over which k falls linearly from k_start to k
-topk.sparse_path	decode and backpropagate through the active units only: `auto` (4k <= H), `on`, `off`
-auxk.k	dead units per row that reconstruct the main residual, the AuxK loss ([auxk.md](regularizers/auxk.md)); 0 = off; needs `topk.k` > 0
-auxk.alpha	weight of the AuxK term, alpha sum \|\|e - e^\|\|^2 / sum \|\|e\|\|^2
-auxk.dead_after	a unit is dead after this many training rows without firing
-train.algorithm	how a trainer updates the model: `backprop` descends the objective with `optim.type`; `nsc` is neural sparse coding ([neural-sparse-coding.md](algorithms/neural-sparse-coding.md)), a dictionary update with no loss; `rank_order` is the rank-ordered autoencoder's update ([rank-order.md](algorithms/rank-order.md))
-nsc.tau	`nsc` only: code entries with \|A^T y\| < tau are set to 0, in training and in `sae_model_encode`
-nsc.eta	`nsc` only: step of the dictionary update (the step decay of `schedule.*` applies to it)
-rank_order.lr	`rank_order` only: learning rate of the update W += lr G, before the epoch decays
-rank_order.max_norm	`rank_order` only: each unit's column of G is scaled down to this norm when longer; 0 = no clipping
-rank_order.decay_factor	`rank_order` only: multiplies the rate after an epoch whose training error fell too little
-rank_order.min_improvement	`rank_order` only: the rate decays after epoch i > 0 unless error_i * (1 + this) < error_{i-1}
-EOF
 
 cat > "$tmp/gen.c" <<'EOF'
 #include <math.h>
@@ -130,6 +68,12 @@ int main(void)
         if (sae_param_info(p, &type, &lo, &hi, &lo_open, &hi_open) != SAE_OK)
             return 1;
         const char *name = sae_param_name(p);
+        /* The meaning fills one table cell: one line, no tab. */
+        const char *doc = sae_param_doc(p);
+        if (!doc || !doc[0] || strpbrk(doc, "\t\n")) {
+            fprintf(stderr, "no one-line meaning for %s in lib/config/keys.c\n", name);
+            return 1;
+        }
         char def[64], a[32], b[32], range[96], values[160] = "";
         if (sae_config_get(cfg, name, def, sizeof def) != SAE_OK)
             return 1;
@@ -157,7 +101,7 @@ int main(void)
         } else {
             snprintf(range, sizeof range, "%s", values);
         }
-        printf("%s\t%d\t%s\t%s\t%s\n", name, (int)p, kind, range, def);
+        printf("%s\t%d\t%s\t%s\t%s\t%s\n", name, (int)p, kind, range, def, doc);
     }
     sae_config_free(cfg);
     sae_config_free(scratch);
@@ -172,17 +116,15 @@ LD_LIBRARY_PATH="$build/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$tmp/gen" > "
 # Id names from the header: "SAE_P_NAME = value,".
 sed -n 's/^ *\(SAE_P_[A-Z0-9_]*\) = \([0-9]*\).*/\2\t\1/p' "$src/include/sae.h" > "$tmp/ids.txt"
 
-awk -F '\t' -v ids="$tmp/ids.txt" -v meaning="$tmp/meaning.txt" '
+awk -F '\t' -v ids="$tmp/ids.txt" '
 BEGIN {
     while ((getline line < ids) > 0) { split(line, f, "\t"); id[f[1]] = f[2] }
-    while ((getline line < meaning) > 0) { split(line, f, "\t"); m[f[1]] = f[2] }
     print "| key | id | type | bounds or values | default | meaning |"
     print "|---|---|---|---|---|---|"
 }
 {
     if (!($2 in id)) { print "no id in sae.h for " $1 > "/dev/stderr"; exit 1 }
-    if (!($1 in m)) { print "no meaning for " $1 " in tools/gen-param-table.sh" > "/dev/stderr"; exit 1 }
-    printf "| `%s` | `%s` | %s | %s | `%s` | %s |\n", $1, id[$2], $3, $4, $5, m[$1]
+    printf "| `%s` | `%s` | %s | %s | `%s` | %s |\n", $1, id[$2], $3, $4, $5, $6
 }' "$tmp/rows.txt" > "$tmp/table.md"
 
 case $mode in

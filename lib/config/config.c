@@ -187,6 +187,12 @@ const char *sae_param_name(sae_param_t param)
     return i < 0 ? NULL : sae_param_table[i].name;
 }
 
+const char *sae_param_doc(sae_param_t param)
+{
+    int i = sae_param_index(param);
+    return i < 0 ? NULL : sae_param_table[i].doc;
+}
+
 sae_status_t sae_param_lookup(const char *name, sae_param_t *param)
 {
     if (!name || !param)

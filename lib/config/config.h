@@ -18,6 +18,7 @@ typedef struct sae_param_desc {
     int lo_open, hi_open;
     double def;
     const char *const *enum_names; /* NULL-terminated, index = value; or NULL */
+    const char *doc;               /* one line, Markdown; never NULL or empty */
 } sae_param_desc_t;
 
 extern const sae_param_desc_t sae_param_table[];
