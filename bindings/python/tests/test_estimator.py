@@ -172,7 +172,7 @@ def test_tensor_view_keeps_its_model_alive(data):
     assert np.array_equal(w, snap)
 
 
-@pytest.mark.skipif(not _lib.has("sae_model_set_tensor"), reason="library before 0.4")
+@pytest.mark.skipif(not _lib.has("sae_model_set_tensor"), reason="library without sae_model_set_tensor (capi, 0.4)")
 def test_set_tensor(small, data):
     w = np.full((24, 12), 0.01, dtype=np.float32)
     small.set_tensor("decoder.weight", w)
