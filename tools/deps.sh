@@ -18,6 +18,8 @@ pkg-config
 clang
 libclang-rt-14-dev
 python3-numpy
+python3-pytest
+python3-sklearn
 python3-torch
 libopenblas-dev
 libblis-dev
@@ -39,6 +41,8 @@ ca-certificates
 #                                  builds and runs the libFuzzer harnesses' seeds
 #   python3-numpy                  tests/check_safetensors.py, an independent
 #                                  reader of the model file format
+#   python3-pytest, python3-sklearn  bindings/python/tests: the Python binding's
+#                                  suite, its scikit-learn Pipeline test
 #   python3-torch                  tests/torch/: the layered model's training
 #                                  against PyTorch's, step by step; the
 #                                  PyTorch reference benchmarks

@@ -14,6 +14,8 @@
 #            built with clang when it is there (it adds the fuzz-seed tests)
 #   abi      tools/abi-check.sh against abi/libsae.abi     (on build/)
 #   blis     build-blis with -Dblas=blis, the numerical core tests only
+#   python   bindings/python/tests (pytest with /usr/bin/python3) against build/'s
+#            library: LIBSAE_LIBRARY=build/lib/libsae.so.0, PYTHONPATH=bindings/python
 #
 # Environment: SAE_TEST_SKIP="valgrind blis" skips stages; SAE_TEST_JOBS sets
 # ninja's and meson test's parallelism (default: all cores);
@@ -241,6 +243,44 @@ if [[ $skip != *" blis "* ]]; then
         if [ -f "tests/test_$t.c" ]; then have+=("$t"); fi
     done
     build_and_test blis build-blis "-Dblas=blis" "${have[@]}"
+fi
+
+if [[ $skip != *" python "* ]] && [ -f build/lib/libsae.so.0 ]; then
+    # The Python binding's tests against the library just built; pytest's
+    # junit report gives the counts.
+    t0=$SECONDS result=ok
+    say "python: /usr/bin/python3 -m pytest -q bindings/python/tests"
+    py_xml=$(mktemp)
+    if ! /usr/bin/python3 -c 'import pytest, numpy' >/dev/null 2>&1; then
+        echo "python: /usr/bin/python3 lacks pytest or numpy (tools/deps.sh installs them)"
+        result=FAIL total_fail=$((total_fail + 1))
+    else
+        if ! LIBSAE_LIBRARY="$repo_dir/build/lib/libsae.so.0" \
+            PYTHONPATH="$repo_dir/bindings/python${PYTHONPATH:+:$PYTHONPATH}" \
+            OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+            --junitxml="$py_xml" bindings/python/tests; then
+            result=FAIL
+        fi
+        read -r p f s < <(/usr/bin/python3 - "$py_xml" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+p = f = s = 0
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except (OSError, ET.ParseError):
+    print(0, 1, 0)
+    sys.exit(0)
+for suite in ([root] if root.tag == "testsuite" else root.iter("testsuite")):
+    n, fl = int(suite.get("tests", 0)), int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+    sk = int(suite.get("skipped", 0))
+    p, f, s = p + n - fl - sk, f + fl, s + sk
+print(p, f, s)
+PY
+)
+        total_pass=$((total_pass + p)) total_fail=$((total_fail + f)) total_skip=$((total_skip + s))
+    fi
+    rm -f "$py_xml"
+    record python "$result" $((SECONDS - t0))
 fi
 
 # ---------------------------------------------------------------------------

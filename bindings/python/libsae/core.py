@@ -1,0 +1,880 @@
+# SPDX-License-Identifier: MIT
+"""The Pythonic layer of libsae: :class:`SparseAutoencoder`, :func:`load`,
+:func:`parameters`, and the key mapping of scikit-learn parameter names."""
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import os
+import signal
+import tempfile
+import threading
+from ctypes import byref, c_char_p, c_double, c_int, c_int64, c_size_t, c_void_p
+from typing import (Any, Callable, Dict, Iterator, List, Mapping, MutableMapping, Optional,
+                    Sequence, Tuple, Union)
+
+import numpy as np
+
+from . import _lib
+from .errors import DimensionError, Error, ParamTypeError, StateError, UnknownKeyError
+
+__all__ = ["SparseAutoencoder", "load", "parameters", "Parameter", "StepStats",
+           "key_to_param", "param_to_key", "LAYERS_KEY"]
+
+#: The one string-valued key, not in the numeric parameter table.
+LAYERS_KEY = "arch.layers"
+
+PathLike = Union[str, "os.PathLike[str]"]
+ArrayLike = Any
+
+_ = _lib  # the low-level module; every call below goes through it
+
+
+# --------------------------------------------------------------------------
+# Keys and values
+# --------------------------------------------------------------------------
+
+def param_to_key(name: str) -> str:
+    """The library key of a scikit-learn parameter name: ``"arch__hidden_dim"``
+    -> ``"arch.hidden_dim"`` (``"__"`` stands for the dot). A name that is
+    already a library key is returned unchanged."""
+    return name.replace("__", ".")
+
+
+def key_to_param(key: str) -> str:
+    """The scikit-learn parameter name of a library key: ``"topk.k"`` ->
+    ``"topk__k"``."""
+    return key.replace(".", "__")
+
+
+def _b(s: str) -> bytes:
+    return s.encode("utf-8")
+
+
+def _to_text(key: str, value: Any) -> str:
+    """A Python value as the text sae_config_set parses."""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    if isinstance(value, str):
+        return value
+    raise ParamTypeError(f"{key}: a value of type {type(value).__name__} (expected int, "
+                         "float, bool or str)")
+
+
+def _from_text(key: str, text: str, ptype: Optional[int]) -> Any:
+    """Text from sae_config_get as a Python value: int, float, bool or str
+    (enum names and arch.layers)."""
+    if ptype is None:
+        return text
+    if ptype == _lib.SAE_TYPE_FLOAT:
+        return float(text)
+    if text in ("true", "false"):
+        return text == "true"
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _param_ids() -> List[int]:
+    ids = []
+    pid = c_int()
+    i = 0
+    while _lib.sae_param_at(i, byref(pid)) == _lib.SAE_OK:
+        ids.append(pid.value)
+        i += 1
+    return ids
+
+
+_IDS: List[int] = _param_ids()
+_KEYS: Dict[str, int] = {_lib.sae_param_name(p).decode(): p for p in _IDS}
+
+
+def _ptype(key: str) -> Optional[int]:
+    pid = _KEYS.get(key)
+    if pid is None:
+        return None
+    t = c_int()
+    _lib.check(_lib.sae_param_info(pid, byref(t), None, None, None, None))
+    return t.value
+
+
+def _all_keys() -> List[str]:
+    return list(_KEYS) + [LAYERS_KEY]
+
+
+class _Config:
+    """Owns one sae_config_t."""
+
+    def __init__(self, ptr: Optional[int] = None) -> None:
+        if ptr is None:
+            p = c_void_p()
+            _lib.check(_lib.sae_config_create(byref(p)))
+            ptr = p.value
+        self.ptr = ptr
+
+    def __del__(self) -> None:
+        if getattr(self, "ptr", None):
+            _lib.sae_config_free(self.ptr)
+            self.ptr = None
+
+    def clone(self) -> "_Config":
+        p = c_void_p()
+        _lib.check(_lib.sae_config_clone(self.ptr, byref(p)))
+        return _Config(p.value)
+
+    def set(self, key: str, value: Any) -> None:
+        st = _lib.sae_config_set(self.ptr, _b(key), _b(_to_text(key, value)))
+        _lib.check(st, _lib._text(_lib.sae_config_errmsg(self.ptr)))
+
+    def get(self, key: str) -> Any:
+        return _config_get(self.ptr, key)
+
+
+def _config_get(ptr: int, key: str) -> Any:
+    size = 256
+    while True:
+        buf = ctypes.create_string_buffer(size)
+        st = _lib.sae_config_get(ptr, _b(key), buf, size)
+        if st == -3 and size < (1 << 22):  # SAE_ERR_RANGE: buffer too small
+            size *= 8
+            continue
+        _lib.check(st)
+        return _from_text(key, buf.value.decode(), _ptype(key))
+
+
+# --------------------------------------------------------------------------
+# The parameter table
+# --------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Parameter:
+    """One library parameter, as the library describes it.
+
+    Attributes:
+        key: the library key (``"topk.k"``).
+        name: the scikit-learn parameter name (``"topk__k"``).
+        id: the ``SAE_P_...`` number (-1 for arch.layers).
+        type: ``"int"``, ``"float"``, ``"bool"``, ``"enum"`` or ``"str"``.
+        lo, hi: the bounds (None for str), ``lo_open`` / ``hi_open`` whether
+            each bound itself is excluded.
+        default: the default value, as :attr:`SparseAutoencoder.config` gives it.
+        choices: the names of an enum's values (by number), else ().
+        doc: the library's one-line meaning (``sae_param_doc``), or None when
+            the loaded library predates that call.
+    """
+    key: str
+    name: str
+    id: int
+    type: str
+    lo: Optional[float]
+    hi: Optional[float]
+    lo_open: bool
+    hi_open: bool
+    default: Any
+    choices: Tuple[str, ...]
+    doc: Optional[str]
+
+
+_PARAMETERS: Optional[Dict[str, Parameter]] = None
+
+
+def parameters() -> Dict[str, Parameter]:
+    """Every key of the library, in the library's order: key ->
+    :class:`Parameter` (type, bounds, default, enum names, one-line doc)."""
+    global _PARAMETERS
+    if _PARAMETERS is not None:
+        return dict(_PARAMETERS)
+    cfg = _Config()
+    out: Dict[str, Parameter] = {}
+    for key, pid in _KEYS.items():
+        t, lo, hi, lo_open, hi_open = c_int(), c_double(), c_double(), c_int(), c_int()
+        _lib.check(_lib.sae_param_info(pid, byref(t), byref(lo), byref(hi), byref(lo_open),
+                                       byref(hi_open)))
+        default = cfg.get(key)
+        kind = "float" if t.value == _lib.SAE_TYPE_FLOAT else "int"
+        choices: Tuple[str, ...] = ()
+        if isinstance(default, bool):
+            kind = "bool"
+        elif isinstance(default, str):
+            kind = "enum"
+            scratch = _Config()
+            names = []
+            for v in range(int(lo.value), int(hi.value) + 1):
+                _lib.check(_lib.sae_config_set_int(scratch.ptr, pid, v))
+                names.append(str(scratch.get(key)))
+            choices = tuple(names)
+        doc = None
+        if _lib.has("sae_param_doc"):
+            d = _lib.sae_param_doc(pid)
+            doc = d.decode() if d else None
+        out[key] = Parameter(key, key_to_param(key), pid, kind, lo.value, hi.value,
+                             bool(lo_open.value), bool(hi_open.value), default, choices, doc)
+    out[LAYERS_KEY] = Parameter(
+        LAYERS_KEY, key_to_param(LAYERS_KEY), -1, "str", None, None, False, False, "", (),
+        "layer list of a layered (convolutional) model; empty for the one-hidden-layer model")
+    _PARAMETERS = out
+    return dict(out)
+
+
+# --------------------------------------------------------------------------
+# Statistics and callbacks
+# --------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class StepStats:
+    """The statistics a progress callback receives (``sae_stats_t``).
+
+    ``kind`` is ``"step"`` (one batch) or ``"epoch"`` (averages over the
+    epoch); ``terms`` maps each active term's name ("kl", "l1", "l2", a user
+    regularizer's name, "auxk"...) to its weighted value."""
+    kind: str
+    step: int
+    epoch: int
+    total_steps: int
+    samples: int
+    loss: float
+    recon_loss: float
+    learning_rate: float
+    mean_activation: float
+    l0: float
+    terms: Dict[str, float]
+
+    def as_dict(self) -> Dict[str, Any]:
+        """The same as a plain dict."""
+        return dataclasses.asdict(self)
+
+
+def _stats(s: _lib.sae_stats_t, kind: str) -> StepStats:
+    n = min(int(s.n_terms), _lib.SAE_MAX_TERMS)
+    terms = {}
+    for i in range(n):
+        name = s.term_name[i]
+        terms[name.decode() if name else f"term{i}"] = float(s.term_loss[i])
+    return StepStats(kind, int(s.step), int(s.epoch), int(s.total_steps), int(s.samples),
+                     float(s.loss), float(s.recon_loss), float(s.learning_rate),
+                     float(s.mean_activation), float(s.l0), terms)
+
+
+ProgressCallback = Callable[[StepStats], Optional[bool]]
+
+
+class _Progress:
+    """The C progress callback: calls the user's, turns False, an exception
+    or Ctrl-C into the library's cancel path (non-zero return)."""
+
+    def __init__(self, fn: Optional[ProgressCallback]) -> None:
+        self.fn = fn
+        self.exc: Optional[BaseException] = None
+        self.stopped = False
+        self.interrupted = False
+        self.cfunc = _lib.PROGRESS_FN(self)
+
+    def __call__(self, kind: int, stats: Any, user: Any) -> int:
+        try:
+            if self.interrupted:
+                return 1
+            if self.fn is None:
+                return 0
+            info = _stats(stats.contents, "epoch" if kind == _lib.SAE_PROGRESS_EPOCH else "step")
+            if self.fn(info) is False:
+                self.stopped = True
+                return 1
+            return 0
+        except BaseException as exc:  # noqa: B902 - re-raised in the caller
+            self.exc = exc
+            return 1
+
+
+# --------------------------------------------------------------------------
+# Arrays
+# --------------------------------------------------------------------------
+
+def _as_rows(x: ArrayLike, cols: Optional[int], what: str) -> np.ndarray:
+    """x as a 2-D float32 C-contiguous array: the array itself when it
+    already is one (zero-copy), else one converted copy."""
+    a = x if isinstance(x, np.ndarray) else np.asarray(x)
+    if a.ndim != 2:
+        raise DimensionError(f"{what}: expected a 2-D array [rows x features], got shape "
+                             f"{a.shape}", -6)
+    if a.dtype != np.float32 or not a.flags.c_contiguous:
+        a = np.ascontiguousarray(a, dtype=np.float32)
+    if cols is not None and a.shape[1] != cols:
+        raise DimensionError(f"{what}: {a.shape[1]} columns, the model takes {cols}", -6)
+    return a
+
+
+def _out_array(out: Optional[np.ndarray], shape: Tuple[int, ...], dtype: Any,
+               what: str) -> np.ndarray:
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    if not isinstance(out, np.ndarray):
+        raise ParamTypeError(f"{what}: out= must be a numpy array", -16)
+    if out.dtype != np.dtype(dtype):
+        raise ParamTypeError(f"{what}: out= has dtype {out.dtype}, expected "
+                             f"{np.dtype(dtype)}", -16)
+    if out.shape != shape:
+        raise DimensionError(f"{what}: out= has shape {out.shape}, expected {shape}", -6)
+    if not out.flags.c_contiguous or not out.flags.writeable:
+        raise ValueError(f"{what}: out= must be C-contiguous and writeable")
+    return out
+
+
+def _ptr(a: np.ndarray) -> int:
+    return a.ctypes.data
+
+
+# --------------------------------------------------------------------------
+# Handles
+# --------------------------------------------------------------------------
+
+class _Handle:
+    """Owns one sae_model_t and, once needed, its sae_trainer_t. Freed when
+    the last reference goes (numpy views of the tensors hold one)."""
+
+    def __init__(self, model: int) -> None:
+        self.model = model
+        self.trainer: Optional[int] = None
+        self.lock = threading.Lock()
+
+    def get_trainer(self) -> int:
+        if self.trainer is None:
+            p = c_void_p()
+            _lib.check(_lib.sae_trainer_create(self.model, byref(p)))
+            self.trainer = p.value
+        return self.trainer  # type: ignore[return-value]
+
+    def errmsg(self) -> str:
+        return _lib._text(_lib.sae_model_errmsg(self.model))
+
+    def trainer_errmsg(self) -> str:
+        return _lib._text(_lib.sae_trainer_errmsg(self.trainer))
+
+    def __del__(self) -> None:
+        if getattr(self, "trainer", None):
+            _lib.sae_trainer_free(self.trainer)
+            self.trainer = None
+        if getattr(self, "model", None):
+            _lib.sae_model_free(self.model)
+            self.model = None
+
+
+def _tensor_view(h: _Handle, name: str, rows: int, cols: int, data: int) -> np.ndarray:
+    n = rows * cols
+    buf = (ctypes.c_float * n).from_address(data) if n else (ctypes.c_float * 0)()
+    buf._owner = h  # type: ignore[attr-defined]  # keeps the model alive
+    arr = np.frombuffer(buf, dtype=np.float32)
+    arr = arr.reshape((n,) if (cols == 1 and name.endswith("bias")) else (rows, cols))
+    arr.flags.writeable = False
+    return arr
+
+
+class Tensors(Mapping):  # type: ignore[type-arg]
+    """Read-only mapping of a model's tensors: name (``"encoder.weight"``,
+    ``"decoder.bias"``, ``"layers.0.weight"``...) -> a read-only float32
+    numpy view of the library's own memory, no copy.
+
+    A view keeps its model alive: it stays valid as long as it exists, even
+    after the estimator is refitted or deleted (it then shows the old
+    model's weights). Training the same model further (``partial_fit``,
+    ``set_tensor``) changes the values a view shows; take ``.copy()`` to
+    keep a snapshot. Shapes: biases 1-D, weights [rows x cols] as the
+    library stores them (``encoder.weight`` [hidden x input])."""
+
+    def __init__(self, handle: _Handle) -> None:
+        self._h = handle
+
+    def _names(self) -> List[str]:
+        names = []
+        n = _lib.sae_model_tensor_count(self._h.model)
+        for i in range(n):
+            name = c_char_p()
+            _lib.check(_lib.sae_model_tensor(self._h.model, i, byref(name), None, None, None))
+            names.append(name.value.decode())
+        return names
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        rows, cols, data = c_size_t(), c_size_t(), c_void_p()
+        _lib.check(_lib.sae_model_tensor_by_name(self._h.model, _b(name), byref(rows),
+                                                 byref(cols), byref(data)))
+        return _tensor_view(self._h, name, rows.value, cols.value, data.value or 0)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return int(_lib.sae_model_tensor_count(self._h.model))
+
+
+class ConfigView(MutableMapping):  # type: ignore[type-arg]
+    """A dict view of an estimator's configuration: library key -> value
+    (int, float, bool, or str for enum names and arch.layers).
+
+    Setting a key goes through the library's validation (``sae_config_set``:
+    :class:`~libsae.UnknownKeyError`, :class:`~libsae.BadValueError`,
+    :class:`~libsae.RangeError`) and is the same as ``set_params``: it
+    applies to the next :meth:`SparseAutoencoder.fit`. Keys cannot be
+    deleted."""
+
+    def __init__(self, est: "SparseAutoencoder") -> None:
+        self._est = est
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in _KEYS and key != LAYERS_KEY:
+            raise UnknownKeyError(f"unknown config key '{key}'", -4)
+        if key == "arch.input_dim" and self._est._handle is not None:
+            return int(_lib.sae_model_input_dim(self._est._handle.model))
+        return self._est._cfg.get(key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._est._set(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        raise TypeError("config keys cannot be deleted; set the default instead")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_all_keys())
+
+    def __len__(self) -> int:
+        return len(_KEYS) + 1
+
+    def __repr__(self) -> str:
+        return "ConfigView(" + repr(dict(self)) + ")"
+
+
+# --------------------------------------------------------------------------
+# The estimator
+# --------------------------------------------------------------------------
+
+class SparseAutoencoder:
+    """A libsae sparse autoencoder with the scikit-learn estimator protocol.
+
+    Args:
+        config: library keys and values, ``{"arch.hidden_dim": 64,
+            "topk.k": 8}`` (every key is in :func:`libsae.parameters`).
+        epochs: passes over the data of a plain :meth:`fit` (like
+            scikit-learn's ``max_iter``).
+        **params: the same keys as scikit-learn parameter names, the dot
+            written as a double underscore: ``arch__hidden_dim=64``,
+            ``topk__k=8``, ``optim__lr=1e-3``.
+
+    Every value is checked by the library when set (``UnknownKeyError``,
+    ``BadValueError``, ``RangeError``). ``arch.input_dim`` is taken from the
+    data at :meth:`fit`.
+
+    Arrays: float32 C-contiguous inputs are handed to the library without a
+    copy; any other dtype or layout is converted once to float32
+    C-contiguous. Outputs are new float32 arrays, or the ``out=`` array when
+    given (checked for shape, dtype float32 and C-contiguity).
+
+    Threads: the GIL is released while the library computes, so other Python
+    threads run during :meth:`fit` and :meth:`encode`; one estimator must be
+    used by one thread at a time (a lock enforces it for the long calls).
+    """
+
+    def __init__(self, config: Optional[Mapping[str, Any]] = None, *, epochs: int = 10,
+                 **params: Any) -> None:
+        self.epochs = epochs
+        self._values: Dict[str, Any] = {}
+        self._cfg = _Config()
+        self._handle: Optional[_Handle] = None
+        for key, value in (config or {}).items():
+            self._set(param_to_key(key), value)
+        for name, value in params.items():
+            self._set(param_to_key(name), value)
+
+    # -- parameters --------------------------------------------------------
+
+    def _set(self, key: str, value: Any) -> None:
+        if key not in _KEYS and key != LAYERS_KEY:
+            raise UnknownKeyError(f"unknown config key '{key}' (parameter name "
+                                  f"'{key_to_param(key)}')", -4)
+        self._cfg.set(key, value)
+        self._values[key] = value
+
+    def get_params(self, deep: bool = True) -> Dict[str, Any]:
+        """The estimator's parameters: ``epochs`` and every library key as a
+        scikit-learn name (``arch__hidden_dim``), the values as given or the
+        library's defaults. ``arch__input_dim`` only when it was given (it is
+        otherwise taken from the data)."""
+        out: Dict[str, Any] = {"epochs": self.epochs}
+        defaults = parameters()
+        for key in _all_keys():
+            if key in self._values:
+                out[key_to_param(key)] = self._values[key]
+            elif key != "arch.input_dim":
+                out[key_to_param(key)] = defaults[key].default
+        return out
+
+    def set_params(self, **params: Any) -> "SparseAutoencoder":
+        """Sets parameters by scikit-learn name (``topk__k=16``, ``epochs=5``)
+        or library key; each is validated by the library. Applies to the next
+        :meth:`fit`. Returns self."""
+        for name, value in params.items():
+            if name == "epochs":
+                self.epochs = value
+            elif name == "config":
+                for k, v in (value or {}).items():
+                    self._set(param_to_key(k), v)
+            else:
+                self._set(param_to_key(name), value)
+        return self
+
+    @property
+    def config(self) -> ConfigView:
+        """A dict view of the configuration (see :class:`ConfigView`)."""
+        return ConfigView(self)
+
+    def __repr__(self) -> str:
+        given = ", ".join(f"{key_to_param(k)}={v!r}" for k, v in self._values.items())
+        return f"SparseAutoencoder(epochs={self.epochs!r}{', ' if given else ''}{given})"
+
+    # -- state -------------------------------------------------------------
+
+    def _need(self) -> _Handle:
+        if self._handle is None:
+            raise StateError("this SparseAutoencoder is not fitted yet: call fit, "
+                             "partial_fit or libsae.load first", -13)
+        return self._handle
+
+    @property
+    def n_features_in_(self) -> int:
+        """Input features of the fitted model (``arch.input_dim``)."""
+        h = self._handle
+        if h is None:
+            raise AttributeError("n_features_in_: not fitted")
+        return int(_lib.sae_model_input_dim(h.model))
+
+    @property
+    def code_dim_(self) -> int:
+        """Code units of the fitted model (the width of :meth:`encode`)."""
+        return int(_lib.sae_model_code_dim(self._need().model))
+
+    @property
+    def steps_(self) -> int:
+        """Optimizer steps taken by the model's trainer so far
+        (``sae_trainer_steps``); 0 for a model never trained here."""
+        h = self._need()
+        return 0 if h.trainer is None else int(_lib.sae_trainer_steps(h.trainer))
+
+    @property
+    def layer_shapes_(self) -> List[Tuple[int, int, int]]:
+        """Output shape [channels, height, width] of each layer of a layered
+        model (``arch.layers``); [] for the one-hidden-layer model."""
+        h = self._need()
+        out = []
+        for i in range(int(_lib.sae_model_layer_count(h.model))):
+            c, hh, w = c_size_t(), c_size_t(), c_size_t()
+            _lib.check(_lib.sae_model_layer_shape(h.model, i, byref(c), byref(hh), byref(w)))
+            out.append((c.value, hh.value, w.value))
+        return out
+
+    def _new_model(self, input_dim: int) -> _Handle:
+        given = self._values.get("arch.input_dim")
+        if given is not None and int(given) != input_dim and not self._cfg.get(LAYERS_KEY):
+            raise DimensionError(f"X has {input_dim} columns but arch.input_dim is {given}", -6)
+        cfg = self._cfg.clone()
+        if not cfg.get(LAYERS_KEY):
+            cfg.set("arch.input_dim", input_dim)
+        p = c_void_p()
+        _lib.check(_lib.sae_model_create(cfg.ptr, byref(p)))
+        h = _Handle(p.value)
+        if int(_lib.sae_model_input_dim(h.model)) != input_dim:
+            raise DimensionError(f"X has {input_dim} columns, the layer list's input takes "
+                                 f"{int(_lib.sae_model_input_dim(h.model))}", -6)
+        h.get_trainer()
+        return h
+
+    # -- training ----------------------------------------------------------
+
+    def _train(self, h: _Handle, x: np.ndarray, epochs: Optional[int], steps: Optional[int],
+               callback: Optional[ProgressCallback]) -> None:
+        tr = h.get_trainer()
+        prog = _Progress(callback)
+        # Ctrl-C during the fit: noted by our handler, acted on by the
+        # progress callback (the library's cancel path), re-raised here.
+        old = None
+        if threading.current_thread() is threading.main_thread():
+            try:
+                if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                    def on_sigint(signum: int, frame: Any) -> None:
+                        prog.interrupted = True
+                    old = signal.signal(signal.SIGINT, on_sigint)
+            except ValueError:
+                old = None
+        with h.lock:
+            try:
+                _lib.check(_lib.sae_trainer_set_callback(tr, prog.cfunc, None),
+                           h.trainer_errmsg())
+                if steps is not None:
+                    st = _lib.sae_trainer_fit_steps(tr, _ptr(x), x.shape[0], int(steps))
+                else:
+                    st = _lib.sae_trainer_fit(tr, _ptr(x), x.shape[0], int(epochs or 0))
+                msg = h.trainer_errmsg()
+                _lib.sae_trainer_set_callback(tr, _lib.PROGRESS_FN(), None)
+            finally:
+                if old is not None:
+                    signal.signal(signal.SIGINT, old)
+        if prog.exc is not None:
+            raise prog.exc
+        if prog.interrupted:
+            raise KeyboardInterrupt
+        if st == -12 and prog.stopped:
+            return
+        _lib.check(st, msg)
+
+    def fit(self, X: ArrayLike, y: Any = None, *, epochs: Optional[int] = None,
+            steps: Optional[int] = None,
+            callback: Optional[ProgressCallback] = None) -> "SparseAutoencoder":
+        """Trains a new model on X [rows x features] (``y`` is ignored).
+
+        A fresh model is made from the configuration (``arch.input_dim`` =
+        X's columns) and trained for ``epochs`` passes (default: the
+        constructor's ``epochs``), or for exactly ``steps`` batches when
+        given (``sae_trainer_fit`` / ``sae_trainer_fit_steps``).
+
+        ``callback(stats: StepStats)`` is called after every step and every
+        epoch. Returning ``False`` stops training early (fit returns
+        normally); an exception raised by it, or Ctrl-C, cancels the fit
+        through the library's cancel path and is re-raised here. In both
+        cases the model keeps the weights of the last completed step and
+        stays usable. X float32 C-contiguous is used without a copy.
+
+        Returns self.
+        """
+        x = _as_rows(X, None, "fit")
+        h = self._new_model(x.shape[1])
+        self._handle = h
+        self._train(h, x, self.epochs if epochs is None else epochs, steps, callback)
+        return self
+
+    def partial_fit(self, X: ArrayLike, y: Any = None, *,
+                    callback: Optional[ProgressCallback] = None) -> "SparseAutoencoder":
+        """One more pass over X with the current model and its optimizer
+        state (a new model first when not fitted). Returns self."""
+        if self._handle is None:
+            x = _as_rows(X, None, "partial_fit")
+            self._handle = self._new_model(x.shape[1])
+        else:
+            x = _as_rows(X, self.n_features_in_, "partial_fit")
+        self._train(self._handle, x, 1, None, callback)
+        return self
+
+    def fit_transform(self, X: ArrayLike, y: Any = None, **fit_params: Any) -> np.ndarray:
+        """:meth:`fit` then :meth:`transform` of the same X."""
+        return self.fit(X, y, **fit_params).transform(X)
+
+    # -- inference -----------------------------------------------------------
+
+    def _call(self, fn: Any, h: _Handle, *args: Any) -> None:
+        with h.lock:
+            st = fn(h.model, *args)
+            msg = h.errmsg() if st else ""
+        _lib.check(st, msg)
+
+    def encode(self, X: ArrayLike, *, out: Optional[np.ndarray] = None) -> np.ndarray:
+        """The code [rows x code_dim] of X [rows x features]
+        (``sae_model_encode``; top-k models keep round(topk.alpha * k) units
+        per row). X float32 C-contiguous is read in place; ``out`` receives
+        the code when given."""
+        h = self._need()
+        x = _as_rows(X, self.n_features_in_, "encode")
+        o = _out_array(out, (x.shape[0], self.code_dim_), np.float32, "encode")
+        self._call(_lib.sae_model_encode, h, _ptr(x), x.shape[0], _ptr(o))
+        return o
+
+    transform = encode
+
+    def decode(self, Z: ArrayLike, *, out: Optional[np.ndarray] = None) -> np.ndarray:
+        """The reconstruction [rows x features] of codes Z [rows x code_dim]
+        (``sae_model_decode``, after the output activation)."""
+        h = self._need()
+        z = _as_rows(Z, self.code_dim_, "decode")
+        o = _out_array(out, (z.shape[0], self.n_features_in_), np.float32, "decode")
+        self._call(_lib.sae_model_decode, h, _ptr(z), z.shape[0], _ptr(o))
+        return o
+
+    inverse_transform = decode
+
+    def reconstruct(self, X: ArrayLike, *, out: Optional[np.ndarray] = None) -> np.ndarray:
+        """decode(encode(X)) in one call (``sae_model_reconstruct``)."""
+        h = self._need()
+        x = _as_rows(X, self.n_features_in_, "reconstruct")
+        o = _out_array(out, x.shape, np.float32, "reconstruct")
+        self._call(_lib.sae_model_reconstruct, h, _ptr(x), x.shape[0], _ptr(o))
+        return o
+
+    def encode_binary(self, X: ArrayLike, k: int = 0, *,
+                      out: Optional[np.ndarray] = None) -> np.ndarray:
+        """K-winners-take-all binary codes, uint8 [rows x code_dim]: 1 for
+        the k largest units of each row (``sae_model_encode_binary``; k = 0
+        takes ``encode.k``)."""
+        h = self._need()
+        x = _as_rows(X, self.n_features_in_, "encode_binary")
+        o = _out_array(out, (x.shape[0], self.code_dim_), np.uint8, "encode_binary")
+        self._call(_lib.sae_model_encode_binary, h, _ptr(x), x.shape[0], int(k),
+                   o.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)))
+        return o
+
+    def prefix_errors(self, X: ArrayLike, ks: Sequence[int]) -> np.ndarray:
+        """Mean reconstruction error from each row's top-k units, for each k
+        of ``ks`` (``sae_model_prefix_errors``), float64 [len(ks)]."""
+        h = self._need()
+        x = _as_rows(X, self.n_features_in_, "prefix_errors")
+        kk = (c_size_t * len(ks))(*[int(k) for k in ks])
+        errs = (c_double * len(ks))()
+        self._call(_lib.sae_model_prefix_errors, h, _ptr(x), x.shape[0], kk, len(ks), errs)
+        return np.array(errs[:], dtype=np.float64)
+
+    def init_decoder_bias(self, X: ArrayLike, method: str = "mean") -> "SparseAutoencoder":
+        """Sets decoder.bias from the rows of X: ``"zero"``, ``"mean"`` or
+        ``"geometric_median"`` (``sae_model_init_decoder_bias``). Returns
+        self."""
+        methods = {"zero": 0, "mean": 1, "geometric_median": 2}
+        if method not in methods:
+            raise ValueError(f"method must be one of {sorted(methods)}")
+        h = self._need()
+        x = _as_rows(X, self.n_features_in_, "init_decoder_bias")
+        self._call(_lib.sae_model_init_decoder_bias, h, _ptr(x), x.shape[0], methods[method])
+        return self
+
+    # -- evaluation --------------------------------------------------------
+
+    def evaluate(self, X: ArrayLike) -> Dict[str, Any]:
+        """The training objective on X without updating anything
+        (``sae_trainer_evaluate``): a dict with ``loss``, ``recon_loss``,
+        ``terms`` (name -> weighted value), ``l0``, ``mean_activation``,
+        ``learning_rate``, ``step``, ``epoch``, ``samples``."""
+        h = self._need()
+        x = _as_rows(X, self.n_features_in_, "evaluate")
+        s = _lib.sae_stats_t()
+        with h.lock:
+            tr = h.get_trainer()
+            st = _lib.sae_trainer_evaluate(tr, _ptr(x), x.shape[0], byref(s))
+            msg = h.trainer_errmsg() if st else ""
+        _lib.check(st, msg)
+        d = _stats(s, "evaluate").as_dict()
+        del d["kind"], d["total_steps"]
+        return d
+
+    def metrics(self, X: ArrayLike, *, dead_after: int = 0) -> Dict[str, Any]:
+        """Evaluation metrics on X: ``nmse`` and ``explained_variance``
+        (``sae_model_reconstruction_error``; X needs 2 or more varying rows),
+        ``l0`` (mean active units per row, as ``evaluate``), and from the
+        training so far (``sae_trainer_unit_activity``): ``frequency`` (each
+        unit's firing rate, float64 [code_dim]) and ``dead_fraction`` (units
+        not active in the last ``dead_after`` training rows; never active
+        when 0)."""
+        h = self._need()
+        x = _as_rows(X, self.n_features_in_, "metrics")
+        nmse, ev = c_double(), c_double()
+        self._call(_lib.sae_model_reconstruction_error, h, _ptr(x), x.shape[0], byref(nmse),
+                   byref(ev))
+        units = self.code_dim_
+        freq = np.zeros(units, dtype=np.float64)
+        dead = c_double()
+        with h.lock:
+            tr = h.get_trainer()
+            st = _lib.sae_trainer_unit_activity(
+                tr, freq.ctypes.data_as(ctypes.POINTER(c_double)), units, int(dead_after),
+                byref(dead))
+            msg = h.trainer_errmsg() if st else ""
+        _lib.check(st, msg)
+        return {"nmse": nmse.value, "explained_variance": ev.value,
+                "l0": self.evaluate(x)["l0"], "dead_fraction": dead.value, "frequency": freq}
+
+    def gradcheck(self, X: ArrayLike, *, double: bool = False) -> Union[float, Tuple[float, float]]:
+        """Gradient check on a batch X (rows <= train.batch_size):
+        ``sae_trainer_gradcheck``'s max relative error, or with
+        ``double=True`` ``sae_trainer_gradcheck_double``'s (rel_diff,
+        float_rel_diff)."""
+        h = self._need()
+        x = _as_rows(X, self.n_features_in_, "gradcheck")
+        a, b = c_double(), c_double()
+        with h.lock:
+            tr = h.get_trainer()
+            if double:
+                st = _lib.sae_trainer_gradcheck_double(tr, _ptr(x), x.shape[0], byref(a),
+                                                       byref(b))
+            else:
+                st = _lib.sae_trainer_gradcheck(tr, _ptr(x), x.shape[0], byref(a))
+            msg = h.trainer_errmsg() if st else ""
+        _lib.check(st, msg)
+        return (a.value, b.value) if double else a.value
+
+    # -- weights and files ---------------------------------------------------
+
+    @property
+    def tensors(self) -> Tensors:
+        """The model's weights as read-only numpy views, no copy (see
+        :class:`Tensors` for how long a view is valid)."""
+        return Tensors(self._need())
+
+    def set_tensor(self, name: str, array: ArrayLike) -> None:
+        """Replaces tensor ``name`` with ``array`` (its shape: 1-D for a
+        bias, [rows x cols] for a weight) through
+        ``sae_model_set_tensor``: ``UnknownKeyError``, ``DimensionError``,
+        ``NonFiniteError``; ``LibraryVersionError`` with a library older
+        than 0.4. The array is copied into the model."""
+        h = self._need()
+        a = np.asarray(array)
+        if a.ndim == 1:
+            a = a.reshape(-1, 1)
+        if a.ndim != 2:
+            raise DimensionError(f"set_tensor: a 1-D or 2-D array, got shape {a.shape}", -6)
+        a = np.ascontiguousarray(a, dtype=np.float32)
+        self._call(_lib.sae_model_set_tensor, h, _b(name), a.shape[0], a.shape[1], _ptr(a))
+
+    def save(self, path: PathLike) -> None:
+        """Saves the model (config, weights, checksum) as a safetensors file,
+        atomically (``sae_model_save``); :func:`libsae.load` reads it back,
+        and so does the C library."""
+        h = self._need()
+        st = _lib.sae_model_save(h.model, _b(os.fspath(path)))
+        _lib.check(st, h.errmsg() if st else "")
+
+    def __getstate__(self) -> Dict[str, Any]:
+        state = {"epochs": self.epochs, "values": dict(self._values), "model": None}
+        if self._handle is not None:
+            with tempfile.TemporaryDirectory() as tmp:
+                p = os.path.join(tmp, "m.safetensors")
+                self.save(p)
+                with open(p, "rb") as f:
+                    state["model"] = f.read()
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__init__(state["values"], epochs=state["epochs"])  # type: ignore[misc]
+        if state["model"] is not None:
+            with tempfile.TemporaryDirectory() as tmp:
+                p = os.path.join(tmp, "m.safetensors")
+                with open(p, "wb") as f:
+                    f.write(state["model"])
+                self._handle = _load_handle(p)
+
+
+def _load_handle(path: PathLike) -> _Handle:
+    p = c_void_p()
+    _lib.check(_lib.sae_model_load(_b(os.fspath(path)), byref(p)))
+    return _Handle(p.value)
+
+
+def load(path: PathLike, *, epochs: int = 10) -> SparseAutoencoder:
+    """Loads a model file written by ``sae_model_save`` (or
+    :meth:`SparseAutoencoder.save`) into a fitted :class:`SparseAutoencoder`
+    whose parameters are the file's config. Errors: ``IoError``,
+    ``FormatError``, ``ChecksumError``, ``VersionError``."""
+    h = _load_handle(path)
+    cfgp = _lib.sae_model_config(h.model)
+    values = {}
+    for key in _all_keys():
+        values[key] = _config_get(cfgp, key)
+    if not values[LAYERS_KEY]:
+        del values[LAYERS_KEY]
+    est = SparseAutoencoder(values, epochs=epochs)
+    est._handle = h
+    return est
