@@ -681,31 +681,36 @@ class SparseAutoencoder:
         (``sae_model_encode``; top-k models keep round(topk.alpha * k) units
         per row). X float32 C-contiguous is read in place; ``out`` receives
         the code when given."""
-        h = self._need()
-        x = _as_rows(X, self.n_features_in_, "encode")
-        o = _out_array(out, (x.shape[0], self.code_dim_), np.float32, "encode")
-        self._call(_lib.sae_model_encode, h, _ptr(x), x.shape[0], _ptr(o))
-        return o
+        self._need()
+        return self._infer(_lib.sae_model_encode, X, self.n_features_in_, self.code_dim_, out,
+                           "encode")
 
     transform = encode
 
     def decode(self, Z: ArrayLike, *, out: Optional[np.ndarray] = None) -> np.ndarray:
         """The reconstruction [rows x features] of codes Z [rows x code_dim]
         (``sae_model_decode``, after the output activation)."""
-        h = self._need()
-        z = _as_rows(Z, self.code_dim_, "decode")
-        o = _out_array(out, (z.shape[0], self.n_features_in_), np.float32, "decode")
-        self._call(_lib.sae_model_decode, h, _ptr(z), z.shape[0], _ptr(o))
-        return o
+        self._need()
+        return self._infer(_lib.sae_model_decode, Z, self.code_dim_, self.n_features_in_, out,
+                           "decode")
 
     inverse_transform = decode
 
     def reconstruct(self, X: ArrayLike, *, out: Optional[np.ndarray] = None) -> np.ndarray:
         """decode(encode(X)) in one call (``sae_model_reconstruct``)."""
+        self._need()
+        return self._infer(_lib.sae_model_reconstruct, X, self.n_features_in_,
+                           self.n_features_in_, out, "reconstruct")
+
+    def _infer(self, fn, A: ArrayLike, in_dim: int, out_dim: int,
+               out: Optional[np.ndarray], what: str) -> np.ndarray:
+        """The three inference calls: rows of A [rows x in_dim] in place when
+        float32 C-contiguous, the result [rows x out_dim] into ``out`` or a
+        new float32 array."""
         h = self._need()
-        x = _as_rows(X, self.n_features_in_, "reconstruct")
-        o = _out_array(out, x.shape, np.float32, "reconstruct")
-        self._call(_lib.sae_model_reconstruct, h, _ptr(x), x.shape[0], _ptr(o))
+        a = _as_rows(A, in_dim, what)
+        o = _out_array(out, (a.shape[0], out_dim), np.float32, what)
+        self._call(fn, h, _ptr(a), a.shape[0], _ptr(o))
         return o
 
     def encode_binary(self, X: ArrayLike, k: int = 0, *,
