@@ -97,8 +97,13 @@ typedef enum sae_activation {
     SAE_ACT_SIGMOID = 1,
     SAE_ACT_RELU = 2,
     SAE_ACT_TANH = 3,
-    SAE_ACT_TRELU = 4 /* truncated ReLU, clip(z, 0, 1) (Bertens 2016, E4).
+    SAE_ACT_TRELU = 4, /* truncated ReLU, clip(z, 0, 1) (Bertens 2016, E4).
                          Since: 0.2 */
+    /* arch: the JumpReLU code (Rajamanoharan et al. 2024, arXiv 2407.14435),
+     * z * H(z - theta) with a learned threshold theta per unit; code layer
+     * of the one-hidden-layer model only (docs/architectures/jumprelu.md).
+     * Since: 0.4 */
+    SAE_ACT_JUMPRELU = 5
 } sae_activation_t;
 
 /* Reconstruction losses, each summed over the elements of a batch and then
@@ -254,6 +259,12 @@ typedef enum sae_param {
     SAE_P_SAMPLE_TARGET = 1021,     /* float sample.target [0,1] (0.05) */
     SAE_P_BATCH_WEIGHT = 1030,      /* float batch.weight >= 0 (0) */
     SAE_P_BATCH_TARGET = 1031,      /* float batch.target [0,1] (0.05) */
+    /* arch: L0 of the code through a step function's straight-through
+     * estimator (JumpReLU, Rajamanoharan et al. 2024): 1040.. */
+    SAE_P_L0_WEIGHT = 1040,         /* float l0.weight >= 0: lambda of
+                                       lambda * mean_b ||h_b||_0; needs
+                                       arch.hidden_activation = jumprelu (0).
+                                       Since: 0.4 */
     /* encoding: 1100.. */
     SAE_P_KWTA_K = 1100             /* int  encode.k: winners in
                                        sae_model_encode_binary, 0..hidden;
@@ -275,6 +286,14 @@ typedef enum sae_param {
                                        4k <= hidden), "on", "off": decode and
                                        backpropagate through the k active
                                        units only (auto) */,
+    /* arch: BatchTopK's inference threshold (Bussmann et al. 2024): */
+    SAE_P_TOPK_INFERENCE = 1206,    /* enum topk.inference: "auto" (threshold
+                                       for topk.mode = batch, k for sample),
+                                       "k" (round(alpha*k) per row),
+                                       "threshold" (keep h > theta, theta the
+                                       running mean of each training batch's
+                                       smallest kept activation; batch mode
+                                       only) (auto). Since: 0.4 */
     /* AuxK loss of top-k training (Gao et al. 2024, sec. A.2): 1210.. */
     SAE_P_AUXK_K = 1210,            /* int  auxk.k: dead units that
                                        reconstruct the residual per row,
@@ -285,6 +304,14 @@ typedef enum sae_param {
     SAE_P_AUXK_DEAD_AFTER = 1212,   /* int  auxk.dead_after >= 1: a unit is
                                        dead after this many training rows
                                        without firing (100000). Since: 0.3 */
+    /* arch: JumpReLU (Rajamanoharan et al. 2024, arXiv 2407.14435): 1300.. */
+    SAE_P_JUMPRELU_THRESHOLD_INIT = 1300, /* float jumprelu.threshold_init > 0:
+                                       every unit's theta at creation (0.001).
+                                       Since: 0.4 */
+    SAE_P_JUMPRELU_BANDWIDTH = 1301, /* float jumprelu.bandwidth > 0: width
+                                       epsilon of the rectangle kernel of the
+                                       straight-through estimators (0.001).
+                                       Since: 0.4 */
     /* training algorithm: 2000.. */
     SAE_P_ALGORITHM = 2000,         /* enum train.algorithm (backprop).
                                        Since: 0.2 */

@@ -21,6 +21,7 @@ typedef enum sae_term_id {
     SAE_TERM_BATCH,
     SAE_TERM_AUXK,
     SAE_TERM_L2,
+    SAE_TERM_L0,
     SAE_N_BUILTIN_TERMS
 } sae_term_id_t;
 
@@ -39,7 +40,9 @@ enum {
     SAE_COEF_ROW = 1u << 0,  /* one coefficient per row */
     SAE_COEF_COL = 1u << 1,  /* one per column */
     SAE_COEF_SIGN = 1u << 2, /* one for sign(h) */
-    SAE_COEF_DENSE = 1u << 3 /* a [rows x units] gradient */
+    SAE_COEF_DENSE = 1u << 3, /* a [rows x units] gradient */
+    SAE_COEF_STEP = 1u << 4   /* one for each H(h) of the operator's step
+                                 (needs an operator with has_step) */
 };
 
 /* The term has no weight key (weight 1). */

@@ -65,7 +65,7 @@ static void auxk_before_select(void *data, const float *h, size_t rows)
 /* What the code operator is told about this step. */
 static sae_code_ctx_t code_ctx(sae_trainer_t *t)
 {
-    sae_code_ctx_t cx = {t->model->hidden_act, t->steps, &t->ws.scr, NULL, NULL};
+    sae_code_ctx_t cx = {t->model->hidden_act, t->steps, 0, &t->ws.scr, NULL, NULL};
     if (t->ws.dense.aux.k > 0) {
         cx.before_select = auxk_before_select;
         cx.before_data = t;
@@ -102,7 +102,12 @@ static void backward_sparse(sae_trainer_t *t, const float *xin, size_t rows,
     if (!dn->tied)
         memset(g_dec, 0, h * d * sizeof(float));
     sae_sparse_scatter(sc, rows, sc->val, ws->dense.out, d, g_dec);
-    sae_sparse_act_backward(m->hidden_act, sc, rows, h, terms, ws->dense.dval, g->enc_b);
+    if (dn->code_op->sparse_backward) {
+        sae_code_ctx_t cx = code_ctx(t);
+        dn->code_op->sparse_backward(ws->dense.code_state, &cx, sc, rows, h, terms,
+                                     ws->dense.dval, g->enc_b);
+    } else
+        sae_sparse_act_backward(m->hidden_act, sc, rows, h, terms, ws->dense.dval, g->enc_b);
     sae_sparse_scatter(sc, rows, ws->dense.dval, xin, d, g->enc_w);
 }
 
@@ -154,6 +159,7 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
         xin = center(t, xin, rows);
     sae_code_stats_t cs = {ws->row_sum, ws->col_sum, 0.0, 0.0, ws->col_active};
     sae_code_ctx_t cx = code_ctx(t);
+    cx.training = corrupt && grad;
     encode(t, xin, rows, &cx, &cs);
     sae_stats_code(stats, &cs, rows, h);
 
