@@ -106,6 +106,14 @@ typedef enum sae_activation {
     SAE_ACT_JUMPRELU = 5
 } sae_activation_t;
 
+/* topk.inference: the code of a top-k model at inference. Pinned values.
+ * Since: 0.4 */
+typedef enum sae_topk_inference {
+    SAE_TOPK_INFER_AUTO = 0,     /* threshold for topk.mode = batch, else k */
+    SAE_TOPK_INFER_K = 1,        /* round(topk.alpha * k) units per row */
+    SAE_TOPK_INFER_THRESHOLD = 2 /* units above BatchTopK's estimated threshold */
+} sae_topk_inference_t;
+
 /* Reconstruction losses, each summed over the elements of a batch and then
  * scaled as loss.reduction says (by default averaged over every element). */
 typedef enum sae_loss {

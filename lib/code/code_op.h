@@ -63,7 +63,7 @@ typedef struct sae_code_tensor {
      * tensor): it is then left at zero, which must give that version's
      * behaviour. */
     int optional;
-    /* The value every entry starts from (model creation). */
+    /* The value every entry starts from (model creation); NULL: 0. */
     double (*init)(const sae_config_t *cfg);
 } sae_code_tensor_t;
 

@@ -5,7 +5,7 @@
 /* Each operator is defined in its own file. */
 extern const sae_code_op_t sae_code_jumprelu;   /* code/jumprelu.c */
 extern const sae_code_op_t sae_code_threshold;  /* code/hard_threshold.c */
-extern const sae_code_op_t sae_code_batch_topk; /* code/topk.c */
+extern const sae_code_op_t sae_code_batch_topk; /* code/batch_topk.c */
 extern const sae_code_op_t sae_code_topk;       /* code/topk.c */
 extern const sae_code_op_t sae_code_activation; /* code/elementwise.c */
 

@@ -230,7 +230,8 @@ static void init(sae_model_t *m, sae_rng_t *rng)
     /* The code operator's tensors start at their own values. */
     for (size_t i = 0; i < dn->code_op->n_tensors; i++) {
         const sae_tensor_desc_t *t = &m->tensors[dn->op_tensor0 + i];
-        float v = (float)dn->code_op->tensors[i].init(m->cfg);
+        float v = dn->code_op->tensors[i].init ? (float)dn->code_op->tensors[i].init(m->cfg)
+                                               : 0.0f;
         for (size_t k = 0; k < t->rows * t->cols; k++)
             m->weights[t->offset + k] = v;
     }
