@@ -132,6 +132,7 @@ static const spec_t specs[] = {
     {SAE_P_ENCODER_FROM_DECODER, "arch.encoder_from_decoder", I, 0, 0, 1, 0, 0},
     {SAE_P_PRE_ENCODER_BIAS, "arch.pre_encoder_bias", I, 0, 0, 1, 0, 0},
     {SAE_P_BIAS_INIT, "arch.bias_init", I, SAE_BIAS_INIT_ZERO, 0, 2, 0, 0},
+    {SAE_P_GATED, "arch.gated", I, 0, 0, 1, 0, 0},
     {SAE_P_PENALIZE, "arch.penalize", I, 0, 0, 2, 0, 0},
     {SAE_P_LOSS, "loss.type", I, SAE_LOSS_MSE, 0, 1, 0, 0},
     {SAE_P_LOSS_REDUCTION, "loss.reduction", I, SAE_REDUCE_MEAN, 0, 1, 0, 0},

@@ -34,6 +34,15 @@ typedef struct sae_code_ctx {
      * (AuxK chooses among the dead units there); may be NULL. */
     void (*before_select)(void *data, const float *h, size_t rows);
     void *before_data;
+    /* For an operator with terms of its own (own_terms, gated): the clean
+     * rows the loss compares with [rows x input_dim] (own_terms only), the
+     * decoder's atoms [units x input_dim] and bias (or NULL), and the
+     * decoder weight's gradient, which backward may add to (NULL when
+     * tied or without a gradient). */
+    const float *x;
+    const float *dec_rows, *dec_bias;
+    float *dec_grad;
+    size_t input_dim;
 } sae_code_ctx_t;
 
 /* The operator's own tensors in the model (learned per-latent parameters
@@ -89,6 +98,16 @@ typedef struct sae_code_op {
      * their gradient through its straight-through estimator; configs with
      * such a term and another operator are refused (model/dense.c). */
     int has_step;
+    /* The weight key of a code term the operator computes itself on its
+     * own quantity (gated: l1.weight on relu(pi_gate)); the terms table
+     * then skips it and reports the operator's value. 0: none. */
+    sae_param_t own_penalty;
+    /* The operator's own terms, after the decoder's loss (NULL: none):
+     * *penalty, the weighted term of own_penalty, and *aux, an auxiliary
+     * loss at the output (reported as a term of its own); with grad, what
+     * backward needs for their gradients is kept in the state. */
+    void (*own_terms)(void *state, const sae_code_ctx_t *cx, size_t rows, size_t units,
+                      int grad, double *penalty, double *aux);
     /* 1 when cfg asks for this operator (the registry's first wins). */
     int (*selects)(const sae_config_t *cfg);
     /* Its keys checked against the code's width. */

@@ -61,6 +61,10 @@ const sae_param_desc_t sae_param_table[] = {
     {SAE_P_BIAS_INIT, "arch.bias_init", I, 0, 2, 0, 0, SAE_BIAS_INIT_ZERO, bias_init_names,
         "how a trainer sets `decoder.bias` from the first rows it is given (at most 16384): "
         "`zero` (left as initialised), `mean`, `geometric_median`"},
+    {SAE_P_GATED, "arch.gated", I, 0, 1, 0, 0, 0, bool_names,
+        "the gated SAE ([gated.md](architectures/gated.md)): a gate and a magnitude path sharing "
+        "`encoder.weight` (tensors `gated.r_mag`, `gated.b_mag`); `l1.weight` weighs the gate's "
+        "decoder-norm L1; adds the auxiliary reconstruction term `gated_aux`"},
     {SAE_P_PENALIZE, "arch.penalize", I, 0, 2, 0, 0, 0, penalize_names,
         "with `arch.layers`: the activations the regularizers act on, `code` (the code layer's "
         "output), `hidden` (every layer's output but the last; E2), `marked` (the layers marked "

@@ -22,6 +22,7 @@ typedef enum sae_term_id {
     SAE_TERM_AUXK,
     SAE_TERM_L2,
     SAE_TERM_L0,
+    SAE_TERM_GATED_AUX,
     SAE_N_BUILTIN_TERMS
 } sae_term_id_t;
 
@@ -84,7 +85,13 @@ typedef struct sae_term_bufs {
     /* extra is the gradient at the code itself: it is neither zeroed nor
      * handed on (the caller's gradient already holds the user terms). */
     int extra_is_grad;
+    /* A built-in code term the code operator computes itself, by its
+     * weight key (code_op.h's own_penalty); 0: none. */
+    sae_param_t skip;
 } sae_term_bufs_t;
+
+/* The built-in term weighed by key, or SAE_N_BUILTIN_TERMS. */
+size_t sae_term_by_weight(sae_param_t key);
 
 /* Runs every code term on the code h [rows x units] with statistics cs:
  * adds each weighted penalty into sums[id]. When grad, the built-ins'

@@ -2,7 +2,7 @@
  * Adam steps on fixed synthetic rows and writes what
  * tests/torch/check_arch_trajectory.py needs to redo the run in PyTorch
  * from the paper's formulas: the initial and final models, the rows, and
- * every loss term of every step. Usage: arch_trajectory DIR {jumprelu|batchtopk}.
+ * every loss term of every step. Usage: arch_trajectory DIR {jumprelu|batchtopk|gated}.
  * SPDX-License-Identifier: MIT */
 #include <math.h>
 #include <stdio.h>
@@ -64,11 +64,12 @@ static double term(const sae_stats_t *s, const char *name)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3 || (strcmp(argv[2], "jumprelu") && strcmp(argv[2], "batchtopk"))) {
-        fprintf(stderr, "usage: arch_trajectory DIR {jumprelu|batchtopk}\n");
+    if (argc != 3 ||
+        (strcmp(argv[2], "jumprelu") && strcmp(argv[2], "batchtopk") && strcmp(argv[2], "gated"))) {
+        fprintf(stderr, "usage: arch_trajectory DIR {jumprelu|batchtopk|gated}\n");
         return 2;
     }
-    int jr = !strcmp(argv[2], "jumprelu");
+    int jr = !strcmp(argv[2], "jumprelu"), gated = !strcmp(argv[2], "gated");
     char path[4096];
     static float x[ROWS * IN];
     make_rows(x);
@@ -96,8 +97,12 @@ int main(int argc, char **argv)
                                   {"topk.mode", "batch"}};
     for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
         check(sae_config_set(c, common[i][0], common[i][1]), common[i][0], sae_config_errmsg(c));
-    const char *(*arch)[2] = jr ? jumprelu : batchtopk;
-    size_t n_arch = jr ? sizeof jumprelu / sizeof jumprelu[0] : sizeof batchtopk / sizeof batchtopk[0];
+    const char *gated_keys[][2] = {{"arch.hidden_activation", "relu"}, {"arch.gated", "true"},
+                                   {"l1.weight", "0.05"}};
+    const char *(*arch)[2] = jr ? jumprelu : gated ? gated_keys : batchtopk;
+    size_t n_arch = jr ? sizeof jumprelu / sizeof jumprelu[0]
+                       : gated ? sizeof gated_keys / sizeof gated_keys[0]
+                               : sizeof batchtopk / sizeof batchtopk[0];
     for (size_t i = 0; i < n_arch; i++)
         check(sae_config_set(c, arch[i][0], arch[i][1]), arch[i][0], sae_config_errmsg(c));
     sae_model_t *m = NULL;
@@ -114,8 +119,8 @@ int main(int argc, char **argv)
         sae_stats_t s;
         size_t first = (size_t)(k % (ROWS / BATCH)) * BATCH;
         check(sae_trainer_step(t, x + first * IN, BATCH, &s), "step", sae_trainer_errmsg(t));
-        fprintf(f, "%d %.9g %.9g %.9g %.9g %.9g\n", k, s.recon_loss, term(&s, "l1"),
-                term(&s, "l0"), s.loss, s.l0);
+        fprintf(f, "%d %.9g %.9g %.9g %.9g %.9g %.9g\n", k, s.recon_loss, term(&s, "l1"),
+                term(&s, "l0"), s.loss, s.l0, term(&s, "gated_aux"));
     }
     fclose(f);
     snprintf(path, sizeof path, "%s/m%d.safetensors", argv[1], STEPS);

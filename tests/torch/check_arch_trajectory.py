@@ -8,11 +8,15 @@ batches, and checks every loss term of every step (10 Adam steps) within
              p = relu(x We^T + be), theta = exp(log_threshold); the
              straight-through estimators of eqs. 11-12 (rectangle kernel)
              for theta in the JumpReLU and in the L0 penalty, none to p.
+  gated:     Rajamanoharan et al. 2024, arXiv 2404.16014: h = 1[pi_gate > 0]
+             relu(exp(r_mag) x We^T + b_mag), pi_gate = x We^T + be; the
+             gate's L1 weighted by the atoms' norms; the auxiliary
+             reconstruction from relu(pi_gate) through the detached decoder.
   batchtopk: Bussmann, Leask, Nanda 2024, arXiv 2412.06410: the batch's B*k
              largest of relu(x We^T + be) kept; theta the running mean of
              each batch's smallest kept (positive) activation; inference
              keeps h > theta.
-Usage: check_arch_trajectory.py ARCH_TRAJECTORY_EXE {jumprelu|batchtopk}"""
+Usage: check_arch_trajectory.py ARCH_TRAJECTORY_EXE {jumprelu|batchtopk|gated}"""
 import json
 import struct
 import subprocess
@@ -90,6 +94,10 @@ def run(mode, d):
         eps = 0.05
         half_eps = float(np.float32(0.5 * eps))
         lam0, lam1 = 0.01, 0.02
+    if mode == "gated":
+        for k in ("gated.r_mag", "gated.b_mag"):
+            params[k] = torch.tensor(w[k], requires_grad=True)
+        lam1 = 0.05
     opt = torch.optim.Adam(list(params.values()), lr=5e-3)
     we, be, wd, bd = (params[k] for k in ("encoder.weight", "encoder.bias", "decoder.weight",
                                           "decoder.bias"))
@@ -99,7 +107,15 @@ def run(mode, d):
         b = x[(k % (ROWS // BATCH)) * BATCH:][:BATCH]
         p = torch.relu(b @ we.T + be)
         terms = {}
-        if mode == "jumprelu":
+        if mode == "gated":
+            z = b @ we.T
+            pi_gate = z + be
+            pi_mag = params["gated.r_mag"].exp() * z + params["gated.b_mag"]
+            h = (pi_gate > 0).to(z) * torch.relu(pi_mag)
+            a = torch.relu(pi_gate)
+            terms["l1"] = lam1 * (a * wd.norm(dim=1)).mean()
+            terms["gated_aux"] = ((a @ wd.detach() + bd.detach() - b) ** 2).mean()
+        elif mode == "jumprelu":
             theta = params["jumprelu.log_threshold"].exp()
             h = JumpReLU.apply(p, theta, half_eps, eps)
             terms["l1"] = lam1 * h.abs().mean()
@@ -121,7 +137,7 @@ def run(mode, d):
         opt.zero_grad()
         loss.backward()
         opt.step()
-        cols = {"recon": 1, "l1": 2, "l0": 3}
+        cols = {"recon": 1, "l1": 2, "l0": 3, "gated_aux": 6}
         line = [f"step {k}:"]
         for name, v in terms.items():
             r = rel(ours[k, cols[name]], v.item())
@@ -160,11 +176,16 @@ def run(mode, d):
     with torch.no_grad():
         p = torch.relu(x @ torch.tensor(w_end["encoder.weight"]).T +
                        torch.tensor(w_end["encoder.bias"]))
-        if mode == "jumprelu":
-            theta = torch.tensor(w_end["jumprelu.log_threshold"]).exp()
+        if mode == "gated":
+            z = x @ torch.tensor(w_end["encoder.weight"]).T
+            pm = torch.tensor(w_end["gated.r_mag"]).exp() * z + torch.tensor(w_end["gated.b_mag"])
+            code = ((z + torch.tensor(w_end["encoder.bias"]) > 0).to(z) * torch.relu(pm)).numpy()
         else:
-            theta = torch.tensor(w_end["topk.threshold"].reshape(-1)[0])
-        code = (p * (p > theta)).numpy()
+            if mode == "jumprelu":
+                theta = torch.tensor(w_end["jumprelu.log_threshold"]).exp()
+            else:
+                theta = torch.tensor(w_end["topk.threshold"].reshape(-1)[0])
+            code = (p * (p > theta)).numpy()
     agree = np.abs(code - code_ours) <= 1e-5 * (1 + np.abs(code))
     frac = agree.mean()
     print(f"inference code: {frac * 100:.3f}% of entries agree, "
