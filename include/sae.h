@@ -231,13 +231,6 @@ typedef enum sae_param {
                                        geometric_median: how a trainer sets
                                        decoder.bias from the first rows it
                                        is given (zero). Since: 0.3 */
-    SAE_P_GATED = 113,              /* bool arch.gated: the gated SAE
-                                       (Rajamanoharan et al. 2024, arXiv
-                                       2404.16014): gate and magnitude paths
-                                       sharing encoder.weight, the gate's
-                                       decoder-norm L1 (l1.weight) and the
-                                       auxiliary reconstruction (0).
-                                       Since: 0.4 */
     SAE_P_PENALIZE = 112,           /* enum arch.penalize: which activations of
                                        a model with arch.layers the
                                        regularizers act on: "code" (the code
@@ -245,6 +238,13 @@ typedef enum sae_param {
                                        of every layer but the last),
                                        "marked" (of the layers marked
                                        'penalize') (code). Since: 0.3 */
+    SAE_P_GATED = 113,              /* bool arch.gated: the gated SAE
+                                       (Rajamanoharan et al. 2024, arXiv
+                                       2404.16014): gate and magnitude paths
+                                       sharing encoder.weight, the gate's
+                                       decoder-norm L1 (l1.weight) and the
+                                       auxiliary reconstruction (0).
+                                       Since: 0.4 */
     /* loss: 200.. */
     SAE_P_LOSS = 200,               /* enum loss.type (mse) */
     SAE_P_LOSS_REDUCTION = 201,     /* enum loss.reduction (mean). Since: 0.2 */
