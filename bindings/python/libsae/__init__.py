@@ -23,8 +23,8 @@ from .core import (LAYERS_KEY, ConfigView, Parameter, SparseAutoencoder, StepSta
 from .errors import (STATUS_ERRORS, BadValueError, CancelledError, ChecksumError,
                      DimensionError, DivergedError, Error, FormatError, IoError,
                      LibraryVersionError, NoMemError, NonFiniteError, NullError,
-                     ParamTypeError, RangeError, StateError, UnknownKeyError, UnsupportedError,
-                     VersionError)
+                     ParamTypeError, RangeError, SourceError, StateError, UnknownKeyError,
+                     UnsupportedError, VersionError)
 
 #: This package's version.
 __version__: str = "0.3.0"
@@ -41,5 +41,5 @@ __all__ = [
     "Error", "NullError", "NoMemError", "RangeError", "UnknownKeyError", "BadValueError",
     "DimensionError", "NonFiniteError", "IoError", "FormatError", "ChecksumError",
     "VersionError", "CancelledError", "StateError", "UnsupportedError", "DivergedError",
-    "ParamTypeError", "LibraryVersionError", "STATUS_ERRORS",
+    "ParamTypeError", "SourceError", "LibraryVersionError", "STATUS_ERRORS",
 ]
