@@ -797,6 +797,47 @@ typedef struct sae_source_ops {
 SAE_API sae_status_t sae_trainer_fit_source(sae_trainer_t *trainer, const sae_source_ops_t *ops,
                                             void *user_data, uint64_t epochs, uint64_t steps);
 
+/* ------------------------------------------------------------------------ */
+/* Checkpoints: resuming a training run bit-identically (ckpt)              */
+/* ------------------------------------------------------------------------ */
+
+/* Saves everything the trainer's next step reads: the model (config and
+ * tensors, exactly as sae_model_save writes them), the optimizer's state
+ * (momentum or Adam's moments and update count), the step and epoch
+ * counts, the random stream, the data position (the place in the epoch,
+ * the epoch's permutation and running statistics, and the last data
+ * source's cursor when it has one, asked of it now), the units' activity
+ * counts (dead latents, AuxK) and the training method's and code
+ * operator's own state. A run resumed from it with
+ * sae_trainer_load_checkpoint and the same thread count trains exactly
+ * as the uninterrupted run (the same model file, byte for byte). The file
+ * is a model file with more tensors (docs/file-format.md): sae_model_load
+ * reads its model. Atomic, as sae_model_save. May be called from the
+ * progress callback, between steps. The progress callback itself is not
+ * saved. Errors (message in sae_trainer_errmsg): SAE_ERR_NULL, SAE_ERR_IO,
+ * SAE_ERR_NONFINITE, SAE_ERR_NOMEM, SAE_ERR_SOURCE (the source's cursor
+ * calls failed), SAE_ERR_UNSUPPORTED when the config has user
+ * regularizers (files do not store them). Since: 0.4 */
+SAE_API sae_status_t sae_trainer_save_checkpoint(sae_trainer_t *trainer, const char *path);
+
+/* Loads a checkpoint into a new model and a new trainer on it (free the
+ * trainer first, then the model; no progress callback is set). A data
+ * source fit on the trainer first puts the source back where the saved
+ * run was (sae_source_ops_t); an in-memory fit on data of the saved epoch's
+ * row count continues its epoch. Every field is checked as
+ * sae_model_load checks a model file, and the state against the trainer's:
+ * SAE_ERR_FORMAT for a model file that is no checkpoint, a missing or
+ * unexpected tensor, a wrong dtype or shape, NaN or Inf, or state that
+ * cannot be (a data position past its epoch, an order that is no
+ * permutation); SAE_ERR_VERSION for another checkpoint_version;
+ * SAE_ERR_CHECKSUM, SAE_ERR_IO, SAE_ERR_NOMEM, and sae_trainer_create's
+ * errors; the message in sae_last_error(). Since: 0.4 */
+SAE_API sae_status_t sae_trainer_load_checkpoint(const char *path, sae_model_t **model,
+                                                 sae_trainer_t **trainer);
+
+/* Epochs completed so far (0 for NULL). Since: 0.4 */
+SAE_API uint64_t sae_trainer_epochs(const sae_trainer_t *trainer);
+
 #ifdef __cplusplus
 }
 #endif

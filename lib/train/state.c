@@ -166,7 +166,10 @@ sae_status_t sae_trainer_state_unpack(sae_trainer_t *t, char *errbuf)
                         (unsigned long long)pos, (unsigned long long)rows);
     if (kind != SAE_DATA_MEMORY && (rows != 0 || (kind == SAE_DATA_NONE && pos != 0)))
         return sae_fail(errbuf, SAE_ERR_FORMAT, "checkpoint: inconsistent data position");
-    if (t->order_len != 0 && (kind != SAE_DATA_MEMORY || t->order_len != rows))
+    /* A shuffled epoch under way needs its permutation; a stale one (of an
+     * earlier fit) is kept, as the trainer keeps it. */
+    if (kind == SAE_DATA_MEMORY && pos > 0 &&
+        sae_cfg_int(t->model->cfg, SAE_P_SAMPLING) == SAE_SAMPLE_SHUFFLE && t->order_len != rows)
         return sae_fail(errbuf, SAE_ERR_FORMAT,
                         "checkpoint: a permutation of %zu rows for an epoch of %llu",
                         t->order_len, (unsigned long long)rows);

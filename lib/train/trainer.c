@@ -72,6 +72,11 @@ uint64_t sae_trainer_steps(const sae_trainer_t *t)
     return t ? t->steps : 0;
 }
 
+uint64_t sae_trainer_epochs(const sae_trainer_t *t)
+{
+    return t ? t->epochs : 0;
+}
+
 static sae_status_t check_data(sae_trainer_t *t, const char *fn, const float *x, size_t rows)
 {
     if (!t)

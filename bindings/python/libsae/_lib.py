@@ -200,6 +200,11 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any], bool]] = {
     # ckpt (0.4): data sources
     "sae_trainer_fit_source": (sae_status_t, [sae_trainer_p, _P(sae_source_ops_t), c_void_p,
                                               c_uint64, c_uint64], True),
+    # ckpt (0.4): checkpoints
+    "sae_trainer_save_checkpoint": (sae_status_t, [sae_trainer_p, c_char_p], True),
+    "sae_trainer_load_checkpoint": (sae_status_t, [c_char_p, _P(sae_model_p), _P(sae_trainer_p)],
+                                    True),
+    "sae_trainer_epochs": (c_uint64, [sae_trainer_p], True),
 }
 
 
