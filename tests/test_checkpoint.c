@@ -329,6 +329,19 @@ static void test_resume_rank_order_and_nsc(void **state)
     all_feeds(cfg);
 }
 
+/* A layered model: its own tensors and pass, the same table. */
+static void test_resume_layered_conv(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = base("adam");
+    tu_assert_status(sae_config_set_layers(cfg, "input 1x2x5; conv2d 3 k2 relu; "
+                                                "dense 6 sigmoid code; dense 10 sigmoid"),
+                     SAE_OK);
+    set(cfg, "kl.weight", "0.05");
+    set(cfg, "corrupt.noise_std", "0.05");
+    all_feeds(cfg);
+}
+
 /* The control: resumed from the model file alone (a fresh trainer: Adam's
  * moments, counters, RNG and data position lost), the run differs, so the
  * byte equality above is the checkpoint's doing. */
@@ -635,6 +648,7 @@ int main(void)
         cmocka_unit_test(test_resume_topk_auxk_adam),
         cmocka_unit_test(test_resume_batch_topk_sgd),
         cmocka_unit_test(test_resume_rank_order_and_nsc),
+        cmocka_unit_test(test_resume_layered_conv),
         cmocka_unit_test(test_resume_without_state_differs),
         cmocka_unit_test(test_checkpoint_is_a_model_file),
         cmocka_unit_test(test_hostile_checkpoints),
