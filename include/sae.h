@@ -787,7 +787,7 @@ typedef struct sae_source_ops {
  * epoch that the trainer's previous source fit (or a checkpoint) left:
  * pass the same source, positioned where it was; a fit from a checkpoint
  * restores the source's position first (sae_source_ops_t). Errors:
- * SAE_ERR_NULL, SAE_ERR_RANGE, SAE_ERR_VERSION (struct_size too small for
+ * SAE_ERR_NULL, SAE_ERR_RANGE (no bound, or struct_size too small for
  * next_batch and reset), SAE_ERR_BAD_VALUE (a required callback NULL, or
  * only some of the cursor callbacks), SAE_ERR_SOURCE, SAE_ERR_DIMENSION
  * (an epoch of no rows, more rows than asked for, or a resumed source
@@ -810,7 +810,9 @@ SAE_API sae_status_t sae_trainer_fit_source(sae_trainer_t *trainer, const sae_so
  * counts (dead latents, AuxK) and the training method's and code
  * operator's own state. A run resumed from it with
  * sae_trainer_load_checkpoint and the same thread count trains exactly
- * as the uninterrupted run (the same model file, byte for byte). The file
+ * as the uninterrupted run (the same model file, byte for byte), except
+ * with optim.type = lbfgs, whose memory every fit call starts afresh
+ * anyway (sae_trainer_fit). The file
  * is a model file with more tensors (docs/file-format.md): sae_model_load
  * reads its model. Atomic, as sae_model_save. May be called from the
  * progress callback, between steps. The progress callback itself is not
