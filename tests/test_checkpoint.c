@@ -329,6 +329,32 @@ static void test_resume_rank_order_and_nsc(void **state)
     all_feeds(cfg);
 }
 
+/* bf16 products (train.precision, oneDNN): whatever the engine caches is
+ * made from the fp32 master weights the checkpoint holds. Skipped where the
+ * build or the CPU lacks the engine. */
+static void test_resume_bf16(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = base("adam");
+    set(cfg, "arch.hidden_activation", "relu");
+    set(cfg, "topk.k", "3");
+    if (sae_config_set(cfg, "train.precision", "bf16") != SAE_OK) {
+        sae_config_free(cfg);
+        skip();
+    }
+    sae_model_t *m;
+    sae_trainer_t *t;
+    tu_assert_status(sae_model_create(cfg, &m), SAE_OK);
+    sae_status_t st = sae_trainer_create(m, &t);
+    sae_trainer_free(t);
+    sae_model_free(m);
+    if (st == SAE_ERR_UNSUPPORTED) {
+        sae_config_free(cfg);
+        skip();
+    }
+    all_feeds(cfg);
+}
+
 /* A layered model: its own tensors and pass, the same table. */
 static void test_resume_layered_conv(void **state)
 {
@@ -649,6 +675,7 @@ int main(void)
         cmocka_unit_test(test_resume_batch_topk_sgd),
         cmocka_unit_test(test_resume_rank_order_and_nsc),
         cmocka_unit_test(test_resume_layered_conv),
+        cmocka_unit_test(test_resume_bf16),
         cmocka_unit_test(test_resume_without_state_differs),
         cmocka_unit_test(test_checkpoint_is_a_model_file),
         cmocka_unit_test(test_hostile_checkpoints),
