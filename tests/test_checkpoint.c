@@ -272,13 +272,22 @@ static void test_resume_relu_l1_adam(void **state)
     all_feeds(cfg);
 }
 
-static void test_resume_sample_batch_terms_replacement(void **state)
+/* E1's recipe (the K-winners-take-all codes of encode.k come from the
+ * model, so equal files give equal codes): replacement sampling, noise and
+ * both dropouts, the per-sample and per-unit terms, encoder decay. */
+static void test_resume_e1_kwta_replacement(void **state)
 {
     (void)state;
     sae_config_t *cfg = base("sgd");
     set(cfg, "train.sampling", "replacement");
     set(cfg, "sample.weight", "0.1");
     set(cfg, "batch.weight", "0.1");
+    set(cfg, "corrupt.noise_std", "0.25");
+    set(cfg, "corrupt.input_keep", "0.8");
+    set(cfg, "corrupt.hidden_keep", "0.5");
+    set(cfg, "decay.l2", "1e-5");
+    set(cfg, "decay.decoder", "false");
+    set(cfg, "encode.k", "2");
     check_resume(cfg, MEMORY, stops, N_STOPS);
     set(cfg, "train.sampling", "sequential");
     check_resume(cfg, MEMORY, stops, N_STOPS);
@@ -670,7 +679,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resume_sigmoid_kl_sgd_corrupted),
         cmocka_unit_test(test_resume_relu_l1_adam),
-        cmocka_unit_test(test_resume_sample_batch_terms_replacement),
+        cmocka_unit_test(test_resume_e1_kwta_replacement),
         cmocka_unit_test(test_resume_topk_auxk_adam),
         cmocka_unit_test(test_resume_batch_topk_sgd),
         cmocka_unit_test(test_resume_rank_order_and_nsc),
