@@ -11,6 +11,7 @@ import gzip
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import struct
@@ -439,6 +440,39 @@ class Progress(Base):
         for line in read(self.p("l.jsonl"), "r").splitlines():
             json.loads(line)
         self.no_leftovers()
+
+
+class Docs(Base):
+    """README's section runs as written; the manual page and docs/cli.md
+    name every option of every command's --help."""
+
+    def test_readme(self):
+        text = read(os.path.join(SRC, "README.md"), "r")
+        section = text.split("## Train on your own data\n", 1)[1].split("\n## ", 1)[0]
+        block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+        lines = [ln for ln in block.splitlines() if ln.strip()]
+        self.assertGreaterEqual(len(lines), 3)
+        np.save(self.p("acts.npy"), data(1000, 64))
+        for line in lines:
+            args = shlex.split(line)
+            self.assertEqual(args[0], "sae", line)
+            r = subprocess.run([SAE, *args[1:]], cwd=self.dir, capture_output=True, text=True,
+                               timeout=120)
+            self.assertEqual(r.returncode, 0, f"{line}: {r.stderr}")
+            if "--json" in args:
+                for key in ("rows", "mse", "fvu", "explained_variance", "l0", "dead_fraction"):
+                    self.assertIn(key, json.loads(r.stdout))
+
+    def test_options_documented(self):
+        cli = read(os.path.join(SRC, "docs", "cli.md"), "r")
+        man = read(os.path.join(SRC, "tools", "sae", "sae.1"), "r").replace("\\-", "-")
+        for c in Usage.COMMANDS:
+            self.assertIn(f"## sae {c}", cli.replace("## sae encode, sae decode",
+                                                     "## sae encode ## sae decode"))
+            self.assertIn(f".B {c}", man)
+            for opt in set(re.findall(r"--[a-z0-9][a-z0-9-]*", run(c, "--help", ok=0).stdout)):
+                self.assertIn(opt, cli, f"docs/cli.md lacks {c} {opt}")
+                self.assertIn(opt, man, f"sae.1 lacks {c} {opt}")
 
 
 if __name__ == "__main__":
