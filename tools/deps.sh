@@ -28,6 +28,8 @@ liblbfgs-dev
 libcmocka-dev
 zlib1g-dev
 libpng-dev
+libcairo2-dev
+fonts-dejavu-core
 abigail-tools
 valgrind
 dataset-fashion-mnist
@@ -50,7 +52,10 @@ ca-certificates
 #   libcjson-dev                   the model file's JSON header
 #   liblbfgs-dev                   full-batch L-BFGS (train/lbfgs.c, -Dlbfgs)
 #   libcmocka-dev                  the unit tests
-#   zlib1g-dev, libpng-dev         the examples (IDX .gz input, PNG pictures)
+#   zlib1g-dev, libpng-dev         the examples (IDX .gz input, PNG input); zlib also
+#                                  for the sae tool's gzip IDX files
+#   libcairo2-dev, fonts-dejavu-core  the examples' and sae viz's pictures (cairo:
+#                                  lines, text in DejaVu Sans, PNG output)
 #   abigail-tools                  tools/abi-check.sh (abidw, abidiff)
 #   valgrind                       tools/test.sh's memcheck stage
 #   dataset-fashion-mnist          tools/fetch-data.sh (Fashion-MNIST IDX files)
