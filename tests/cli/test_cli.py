@@ -284,7 +284,7 @@ class Config(Base):
 
 
 class Usage(Base):
-    COMMANDS = ["train", "encode", "decode", "eval", "info", "convert"]
+    COMMANDS = ["train", "encode", "decode", "eval", "info", "convert", "viz"]
 
     def test_help(self):
         for c in self.COMMANDS:
@@ -440,6 +440,54 @@ class Progress(Base):
         for line in read(self.p("l.jsonl"), "r").splitlines():
             json.loads(line)
         self.no_leftovers()
+
+
+def png_size(path):
+    """Width and height from a PNG's IHDR, after checking its signature."""
+    head = read(path)[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR", path
+    return struct.unpack(">II", head[16:24])
+
+
+class Viz(Base):
+    def test_pictures(self):
+        rng = np.random.default_rng(2)
+        x = rng.random((300, 48), dtype=np.float32)  # 3 x 4 x 4 colour images
+        xp = self.npy("x.npy", x)
+        m = self.p("m.safetensors")
+        run("train", "--data", xp, "--out", m, "--set", "arch.hidden_dim=20", "--set",
+            "l1.weight=0.01", "--steps", "12", "--log", self.p("l.jsonl"), "-q", ok=0)
+        out = self.p("pics")
+        r = run("viz", "--model", m, "--data", xp, "--log", self.p("l.jsonl"), "--out", out,
+                "--image-shape", "3x4x4", ok=0)
+        names = ["atoms.png", "encoder_filters.png", "firing_frequency.png", "loss_curves.png"]
+        self.assertEqual(sorted(os.listdir(out)), names)
+        self.assertEqual(r.stdout.split(), [os.path.join(out, n) for n in names])
+        for n in names:
+            w, h = png_size(os.path.join(out, n))
+            self.assertTrue(w >= 200 and h >= 100, (n, w, h))
+        # Rows that are not square images: no tiles, a note; a tied model:
+        # no encoder filters.
+        shutil.rmtree(out)
+        r = run("viz", "--model", m, "--data", xp, "--out", out, ok=0)
+        self.assertIn("not square images", r.stderr)
+        self.assertEqual(os.listdir(out), ["firing_frequency.png"])
+        x = rng.random((100, 16), dtype=np.float32)
+        run("train", "--data", self.npy("y.npy", x), "--out", self.p("t.safetensors"), "--set",
+            "arch.hidden_dim=6", "--set", "arch.tied=true", "--steps", "2", "-q", ok=0)
+        shutil.rmtree(out)
+        run("viz", "--model", self.p("t.safetensors"), "--out", out, ok=0)
+        self.assertEqual(os.listdir(out), ["atoms.png"])
+        self.usage(["viz", "--model", m, "--out", out, "--image-shape", "2x4x6"],
+                   "'2x4x6' is not CxHxW with C 1 or 3")
+        self.usage(["viz", "--model", m, "--out", out, "--image-shape", "1x4x4"],
+                   "--image-shape 1x4x4 holds 16 values, the model's rows 48")
+        self.usage(["viz", "--model", m], "--model and --out are required")
+        self.usage(["viz", "--model", m, "--out", out, "--max-atoms", "0"], "--max-atoms")
+        with open(self.p("bad.jsonl"), "w") as f:
+            f.write("{}\n")
+        self.fails(["viz", "--model", m, "--out", out, "--log", self.p("bad.jsonl")],
+                   "bad.jsonl:1: not a line of 'sae train --log'")
 
 
 class Docs(Base):

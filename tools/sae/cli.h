@@ -117,5 +117,6 @@ int cmd_decode(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_viz(int argc, char **argv);
 
 #endif /* SAE_CLI_H */

@@ -17,6 +17,9 @@ static const struct {
     {"eval", cmd_eval, "reconstruction and sparsity metrics on data rows"},
     {"info", cmd_info, "what a model file holds"},
     {"convert", cmd_convert, "model files to the current format, data files to .npy"},
+#ifdef SAE_CLI_VIZ
+    {"viz", cmd_viz, "pictures: atoms, firing frequencies, loss curves (PNG)"},
+#endif
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
