@@ -27,7 +27,12 @@ SAE = os.path.abspath(sys.argv.pop(1))
 os.environ["LIBSAE_LIBRARY"] = os.path.abspath(sys.argv.pop(1))
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(SRC, "bindings", "python"))
-import libsae  # noqa: E402
+# In a sanitizer build the library cannot be loaded into Python (the
+# sanitizer's runtime must come first): the comparisons with the library's
+# API are left out there, the program's own checks all run.
+API = os.environ.get("SAE_CLI_NO_API") != "1"
+if API:
+    import libsae  # noqa: E402
 
 SETS = ["--set", "arch.hidden_dim=24", "--set", "arch.hidden_activation=relu",
         "--set", "l1.weight=0.001", "--set", "train.batch_size=50", "--set", "train.seed=3"]
@@ -93,16 +98,27 @@ class RoundTrip(Base):
                 self.p("log.jsonl"), "--quiet", ok=0)
         self.assertEqual(r.stdout, "")
         # The same training through the library's API gives the same file.
-        est = libsae.SparseAutoencoder(CONFIG)
-        est.fit(x, steps=30)
-        est.save(self.p("api.safetensors"))
-        self.assertEqual(read(m), read(self.p("api.safetensors")))
+        if API:
+            est = libsae.SparseAutoencoder(CONFIG)
+            est.fit(x, steps=30)
+            est.save(self.p("api.safetensors"))
+            self.assertEqual(read(m), read(self.p("api.safetensors")))
         log = [json.loads(line) for line in read(self.p("log.jsonl"), "r").splitlines()]
         self.assertEqual([e["step"] for e in log], list(range(1, 31)))
         for key in ("loss", "recon_loss", "terms", "l0", "dead_fraction", "learning_rate"):
             self.assertIn(key, log[-1])
         self.assertIn("l1", log[-1]["terms"])
 
+        if not API:
+            for args in (["encode", "--model", m, "--data", xp, "--out", self.p("c.npy")],
+                         ["decode", "--model", m, "--codes", self.p("c.npy"), "--out",
+                          self.p("xh.npy")],
+                         ["encode", "--model", m, "--data", xp, "--out", self.p("b.npy"),
+                          "--binary", "5"]):
+                run(*args, ok=0)
+            self.assertEqual(json.loads(run("eval", "--model", m, "--data", xp, "--json",
+                                            ok=0).stdout)["rows"], 400)
+            return
         model = libsae.load(m)
         run("encode", "--model", m, "--data", xp, "--out", self.p("c.npy"), ok=0)
         codes = np.load(self.p("c.npy"))
@@ -294,7 +310,8 @@ class Usage(Base):
         r = run("--help", ok=0)
         for c in self.COMMANDS:
             self.assertIn(f"  {c} ", r.stdout)
-        self.assertIn(libsae.library_version(), run("--version", ok=0).stdout)
+        if API:
+            self.assertIn(libsae.library_version(), run("--version", ok=0).stdout)
         self.assertEqual(run().returncode, 2)
         self.usage(["frobnicate"], "no command 'frobnicate'")
         self.usage(["help", "frobnicate"], "no command 'frobnicate'")
@@ -375,7 +392,7 @@ class InfoConvert(Base):
         self.assertRegex(r.stdout, r"input_dim: +6\n")
         self.assertRegex(r.stdout, r"code_dim: +8\n")
         self.assertRegex(r.stdout, r"kl.weight +0.1")
-        for key in libsae.parameters():
+        for key in (libsae.parameters() if API else []):
             if key != "arch.layers":
                 self.assertRegex(r.stdout, r"\n  " + re.escape(key) + " ", key)
         self.assertRegex(r.stdout, r"encoder.weight +F32 +\[8, 6\]")
@@ -393,9 +410,10 @@ class InfoConvert(Base):
         golden = os.path.join(SRC, "tests", "data", "golden-v1-untied.safetensors")
         out = self.p("g.safetensors")
         run("convert", golden, out, ok=0)
-        a, b = libsae.load(golden), libsae.load(out)
-        x = data(5, a.n_features_in_)
-        np.testing.assert_array_equal(a.encode(x), b.encode(x))
+        if API:
+            a, b = libsae.load(golden), libsae.load(out)
+            x = data(5, a.n_features_in_)
+            np.testing.assert_array_equal(a.encode(x), b.encode(x))
         run("convert", out, self.p("g2.safetensors"), ok=0)
         self.assertEqual(read(out), read(self.p("g2.safetensors")))
         x = data(30, 4)
