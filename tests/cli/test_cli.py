@@ -452,12 +452,111 @@ class Progress(Base):
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=60)
         self.assertEqual(p.returncode, 1, err)
-        self.assertRegex(err, r"interrupted by SIGINT at step [0-9]+")
+        self.assertRegex(err, r"interrupted by SIGINT at step [0-9]+ of 100000000; .* not "
+                              r"written; checkpoint in .*m.safetensors.ckpt")
         self.assertFalse(os.path.exists(m))
+        self.assertTrue(os.path.exists(m + ".ckpt"))
         # The log holds whole lines up to the interruption.
         for line in read(self.p("l.jsonl"), "r").splitlines():
             json.loads(line)
         self.no_leftovers()
+
+
+class Resume(Base):
+    """Checkpoints and --resume: an interrupted run, resumed, writes the same
+    model file, byte for byte, as the run left alone."""
+
+    CONFIGS = {
+        "topk-adam": ["--set", "arch.hidden_dim=24", "--set", "arch.hidden_activation=relu",
+                      "--set", "topk.k=4"],
+        "l1-sgd": ["--set", "arch.hidden_dim=24", "--set", "arch.hidden_activation=relu",
+                   "--set", "l1.weight=0.001", "--set", "optim.type=sgd",
+                   "--set", "optim.momentum=0.9", "--set", "optim.lr=0.01"],
+        "kl-adam": ["--set", "arch.hidden_dim=24", "--set", "kl.weight=0.1",
+                    "--set", "kl.rho=0.05", "--set", "auxk.k=0"],
+    }
+
+    def train(self, out, *args):
+        run("train", "-q", "--data", self.xp, "--out", self.p(out), *args, ok=0)
+        return read(self.p(out))
+
+    def test_checkpoints(self):
+        self.xp = self.npy("x.npy", data(300, 10, seed=4))
+        common = ["--set", "train.batch_size=32", "--set", "train.seed=9"]
+        for name, sets in self.CONFIGS.items():
+            for stream in ([], ["--shuffle-buffer", "70"]):
+                cfg = sets + common + stream
+                whole = self.train("whole", *cfg, "--steps", "50")
+                # Checkpoints every 13 steps: the same run, the last at 39.
+                self.assertEqual(self.train("a", *cfg, "--steps", "50", "--checkpoint",
+                                            self.p("ck"), "--checkpoint-every", "13"), whole)
+                self.assertEqual(self.train("b", "--resume", self.p("ck"), "--steps", "50",
+                                            *stream), whole, (name, stream))
+                # Interrupted twice (at 7, then at 29), resumed each time;
+                # --epochs counts the run's total too (50 steps: 5 epochs of
+                # ceil(300 / 32) = 10).
+                self.train("c", *cfg, "--steps", "7", "--checkpoint", self.p("c7"),
+                           "--checkpoint-every", "7")
+                self.train("c", "--resume", self.p("c7"), "--steps", "29", *stream,
+                           "--checkpoint", self.p("c29"), "--checkpoint-every", "29")
+                self.assertEqual(self.train("d", "--resume", self.p("c29"), "--epochs", "5",
+                                            *stream), whole, (name, stream))
+        self.no_leftovers()
+
+    def interrupt(self, sig, stream):
+        m = self.p("m.safetensors")
+        args = ["--data", self.xp, "--set", "arch.hidden_dim=128", "--set", "topk.k=8",
+                "--set", "arch.hidden_activation=relu", "--set", "train.batch_size=64",
+                "--steps", "2500", *stream]
+        whole = self.p("whole.safetensors")
+        run("train", "-q", "--out", whole, *args, ok=0)
+        p = subprocess.Popen([SAE, "train", "--out", m, "--log", self.p("l.jsonl"), *args],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 30 and not any(
+                f.startswith("l.jsonl.tmp-") and os.path.getsize(self.p(f)) > 0
+                for f in os.listdir(self.dir)):
+            time.sleep(0.02)
+        p.send_signal(sig)
+        _, err = p.communicate(timeout=120)
+        self.assertEqual(p.returncode, 1, err)
+        name = "SIGINT" if sig == signal.SIGINT else "SIGTERM"
+        at = int(re.search(name + r" at step ([0-9]+) of 2500", err).group(1))
+        self.assertTrue(0 < at < 2500, err)
+        self.assertIn(f"checkpoint in {m}.ckpt", err)
+        self.assertFalse(os.path.exists(m))
+        run("train", "-q", "--out", m, "--resume", m + ".ckpt", "--data", self.xp, "--steps",
+            "2500", *stream, ok=0)
+        self.assertEqual(read(m), read(whole), (sig, stream, at))
+        os.unlink(m + ".ckpt")
+        os.unlink(m)
+
+    def test_signals(self):
+        self.xp = self.npy("x.npy", data(3000, 96, seed=5))
+        self.interrupt(signal.SIGINT, [])
+        self.interrupt(signal.SIGTERM, ["--shuffle-buffer", "500"])
+
+    def test_errors(self):
+        self.xp = self.npy("x.npy", data(100, 6))
+        m, ck = self.p("m.safetensors"), self.p("ck")
+        self.usage(["train", "--data", self.xp, "--out", m, "--checkpoint-every", "5"],
+                   "--checkpoint-every needs --checkpoint FILE")
+        self.usage(["train", "--data", self.xp, "--out", m, "--resume", ck, "--set",
+                    "kl.rho=0.1"], "--resume takes the configuration from the checkpoint")
+        self.usage(["train", "--data", self.xp, "--out", m, "--shuffle-buffer", "0"],
+                   "--shuffle-buffer: 0 is out of range")
+        self.fails(["train", "--data", self.xp, "--out", m, "--resume", ck], "--resume " + ck)
+        run("train", "-q", "--data", self.xp, "--out", m, "--set", "arch.hidden_dim=4",
+            "--steps", "4", "--shuffle-buffer", "30", "--checkpoint", ck,
+            "--checkpoint-every", "2", ok=0)
+        self.fails(["train", "--data", self.xp, "--out", m, "--resume", m], "--resume " + m)
+        self.fails(["train", "--data", self.xp, "--out", m, "--resume", ck, "--steps", "8",
+                    "--shuffle-buffer", "31"], "resume with the same --data and --shuffle-buffer")
+        self.fails(["train", "--data", self.npy("y.npy", data(100, 5)), "--out", m,
+                    "--resume", ck], "takes rows of 6 values, the data's hold 5")
+        self.fails(["train", "--data", self.xp, "--out", m, "--set", "arch.hidden_dim=4",
+                    "--steps", "4", "--checkpoint", "/nonexistent/ck", "--checkpoint-every",
+                    "2"], "checkpoint /nonexistent/ck")
 
 
 def png_size(path):
@@ -537,8 +636,8 @@ class Docs(Base):
                                                      "## sae encode ## sae decode"))
             self.assertIn(f".B {c}", man)
             for opt in set(re.findall(r"--[a-z0-9][a-z0-9-]*", run(c, "--help", ok=0).stdout)):
-                self.assertIn(opt, cli, f"docs/cli.md lacks {c} {opt}")
-                self.assertIn(opt, man, f"sae.1 lacks {c} {opt}")
+                self.assertTrue(opt in cli, f"docs/cli.md lacks {c} {opt}")
+                self.assertTrue(opt in man, f"sae.1 lacks {c} {opt}")
 
 
 if __name__ == "__main__":
