@@ -549,6 +549,12 @@ class Resume(Base):
         run("train", "-q", "--data", self.xp, "--out", m, "--set", "arch.hidden_dim=4",
             "--steps", "4", "--shuffle-buffer", "30", "--checkpoint", ck,
             "--checkpoint-every", "2", ok=0)
+        # A checkpoint is a model file with more tensors: info reads it,
+        # convert keeps its model.
+        run("info", ck, ok=0)
+        run("convert", ck, self.p("fromck.safetensors"), ok=0)
+        self.assertLess(os.path.getsize(self.p("fromck.safetensors")), os.path.getsize(ck))
+        run("eval", "--model", self.p("fromck.safetensors"), "--data", self.xp, ok=0)
         self.fails(["train", "--data", self.xp, "--out", m, "--resume", m], "--resume " + m)
         self.fails(["train", "--data", self.xp, "--out", m, "--resume", ck, "--steps", "8",
                     "--shuffle-buffer", "31"], "resume with the same --data and --shuffle-buffer")
