@@ -90,6 +90,7 @@ static int load(cli_stream_t *s)
         snprintf(s->err, sizeof s->err, "%s", sd_errmsg());
         return -1;
     }
+    sd_set_release(s->set, c * s->buffer, n);
     permute(s->perm, n, mix(s->seed, s->epoch, c));
     s->loaded = c + 1;
     return 0;

@@ -198,6 +198,30 @@ int sd_set_read(const sd_set_t *s, size_t first, size_t count, float *out)
     return 0;
 }
 
+void sd_set_release(const sd_set_t *s, size_t first, size_t count)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    for (size_t i = 0; i < s->n && count; i++) {
+        const sd_file_t *f = &s->files[i];
+        if (first >= f->lay.rows) {
+            first -= f->lay.rows;
+            continue;
+        }
+        size_t take = f->lay.rows - first < count ? f->lay.rows - first : count;
+        if (f->map && page > 0) {
+            size_t row = f->lay.dim * sd_dtype_size(f->lay.dtype);
+            size_t a = f->lay.offset + first * row, b = a + take * row;
+            /* Whole pages inside the range only: a neighbour's rows stay. */
+            size_t pa = (a + (size_t)page - 1) / (size_t)page * (size_t)page;
+            size_t pb = b / (size_t)page * (size_t)page;
+            if (pb > pa)
+                madvise((char *)f->map + pa, pb - pa, MADV_DONTNEED);
+        }
+        count -= take;
+        first = 0;
+    }
+}
+
 void sd_set_close(sd_set_t *s)
 {
     for (size_t i = 0; i < s->n; i++)

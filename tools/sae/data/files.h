@@ -56,6 +56,10 @@ int sd_set_open(sd_set_t *s, const char *const *paths, size_t n, const sd_option
 /* Converts rows [first, first + count) of the set to floats into out
  * [count x dim]; -1 when they run past the end. */
 int sd_set_read(const sd_set_t *s, size_t first, size_t count, float *out);
+/* Drops the mapped pages of rows [first, first + count) from this process
+ * (madvise MADV_DONTNEED; the page cache keeps them): a streamed epoch
+ * then holds no more of the files in its resident set than one chunk. */
+void sd_set_release(const sd_set_t *s, size_t first, size_t count);
 void sd_set_close(sd_set_t *s);
 
 #endif /* SD_FILES_H */
