@@ -6,13 +6,14 @@ generated float32 .npy file (meson test --benchmark sae_stream_memory).
     sae_stream_memory.py SAE [--gb G] [--in-memory-gb G] [--dim D] [--steps S]
                          [--buffer N] [--dir DIR]
 
-Makes a file of G GiB (rows of D standard-normal float32 values) and
-trains on it streamed; and on its first --in-memory-gb GiB (a second file)
-both streamed and in memory. For each run: the peak resident set
-(ru_maxrss), the peak of its anonymous part (RssAnon, sampled every 20 ms:
+Makes a file of --in-memory-gb GiB (rows of D standard-normal float32
+values) and trains on it in memory and streamed, then a file of G GiB
+streamed. For each run: the peak resident set (VmHWM), the peak of its anonymous part (RssAnon, sampled every 20 ms:
 the buffers, the model, the optimizer; the rest is the mapped file's pages,
 which the kernel may drop at any time), the training's rows/s (the --log
-file's last line) and the wall time. Prints cpu: and isa: first.
+file's last line) and the wall time. Prints cpu: and isa: first. (The
+peak resident set is the process's VmHWM, sampled: wait4's ru_maxrss counts
+the Python parent's pages of the spawn.)
 """
 import argparse
 import json
@@ -70,19 +71,20 @@ def train(sae, data, args, extra, log):
            "topk.k=32", "--set", f"train.batch_size={args.batch}", *extra]
     t0 = time.monotonic()
     p = subprocess.Popen(cmd)
-    anon = 0
+    anon = hwm = 0
     while True:
-        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        pid, status, _ = os.wait4(p.pid, os.WNOHANG)
         if pid:
             break
         anon = max(anon, status_kb(p.pid, "RssAnon"))
+        hwm = max(hwm, status_kb(p.pid, "VmHWM"))
         time.sleep(0.02)
     wall = time.monotonic() - t0
     if status != 0:
         sys.exit(f"{' '.join(cmd)}: exit status {status}")
     with open(log) as f:
         last = json.loads(f.read().splitlines()[-1])
-    return ru.ru_maxrss / 1024, anon / 1024, last["rows_per_s"], wall
+    return hwm / 1024, anon / 1024, last["rows_per_s"], wall
 
 
 def main():
