@@ -250,6 +250,10 @@ typedef enum sae_param {
     SAE_P_KL_WEIGHT = 1000,         /* float kl.weight >= 0 (0) */
     SAE_P_KL_RHO = 1001,            /* float kl.rho (0,1) (0.05) */
     SAE_P_L1_WEIGHT = 1010,         /* float l1.weight >= 0 (0) */
+    SAE_P_L1_DECODER_NORM = 1011,   /* bool l1.decoder_norm: each |h_j| is
+                                       weighted by ||decoder row j||
+                                       (Anthropic, April 2024) (0).
+                                       Since: 0.4 */
     SAE_P_SAMPLE_WEIGHT = 1020,     /* float sample.weight >= 0 (0) */
     SAE_P_SAMPLE_TARGET = 1021,     /* float sample.target [0,1] (0.05) */
     SAE_P_BATCH_WEIGHT = 1030,      /* float batch.weight >= 0 (0) */

@@ -180,6 +180,8 @@ static const spec_t specs[] = {
     {SAE_P_RANK_ORDER_MAX_NORM, "rank_order.max_norm", F, 0.1, 0, U, 0, 0},
     {SAE_P_RANK_ORDER_DECAY, "rank_order.decay_factor", F, 0.9, 0, 1, 1, 0},
     {SAE_P_RANK_ORDER_MIN_IMPROVEMENT, "rank_order.min_improvement", F, 0.01, 0, U, 0, 0},
+    /* arch2: the modern SAE family's keys (0.4) */
+    {SAE_P_L1_DECODER_NORM, "l1.decoder_norm", I, 0, 0, 1, 0, 0},
 };
 #undef I
 #undef F

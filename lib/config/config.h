@@ -8,6 +8,8 @@
 #include "sae.h"
 
 #define SAE_MAX_USER_REGS 16
+/* Room in sae_config_t.values: one slot per row of the parameter table. */
+#define SAE_CONFIG_MAX_PARAMS 160
 
 /* One row of the parameter table. */
 typedef struct sae_param_desc {
@@ -34,7 +36,7 @@ typedef struct sae_user_reg {
 } sae_user_reg_t;
 
 struct sae_config {
-    double values[96]; /* indexed like sae_param_table */
+    double values[SAE_CONFIG_MAX_PARAMS]; /* indexed like sae_param_table */
     sae_user_reg_t *user_regs[SAE_MAX_USER_REGS];
     float user_weights[SAE_MAX_USER_REGS];
     unsigned n_user_regs;

@@ -121,6 +121,10 @@ const sae_param_desc_t sae_param_table[] = {
         "KL target mean activation"},
     {SAE_P_L1_WEIGHT, "l1.weight", F, 0, 1e9, 0, 0, 0.0, NULL,
         "weight of the L1 term ([l1.md](regularizers/l1.md)); 0 = off"},
+    {SAE_P_L1_DECODER_NORM, "l1.decoder_norm", I, 0, 1, 0, 0, 0, bool_names,
+        "the L1 term weighs each \\|h_j\\| by the norm of decoder row j (Anthropic's April "
+        "2024 update, SAELens's standard SAE; "
+        "[l1-decoder-norm.md](regularizers/l1-decoder-norm.md)); needs a nonnegative code"},
     {SAE_P_SAMPLE_WEIGHT, "sample.weight", F, 0, 1e9, 0, 0, 0.0, NULL,
         "weight of the per-sample term ([sample.md](regularizers/sample.md)); 0 = off"},
     {SAE_P_SAMPLE_TARGET, "sample.target", F, 0, 1, 0, 0, 0.05, NULL,
@@ -181,11 +185,8 @@ const sae_param_desc_t sae_param_table[] = {
 };
 
 const size_t sae_param_table_len = sizeof sae_param_table / sizeof sae_param_table[0];
-_Static_assert(sizeof sae_param_table / sizeof sae_param_table[0] <= 96,
-               "sae_config_t.values has room for 96 parameters");
-
-_Static_assert(sizeof sae_param_table / sizeof sae_param_table[0] <= 64,
-               "sae_config.values must hold one slot per parameter");
+_Static_assert(sizeof sae_param_table / sizeof sae_param_table[0] <= SAE_CONFIG_MAX_PARAMS,
+               "sae_config_t.values must hold one slot per parameter");
 
 int sae_param_index(sae_param_t id)
 {

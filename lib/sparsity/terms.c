@@ -13,7 +13,7 @@ const sae_term_t sae_terms[SAE_N_BUILTIN_TERMS] = {
     [SAE_TERM_KL] = {"kl", SAE_TERM_AT_CODE, SAE_P_KL_WEIGHT, SAE_COEF_COL, sae_kl_fused,
                      sae_kl_double},
     [SAE_TERM_L1] = {"l1", SAE_TERM_AT_CODE, SAE_P_L1_WEIGHT, SAE_COEF_SIGN, sae_l1_fused,
-                     sae_l1_double},
+                     sae_l1_double, SAE_P_L1_DECODER_NORM, 0, NULL},
     [SAE_TERM_SAMPLE] = {"sample", SAE_TERM_AT_CODE, SAE_P_SAMPLE_WEIGHT, SAE_COEF_ROW,
                          sae_sample_fused, sae_sample_double},
     [SAE_TERM_BATCH] = {"batch", SAE_TERM_AT_CODE, SAE_P_BATCH_WEIGHT, SAE_COEF_COL,
@@ -21,6 +21,10 @@ const sae_term_t sae_terms[SAE_N_BUILTIN_TERMS] = {
     /* AuxK (Gao et al. 2024, sec. 2.4): the dead units' fit of the residual. */
     [SAE_TERM_AUXK] = {"auxk", SAE_TERM_AT_OUTPUT, SAE_P_AUXK_ALPHA, 0, NULL},
     [SAE_TERM_L2] = {"l2", SAE_TERM_ON_WEIGHTS, SAE_P_WEIGHT_DECAY, 0, NULL},
+    /* Anthropic's April 2024 update: |h_j| weighted by ||W_dec row j||. */
+    [SAE_TERM_L1_DECNORM] = {"l1", SAE_TERM_AT_CODE, SAE_P_L1_WEIGHT, SAE_COEF_COL,
+                             sae_l1_decnorm_fused, sae_l1_decnorm_double,
+                             SAE_P_L1_DECODER_NORM, 1, sae_l1_decnorm_atoms},
 };
 
 size_t sae_terms_count(const sae_config_t *cfg)
@@ -39,6 +43,8 @@ float sae_term_weight(const sae_config_t *cfg, size_t id)
 {
     if (id >= SAE_N_BUILTIN_TERMS)
         return cfg->user_weights[id - SAE_N_BUILTIN_TERMS];
+    if (sae_terms[id].gate && (sae_cfg_int(cfg, sae_terms[id].gate) != 0) != sae_terms[id].gate_on)
+        return 0.0f;
     if (sae_terms[id].weight == SAE_TERM_NO_WEIGHT)
         return 1.0f;
     return (float)sae_cfg_float(cfg, sae_terms[id].weight);
@@ -95,6 +101,35 @@ sae_status_t sae_terms_at_code(const sae_config_t *cfg, const sae_code_stats_t *
     out->sign_coef = co.sign_coef;
     out->extra = own_extra ? bufs->extra : NULL;
     return SAE_OK;
+}
+
+int sae_terms_read_atoms(const sae_config_t *cfg)
+{
+    for (size_t id = 0; id < SAE_N_BUILTIN_TERMS; id++)
+        if (sae_terms[id].atoms_grad && sae_term_weight(cfg, id) > 0.0f)
+            return 1;
+    return 0;
+}
+
+void sae_terms_atom_norms(const float *atoms, size_t units, size_t dim, float *norm)
+{
+    for (size_t j = 0; j < units; j++) {
+        const float *r = atoms + j * dim;
+        double ss = 0.0;
+        for (size_t i = 0; i < dim; i++)
+            ss += (double)r[i] * (double)r[i];
+        norm[j] = (float)sqrt(ss);
+    }
+}
+
+void sae_terms_atoms_grad(const sae_config_t *cfg, const sae_code_stats_t *st, size_t rows,
+                          size_t units, const float *atoms, size_t dim, float *grad)
+{
+    for (size_t id = 0; id < SAE_N_BUILTIN_TERMS; id++) {
+        float w = sae_terms[id].atoms_grad ? sae_term_weight(cfg, id) : 0.0f;
+        if (w > 0.0f)
+            sae_terms[id].atoms_grad(cfg, st, rows, units, w, atoms, dim, grad);
+    }
 }
 
 void sae_terms_report_code(const sae_config_t *cfg, const double *sums, sae_stats_t *s)

@@ -152,7 +152,7 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
     const float *xin = corrupt ? sae_corrupt_input(t, x, rows) : x;
     if (dn->pre_bias)
         xin = center(t, xin, rows);
-    sae_code_stats_t cs = {ws->row_sum, ws->col_sum, 0.0, 0.0, ws->col_active};
+    sae_code_stats_t cs = {ws->row_sum, ws->col_sum, 0.0, 0.0, ws->col_active, NULL};
     sae_code_ctx_t cx = code_ctx(t);
     encode(t, xin, rows, &cx, &cs);
     sae_stats_code(stats, &cs, rows, h);
@@ -173,6 +173,11 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
         grad, g.dec_b, &ws->scr, (sae_loss_reduction_t)sae_cfg_int(cfg, SAE_P_LOSS_REDUCTION));
     sae_terms_report_one(stats, SAE_TERM_RECON, recon);
 
+    /* Terms that read the atoms (l1.decoder_norm) see their norms. */
+    if (ws->dense.atom_norm) {
+        sae_terms_atom_norms(sae_model_decoder_rows(m), h, d, ws->dense.atom_norm);
+        cs.atom_norm = ws->dense.atom_norm;
+    }
     sae_code_grad_terms_t terms = {0};
     sae_status_t st = code_terms(t, rows, &cs, grad, &terms, stats);
     if (st != SAE_OK)
@@ -189,6 +194,9 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
         backward_sparse(t, xin, rows, sc, &terms, &g);
     else
         backward_dense(t, xin, hd, rows, &cx, &terms, &g);
+    if (ws->dense.atom_norm)
+        sae_terms_atoms_grad(cfg, &cs, rows, h, sae_model_decoder_rows(m), d,
+                             dn->tied ? g.enc_w : g.dec_w);
     if (ws->dense.aux.k > 0)
         sae_auxk_backward(t, xin, rows, g.enc_w, g.enc_b, dn->tied ? g.enc_w : g.dec_w);
     /* With the encoder reading x - b_pre, b_pre = decoder.bias also moves

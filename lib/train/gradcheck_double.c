@@ -108,7 +108,8 @@ static int dnet_init(dnet_t *n, const sae_model_t *m, const float *x, size_t row
         (sae_loss_reduction_t)sae_cfg_int(cfg, SAE_P_LOSS_REDUCTION), rows, n->d);
     /* The weights in double, as the config holds them. */
     for (size_t id = 0; id < SAE_N_BUILTIN_TERMS; id++)
-        if (sae_terms[id].penalty_d && sae_terms[id].weight != SAE_TERM_NO_WEIGHT)
+        if (sae_terms[id].penalty_d && sae_terms[id].weight != SAE_TERM_NO_WEIGHT &&
+            sae_term_weight(cfg, id) > 0.0f) /* a gated row may be off */
             n->term_w[id] = sae_cfg_float(cfg, sae_terms[id].weight);
     n->lambda = sae_cfg_float(cfg, SAE_P_WEIGHT_DECAY);
     n->decay_we = n->lambda > 0.0 && sae_cfg_int(cfg, SAE_P_DECAY_ENCODER);
@@ -319,6 +320,11 @@ sae_status_t sae_trainer_gradcheck_double(sae_trainer_t *t, const float *x, size
     if (!sae_dense(m)->code_op->forward_d)
         return sae_fail(t->errmsg, SAE_ERR_UNSUPPORTED,
                         "%s: the double objective has no top-k code: use sae_trainer_gradcheck",
+                        fn);
+    if (sae_terms_read_atoms(m->cfg))
+        return sae_fail(t->errmsg, SAE_ERR_UNSUPPORTED,
+                        "%s: the double objective does not model terms on the decoder's norms "
+                        "(l1.decoder_norm): use sae_trainer_gradcheck",
                         fn);
     if (m->cfg->n_user_regs > 0)
         return sae_fail(t->errmsg, SAE_ERR_UNSUPPORTED,

@@ -41,6 +41,8 @@ typedef struct sae_dense_ws {
     int sparse_path;   /* decode and backpropagate through active units only */
     float *dval;       /* [B x max_active] gradient at the active units */
     sae_auxk_ws_t aux;
+    /* [H] the decoder rows' norms, when a term reads them (l1.decoder_norm). */
+    float *atom_norm;
     /* arch.bias_init: the estimate and Weiszfeld's sums, [D] doubles each. */
     double *bias_est, *bias_work;
 } sae_dense_ws_t;

@@ -1,0 +1,25 @@
+/* The checks across keys of the modern SAE family's terms and recipes
+ * (recipes.h). SPDX-License-Identifier: MIT */
+#include "config/recipes.h"
+
+/* Decoder-norm L1 weighs |h_j| and is written for codes where |h| = h. */
+static sae_status_t check_decoder_norm(const sae_config_t *cfg, char *errbuf)
+{
+    if (!sae_cfg_int(cfg, SAE_P_L1_DECODER_NORM) || !(sae_cfg_float(cfg, SAE_P_L1_WEIGHT) > 0))
+        return SAE_OK;
+    if (cfg->layers.n > 0)
+        return sae_fail(errbuf, SAE_ERR_STATE,
+                        "l1.decoder_norm weighs the code by the decoder's rows: it needs the "
+                        "one-hidden-layer model, not arch.layers");
+    int64_t act = sae_cfg_int(cfg, SAE_P_HIDDEN_ACTIVATION);
+    if (act != SAE_ACT_RELU && act != SAE_ACT_SIGMOID && act != SAE_ACT_TRELU)
+        return sae_fail(errbuf, SAE_ERR_STATE,
+                        "l1.decoder_norm needs a nonnegative code: arch.hidden_activation = "
+                        "relu, sigmoid or trelu");
+    return SAE_OK;
+}
+
+sae_status_t sae_config_validate_recipes(const sae_config_t *cfg, char *errbuf)
+{
+    return check_decoder_norm(cfg, errbuf);
+}
