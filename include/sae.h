@@ -308,11 +308,18 @@ typedef enum sae_param {
                                        multiplies the rate after an epoch
                                        whose error fell too little (0.9).
                                        Since: 0.2 */
-    SAE_P_RANK_ORDER_MIN_IMPROVEMENT = 2023 /* float
+    SAE_P_RANK_ORDER_MIN_IMPROVEMENT = 2023, /* float
                                        rank_order.min_improvement >= 0: the
                                        rate decays unless error * (1 + this)
                                        < the previous epoch's error (0.01).
                                        Since: 0.2 */
+    /* Matryoshka SAE (Bussmann et al. 2025): 1400... The prefix sizes are
+     * the text-valued setting "matryoshka.prefixes" (a list such as
+     * "64,256,1024,4096", strictly increasing, the last = hidden_dim; set
+     * and read through sae_config_set / sae_config_get; "" = off). */
+    SAE_P_MATRYOSHKA_WEIGHTING = 1401 /* enum matryoshka.weighting: "sum" or
+                                       "mean" of the prefixes' losses (sum).
+                                       Since: 0.4 */
 } sae_param_t;
 
 /* Type of a parameter's value. */
@@ -367,6 +374,10 @@ SAE_API sae_status_t sae_param_at(size_t index, sae_param_t *param);
  * given by name ("sigmoid", "bce", "adam", "replacement") or number, booleans
  * as 0/1/true/false. Errors: SAE_ERR_UNKNOWN_KEY for an unknown key,
  * SAE_ERR_BAD_VALUE for an unparsable value, SAE_ERR_RANGE as above.
+ * Two keys take a structured text and have no parameter id: "arch.layers"
+ * (0.3) and "matryoshka.prefixes" (0.4: sizes separated by commas,
+ * strictly increasing, each in [1, 2^24], at most 16; "" clears it;
+ * SAE_ERR_BAD_VALUE or SAE_ERR_RANGE otherwise, the config unchanged).
  * Since: 0.1 */
 SAE_API sae_status_t sae_config_set(sae_config_t *cfg, const char *key, const char *value);
 /* Writes the value of key as text into buf (always NUL-terminated when

@@ -182,6 +182,7 @@ static const spec_t specs[] = {
     {SAE_P_RANK_ORDER_MIN_IMPROVEMENT, "rank_order.min_improvement", F, 0.01, 0, U, 0, 0},
     /* arch2: the modern SAE family's keys (0.4) */
     {SAE_P_L1_DECODER_NORM, "l1.decoder_norm", I, 0, 0, 1, 0, 0},
+    {SAE_P_MATRYOSHKA_WEIGHTING, "matryoshka.weighting", I, 0, 0, 1, 0, 0},
 };
 #undef I
 #undef F

@@ -19,6 +19,7 @@ static const char *const algorithm_names[] = {"backprop", "nsc", "rank_order", N
 static const char *const topk_mode_names[] = {"sample", "batch", NULL};
 static const char *const sparse_path_names[] = {"auto", "on", "off", NULL};
 static const char *const bias_init_names[] = {"zero", "mean", "geometric_median", NULL};
+static const char *const weighting_names[] = {"sum", "mean", NULL};
 
 #define BIG 1e15
 #define I SAE_TYPE_INT
@@ -182,6 +183,10 @@ const sae_param_desc_t sae_param_table[] = {
     {SAE_P_RANK_ORDER_MIN_IMPROVEMENT, "rank_order.min_improvement", F, 0, 1e6, 0, 0, 0.01, NULL,
         "`rank_order` only: the rate decays after epoch i > 0 unless error_i * (1 + this) < "
         "error_{i-1}"},
+    /* arch2: the modern SAE family (0.4) */
+    {SAE_P_MATRYOSHKA_WEIGHTING, "matryoshka.weighting", I, 0, 1, 0, 0, 0, weighting_names,
+        "how the losses of the `matryoshka.prefixes` reconstructions are combined: `sum` "
+        "(Bussmann et al. 2025) or `mean` ([matryoshka.md](regularizers/matryoshka.md))"},
 };
 
 const size_t sae_param_table_len = sizeof sae_param_table / sizeof sae_param_table[0];

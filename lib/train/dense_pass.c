@@ -13,6 +13,7 @@
 #include "sparsity/terms.h"
 #include "train/auxk.h"
 #include "train/dense_ws.h"
+#include "train/matryoshka.h"
 #include "train/pass.h"
 #include "train/trainer.h"
 
@@ -97,11 +98,16 @@ static void backward_sparse(sae_trainer_t *t, const float *xin, size_t rows,
     sae_workspace_t *ws = &t->ws;
     size_t d = m->input_dim, h = m->code_dim;
     float *g_dec = dn->tied ? g->enc_w : g->dec_w;
-    sae_sparse_code_grad(sc, rows, ws->dense.out, sae_model_decoder_rows(m), d, ws->dense.dval);
+    if (!ws->dense.mat)
+        sae_sparse_code_grad(sc, rows, ws->dense.out, sae_model_decoder_rows(m), d,
+                             ws->dense.dval);
     memset(g->enc_w, 0, h * d * sizeof(float));
     if (!dn->tied)
         memset(g_dec, 0, h * d * sizeof(float));
-    sae_sparse_scatter(sc, rows, sc->val, ws->dense.out, d, g_dec);
+    if (ws->dense.mat)
+        sae_matryoshka_grad_sparse(t, sc, rows, g_dec, ws->dense.dval);
+    else
+        sae_sparse_scatter(sc, rows, sc->val, ws->dense.out, d, g_dec);
     sae_sparse_act_backward(m->hidden_act, sc, rows, h, terms, ws->dense.dval, g->enc_b);
     sae_sparse_scatter(sc, rows, ws->dense.dval, xin, d, g->enc_w);
 }
@@ -118,8 +124,12 @@ static void backward_dense(sae_trainer_t *t, const float *xin, const float *hd, 
     /* Decoder weight gradient h^T dOut, then the code gradient dOut W^T;
      * a tied model's decoder gradient lands on the encoder's weight, which
      * the encoder's own gradient is added to below. */
-    sae_gemm(1, 0, h, d, rows, 1.0f, hd, h, ws->dense.out, d, 0.0f, dn->tied ? g->enc_w : g->dec_w, d);
-    sae_gemm(0, 1, rows, h, d, 1.0f, ws->dense.out, d, sae_model_decoder_rows(m), d, 0.0f, ws->dense.dh, h);
+    if (ws->dense.mat) {
+        sae_matryoshka_grad_dense(t, hd, rows, dn->tied ? g->enc_w : g->dec_w, ws->dense.dh);
+    } else {
+        sae_gemm(1, 0, h, d, rows, 1.0f, hd, h, ws->dense.out, d, 0.0f, dn->tied ? g->enc_w : g->dec_w, d);
+        sae_gemm(0, 1, rows, h, d, 1.0f, ws->dense.out, d, sae_model_decoder_rows(m), d, 0.0f, ws->dense.dh, h);
+    }
     terms->drop_scale = hd == ws->dense.h ? NULL : ws->dense.drop_scale;
     dn->code_op->backward(ws->dense.code_state, cx, ws->dense.h, ws->dense.dh, rows, h, terms, g->enc_b);
     sae_gemm(1, 0, h, d, rows, 1.0f, ws->dense.dh, h, xin, d, dn->tied ? 1.0f : 0.0f, g->enc_w, d);
@@ -160,17 +170,25 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
     /* Decoder and reconstruction loss (on the clean input). */
     const float *hd = corrupt ? sae_corrupt_hidden(t, rows) : ws->dense.h;
     const sae_sparse_code_t *sc = ws->dense.sparse_path ? dn->code_op->support(ws->dense.code_state) : NULL;
-    if (sc) {
-        sae_sparse_decode(sc, rows, sae_model_decoder_rows(m), d, ws->dense.out);
-    } else {
-        sae_model_forward_decoder_pre(m, hd, rows, ws->dense.out);
-    }
-    if (ws->dense.aux.k > 0)
-        sae_auxk_residual(t, x, ws->dense.out, rows);
     grad_views_t g = views_of(m, ws->grad);
-    double recon = sae_loss_apply_reduced(
-        (sae_loss_t)sae_cfg_int(cfg, SAE_P_LOSS), m->output_act, ws->dense.out, x, rows, d, dn->dec_b,
-        grad, g.dec_b, &ws->scr, (sae_loss_reduction_t)sae_cfg_int(cfg, SAE_P_LOSS_REDUCTION));
+    double recon;
+    if (ws->dense.mat) { /* the Matryoshka prefixes' reconstructions */
+        recon = sae_matryoshka_forward(t, x, hd, sc, rows, grad, g.dec_b);
+        if (ws->dense.aux.k > 0)
+            sae_auxk_residual(t, x, ws->dense.out, rows);
+    } else {
+        if (sc) {
+            sae_sparse_decode(sc, rows, sae_model_decoder_rows(m), d, ws->dense.out);
+        } else {
+            sae_model_forward_decoder_pre(m, hd, rows, ws->dense.out);
+        }
+        if (ws->dense.aux.k > 0)
+            sae_auxk_residual(t, x, ws->dense.out, rows);
+        recon = sae_loss_apply_reduced(
+            (sae_loss_t)sae_cfg_int(cfg, SAE_P_LOSS), m->output_act, ws->dense.out, x, rows, d,
+            dn->dec_b, grad, g.dec_b, &ws->scr,
+            (sae_loss_reduction_t)sae_cfg_int(cfg, SAE_P_LOSS_REDUCTION));
+    }
     sae_terms_report_one(stats, SAE_TERM_RECON, recon);
 
     /* Terms that read the atoms (l1.decoder_norm) see their norms. */

@@ -9,6 +9,7 @@
 
 #include "model/dense.h"
 #include "sparsity/terms.h"
+#include "train/matryoshka.h"
 
 static int grab(void **p, size_t bytes)
 {
@@ -68,7 +69,8 @@ sae_status_t sae_dense_ws_init(sae_workspace_t *ws, const sae_model_t *m, size_t
         ok = grab((void **)&dw->extra, bh);
     if (ok && sae_terms_read_atoms(m->cfg))
         ok = grab((void **)&dw->atom_norm, h * sizeof(float));
-    ok = ok && init_auxk(&dw->aux, m, batch) && init_code(dw, m, batch);
+    ok = ok && init_auxk(&dw->aux, m, batch) && init_code(dw, m, batch) &&
+         sae_matryoshka_ws_init(dw, m, batch);
     if (ok && sae_cfg_int(m->cfg, SAE_P_BIAS_INIT) != SAE_BIAS_INIT_ZERO && sae_dense(m)->dec_b)
         ok = grab((void **)&dw->bias_est, d * sizeof(double)) &&
              grab((void **)&dw->bias_work, d * sizeof(double));
@@ -87,6 +89,7 @@ void sae_dense_ws_release(sae_workspace_t *ws)
                     dw->atom_norm};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         sae_aligned_free(bufs[i]);
+    sae_matryoshka_ws_release(dw);
     if (ws->model)
         sae_dense(ws->model)->code_op->destroy(dw->code_state);
 }

@@ -43,6 +43,8 @@ typedef struct sae_dense_ws {
     sae_auxk_ws_t aux;
     /* [H] the decoder rows' norms, when a term reads them (l1.decoder_norm). */
     float *atom_norm;
+    /* matryoshka.prefixes: the prefixes' buffers (train/matryoshka.h), or NULL. */
+    struct sae_matryoshka_ws *mat;
     /* arch.bias_init: the estimate and Weiszfeld's sums, [D] doubles each. */
     double *bias_est, *bias_work;
 } sae_dense_ws_t;
