@@ -224,6 +224,21 @@ typedef enum sae_param {
     SAE_P_LR_DECAY_EVERY = 310,     /* int  schedule.decay_every: steps
                                        between decays, 0 = never (0) */
     SAE_P_LR_DECAY_FACTOR = 311,    /* float schedule.decay_factor (0,1] (0.5) */
+    SAE_P_SCHEDULE_TYPE = 312,      /* enum schedule.type: "step" (the decay
+                                       above), "constant", "cosine", "linear"
+                                       (step). Since: 0.4 */
+    SAE_P_SCHEDULE_WARMUP = 313,    /* int  schedule.warmup_steps: the rate
+                                       rises linearly over these first steps
+                                       (0). Since: 0.4 */
+    SAE_P_SCHEDULE_DECAY_START = 314, /* int schedule.decay_start: cosine and
+                                       linear decay from this step (0).
+                                       Since: 0.4 */
+    SAE_P_SCHEDULE_TOTAL = 315,     /* int  schedule.total_steps: cosine and
+                                       linear decay reach the floor here (0).
+                                       Since: 0.4 */
+    SAE_P_SCHEDULE_MIN_FACTOR = 316, /* float schedule.min_factor [0,1]: the
+                                       floor, a fraction of the rate (0).
+                                       Since: 0.4 */
     SAE_P_LBFGS_MEMORY = 320,       /* int  lbfgs.memory: correction pairs
                                        kept, [1, 1000] (10). Since: 0.2 */
     SAE_P_LBFGS_TOLERANCE = 321,    /* float lbfgs.tolerance [0,1]: stop when
@@ -258,6 +273,10 @@ typedef enum sae_param {
     SAE_P_SAMPLE_TARGET = 1021,     /* float sample.target [0,1] (0.05) */
     SAE_P_BATCH_WEIGHT = 1030,      /* float batch.weight >= 0 (0) */
     SAE_P_BATCH_TARGET = 1031,      /* float batch.target [0,1] (0.05) */
+    SAE_P_SPARSITY_WARMUP = 1050,   /* int  sparsity.warmup_steps: the kl,
+                                       l1 (and l0) weights rise linearly
+                                       from 0 over these first steps (0).
+                                       Since: 0.4 */
     /* encoding: 1100.. */
     SAE_P_KWTA_K = 1100             /* int  encode.k: winners in
                                        sae_model_encode_binary, 0..hidden;

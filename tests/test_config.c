@@ -183,6 +183,12 @@ static const spec_t specs[] = {
     /* arch2: the modern SAE family's keys (0.4) */
     {SAE_P_L1_DECODER_NORM, "l1.decoder_norm", I, 0, 0, 1, 0, 0},
     {SAE_P_MATRYOSHKA_WEIGHTING, "matryoshka.weighting", I, 0, 0, 1, 0, 0},
+    {SAE_P_SCHEDULE_TYPE, "schedule.type", I, 0, 0, 3, 0, 0},
+    {SAE_P_SCHEDULE_WARMUP, "schedule.warmup_steps", I, 0, 0, U, 0, 0},
+    {SAE_P_SCHEDULE_DECAY_START, "schedule.decay_start", I, 0, 0, U, 0, 0},
+    {SAE_P_SCHEDULE_TOTAL, "schedule.total_steps", I, 0, 0, U, 0, 0},
+    {SAE_P_SCHEDULE_MIN_FACTOR, "schedule.min_factor", F, 0, 0, 1, 0, 0},
+    {SAE_P_SPARSITY_WARMUP, "sparsity.warmup_steps", I, 0, 0, U, 0, 0},
 };
 #undef I
 #undef F

@@ -20,6 +20,7 @@ static const char *const topk_mode_names[] = {"sample", "batch", NULL};
 static const char *const sparse_path_names[] = {"auto", "on", "off", NULL};
 static const char *const bias_init_names[] = {"zero", "mean", "geometric_median", NULL};
 static const char *const weighting_names[] = {"sum", "mean", NULL};
+static const char *const schedule_names[] = {"step", "constant", "cosine", "linear", NULL};
 
 #define BIG 1e15
 #define I SAE_TYPE_INT
@@ -84,6 +85,20 @@ const sae_param_desc_t sae_param_table[] = {
         "multiply the rate by `decay_factor` every this many steps; 0 = constant"},
     {SAE_P_LR_DECAY_FACTOR, "schedule.decay_factor", F, 0, 1, 1, 0, 0.5, NULL,
         "factor of the step decay"},
+    {SAE_P_SCHEDULE_TYPE, "schedule.type", I, 0, 3, 0, 0, 0, schedule_names,
+        "the rate's shape after warm-up: `step` (the step decay above), `constant`, `cosine` "
+        "or `linear` decay from `decay_start` to `min_factor` at `total_steps` "
+        "([schedules.md](algorithms/schedules.md))"},
+    {SAE_P_SCHEDULE_WARMUP, "schedule.warmup_steps", I, 0, BIG, 0, 0, 0, NULL,
+        "the rate rises linearly over these first steps: step s uses (s + 1) / warmup_steps of "
+        "it; 0 = no warm-up"},
+    {SAE_P_SCHEDULE_DECAY_START, "schedule.decay_start", I, 0, BIG, 0, 0, 0, NULL,
+        "`cosine`, `linear`: the step the decay starts at"},
+    {SAE_P_SCHEDULE_TOTAL, "schedule.total_steps", I, 0, BIG, 0, 0, 0, NULL,
+        "`cosine`, `linear`: the step the rate reaches `min_factor` at (then stays); must "
+        "exceed `decay_start`"},
+    {SAE_P_SCHEDULE_MIN_FACTOR, "schedule.min_factor", F, 0, 1, 0, 0, 0.0, NULL,
+        "`cosine`, `linear`: the floor, as a fraction of the rate"},
     /* liblbfgs' own default memory is 6, minFunc's (UFLDL's) 100; 10 is the
      * common middle (Nocedal & Wright, sec. 7.2: 3 to 20 usually suffice). */
     {SAE_P_LBFGS_MEMORY, "lbfgs.memory", I, 1, 1000, 0, 0, 10, NULL,
@@ -134,6 +149,10 @@ const sae_param_desc_t sae_param_table[] = {
         "weight of the per-unit term ([batch.md](regularizers/batch.md)); 0 = off"},
     {SAE_P_BATCH_TARGET, "batch.target", F, 0, 1, 0, 0, 0.05, NULL,
         "per-unit target mean activation"},
+    {SAE_P_SPARSITY_WARMUP, "sparsity.warmup_steps", I, 0, BIG, 0, 0, 0, NULL,
+        "the weights of the sparsity terms (`kl`, `l1`, with or without decoder norms) rise "
+        "linearly from 0: step s uses s / warmup_steps of them; 0 = full weights from the start "
+        "([schedules.md](algorithms/schedules.md))"},
     {SAE_P_KWTA_K, "encode.k", I, 0, 1 << 24, 0, 0, 0, NULL,
         "winners of `sae_model_encode_binary`; 0 = 5% of H rounded up, at least 1"},
     {SAE_P_TOPK_K, "topk.k", I, 0, 1 << 24, 0, 0, 0, NULL,

@@ -43,10 +43,39 @@ static sae_status_t check_matryoshka(const sae_config_t *cfg, char *errbuf)
     return SAE_OK;
 }
 
+/* schedule.type 2, 3 (cosine, linear) decay between two steps; methods
+ * without a learning rate cannot take a schedule other than 0.3's. */
+static sae_status_t check_schedule(const sae_config_t *cfg, char *errbuf)
+{
+    int64_t type = sae_cfg_int(cfg, SAE_P_SCHEDULE_TYPE);
+    int64_t start = sae_cfg_int(cfg, SAE_P_SCHEDULE_DECAY_START);
+    int64_t total = sae_cfg_int(cfg, SAE_P_SCHEDULE_TOTAL);
+    if ((type == 2 || type == 3) && total <= start)
+        return sae_fail(errbuf, SAE_ERR_STATE,
+                        "schedule.type = %s decays from schedule.decay_start = %lld to "
+                        "schedule.total_steps = %lld: total_steps must be larger",
+                        type == 2 ? "cosine" : "linear", (long long)start, (long long)total);
+    int custom = type != 0 || sae_cfg_int(cfg, SAE_P_SCHEDULE_WARMUP) > 0;
+    if (custom && sae_cfg_int(cfg, SAE_P_ALGORITHM) == SAE_ALGO_RANK_ORDER)
+        return sae_fail(errbuf, SAE_ERR_STATE,
+                        "train.algorithm = rank_order has its own rate rule: schedule.type must "
+                        "be step and schedule.warmup_steps 0");
+    if (custom && sae_cfg_int(cfg, SAE_P_OPTIMIZER) == SAE_OPT_LBFGS)
+        return sae_fail(errbuf, SAE_ERR_STATE,
+                        "optim.type = lbfgs takes no learning rate: schedule.type must be step "
+                        "and schedule.warmup_steps 0");
+    return SAE_OK;
+}
+
 sae_status_t sae_config_validate_recipes(const sae_config_t *cfg, char *errbuf)
 {
-    sae_status_t st = check_decoder_norm(cfg, errbuf);
-    if (st == SAE_OK)
-        st = check_matryoshka(cfg, errbuf);
-    return st;
+    sae_status_t (*const checks[])(const sae_config_t *, char *) = {
+        check_decoder_norm, check_matryoshka, check_schedule,
+    };
+    for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+        sae_status_t st = checks[i](cfg, errbuf);
+        if (st != SAE_OK)
+            return st;
+    }
+    return SAE_OK;
 }

@@ -11,9 +11,9 @@
 const sae_term_t sae_terms[SAE_N_BUILTIN_TERMS] = {
     [SAE_TERM_RECON] = {"recon", SAE_TERM_AT_OUTPUT, SAE_TERM_NO_WEIGHT, 0, NULL},
     [SAE_TERM_KL] = {"kl", SAE_TERM_AT_CODE, SAE_P_KL_WEIGHT, SAE_COEF_COL, sae_kl_fused,
-                     sae_kl_double},
+                     sae_kl_double, .warms_up = 1},
     [SAE_TERM_L1] = {"l1", SAE_TERM_AT_CODE, SAE_P_L1_WEIGHT, SAE_COEF_SIGN, sae_l1_fused,
-                     sae_l1_double, SAE_P_L1_DECODER_NORM, 0, NULL},
+                     sae_l1_double, SAE_P_L1_DECODER_NORM, 0, NULL, 1},
     [SAE_TERM_SAMPLE] = {"sample", SAE_TERM_AT_CODE, SAE_P_SAMPLE_WEIGHT, SAE_COEF_ROW,
                          sae_sample_fused, sae_sample_double},
     [SAE_TERM_BATCH] = {"batch", SAE_TERM_AT_CODE, SAE_P_BATCH_WEIGHT, SAE_COEF_COL,
@@ -24,7 +24,7 @@ const sae_term_t sae_terms[SAE_N_BUILTIN_TERMS] = {
     /* Anthropic's April 2024 update: |h_j| weighted by ||W_dec row j||. */
     [SAE_TERM_L1_DECNORM] = {"l1", SAE_TERM_AT_CODE, SAE_P_L1_WEIGHT, SAE_COEF_COL,
                              sae_l1_decnorm_fused, sae_l1_decnorm_double,
-                             SAE_P_L1_DECODER_NORM, 1, sae_l1_decnorm_atoms},
+                             SAE_P_L1_DECODER_NORM, 1, sae_l1_decnorm_atoms, 1},
 };
 
 size_t sae_terms_count(const sae_config_t *cfg)
@@ -85,6 +85,8 @@ sae_status_t sae_terms_at_code(const sae_config_t *cfg, const sae_code_stats_t *
         float w = sae_terms[id].fused ? sae_term_weight(cfg, id) : 0.0f;
         if (w <= 0.0f)
             continue;
+        if (sae_terms[id].warms_up)
+            w *= 1.0f - bufs->warmup_left;
         sums[id] += (double)w * sae_terms[id].fused(cfg, cs, rows, units, w, grad ? &co : NULL);
     }
     for (unsigned u = 0; u < cfg->n_user_regs; u++) {
@@ -122,11 +124,20 @@ void sae_terms_atom_norms(const float *atoms, size_t units, size_t dim, float *n
     }
 }
 
+float sae_terms_warmup_factor(const sae_config_t *cfg, uint64_t step)
+{
+    uint64_t n = (uint64_t)sae_cfg_int(cfg, SAE_P_SPARSITY_WARMUP);
+    return n == 0 || step >= n ? 1.0f : (float)((double)step / (double)n);
+}
+
 void sae_terms_atoms_grad(const sae_config_t *cfg, const sae_code_stats_t *st, size_t rows,
-                          size_t units, const float *atoms, size_t dim, float *grad)
+                          size_t units, const float *atoms, size_t dim, float warmup_left,
+                          float *grad)
 {
     for (size_t id = 0; id < SAE_N_BUILTIN_TERMS; id++) {
         float w = sae_terms[id].atoms_grad ? sae_term_weight(cfg, id) : 0.0f;
+        if (sae_terms[id].warms_up)
+            w *= 1.0f - warmup_left;
         if (w > 0.0f)
             sae_terms[id].atoms_grad(cfg, st, rows, units, w, atoms, dim, grad);
     }

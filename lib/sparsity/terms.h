@@ -8,6 +8,7 @@
 #define SAE_SPARSITY_TERMS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config/config.h"
 #include "layers/activation.h"
@@ -77,6 +78,8 @@ typedef struct sae_term {
     /* Its gradient on the decoder's atoms (NULL: the term does not read
      * them); the pass then fills st->atom_norm before the code terms. */
     sae_term_atoms_fn atoms_grad;
+    /* 1: a sparsity term whose weight rises over sparsity.warmup_steps. */
+    int warms_up;
 } sae_term_t;
 
 extern const sae_term_t sae_terms[SAE_N_BUILTIN_TERMS];
@@ -97,6 +100,10 @@ typedef struct sae_term_bufs {
     /* extra is the gradient at the code itself: it is neither zeroed nor
      * handed on (the caller's gradient already holds the user terms). */
     int extra_is_grad;
+    /* 1 - the sparsity warm-up's factor at this step
+     * (sae_terms_warmup_factor): the share of the warming terms' weights
+     * still missing; 0 (the zeroed default) = full weights. */
+    float warmup_left;
 } sae_term_bufs_t;
 
 /* Runs every code term on the code h [rows x units] with statistics cs:
@@ -110,6 +117,10 @@ sae_status_t sae_terms_at_code(const sae_config_t *cfg, const sae_code_stats_t *
                                const sae_term_bufs_t *bufs, int grad, sae_code_grad_terms_t *out,
                                double *sums, char *errbuf);
 
+/* min(1, step / sparsity.warmup_steps) (1 when the key is 0): the factor
+ * of the weights of the terms that warm up at training step `step`. */
+float sae_terms_warmup_factor(const sae_config_t *cfg, uint64_t step);
+
 /* 1 when a term cfg turns on reads the decoder's atoms (atoms_grad). */
 int sae_terms_read_atoms(const sae_config_t *cfg);
 /* The norms of the atoms' rows [units x dim] into norm [units]. */
@@ -117,7 +128,8 @@ void sae_terms_atom_norms(const float *atoms, size_t units, size_t dim, float *n
 /* Adds the gradients on the atoms of every term that reads them (st as
  * sae_terms_at_code had it, st->atom_norm filled) into grad [units x dim]. */
 void sae_terms_atoms_grad(const sae_config_t *cfg, const sae_code_stats_t *st, size_t rows,
-                          size_t units, const float *atoms, size_t dim, float *grad);
+                          size_t units, const float *atoms, size_t dim, float warmup_left,
+                          float *grad);
 
 /* Reports sums[id] of the code terms: the built-ins that are on in table
  * order, then the user regularizers. */

@@ -21,17 +21,25 @@ typedef struct backprop_state {
 } backprop_state_t;
 
 /* The model's tensors as segments of its parameter block; weight decay on
- * the weights (not biases) of the parts decay.encoder / decay.decoder name. */
+ * the weights (not biases) of the parts decay.encoder / decay.decoder name.
+ * Unit-norm atoms (arch.unit_norm_decoder) are left out: decay's gradient
+ * lambda W_j lies along the atom W_j, so its tangent projection is zero,
+ * and added unprojected it only shrinks the rows that the renormalisation
+ * then restores, while Adam's moments count it (smaller steps) and the
+ * reported l2 term gains the constant lambda H / 2 (issue 9). */
 static size_t decay_segments(const sae_model_t *m, sae_segment_t *seg)
 {
     int dec_enc = (int)sae_cfg_int(m->cfg, SAE_P_DECAY_ENCODER);
     int dec_dec = (int)sae_cfg_int(m->cfg, SAE_P_DECAY_DECODER);
     int on = sae_cfg_float(m->cfg, SAE_P_WEIGHT_DECAY) > 0.0;
+    const float *atoms =
+        sae_cfg_int(m->cfg, SAE_P_UNIT_NORM_DECODER) ? sae_model_decoder_rows(m) : NULL;
     for (size_t i = 0; i < m->n_tensors; i++) {
         const sae_tensor_desc_t *t = &m->tensors[i];
         seg[i].offset = t->offset;
         seg[i].length = t->rows * t->cols;
-        seg[i].decay = on && t->is_weight && (t->is_encoder ? dec_enc : dec_dec);
+        seg[i].decay = on && t->is_weight && (t->is_encoder ? dec_enc : dec_dec) &&
+                       m->weights + t->offset != atoms;
     }
     return m->n_tensors;
 }

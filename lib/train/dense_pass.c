@@ -44,7 +44,8 @@ static sae_status_t code_terms(sae_trainer_t *t, size_t rows, const sae_code_sta
 {
     sae_model_t *m = t->model;
     sae_workspace_t *ws = &t->ws;
-    sae_term_bufs_t bufs = {ws->dense.row_coef, ws->dense.col_coef, ws->dense.extra, 0};
+    sae_term_bufs_t bufs = {ws->dense.row_coef, ws->dense.col_coef, ws->dense.extra, 0,
+                            1.0f - sae_terms_warmup_factor(m->cfg, t->steps)};
     /* -0.0 + v == v for every v: each sum is its term's one value. */
     double sums[SAE_TERMS_MAX];
     for (size_t i = 0; i < SAE_TERMS_MAX; i++)
@@ -214,6 +215,7 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
         backward_dense(t, xin, hd, rows, &cx, &terms, &g);
     if (ws->dense.atom_norm)
         sae_terms_atoms_grad(cfg, &cs, rows, h, sae_model_decoder_rows(m), d,
+                             1.0f - sae_terms_warmup_factor(cfg, t->steps),
                              dn->tied ? g.enc_w : g.dec_w);
     if (ws->dense.aux.k > 0)
         sae_auxk_backward(t, xin, rows, g.enc_w, g.enc_b, dn->tied ? g.enc_w : g.dec_w);

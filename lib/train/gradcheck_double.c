@@ -114,6 +114,13 @@ static int dnet_init(dnet_t *n, const sae_model_t *m, const float *x, size_t row
     n->lambda = sae_cfg_float(cfg, SAE_P_WEIGHT_DECAY);
     n->decay_we = n->lambda > 0.0 && sae_cfg_int(cfg, SAE_P_DECAY_ENCODER);
     n->decay_wd = n->lambda > 0.0 && sae_cfg_int(cfg, SAE_P_DECAY_DECODER) && !dn->tied;
+    /* Unit-norm atoms take no decay (train/backprop.c). */
+    if (sae_cfg_int(cfg, SAE_P_UNIT_NORM_DECODER)) {
+        if (dn->tied)
+            n->decay_we = 0;
+        else
+            n->decay_wd = 0;
+    }
     n->we = offset_of(m, dn->enc_w);
     n->be = offset_of(m, dn->enc_b);
     n->wd = offset_of(m, dn->dec_w);
@@ -259,6 +266,10 @@ sae_status_t sae_gradcheck_double_run(sae_trainer_t *t, const float *x, size_t r
         free(ana);
         return sae_fail(t->errmsg, SAE_ERR_NOMEM, "sae_trainer_gradcheck_double: out of memory");
     }
+    /* The sparsity terms' weights at this step (sparsity.warmup_steps). */
+    for (size_t id = 0; id < SAE_N_BUILTIN_TERMS; id++)
+        if (sae_terms[id].warms_up)
+            n.term_w[id] *= (double)sae_terms_warmup_factor(m->cfg, t->steps);
     for (size_t k = 0; k < np; k++)
         p[k] = (double)m->weights[k];
     objective(&n, p, ana, np);

@@ -1,0 +1,236 @@
+/* Training recipes of the modern SAE family, each against its formula:
+ * learning-rate schedules (schedule.type, warm-up), the sparsity terms'
+ * warm-up (sparsity.warmup_steps), unit-norm atoms left out of weight
+ * decay, and the refusals. SPDX-License-Identifier: MIT */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/dense.h"
+#include "testutil.h"
+#include "train/schedule.h"
+#include "train/trainer.h"
+
+static void set(sae_config_t *cfg, const char *k, const char *v)
+{
+    if (sae_config_set(cfg, k, v) != SAE_OK)
+        fail_msg("set %s=%s: %s", k, v, sae_config_errmsg(cfg));
+}
+
+static void near(double got, double want, const char *what, int step)
+{
+    if (fabs(got - want) > 1e-12 + 1e-12 * fabs(want))
+        fail_msg("%s at step %d: %.17g, want %.17g", what, step, got, want);
+}
+
+static void test_schedule_shapes(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = tu_config(4, 4);
+    /* step (the default, 0.1's rule), with and without warm-up */
+    set(cfg, "schedule.decay_every", "10");
+    set(cfg, "schedule.decay_factor", "0.5");
+    for (int s = 0; s < 40; s++)
+        near(sae_schedule_factor(cfg, (uint64_t)s), pow(0.5, s / 10), "step", s);
+    set(cfg, "schedule.warmup_steps", "4");
+    for (int s = 0; s < 40; s++)
+        near(sae_schedule_factor(cfg, (uint64_t)s), (s < 4 ? (s + 1) / 4.0 : 1.0) * pow(0.5, s / 10),
+             "step + warm-up", s);
+    /* constant */
+    set(cfg, "schedule.type", "constant");
+    for (int s = 0; s < 40; s++)
+        near(sae_schedule_factor(cfg, (uint64_t)s), s < 4 ? (s + 1) / 4.0 : 1.0, "constant", s);
+    /* cosine and linear from step 10 to 30, floor 0.1 */
+    set(cfg, "schedule.decay_start", "10");
+    set(cfg, "schedule.total_steps", "30");
+    set(cfg, "schedule.min_factor", "0.1");
+    const double pi = 3.14159265358979323846;
+    for (int lin = 0; lin < 2; lin++) {
+        set(cfg, "schedule.type", lin ? "linear" : "cosine");
+        for (int s = 0; s < 40; s++) {
+            double w = s < 4 ? (s + 1) / 4.0 : 1.0, want = w;
+            if (s >= 30) {
+                want = 0.1;
+            } else if (s >= 10) {
+                double p = (s - 10) / 20.0;
+                want = 0.1 + 0.9 * (lin ? 1.0 - p : 0.5 * (1.0 + cos(pi * p)));
+            }
+            near(sae_schedule_factor(cfg, (uint64_t)s), want, lin ? "linear" : "cosine", s);
+        }
+    }
+    sae_config_free(cfg);
+}
+
+/* The trainer reports and uses the scheduled rate: stats.learning_rate of
+ * each step is optim.lr times the factor. */
+static void test_schedule_in_training(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = tu_config(5, 6);
+    set(cfg, "optim.lr", "0.02");
+    set(cfg, "schedule.type", "cosine");
+    set(cfg, "schedule.warmup_steps", "3");
+    set(cfg, "schedule.decay_start", "3");
+    set(cfg, "schedule.total_steps", "9");
+    set(cfg, "schedule.min_factor", "0.05");
+    sae_model_t *m = NULL;
+    sae_trainer_t *t = NULL;
+    assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+    assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
+    float x[8 * 5];
+    tu_fill_uniform(x, 8 * 5, 0, 1, 2);
+    for (int s = 0; s < 12; s++) {
+        sae_stats_t st;
+        assert_int_equal(sae_trainer_step(t, x, 8, &st), SAE_OK);
+        near(st.learning_rate, 0.02 * sae_schedule_factor(cfg, (uint64_t)s), "rate", s);
+    }
+    sae_trainer_free(t);
+    sae_model_free(m);
+    sae_config_free(cfg);
+}
+
+static double term(const sae_stats_t *s, const char *name)
+{
+    for (uint32_t i = 0; i < s->n_terms; i++)
+        if (!strcmp(s->term_name[i], name))
+            return s->term_loss[i];
+    return 0.0;
+}
+
+/* Each warming term's value at step s is s / n of its full value on the
+ * same weights; terms that do not warm up (sample) are untouched; the
+ * gradient stays the objective's (float and double checks). */
+static void test_sparsity_warmup(void **state)
+{
+    (void)state;
+    enum { D = 6, H = 9, R = 7 };
+    float x[R * D];
+    tu_fill_uniform(x, R * D, 0, 1, 3);
+    for (int dn = 0; dn < 2; dn++) {
+        sae_config_t *cfg = tu_config(D, H);
+        set(cfg, "arch.hidden_activation", "sigmoid");
+        set(cfg, "kl.weight", "0.2");
+        set(cfg, "l1.weight", "0.5");
+        set(cfg, "l1.decoder_norm", dn ? "true" : "false");
+        set(cfg, "sample.weight", "0.3");
+        set(cfg, "sparsity.warmup_steps", "8");
+        sae_model_t *m = NULL;
+        sae_trainer_t *t = NULL;
+        assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+        assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
+        sae_stats_t full, s;
+        t->steps = 8;
+        assert_int_equal(sae_trainer_evaluate(t, x, R, &full), SAE_OK);
+        assert_true(term(&full, "kl") > 0 && term(&full, "l1") > 0 && term(&full, "sample") > 0);
+        for (uint64_t k = 0; k < 12; k++) {
+            t->steps = k;
+            assert_int_equal(sae_trainer_evaluate(t, x, R, &s), SAE_OK);
+            double f = k < 8 ? (double)k / 8.0 : 1.0;
+            assert_true(fabs(term(&s, "kl") - f * term(&full, "kl")) <= 1e-6 * term(&full, "kl"));
+            assert_true(fabs(term(&s, "l1") - f * term(&full, "l1")) <= 1e-6 * term(&full, "l1"));
+            assert_true(term(&s, "sample") == term(&full, "sample"));
+        }
+        t->steps = 3;
+        double err = 1;
+        assert_int_equal(sae_trainer_gradcheck(t, x, R, &err), SAE_OK);
+        print_message("sparsity warm-up gradcheck (decoder norm %d): %.3g\n", dn, err);
+        assert_true(err < 1e-3);
+        if (!dn) {
+            double rel = 1, frel = 1;
+            assert_int_equal(sae_trainer_gradcheck_double(t, x, R, &rel, &frel), SAE_OK);
+            print_message("sparsity warm-up double check: %.3g, float %.3g\n", rel, frel);
+            assert_true(rel < 1e-6 && frel < 1e-4);
+        }
+        sae_trainer_free(t);
+        sae_model_free(m);
+        sae_config_free(cfg);
+    }
+}
+
+/* With unit-norm atoms, decay leaves the decoder alone: the l2 term is the
+ * encoder's only, and the decoder's step equals the step without decay. */
+static void test_unit_norm_atoms_not_decayed(void **state)
+{
+    (void)state;
+    enum { D = 6, H = 10, R = 8 };
+    float x[R * D];
+    tu_fill_uniform(x, R * D, 0, 1, 6);
+    float dec[2][H * D];
+    for (int decay = 0; decay < 2; decay++) {
+        sae_config_t *cfg = tu_config(D, H);
+        set(cfg, "arch.hidden_activation", "relu");
+        set(cfg, "arch.unit_norm_decoder", "true");
+        set(cfg, "decay.l2", decay ? "0.3" : "0");
+        set(cfg, "decay.encoder", "false");
+        sae_model_t *m = NULL;
+        sae_trainer_t *t = NULL;
+        assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+        assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
+        sae_stats_t s;
+        for (int k = 0; k < 3; k++)
+            assert_int_equal(sae_trainer_step(t, x, R, &s), SAE_OK);
+        assert_true(term(&s, "l2") == 0.0);
+        memcpy(dec[decay], sae_dense(m)->dec_w, sizeof dec[decay]);
+        sae_trainer_free(t);
+        sae_model_free(m);
+        sae_config_free(cfg);
+    }
+    assert_memory_equal(dec[0], dec[1], sizeof dec[0]);
+    /* The encoder still decays, and the reported term is its penalty. */
+    sae_config_t *cfg = tu_config(D, H);
+    set(cfg, "arch.unit_norm_decoder", "true");
+    set(cfg, "decay.l2", "0.3");
+    sae_model_t *m = NULL;
+    sae_trainer_t *t = NULL;
+    assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+    assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
+    double want = 0.0;
+    for (size_t i = 0; i < H * D; i++)
+        want += (double)sae_dense(m)->enc_w[i] * sae_dense(m)->enc_w[i];
+    want *= 0.15;
+    sae_stats_t s;
+    assert_int_equal(sae_trainer_step(t, x, R, &s), SAE_OK);
+    assert_true(fabs(term(&s, "l2") - want) <= 1e-6 * want);
+    double err = 1;
+    assert_int_equal(sae_trainer_gradcheck(t, x, R, &err), SAE_OK);
+    assert_true(err < 1e-3);
+    sae_trainer_free(t);
+    sae_model_free(m);
+    sae_config_free(cfg);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = tu_config(4, 4);
+    sae_model_t *m = NULL;
+    set(cfg, "schedule.type", "cosine");
+    tu_assert_status(sae_model_create(cfg, &m), SAE_ERR_STATE);
+    assert_non_null(strstr(sae_last_error(), "schedule.total_steps"));
+    set(cfg, "schedule.total_steps", "100");
+    set(cfg, "schedule.decay_start", "100");
+    tu_assert_status(sae_model_create(cfg, &m), SAE_ERR_STATE);
+    set(cfg, "schedule.decay_start", "50");
+    tu_assert_status(sae_model_create(cfg, &m), SAE_OK);
+    sae_model_free(m);
+    m = NULL;
+    set(cfg, "optim.type", "lbfgs");
+    tu_assert_status(sae_model_create(cfg, &m), SAE_ERR_STATE);
+    set(cfg, "schedule.type", "step");
+    set(cfg, "schedule.warmup_steps", "10");
+    tu_assert_status(sae_model_create(cfg, &m), SAE_ERR_STATE);
+    assert_null(m);
+    sae_config_free(cfg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_schedule_shapes),
+        cmocka_unit_test(test_schedule_in_training),
+        cmocka_unit_test(test_sparsity_warmup),
+        cmocka_unit_test(test_unit_norm_atoms_not_decayed),
+        cmocka_unit_test(test_refusals),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
