@@ -211,6 +211,14 @@ typedef enum sae_param {
                                        of every layer but the last),
                                        "marked" (of the layers marked
                                        'penalize') (code). Since: 0.3 */
+    SAE_P_NORMALIZE_INPUT = 114,    /* bool arch.normalize_input: inputs are
+                                       scaled by arch.input_scale, which a
+                                       trainer estimates from its first rows
+                                       (SAELens's normalize_activations) (0).
+                                       Since: 0.4 */
+    SAE_P_INPUT_SCALE = 115,        /* float arch.input_scale >= 0: the
+                                       factor; 0 = to be estimated (0).
+                                       Since: 0.4 */
     /* loss: 200.. */
     SAE_P_LOSS = 200,               /* enum loss.type (mse) */
     SAE_P_LOSS_REDUCTION = 201,     /* enum loss.reduction (mean). Since: 0.2 */
@@ -308,6 +316,17 @@ typedef enum sae_param {
     SAE_P_AUXK_DEAD_AFTER = 1212,   /* int  auxk.dead_after >= 1: a unit is
                                        dead after this many training rows
                                        without firing (100000). Since: 0.3 */
+    /* dead-latent resampling (Bricken et al. 2023): 1500.. */
+    SAE_P_RESAMPLE_EVERY = 1500,    /* int  resample.every: steps between
+                                       resamplings of the dead units, 0 = off
+                                       (0). Since: 0.4 */
+    SAE_P_RESAMPLE_DEAD_AFTER = 1501, /* int resample.dead_after >= 1: a unit
+                                       is dead after this many training rows
+                                       without firing (100000). Since: 0.4 */
+    SAE_P_RESAMPLE_ENCODER_SCALE = 1502, /* float resample.encoder_scale: a
+                                       new encoder row's norm, times the
+                                       alive rows' mean norm (0.2).
+                                       Since: 0.4 */
     /* training algorithm: 2000.. */
     SAE_P_ALGORITHM = 2000,         /* enum train.algorithm (backprop).
                                        Since: 0.2 */
@@ -760,6 +779,18 @@ SAE_API sae_status_t sae_trainer_gradcheck(sae_trainer_t *trainer, const float *
 SAE_API sae_status_t sae_trainer_gradcheck_double(sae_trainer_t *trainer, const float *x,
                                                   size_t rows, double *rel_diff,
                                                   double *float_rel_diff);
+
+/* ---- The modern SAE family: input normalisation (0.4) ---------------- */
+
+/* Folds a model's input scale (arch.normalize_input, arch.input_scale = s)
+ * into its weights, so that the model computes the same functions without
+ * it: encoder.weight *= s, decoder.weight /= s, decoder.bias /= s, then
+ * arch.normalize_input = false and arch.input_scale = 0 in the model's
+ * config; a model saved after this call is a plain SAE any reader can use.
+ * Nothing to do (SAE_OK) when the model has no scale or s = 1 or s is not
+ * estimated yet (0). Errors: SAE_ERR_NULL for a NULL model. Trainers of the
+ * model must not be in use during the call. Since: 0.4 */
+SAE_API sae_status_t sae_model_fold_input_scale(sae_model_t *model);
 
 #ifdef __cplusplus
 }

@@ -189,6 +189,11 @@ static const spec_t specs[] = {
     {SAE_P_SCHEDULE_TOTAL, "schedule.total_steps", I, 0, 0, U, 0, 0},
     {SAE_P_SCHEDULE_MIN_FACTOR, "schedule.min_factor", F, 0, 0, 1, 0, 0},
     {SAE_P_SPARSITY_WARMUP, "sparsity.warmup_steps", I, 0, 0, U, 0, 0},
+    {SAE_P_NORMALIZE_INPUT, "arch.normalize_input", I, 0, 0, 1, 0, 0},
+    {SAE_P_INPUT_SCALE, "arch.input_scale", F, 0, 0, U, 0, 0},
+    {SAE_P_RESAMPLE_EVERY, "resample.every", I, 0, 0, U, 0, 0},
+    {SAE_P_RESAMPLE_DEAD_AFTER, "resample.dead_after", I, 100000, 1, U, 0, 0},
+    {SAE_P_RESAMPLE_ENCODER_SCALE, "resample.encoder_scale", F, 0.2, 0, U, 0, 0},
 };
 #undef I
 #undef F

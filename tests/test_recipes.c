@@ -4,6 +4,7 @@
  * decay, and the refusals. SPDX-License-Identifier: MIT */
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "model/dense.h"
@@ -223,6 +224,196 @@ static void test_refusals(void **state)
     sae_config_free(cfg);
 }
 
+static double get_float(const sae_model_t *m, const char *key)
+{
+    char buf[64];
+    assert_int_equal(sae_config_get(sae_model_config(m), key, buf, sizeof buf), SAE_OK);
+    return strtod(buf, NULL);
+}
+
+static sae_model_t *normalized_model(size_t d, size_t h, int pre_bias)
+{
+    sae_config_t *cfg = tu_config(d, h);
+    set(cfg, "arch.hidden_activation", "relu");
+    set(cfg, "arch.normalize_input", "true");
+    set(cfg, "arch.pre_encoder_bias", pre_bias ? "true" : "false");
+    set(cfg, "arch.bias_init", pre_bias ? "mean" : "zero");
+    set(cfg, "train.seed", "5");
+    sae_model_t *m = NULL;
+    assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+    sae_config_free(cfg);
+    return m;
+}
+
+/* The estimate is sqrt(D / mean ||x||^2) of the first rows; training on
+ * c x then gives the codes of training on x, and outputs c times theirs. */
+static void test_input_normalisation(void **state)
+{
+    (void)state;
+    enum { D = 8, H = 12, R = 20 };
+    float x[R * D], cx[R * D];
+    tu_fill_uniform(x, R * D, -1, 3, 12);
+    const float c = 37.0f;
+    for (size_t i = 0; i < R * D; i++)
+        cx[i] = c * x[i];
+    double ss = 0.0;
+    for (size_t i = 0; i < R * D; i++)
+        ss += (double)x[i] * x[i];
+    double want = sqrt((double)D / (ss / R));
+    for (int pre = 0; pre < 2; pre++) {
+        sae_model_t *m[2];
+        float code[2][R * H], out[2][R * D];
+        for (int k = 0; k < 2; k++) {
+            m[k] = normalized_model(D, H, pre);
+            assert_true(get_float(m[k], "arch.input_scale") == 0.0);
+            sae_trainer_t *t = NULL;
+            assert_int_equal(sae_trainer_create(m[k], &t), SAE_OK);
+            sae_stats_t s;
+            for (int step = 0; step < 5; step++)
+                assert_int_equal(sae_trainer_step(t, k ? cx : x, R, &s), SAE_OK);
+            sae_trainer_free(t);
+            double got = get_float(m[k], "arch.input_scale");
+            double w = k ? want / c : want;
+            print_message("input scale (b_pre %d, data x%g): %.9g, formula %.9g\n", pre,
+                          k ? c : 1.0, got, w);
+            assert_true(fabs(got - w) <= 1e-6 * w);
+            assert_int_equal(sae_model_encode(m[k], k ? cx : x, R, code[k]), SAE_OK);
+            assert_int_equal(sae_model_reconstruct(m[k], k ? cx : x, R, out[k]), SAE_OK);
+        }
+        for (size_t i = 0; i < R * H; i++)
+            assert_true(fabs(code[0][i] - code[1][i]) <= 1e-4f * (1.0f + fabsf(code[0][i])));
+        for (size_t i = 0; i < R * D; i++)
+            assert_true(fabs(c * out[0][i] - out[1][i]) <= 1e-4f * c * (1.0f + fabsf(out[0][i])));
+        /* The float gradient check holds in the scaled space. */
+        sae_trainer_t *t = NULL;
+        assert_int_equal(sae_trainer_create(m[1], &t), SAE_OK);
+        double err = 1;
+        assert_int_equal(sae_trainer_gradcheck(t, cx, 6, &err), SAE_OK);
+        assert_true(err < 1e-3);
+        double rel, frel;
+        tu_assert_status(sae_trainer_gradcheck_double(t, cx, 6, &rel, &frel),
+                         SAE_ERR_UNSUPPORTED);
+        sae_trainer_free(t);
+        size_t ks[1] = {2};
+        double e[1];
+        tu_assert_status(sae_model_prefix_errors(m[1], cx, R, ks, 1, e), SAE_ERR_STATE);
+        /* A saved model keeps its scale. */
+        char path[512];
+        snprintf(path, sizeof path, "%s/scaled.safetensors", tu_tmpdir());
+        assert_int_equal(sae_model_save(m[1], path), SAE_OK);
+        sae_model_t *back = NULL;
+        assert_int_equal(sae_model_load(path, &back), SAE_OK);
+        assert_true(get_float(back, "arch.input_scale") == get_float(m[1], "arch.input_scale"));
+        float out2[R * D];
+        assert_int_equal(sae_model_reconstruct(back, cx, R, out2), SAE_OK);
+        assert_memory_equal(out2, out[1], sizeof out2);
+        /* Folded: the same functions, no scale left. */
+        assert_int_equal(sae_model_fold_input_scale(back), SAE_OK);
+        assert_true(get_float(back, "arch.input_scale") == 0.0);
+        assert_true(get_float(back, "arch.normalize_input") == 0.0);
+        float code2[R * H];
+        assert_int_equal(sae_model_encode(back, cx, R, code2), SAE_OK);
+        assert_int_equal(sae_model_reconstruct(back, cx, R, out2), SAE_OK);
+        for (size_t i = 0; i < R * H; i++)
+            assert_true(fabs(code2[i] - code[1][i]) <= 1e-4f * (1.0f + fabsf(code[1][i])));
+        for (size_t i = 0; i < R * D; i++)
+            assert_true(fabs(out2[i] - out[1][i]) <= 1e-4f * (1.0f + fabsf(out[1][i])));
+        assert_int_equal(sae_model_prefix_errors(back, cx, R, ks, 1, e), SAE_OK);
+        assert_int_equal(sae_model_fold_input_scale(back), SAE_OK); /* nothing left to do */
+        sae_model_free(back);
+        sae_model_free(m[0]);
+        sae_model_free(m[1]);
+    }
+    tu_assert_status(sae_model_fold_input_scale(NULL), SAE_ERR_NULL);
+    sae_config_t *cfg = tu_config(4, 4);
+    sae_model_t *m = NULL;
+    set(cfg, "arch.normalize_input", "true");
+    set(cfg, "arch.tied", "true");
+    tu_assert_status(sae_model_create(cfg, &m), SAE_ERR_STATE);
+    set(cfg, "arch.tied", "false");
+    set(cfg, "loss.type", "bce");
+    set(cfg, "arch.output_activation", "sigmoid");
+    tu_assert_status(sae_model_create(cfg, &m), SAE_ERR_STATE);
+    assert_non_null(strstr(sae_last_error(), "arch.normalize_input"));
+    assert_null(m);
+    sae_config_free(cfg);
+}
+
+static double norm(const float *v, size_t n)
+{
+    double ss = 0.0;
+    for (size_t i = 0; i < n; i++)
+        ss += (double)v[i] * v[i];
+    return sqrt(ss);
+}
+
+/* Units made dead by a large negative bias are resampled at the step
+ * resample.every says: decoder row = a unit-norm batch row drawn by loss^2
+ * (here one row dominates), encoder row = 0.2 x the alive rows' mean norm
+ * along it, bias 0; alive units are untouched. */
+static void test_resampling(void **state)
+{
+    (void)state;
+    enum { D = 6, H = 10, R = 12, DEAD = 4 };
+    float x[R * D];
+    tu_fill_uniform(x, R * D, 0, 0.1f, 14);
+    for (size_t i = 0; i < D; i++) /* row 5: far from anything, the worst loss */
+        x[5 * D + i] = 1000.0f * ((i % 2 ? -4.0f : 6.0f) + (float)i);
+    float alive[2][(H - DEAD) * D];
+    for (int on = 0; on < 2; on++) {
+        sae_config_t *cfg = tu_config(D, H);
+        set(cfg, "arch.hidden_activation", "relu");
+        set(cfg, "resample.every", on ? "2" : "0");
+        set(cfg, "resample.dead_after", "1");
+        sae_model_t *m = NULL;
+        sae_trainer_t *t = NULL;
+        assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+        sae_dense_t *dn = sae_dense(m);
+        for (size_t j = 0; j < H; j++) /* the others fire on every row */
+            dn->enc_b[j] = j < DEAD ? -1000.0f : 10.0f;
+        assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
+        sae_stats_t s;
+        assert_int_equal(sae_trainer_step(t, x, R, &s), SAE_OK);
+        assert_int_equal(t->recipe.resample_events, 0);
+        assert_int_equal(sae_trainer_step(t, x, R, &s), SAE_OK);
+        if (on) {
+            assert_int_equal(t->recipe.resample_events, 1);
+            assert_int_equal(t->recipe.resampled_units, DEAD);
+            assert_int_equal(t->recipe.last_resample, 2);
+            double mean = 0.0;
+            for (size_t j = DEAD; j < H; j++)
+                mean += norm(dn->enc_w + j * D, D);
+            mean /= H - DEAD;
+            double n5 = norm(x + 5 * D, D);
+            for (size_t j = 0; j < DEAD; j++) {
+                assert_true(dn->enc_b[j] == 0.0f);
+                assert_true(fabs(norm(dn->dec_w + j * D, D) - 1.0) < 1e-6);
+                assert_true(fabs(norm(dn->enc_w + j * D, D) - 0.2 * mean) < 1e-5 * mean);
+                for (size_t i = 0; i < D; i++)
+                    assert_true(fabs(dn->dec_w[j * D + i] - x[5 * D + i] / n5) < 1e-6);
+                assert_true(t->ws.idle[j] == 0);
+            }
+        } else {
+            assert_int_equal(t->recipe.resample_events, 0);
+        }
+        memcpy(alive[on], dn->dec_w + DEAD * D, sizeof alive[on]);
+        sae_trainer_free(t);
+        sae_model_free(m);
+        sae_config_free(cfg);
+    }
+    assert_memory_equal(alive[0], alive[1], sizeof alive[0]);
+    sae_config_t *cfg = tu_config(4, 4);
+    sae_model_t *m = NULL;
+    set(cfg, "resample.every", "10");
+    set(cfg, "arch.tied", "true");
+    tu_assert_status(sae_model_create(cfg, &m), SAE_ERR_STATE);
+    set(cfg, "arch.tied", "false");
+    set(cfg, "optim.type", "lbfgs");
+    tu_assert_status(sae_model_create(cfg, &m), SAE_ERR_STATE);
+    assert_non_null(strstr(sae_last_error(), "resample.every"));
+    sae_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -231,6 +422,8 @@ int main(void)
         cmocka_unit_test(test_sparsity_warmup),
         cmocka_unit_test(test_unit_norm_atoms_not_decayed),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_input_normalisation),
+        cmocka_unit_test(test_resampling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,6 +64,13 @@ const sae_param_desc_t sae_param_table[] = {
         "with `arch.layers`: the activations the regularizers act on, `code` (the code layer's "
         "output), `hidden` (every layer's output but the last; E2), `marked` (the layers marked "
         "`penalize`)"},
+    {SAE_P_NORMALIZE_INPUT, "arch.normalize_input", I, 0, 1, 0, 0, 0, bool_names,
+        "inputs are multiplied by `arch.input_scale` (outputs divided by it), which a trainer "
+        "sets from its first rows so that their mean squared norm is `arch.input_dim` "
+        "(SAELens's normalize_activations; [input-normalisation.md](algorithms/input-normalisation.md))"},
+    {SAE_P_INPUT_SCALE, "arch.input_scale", F, 0, 1e30, 0, 0, 0.0, NULL,
+        "with `arch.normalize_input`: the factor; 0 = estimated by the first trainer; "
+        "`sae_model_fold_input_scale` folds it into the weights"},
     {SAE_P_LOSS, "loss.type", I, 0, 1, 0, 0, SAE_LOSS_MSE, loss_names,
         "reconstruction loss, reduced over the batch as `loss.reduction` says"},
     {SAE_P_LOSS_REDUCTION, "loss.reduction", I, 0, 1, 0, 0, SAE_REDUCE_MEAN, reduction_names,
@@ -179,6 +186,16 @@ const sae_param_desc_t sae_param_table[] = {
         "weight of the AuxK term, alpha sum \\|\\|e - e^\\|\\|^2 / sum \\|\\|e\\|\\|^2"},
     {SAE_P_AUXK_DEAD_AFTER, "auxk.dead_after", I, 1, BIG, 0, 0, 100000, NULL,
         "a unit is dead after this many training rows without firing"},
+    /* Bricken et al. 2023 ("Towards Monosemanticity", resampling): every
+     * 25,000 steps; 0.2 times the alive encoder rows' mean norm. */
+    {SAE_P_RESAMPLE_EVERY, "resample.every", I, 0, BIG, 0, 0, 0, NULL,
+        "every this many steps, the dead units get new directions from badly reconstructed "
+        "rows of the batch (Anthropic's resampling; [resampling.md](algorithms/resampling.md)); "
+        "0 = off"},
+    {SAE_P_RESAMPLE_DEAD_AFTER, "resample.dead_after", I, 1, BIG, 0, 0, 100000, NULL,
+        "a unit is dead for resampling after this many training rows without firing"},
+    {SAE_P_RESAMPLE_ENCODER_SCALE, "resample.encoder_scale", F, 0, 1e6, 0, 0, 0.2, NULL,
+        "a resampled encoder row's norm, as a multiple of the alive rows' mean norm"},
     {SAE_P_ALGORITHM, "train.algorithm", I, 0, 2, 0, 0, SAE_ALGO_BACKPROP, algorithm_names,
         "how a trainer updates the model: `backprop` descends the objective with `optim.type`; "
         "`nsc` is neural sparse coding "

@@ -67,10 +67,50 @@ static sae_status_t check_schedule(const sae_config_t *cfg, char *errbuf)
     return SAE_OK;
 }
 
+/* Input normalisation scales x on the way in and x_hat on the way out;
+ * the fold into the weights needs both sides separate and linear. */
+static sae_status_t check_normalize(const sae_config_t *cfg, char *errbuf)
+{
+    if (!sae_cfg_int(cfg, SAE_P_NORMALIZE_INPUT))
+        return SAE_OK;
+    const char *why = NULL;
+    if (cfg->layers.n > 0)
+        why = "the one-hidden-layer model, not arch.layers";
+    else if (sae_cfg_int(cfg, SAE_P_TIED))
+        why = "an untied model (the fold scales the encoder by s and the decoder by 1/s)";
+    else if (sae_cfg_int(cfg, SAE_P_OUTPUT_ACTIVATION) != SAE_ACT_LINEAR ||
+             sae_cfg_int(cfg, SAE_P_LOSS) != SAE_LOSS_MSE)
+        why = "arch.output_activation = linear and loss.type = mse";
+    else if (sae_cfg_int(cfg, SAE_P_ALGORITHM) != SAE_ALGO_BACKPROP)
+        why = "train.algorithm = backprop";
+    if (why)
+        return sae_fail(errbuf, SAE_ERR_STATE, "arch.normalize_input needs %s", why);
+    return SAE_OK;
+}
+
+/* Resampling writes an encoder and a decoder row per dead unit, through
+ * backprop's optimizer state. */
+static sae_status_t check_resample(const sae_config_t *cfg, char *errbuf)
+{
+    if (sae_cfg_int(cfg, SAE_P_RESAMPLE_EVERY) == 0)
+        return SAE_OK;
+    const char *why = NULL;
+    if (cfg->layers.n > 0)
+        why = "the one-hidden-layer model, not arch.layers";
+    else if (sae_cfg_int(cfg, SAE_P_TIED))
+        why = "an untied model (the encoder and decoder rows get different lengths)";
+    else if (sae_cfg_int(cfg, SAE_P_ALGORITHM) != SAE_ALGO_BACKPROP ||
+             sae_cfg_int(cfg, SAE_P_OPTIMIZER) == SAE_OPT_LBFGS)
+        why = "train.algorithm = backprop with optim.type = sgd or adam";
+    if (why)
+        return sae_fail(errbuf, SAE_ERR_STATE, "resample.every > 0 needs %s", why);
+    return SAE_OK;
+}
+
 sae_status_t sae_config_validate_recipes(const sae_config_t *cfg, char *errbuf)
 {
     sae_status_t (*const checks[])(const sae_config_t *, char *) = {
-        check_decoder_norm, check_matryoshka, check_schedule,
+        check_decoder_norm, check_matryoshka, check_schedule, check_normalize, check_resample,
     };
     for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
         sae_status_t st = checks[i](cfg, errbuf);

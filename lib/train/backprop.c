@@ -10,6 +10,7 @@
 #include "optim/unit_norm.h"
 #include "sparsity/terms.h"
 #include "train/method.h"
+#include "train/resample.h"
 #include "train/trainer.h"
 #include "train/schedule.h"
 
@@ -134,7 +135,7 @@ static sae_status_t step(sae_trainer_t *t, const float *batch, size_t rows, sae_
     t->steps++;
     stats->step = t->steps;
     stats->learning_rate = s->hp.lr;
-    return SAE_OK;
+    return sae_resample_after_step(t, batch, rows, &s->opt);
 }
 
 static sae_status_t evaluate(sae_trainer_t *t, const float *x, size_t rows, sae_stats_t *stats)

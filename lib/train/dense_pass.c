@@ -10,6 +10,7 @@
 #include "loss/loss.h"
 #include "layers/sparse_dense.h"
 #include "model/dense.h"
+#include "model/input_scale.h"
 #include "sparsity/terms.h"
 #include "train/auxk.h"
 #include "train/dense_ws.h"
@@ -160,6 +161,13 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
 
     sae_stats_start(stats, rows);
 
+    /* arch.normalize_input: the whole pass works on s x (target included). */
+    float scale = sae_model_input_scale(m);
+    if (scale != 1.0f && ws->dense.xs) {
+        for (size_t i = 0; i < rows * d; i++)
+            ws->dense.xs[i] = scale * x[i];
+        x = ws->dense.xs;
+    }
     const float *xin = corrupt ? sae_corrupt_input(t, x, rows) : x;
     if (dn->pre_bias)
         xin = center(t, xin, rows);

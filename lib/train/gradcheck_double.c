@@ -332,6 +332,11 @@ sae_status_t sae_trainer_gradcheck_double(sae_trainer_t *t, const float *x, size
         return sae_fail(t->errmsg, SAE_ERR_UNSUPPORTED,
                         "%s: the double objective has no top-k code: use sae_trainer_gradcheck",
                         fn);
+    if (sae_cfg_int(m->cfg, SAE_P_NORMALIZE_INPUT))
+        return sae_fail(t->errmsg, SAE_ERR_UNSUPPORTED,
+                        "%s: the double objective does not model arch.normalize_input: use "
+                        "sae_trainer_gradcheck",
+                        fn);
     if (sae_terms_read_atoms(m->cfg))
         return sae_fail(t->errmsg, SAE_ERR_UNSUPPORTED,
                         "%s: the double objective does not model terms on the decoder's norms "

@@ -43,6 +43,8 @@ typedef struct sae_dense_ws {
     sae_auxk_ws_t aux;
     /* [H] the decoder rows' norms, when a term reads them (l1.decoder_norm). */
     float *atom_norm;
+    /* [B x D] the batch times arch.input_scale (arch.normalize_input), or NULL. */
+    float *xs;
     /* matryoshka.prefixes: the prefixes' buffers (train/matryoshka.h), or NULL. */
     struct sae_matryoshka_ws *mat;
     /* arch.bias_init: the estimate and Weiszfeld's sums, [D] doubles each. */
@@ -76,6 +78,20 @@ sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_
                                 int threads, char *errbuf);
 void sae_workspace_release(sae_workspace_t *ws);
 
+/* Per-trainer state of the training recipes (issue 9), in one place so
+ * that a checkpoint saves it whole. Fields:
+ *   resample_events  dead-unit resamplings done (train/resample.c)
+ *   resampled_units  units given new directions by them, in all
+ *   last_resample    the step after which the last one ran (0: none)
+ * Nothing else is kept: the rate schedule and the sparsity warm-up read
+ * t->steps only, resampling draws from t->rng and reads ws.idle, and the
+ * input scale lives in the model's config (arch.input_scale). */
+typedef struct sae_recipe_state {
+    uint64_t resample_events;
+    uint64_t resampled_units;
+    uint64_t last_resample;
+} sae_recipe_state_t;
+
 struct sae_trainer {
     sae_model_t *model;
     sae_workspace_t ws;
@@ -88,6 +104,7 @@ struct sae_trainer {
     uint64_t epochs;
     uint32_t *order; /* permutation of data rows (shuffle sampling) */
     size_t order_len;
+    sae_recipe_state_t recipe;
     sae_progress_fn callback;
     void *callback_data;
     char errmsg[SAE_ERRMSG_SIZE];
