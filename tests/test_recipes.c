@@ -414,6 +414,78 @@ static void test_resampling(void **state)
     sae_config_free(cfg);
 }
 
+/* The rows are drawn with probability proportional to their squared
+ * loss: 400 dead units, 4 rows of different losses; the losses at the
+ * resampling are those of a run without it (the dead units add nothing to
+ * the reconstruction), and the counts of each row's direction among the
+ * new atoms pass a chi-square test (3 degrees of freedom, p = 0.001). */
+static void test_resampling_distribution(void **state)
+{
+    (void)state;
+    enum { D = 6, ALIVE = 4, DEAD = 400, H = ALIVE + DEAD, R = 4 };
+    float x[R * D];
+    tu_fill_uniform(x, R * D, -1, 1, 21);
+    for (size_t b = 0; b < R; b++)
+        for (size_t i = 0; i < D; i++)
+            x[b * D + i] *= 1.0f + 0.6f * (float)b;
+    double loss[R];
+    size_t count[R] = {0};
+    for (int on = 0; on < 2; on++) {
+        sae_config_t *cfg = tu_config(D, H);
+        set(cfg, "arch.hidden_activation", "relu");
+        set(cfg, "resample.every", on ? "2" : "0");
+        set(cfg, "resample.dead_after", "1");
+        sae_model_t *m = NULL;
+        sae_trainer_t *t = NULL;
+        assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+        sae_dense_t *dn = sae_dense(m);
+        for (size_t j = 0; j < H; j++)
+            dn->enc_b[j] = j < DEAD ? -1000.0f : 10.0f;
+        assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
+        sae_stats_t st;
+        assert_int_equal(sae_trainer_step(t, x, R, &st), SAE_OK);
+        assert_int_equal(sae_trainer_step(t, x, R, &st), SAE_OK);
+        if (!on) {
+            float out[R * D];
+            assert_int_equal(sae_model_reconstruct(m, x, R, out), SAE_OK);
+            for (size_t b = 0; b < R; b++) {
+                loss[b] = 0.0;
+                for (size_t i = 0; i < D; i++)
+                    loss[b] += ((double)x[b * D + i] - out[b * D + i]) *
+                               ((double)x[b * D + i] - out[b * D + i]);
+            }
+        } else {
+            assert_int_equal(t->recipe.resampled_units, DEAD);
+            for (size_t j = 0; j < DEAD; j++) {
+                size_t hit = R;
+                for (size_t b = 0; b < R && hit == R; b++) {
+                    double nb = norm(x + b * D, D), dot = 0.0;
+                    for (size_t i = 0; i < D; i++)
+                        dot += (double)dn->dec_w[j * D + i] * x[b * D + i];
+                    if (dot / nb > 1.0 - 1e-6)
+                        hit = b;
+                }
+                assert_true(hit < R);
+                count[hit]++;
+            }
+        }
+        sae_trainer_free(t);
+        sae_model_free(m);
+        sae_config_free(cfg);
+    }
+    double total = 0.0, chi2 = 0.0;
+    for (size_t b = 0; b < R; b++)
+        total += loss[b] * loss[b];
+    for (size_t b = 0; b < R; b++) {
+        double want = DEAD * loss[b] * loss[b] / total;
+        chi2 += ((double)count[b] - want) * ((double)count[b] - want) / want;
+        print_message("row %zu: loss %.4f, drawn %zu times, expected %.1f\n", b, loss[b],
+                      count[b], want);
+    }
+    print_message("chi-square %.3f (3 dof; 16.27 at p = 0.001)\n", chi2);
+    assert_true(chi2 < 16.27);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_input_normalisation),
         cmocka_unit_test(test_resampling),
+        cmocka_unit_test(test_resampling_distribution),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
