@@ -247,6 +247,14 @@ typedef enum sae_param {
                                        decoder-norm L1 (l1.weight) and the
                                        auxiliary reconstruction (0).
                                        Since: 0.4 */
+    SAE_P_NORMALIZE_INPUT = 114,    /* bool arch.normalize_input: inputs are
+                                       scaled by arch.input_scale, which a
+                                       trainer estimates from its first rows
+                                       (SAELens's normalize_activations) (0).
+                                       Since: 0.4 */
+    SAE_P_INPUT_SCALE = 115,        /* float arch.input_scale >= 0: the
+                                       factor; 0 = to be estimated (0).
+                                       Since: 0.4 */
     /* loss: 200.. */
     SAE_P_LOSS = 200,               /* enum loss.type (mse) */
     SAE_P_LOSS_REDUCTION = 201,     /* enum loss.reduction (mean). Since: 0.2 */
@@ -260,6 +268,21 @@ typedef enum sae_param {
     SAE_P_LR_DECAY_EVERY = 310,     /* int  schedule.decay_every: steps
                                        between decays, 0 = never (0) */
     SAE_P_LR_DECAY_FACTOR = 311,    /* float schedule.decay_factor (0,1] (0.5) */
+    SAE_P_SCHEDULE_TYPE = 312,      /* enum schedule.type: "step" (the decay
+                                       above), "constant", "cosine", "linear"
+                                       (step). Since: 0.4 */
+    SAE_P_SCHEDULE_WARMUP = 313,    /* int  schedule.warmup_steps: the rate
+                                       rises linearly over these first steps
+                                       (0). Since: 0.4 */
+    SAE_P_SCHEDULE_DECAY_START = 314, /* int schedule.decay_start: cosine and
+                                       linear decay from this step (0).
+                                       Since: 0.4 */
+    SAE_P_SCHEDULE_TOTAL = 315,     /* int  schedule.total_steps: cosine and
+                                       linear decay reach the floor here (0).
+                                       Since: 0.4 */
+    SAE_P_SCHEDULE_MIN_FACTOR = 316, /* float schedule.min_factor [0,1]: the
+                                       floor, a fraction of the rate (0).
+                                       Since: 0.4 */
     SAE_P_LBFGS_MEMORY = 320,       /* int  lbfgs.memory: correction pairs
                                        kept, [1, 1000] (10). Since: 0.2 */
     SAE_P_LBFGS_TOLERANCE = 321,    /* float lbfgs.tolerance [0,1]: stop when
@@ -297,6 +320,10 @@ typedef enum sae_param {
     SAE_P_KL_WEIGHT = 1000,         /* float kl.weight >= 0 (0) */
     SAE_P_KL_RHO = 1001,            /* float kl.rho (0,1) (0.05) */
     SAE_P_L1_WEIGHT = 1010,         /* float l1.weight >= 0 (0) */
+    SAE_P_L1_DECODER_NORM = 1011,   /* bool l1.decoder_norm: each |h_j| is
+                                       weighted by ||decoder row j||
+                                       (Anthropic, April 2024) (0).
+                                       Since: 0.4 */
     SAE_P_SAMPLE_WEIGHT = 1020,     /* float sample.weight >= 0 (0) */
     SAE_P_SAMPLE_TARGET = 1021,     /* float sample.target [0,1] (0.05) */
     SAE_P_BATCH_WEIGHT = 1030,      /* float batch.weight >= 0 (0) */
@@ -306,6 +333,10 @@ typedef enum sae_param {
     SAE_P_L0_WEIGHT = 1040,         /* float l0.weight >= 0: lambda of
                                        lambda * mean_b ||h_b||_0; needs
                                        arch.hidden_activation = jumprelu (0).
+                                       Since: 0.4 */
+    SAE_P_SPARSITY_WARMUP = 1050,   /* int  sparsity.warmup_steps: the kl,
+                                       l1 (and l0) weights rise linearly
+                                       from 0 over these first steps (0).
                                        Since: 0.4 */
     /* encoding: 1100.. */
     SAE_P_KWTA_K = 1100             /* int  encode.k: winners in
@@ -354,6 +385,17 @@ typedef enum sae_param {
                                        epsilon of the rectangle kernel of the
                                        straight-through estimators (0.001).
                                        Since: 0.4 */
+    /* dead-latent resampling (Bricken et al. 2023): 1500.. */
+    SAE_P_RESAMPLE_EVERY = 1500,    /* int  resample.every: steps between
+                                       resamplings of the dead units, 0 = off
+                                       (0). Since: 0.4 */
+    SAE_P_RESAMPLE_DEAD_AFTER = 1501, /* int resample.dead_after >= 1: a unit
+                                       is dead after this many training rows
+                                       without firing (100000). Since: 0.4 */
+    SAE_P_RESAMPLE_ENCODER_SCALE = 1502, /* float resample.encoder_scale: a
+                                       new encoder row's norm, times the
+                                       alive rows' mean norm (0.2).
+                                       Since: 0.4 */
     /* training algorithm: 2000.. */
     SAE_P_ALGORITHM = 2000,         /* enum train.algorithm (backprop).
                                        Since: 0.2 */
@@ -373,11 +415,18 @@ typedef enum sae_param {
                                        multiplies the rate after an epoch
                                        whose error fell too little (0.9).
                                        Since: 0.2 */
-    SAE_P_RANK_ORDER_MIN_IMPROVEMENT = 2023 /* float
+    SAE_P_RANK_ORDER_MIN_IMPROVEMENT = 2023, /* float
                                        rank_order.min_improvement >= 0: the
                                        rate decays unless error * (1 + this)
                                        < the previous epoch's error (0.01).
                                        Since: 0.2 */
+    /* Matryoshka SAE (Bussmann et al. 2025): 1400... The prefix sizes are
+     * the text-valued setting "matryoshka.prefixes" (a list such as
+     * "64,256,1024,4096", strictly increasing, the last = hidden_dim; set
+     * and read through sae_config_set / sae_config_get; "" = off). */
+    SAE_P_MATRYOSHKA_WEIGHTING = 1401 /* enum matryoshka.weighting: "sum" or
+                                       "mean" of the prefixes' losses (sum).
+                                       Since: 0.4 */
 } sae_param_t;
 
 /* Type of a parameter's value. */
@@ -432,6 +481,10 @@ SAE_API sae_status_t sae_param_at(size_t index, sae_param_t *param);
  * given by name ("sigmoid", "bce", "adam", "replacement") or number, booleans
  * as 0/1/true/false. Errors: SAE_ERR_UNKNOWN_KEY for an unknown key,
  * SAE_ERR_BAD_VALUE for an unparsable value, SAE_ERR_RANGE as above.
+ * Two keys take a structured text and have no parameter id: "arch.layers"
+ * (0.3) and "matryoshka.prefixes" (0.4: sizes separated by commas,
+ * strictly increasing, each in [1, 2^24], at most 16; "" clears it;
+ * SAE_ERR_BAD_VALUE or SAE_ERR_RANGE otherwise, the config unchanged).
  * Since: 0.1 */
 SAE_API sae_status_t sae_config_set(sae_config_t *cfg, const char *key, const char *value);
 /* Writes the value of key as text into buf (always NUL-terminated when
@@ -906,6 +959,18 @@ SAE_API sae_status_t sae_trainer_load_checkpoint(const char *path, sae_model_t *
 
 /* Epochs completed so far (0 for NULL). Since: 0.4 */
 SAE_API uint64_t sae_trainer_epochs(const sae_trainer_t *trainer);
+
+/* ---- The modern SAE family: input normalisation (0.4) ---------------- */
+
+/* Folds a model's input scale (arch.normalize_input, arch.input_scale = s)
+ * into its weights, so that the model computes the same functions without
+ * it: encoder.weight *= s, decoder.weight /= s, decoder.bias /= s, then
+ * arch.normalize_input = false and arch.input_scale = 0 in the model's
+ * config; a model saved after this call is a plain SAE any reader can use.
+ * Nothing to do (SAE_OK) when the model has no scale or s = 1 or s is not
+ * estimated yet (0). Errors: SAE_ERR_NULL for a NULL model. Trainers of the
+ * model must not be in use during the call. Since: 0.4 */
+SAE_API sae_status_t sae_model_fold_input_scale(sae_model_t *model);
 
 #ifdef __cplusplus
 }

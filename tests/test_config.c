@@ -187,6 +187,20 @@ static const spec_t specs[] = {
     {SAE_P_RANK_ORDER_MAX_NORM, "rank_order.max_norm", F, 0.1, 0, U, 0, 0},
     {SAE_P_RANK_ORDER_DECAY, "rank_order.decay_factor", F, 0.9, 0, 1, 1, 0},
     {SAE_P_RANK_ORDER_MIN_IMPROVEMENT, "rank_order.min_improvement", F, 0.01, 0, U, 0, 0},
+    /* arch2: the modern SAE family's keys (0.4) */
+    {SAE_P_L1_DECODER_NORM, "l1.decoder_norm", I, 0, 0, 1, 0, 0},
+    {SAE_P_MATRYOSHKA_WEIGHTING, "matryoshka.weighting", I, 0, 0, 1, 0, 0},
+    {SAE_P_SCHEDULE_TYPE, "schedule.type", I, 0, 0, 3, 0, 0},
+    {SAE_P_SCHEDULE_WARMUP, "schedule.warmup_steps", I, 0, 0, U, 0, 0},
+    {SAE_P_SCHEDULE_DECAY_START, "schedule.decay_start", I, 0, 0, U, 0, 0},
+    {SAE_P_SCHEDULE_TOTAL, "schedule.total_steps", I, 0, 0, U, 0, 0},
+    {SAE_P_SCHEDULE_MIN_FACTOR, "schedule.min_factor", F, 0, 0, 1, 0, 0},
+    {SAE_P_SPARSITY_WARMUP, "sparsity.warmup_steps", I, 0, 0, U, 0, 0},
+    {SAE_P_NORMALIZE_INPUT, "arch.normalize_input", I, 0, 0, 1, 0, 0},
+    {SAE_P_INPUT_SCALE, "arch.input_scale", F, 0, 0, U, 0, 0},
+    {SAE_P_RESAMPLE_EVERY, "resample.every", I, 0, 0, U, 0, 0},
+    {SAE_P_RESAMPLE_DEAD_AFTER, "resample.dead_after", I, 100000, 1, U, 0, 0},
+    {SAE_P_RESAMPLE_ENCODER_SCALE, "resample.encoder_scale", F, 0.2, 0, U, 0, 0},
 };
 #undef I
 #undef F

@@ -155,7 +155,7 @@ static void test_double_forms_match_fused(void **state)
     double hd[R * U], row_sum[R], col_sum[U];
     for (int pass = 0; pass < 2; pass++) {
         tu_fill_uniform(h, R * U, pass ? 1.0f : -0.2f, pass ? 3.0f : 1.0f, 11 + (uint64_t)pass);
-        sae_code_stats_t st = {row_sum, col_sum, 0.0, 0.0, NULL};
+        sae_code_stats_t st = {row_sum, col_sum, 0.0, 0.0, NULL, NULL};
         memset(row_sum, 0, sizeof row_sum);
         memset(col_sum, 0, sizeof col_sum);
         for (size_t b = 0; b < R; b++)
@@ -186,7 +186,7 @@ static void test_double_forms_match_fused(void **state)
             assert_agree(co.sign_coef, sd, term->name, "sign_coef", 0);
             n_checked++;
         }
-        assert_int_equal(n_checked, 5); /* kl, l1, sample, batch, l0 */
+        assert_int_equal(n_checked, 6); /* kl, l1, sample, batch, l0, l1 with decoder norms */
     }
     sae_config_free(cfg);
 }

@@ -144,7 +144,7 @@ static unsigned written(const sae_config_t *cfg, size_t id)
     double row_sum[R], col_sum[U], col_active[U];
     float h[R * U];
     tu_fill_uniform(h, R * U, 0.01f, 0.9f, 11 + id);
-    sae_code_stats_t st = {row_sum, col_sum, 0.0, 0.0, col_active};
+    sae_code_stats_t st = {row_sum, col_sum, 0.0, 0.0, col_active, NULL};
     memset(row_sum, 0, sizeof row_sum);
     memset(col_sum, 0, sizeof col_sum);
     for (size_t r = 0; r < R; r++)
@@ -190,7 +190,7 @@ static void test_term_flags_match_what_terms_write(void **state)
             fail_msg("term %s declares coefficients %#x but writes %#x", t->name, t->coefs, w);
         code_terms++;
     }
-    assert_int_equal(code_terms, 5); /* kl, l1, sample, batch, l0 */
+    assert_int_equal(code_terms, 6); /* kl, l1, sample, batch, l0, l1 with decoder norms */
     sae_config_free(cfg);
 }
 

@@ -251,8 +251,9 @@ sae_status_t sae_config_set(sae_config_t *cfg, const char *key, const char *valu
         return sae_fail_global(SAE_ERR_NULL, "sae_config_set: cfg is NULL");
     if (!key || !value)
         return sae_fail(cfg->errmsg, SAE_ERR_NULL, "sae_config_set: key or value is NULL");
-    if (!strcmp(key, "arch.layers")) /* the one text-valued setting */
-        return sae_config_set_layers(cfg, value);
+    const sae_text_key_t *tk = sae_text_key_find(key); /* a text-valued setting */
+    if (tk)
+        return tk->set(cfg, value);
     sae_param_t id;
     if (sae_param_lookup(key, &id) != SAE_OK)
         return sae_fail(cfg->errmsg, SAE_ERR_UNKNOWN_KEY, "unknown config key '%s'", key);
@@ -280,8 +281,16 @@ sae_status_t sae_config_get(const sae_config_t *cfg, const char *key, char *buf,
 {
     if (!cfg || !key || !buf)
         return sae_fail_global(SAE_ERR_NULL, "sae_config_get: NULL argument");
-    if (!strcmp(key, "arch.layers"))
-        return sae_config_get_layers(cfg, buf, size);
+    const sae_text_key_t *tk = sae_text_key_find(key);
+    if (tk) {
+        size_t need = tk->format(cfg, buf, size);
+        if (need >= size)
+            return sae_fail_global(SAE_ERR_RANGE,
+                                   "sae_config_get: buffer of %zu bytes too small for %s (%zu "
+                                   "needed)",
+                                   size, key, need + 1);
+        return SAE_OK;
+    }
     sae_param_t id;
     if (sae_param_lookup(key, &id) != SAE_OK)
         return SAE_ERR_UNKNOWN_KEY; /* sae_param_lookup left the message */

@@ -23,6 +23,8 @@ static const char *const topk_mode_names[] = {"sample", "batch", NULL};
 static const char *const sparse_path_names[] = {"auto", "on", "off", NULL};
 static const char *const topk_inference_names[] = {"auto", "k", "threshold", NULL};
 static const char *const bias_init_names[] = {"zero", "mean", "geometric_median", NULL};
+static const char *const weighting_names[] = {"sum", "mean", NULL};
+static const char *const schedule_names[] = {"step", "constant", "cosine", "linear", NULL};
 
 #define BIG 1e15
 #define I SAE_TYPE_INT
@@ -71,6 +73,13 @@ const sae_param_desc_t sae_param_table[] = {
         "with `arch.layers`: the activations the regularizers act on, `code` (the code layer's "
         "output), `hidden` (every layer's output but the last; E2), `marked` (the layers marked "
         "`penalize`)"},
+    {SAE_P_NORMALIZE_INPUT, "arch.normalize_input", I, 0, 1, 0, 0, 0, bool_names,
+        "inputs are multiplied by `arch.input_scale` (outputs divided by it), which a trainer "
+        "sets from its first rows so that their mean squared norm is `arch.input_dim` "
+        "(SAELens's normalize_activations; [input-normalisation.md](algorithms/input-normalisation.md))"},
+    {SAE_P_INPUT_SCALE, "arch.input_scale", F, 0, 1e30, 0, 0, 0.0, NULL,
+        "with `arch.normalize_input`: the factor; 0 = estimated by the first trainer; "
+        "`sae_model_fold_input_scale` folds it into the weights"},
     {SAE_P_LOSS, "loss.type", I, 0, 1, 0, 0, SAE_LOSS_MSE, loss_names,
         "reconstruction loss, reduced over the batch as `loss.reduction` says"},
     {SAE_P_LOSS_REDUCTION, "loss.reduction", I, 0, 1, 0, 0, SAE_REDUCE_MEAN, reduction_names,
@@ -92,6 +101,20 @@ const sae_param_desc_t sae_param_table[] = {
         "multiply the rate by `decay_factor` every this many steps; 0 = constant"},
     {SAE_P_LR_DECAY_FACTOR, "schedule.decay_factor", F, 0, 1, 1, 0, 0.5, NULL,
         "factor of the step decay"},
+    {SAE_P_SCHEDULE_TYPE, "schedule.type", I, 0, 3, 0, 0, 0, schedule_names,
+        "the rate's shape after warm-up: `step` (the step decay above), `constant`, `cosine` "
+        "or `linear` decay from `decay_start` to `min_factor` at `total_steps` "
+        "([schedules.md](algorithms/schedules.md))"},
+    {SAE_P_SCHEDULE_WARMUP, "schedule.warmup_steps", I, 0, BIG, 0, 0, 0, NULL,
+        "the rate rises linearly over these first steps: step s uses (s + 1) / warmup_steps of "
+        "it; 0 = no warm-up"},
+    {SAE_P_SCHEDULE_DECAY_START, "schedule.decay_start", I, 0, BIG, 0, 0, 0, NULL,
+        "`cosine`, `linear`: the step the decay starts at"},
+    {SAE_P_SCHEDULE_TOTAL, "schedule.total_steps", I, 0, BIG, 0, 0, 0, NULL,
+        "`cosine`, `linear`: the step the rate reaches `min_factor` at (then stays); must "
+        "exceed `decay_start`"},
+    {SAE_P_SCHEDULE_MIN_FACTOR, "schedule.min_factor", F, 0, 1, 0, 0, 0.0, NULL,
+        "`cosine`, `linear`: the floor, as a fraction of the rate"},
     /* liblbfgs' own default memory is 6, minFunc's (UFLDL's) 100; 10 is the
      * common middle (Nocedal & Wright, sec. 7.2: 3 to 20 usually suffice). */
     {SAE_P_LBFGS_MEMORY, "lbfgs.memory", I, 1, 1000, 0, 0, 10, NULL,
@@ -141,6 +164,10 @@ const sae_param_desc_t sae_param_table[] = {
         "lambda of the L0 term lambda mean_b \\|\\|h_b\\|\\|_0, trained through JumpReLU's "
         "straight-through estimator ([jumprelu.md](architectures/jumprelu.md)); 0 = off; needs "
         "`arch.hidden_activation = jumprelu`"},
+    {SAE_P_L1_DECODER_NORM, "l1.decoder_norm", I, 0, 1, 0, 0, 0, bool_names,
+        "the L1 term weighs each \\|h_j\\| by the norm of decoder row j (Anthropic's April "
+        "2024 update, SAELens's standard SAE; "
+        "[l1-decoder-norm.md](regularizers/l1-decoder-norm.md)); needs a nonnegative code"},
     {SAE_P_SAMPLE_WEIGHT, "sample.weight", F, 0, 1e9, 0, 0, 0.0, NULL,
         "weight of the per-sample term ([sample.md](regularizers/sample.md)); 0 = off"},
     {SAE_P_SAMPLE_TARGET, "sample.target", F, 0, 1, 0, 0, 0.05, NULL,
@@ -149,6 +176,10 @@ const sae_param_desc_t sae_param_table[] = {
         "weight of the per-unit term ([batch.md](regularizers/batch.md)); 0 = off"},
     {SAE_P_BATCH_TARGET, "batch.target", F, 0, 1, 0, 0, 0.05, NULL,
         "per-unit target mean activation"},
+    {SAE_P_SPARSITY_WARMUP, "sparsity.warmup_steps", I, 0, BIG, 0, 0, 0, NULL,
+        "the weights of the sparsity terms (`kl`, `l1`, with or without decoder norms) rise "
+        "linearly from 0: step s uses s / warmup_steps of them; 0 = full weights from the start "
+        "([schedules.md](algorithms/schedules.md))"},
     {SAE_P_KWTA_K, "encode.k", I, 0, 1 << 24, 0, 0, 0, NULL,
         "winners of `sae_model_encode_binary`; 0 = 5% of H rounded up, at least 1"},
     {SAE_P_TOPK_K, "topk.k", I, 0, 1 << 24, 0, 0, 0, NULL,
@@ -187,6 +218,16 @@ const sae_param_desc_t sae_param_table[] = {
         "theta of every unit at creation (stored as its log, `jumprelu.log_threshold`)"},
     {SAE_P_JUMPRELU_BANDWIDTH, "jumprelu.bandwidth", F, 0, 1e6, 1, 0, 0.001, NULL,
         "width epsilon of the rectangle kernel of JumpReLU's straight-through estimators"},
+    /* Bricken et al. 2023 ("Towards Monosemanticity", resampling): every
+     * 25,000 steps; 0.2 times the alive encoder rows' mean norm. */
+    {SAE_P_RESAMPLE_EVERY, "resample.every", I, 0, BIG, 0, 0, 0, NULL,
+        "every this many steps, the dead units get new directions from badly reconstructed "
+        "rows of the batch (Anthropic's resampling; [resampling.md](algorithms/resampling.md)); "
+        "0 = off"},
+    {SAE_P_RESAMPLE_DEAD_AFTER, "resample.dead_after", I, 1, BIG, 0, 0, 100000, NULL,
+        "a unit is dead for resampling after this many training rows without firing"},
+    {SAE_P_RESAMPLE_ENCODER_SCALE, "resample.encoder_scale", F, 0, 1e6, 0, 0, 0.2, NULL,
+        "a resampled encoder row's norm, as a multiple of the alive rows' mean norm"},
     {SAE_P_ALGORITHM, "train.algorithm", I, 0, 2, 0, 0, SAE_ALGO_BACKPROP, algorithm_names,
         "how a trainer updates the model: `backprop` descends the objective with `optim.type`; "
         "`nsc` is neural sparse coding "
@@ -210,12 +251,15 @@ const sae_param_desc_t sae_param_table[] = {
     {SAE_P_RANK_ORDER_MIN_IMPROVEMENT, "rank_order.min_improvement", F, 0, 1e6, 0, 0, 0.01, NULL,
         "`rank_order` only: the rate decays after epoch i > 0 unless error_i * (1 + this) < "
         "error_{i-1}"},
+    /* arch2: the modern SAE family (0.4) */
+    {SAE_P_MATRYOSHKA_WEIGHTING, "matryoshka.weighting", I, 0, 1, 0, 0, 0, weighting_names,
+        "how the losses of the `matryoshka.prefixes` reconstructions are combined: `sum` "
+        "(Bussmann et al. 2025) or `mean` ([matryoshka.md](regularizers/matryoshka.md))"},
 };
 
 const size_t sae_param_table_len = sizeof sae_param_table / sizeof sae_param_table[0];
-_Static_assert(sizeof sae_param_table / sizeof sae_param_table[0] <= 96,
-               "sae_config_t.values has room for 96 parameters");
-
+_Static_assert(sizeof sae_param_table / sizeof sae_param_table[0] <= SAE_CONFIG_MAX_PARAMS,
+               "sae_config_t.values must hold one slot per parameter");
 
 int sae_param_index(sae_param_t id)
 {

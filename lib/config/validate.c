@@ -5,6 +5,7 @@
 #include <inttypes.h>
 
 #include "config/config.h"
+#include "config/recipes.h"
 
 /* What a training algorithm without a loss (nsc, rank_order) cannot honour:
  * regularizers and decay need an objective, corruption a denoising one.
@@ -93,6 +94,9 @@ sae_status_t sae_config_validate(const sae_config_t *cfg, char *errbuf)
                         "arch.unit_norm_decoder is a projected update, which optim.type = lbfgs "
                         "does not do: use sgd or adam");
     sae_status_t st = check_noise_clip(cfg, errbuf);
+    if (st != SAE_OK)
+        return st;
+    st = sae_config_validate_recipes(cfg, errbuf);
     if (st != SAE_OK)
         return st;
     int64_t algo = sae_cfg_int(cfg, SAE_P_ALGORITHM);

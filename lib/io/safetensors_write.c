@@ -326,10 +326,14 @@ static sae_status_t config_json(const sae_config_t *cfg, char **out, char *errbu
         }
         bad = !cJSON_AddStringToObject(obj, name, value);
     }
-    if (!bad && cfg->layers.n > 0) { /* the one text-valued setting */
-        char layers[4096];
-        sae_netspec_format(&cfg->layers, layers, sizeof layers);
-        bad = !cJSON_AddStringToObject(obj, "arch.layers", layers);
+    /* The text-valued settings that differ from their defaults. */
+    for (size_t i = 0; !bad && i < sae_text_keys_len; i++) {
+        const sae_text_key_t *tk = &sae_text_keys[i];
+        if (!tk->is_set(cfg))
+            continue;
+        char text[4096];
+        tk->format(cfg, text, sizeof text);
+        bad = !cJSON_AddStringToObject(obj, tk->name, text);
     }
     char *text = bad ? NULL : cJSON_PrintUnformatted(obj);
     cJSON_Delete(obj);

@@ -22,6 +22,9 @@ typedef struct sae_code_stats {
     double active;    /* count of active units: |h| > 1e-3 for sigmoid and
                          tanh, h != 0 for relu and linear */
     double *col_active; /* [cols] active rows per unit, or NULL */
+    /* [cols] the norm of each unit's decoder row, for the terms that read
+     * it (decoder-norm L1); NULL: every norm taken as 1. */
+    const float *atom_norm;
 } sae_code_stats_t;
 
 /* Per-thread scratch for column reductions: at least 2 * threads * cols

@@ -5,6 +5,7 @@
  * atom per row; absent when tied) and decoder.bias [D].
  * SPDX-License-Identifier: MIT */
 #include "model/dense.h"
+#include "model/input_scale.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -271,9 +272,11 @@ const float *sae_model_center_input(const sae_model_t *m, const float *x, size_t
     if (!dn->pre_bias)
         return x;
     size_t d = m->input_dim;
+    /* With an input scale s the encoder reads s x - b = s (x - b / s). */
+    float inv = 1.0f / sae_model_input_scale(m);
     for (size_t b = 0; b < rows; b++)
         for (size_t i = 0; i < d; i++)
-            dn->center[b * d + i] = x[b * d + i] - dn->dec_b[i];
+            dn->center[b * d + i] = x[b * d + i] - dn->dec_b[i] * inv;
     return dn->center;
 }
 
@@ -285,7 +288,8 @@ void sae_model_forward_encoder(const sae_model_t *m, const float *x, size_t rows
     for (size_t r = 0; r < rows; r += step) {
         size_t n = rows - r < step ? rows - r : step;
         const float *xin = sae_model_center_input(m, x + r * d, n);
-        sae_gemm(0, 1, n, h, d, dn->enc_scale, xin, d, dn->enc_w, d, 0.0f, code + r * h, h);
+        sae_gemm(0, 1, n, h, d, dn->enc_scale * sae_model_input_scale(m), xin, d, dn->enc_w, d,
+                 0.0f, code + r * h, h);
     }
     dn->code_op->infer(dn->code_infer, m->hidden_act, code, dn->enc_b, rows, h,
                       sae_model_threads(m));
@@ -310,6 +314,10 @@ static void decode_rows(const sae_model_t *m, const float *h, size_t rows, float
     sae_reduce_scratch_t scr = {NULL, sae_model_threads(m)};
     sae_model_forward_decoder_pre(m, h, rows, x_hat);
     sae_bias_act_forward(m->output_act, x_hat, rows, m->input_dim, sae_dense(m)->dec_b, NULL, &scr);
+    float s = sae_model_input_scale(m); /* back to the caller's scale */
+    if (s != 1.0f)
+        for (size_t i = 0; i < rows * m->input_dim; i++)
+            x_hat[i] /= s;
 }
 
 static sae_status_t encode(sae_model_t *m, const float *x, size_t rows, float *code)

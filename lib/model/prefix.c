@@ -13,6 +13,7 @@
 #include "core/rank.h"
 #include "layers/activation.h"
 #include "model/dense.h"
+#include "model/input_scale.h"
 #include "model/kind.h"
 
 /* Rows encoded at a time: bounds the scratch memory. */
@@ -73,6 +74,11 @@ sae_status_t sae_model_prefix_errors(sae_model_t *m, const float *x, size_t rows
         return sae_fail(m->errmsg, SAE_ERR_STATE, "%s: %s", fn, m->kind->no_ranked_decoder);
     if (rows == 0)
         return sae_fail(m->errmsg, SAE_ERR_DIMENSION, "%s: no rows", fn);
+    if (sae_model_input_scale(m) != 1.0f)
+        return sae_fail(m->errmsg, SAE_ERR_STATE,
+                        "%s: the model scales its input (arch.normalize_input): call "
+                        "sae_model_fold_input_scale first",
+                        fn);
     size_t d = m->input_dim, h = m->code_dim, k_max = 0;
     for (size_t i = 0; i < n_ks; i++) {
         if (ks[i] > h)

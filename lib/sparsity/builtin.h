@@ -39,4 +39,11 @@ double sae_batch_fused(const sae_config_t *cfg, const sae_code_stats_t *st, size
 double sae_l0_fused(const sae_config_t *cfg, const sae_code_stats_t *st, size_t rows,
                     size_t units, float weight, sae_reg_coefs_t *co);
 
+/* L1 weighted by the decoder rows' norms: l1_decoder_norm.c. */
+double sae_l1_decnorm_fused(const sae_config_t *cfg, const sae_code_stats_t *st, size_t rows,
+                            size_t units, float weight, sae_reg_coefs_t *co);
+void sae_l1_decnorm_atoms(const sae_config_t *cfg, const sae_code_stats_t *st, size_t rows,
+                          size_t units, float weight, const float *atoms, size_t dim,
+                          float *grad);
+
 #endif

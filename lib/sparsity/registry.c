@@ -17,7 +17,7 @@ double sae_builtin_penalty(const sae_term_t *reg, const sae_config_t *cfg, const
     double result = NAN;
     if (!row_sum || !col_sum || !row_coef || !col_coef)
         goto out;
-    sae_code_stats_t st = {row_sum, col_sum, 0.0, 0.0, NULL};
+    sae_code_stats_t st = {row_sum, col_sum, 0.0, 0.0, NULL, NULL};
     for (size_t b = 0; b < rows; b++)
         for (size_t j = 0; j < units; j++) {
             double v = (double)h[b * units + j];

@@ -11,9 +11,9 @@
 const sae_term_t sae_terms[SAE_N_BUILTIN_TERMS] = {
     [SAE_TERM_RECON] = {"recon", SAE_TERM_AT_OUTPUT, SAE_TERM_NO_WEIGHT, 0, NULL},
     [SAE_TERM_KL] = {"kl", SAE_TERM_AT_CODE, SAE_P_KL_WEIGHT, SAE_COEF_COL, sae_kl_fused,
-                     sae_kl_double},
+                     sae_kl_double, .warms_up = 1},
     [SAE_TERM_L1] = {"l1", SAE_TERM_AT_CODE, SAE_P_L1_WEIGHT, SAE_COEF_SIGN, sae_l1_fused,
-                     sae_l1_double},
+                     sae_l1_double, SAE_P_L1_DECODER_NORM, 0, NULL, 1},
     [SAE_TERM_SAMPLE] = {"sample", SAE_TERM_AT_CODE, SAE_P_SAMPLE_WEIGHT, SAE_COEF_ROW,
                          sae_sample_fused, sae_sample_double},
     [SAE_TERM_BATCH] = {"batch", SAE_TERM_AT_CODE, SAE_P_BATCH_WEIGHT, SAE_COEF_COL,
@@ -24,11 +24,15 @@ const sae_term_t sae_terms[SAE_N_BUILTIN_TERMS] = {
     /* L0 through a step's straight-through estimator (Rajamanoharan et al.
      * 2024, eq. 11): the operator turns step_coef into its gradient. */
     [SAE_TERM_L0] = {"l0", SAE_TERM_AT_CODE, SAE_P_L0_WEIGHT, SAE_COEF_STEP, sae_l0_fused,
-                     sae_l0_double},
+                     sae_l0_double, .warms_up = 1},
     /* The gated SAE's auxiliary reconstruction from relu(pi_gate) through
      * the frozen decoder (Rajamanoharan et al. 2024, arXiv 2404.16014,
      * eq. 8): computed by the operator (code/gated.c). */
     [SAE_TERM_GATED_AUX] = {"gated_aux", SAE_TERM_AT_OUTPUT, SAE_TERM_NO_WEIGHT, 0, NULL},
+    /* Anthropic's April 2024 update: |h_j| weighted by ||W_dec row j||. */
+    [SAE_TERM_L1_DECNORM] = {"l1", SAE_TERM_AT_CODE, SAE_P_L1_WEIGHT, SAE_COEF_COL,
+                             sae_l1_decnorm_fused, sae_l1_decnorm_double,
+                             SAE_P_L1_DECODER_NORM, 1, sae_l1_decnorm_atoms, 1},
 };
 
 size_t sae_term_by_weight(sae_param_t key)
@@ -55,6 +59,8 @@ float sae_term_weight(const sae_config_t *cfg, size_t id)
 {
     if (id >= SAE_N_BUILTIN_TERMS)
         return cfg->user_weights[id - SAE_N_BUILTIN_TERMS];
+    if (sae_terms[id].gate && (sae_cfg_int(cfg, sae_terms[id].gate) != 0) != sae_terms[id].gate_on)
+        return 0.0f;
     if (sae_terms[id].weight == SAE_TERM_NO_WEIGHT)
         return 1.0f;
     return (float)sae_cfg_float(cfg, sae_terms[id].weight);
@@ -95,6 +101,8 @@ sae_status_t sae_terms_at_code(const sae_config_t *cfg, const sae_code_stats_t *
         float w = sae_terms[id].fused ? sae_term_weight(cfg, id) : 0.0f;
         if (w <= 0.0f || (bufs->skip && sae_terms[id].weight == bufs->skip))
             continue;
+        if (sae_terms[id].warms_up)
+            w *= 1.0f - bufs->warmup_left;
         sums[id] += (double)w * sae_terms[id].fused(cfg, cs, rows, units, w, grad ? &co : NULL);
     }
     for (unsigned u = 0; u < cfg->n_user_regs; u++) {
@@ -112,6 +120,44 @@ sae_status_t sae_terms_at_code(const sae_config_t *cfg, const sae_code_stats_t *
     out->step_coef = co.step_coef;
     out->extra = own_extra ? bufs->extra : NULL;
     return SAE_OK;
+}
+
+int sae_terms_read_atoms(const sae_config_t *cfg)
+{
+    for (size_t id = 0; id < SAE_N_BUILTIN_TERMS; id++)
+        if (sae_terms[id].atoms_grad && sae_term_weight(cfg, id) > 0.0f)
+            return 1;
+    return 0;
+}
+
+void sae_terms_atom_norms(const float *atoms, size_t units, size_t dim, float *norm)
+{
+    for (size_t j = 0; j < units; j++) {
+        const float *r = atoms + j * dim;
+        double ss = 0.0;
+        for (size_t i = 0; i < dim; i++)
+            ss += (double)r[i] * (double)r[i];
+        norm[j] = (float)sqrt(ss);
+    }
+}
+
+float sae_terms_warmup_factor(const sae_config_t *cfg, uint64_t step)
+{
+    uint64_t n = (uint64_t)sae_cfg_int(cfg, SAE_P_SPARSITY_WARMUP);
+    return n == 0 || step >= n ? 1.0f : (float)((double)step / (double)n);
+}
+
+void sae_terms_atoms_grad(const sae_config_t *cfg, const sae_code_stats_t *st, size_t rows,
+                          size_t units, const float *atoms, size_t dim, float warmup_left,
+                          float *grad)
+{
+    for (size_t id = 0; id < SAE_N_BUILTIN_TERMS; id++) {
+        float w = sae_terms[id].atoms_grad ? sae_term_weight(cfg, id) : 0.0f;
+        if (sae_terms[id].warms_up)
+            w *= 1.0f - warmup_left;
+        if (w > 0.0f)
+            sae_terms[id].atoms_grad(cfg, st, rows, units, w, atoms, dim, grad);
+    }
 }
 
 void sae_terms_report_code(const sae_config_t *cfg, const double *sums, sae_stats_t *s)

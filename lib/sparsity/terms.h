@@ -8,6 +8,7 @@
 #define SAE_SPARSITY_TERMS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config/config.h"
 #include "layers/activation.h"
@@ -23,6 +24,7 @@ typedef enum sae_term_id {
     SAE_TERM_L2,
     SAE_TERM_L0,
     SAE_TERM_GATED_AUX,
+    SAE_TERM_L1_DECNORM, /* l1 with l1.decoder_norm: sparsity/l1_decoder_norm.c */
     SAE_N_BUILTIN_TERMS
 } sae_term_id_t;
 
@@ -58,6 +60,13 @@ typedef double (*sae_term_double_fn)(const sae_config_t *cfg, const double *h, s
                                      size_t units, double *row_c, double *col_c,
                                      double *sign_c);
 
+/* A code term that also reads the decoder's atoms (rows [units x dim], their
+ * norms in st->atom_norm): adds weight times its gradient with respect to
+ * the atoms into grad [units x dim]. */
+typedef void (*sae_term_atoms_fn)(const sae_config_t *cfg, const sae_code_stats_t *st,
+                                  size_t rows, size_t units, float weight, const float *atoms,
+                                  size_t dim, float *grad);
+
 typedef struct sae_term {
     const char *name;      /* in sae_stats_t's term_name */
     sae_term_site_t site;
@@ -65,6 +74,16 @@ typedef struct sae_term {
     unsigned coefs;        /* SAE_COEF_*: what a code term writes */
     sae_term_fused_fn fused; /* a built-in code term; NULL for the others */
     sae_term_double_fn penalty_d; /* its double form; NULL for the others */
+    /* A bool key that switches between two rows sharing one weight (l1 and
+     * l1 with decoder norms): the row is on only when gate's value is
+     * gate_on. 0: no gate. */
+    sae_param_t gate;
+    int gate_on;
+    /* Its gradient on the decoder's atoms (NULL: the term does not read
+     * them); the pass then fills st->atom_norm before the code terms. */
+    sae_term_atoms_fn atoms_grad;
+    /* 1: a sparsity term whose weight rises over sparsity.warmup_steps. */
+    int warms_up;
 } sae_term_t;
 
 extern const sae_term_t sae_terms[SAE_N_BUILTIN_TERMS];
@@ -88,6 +107,10 @@ typedef struct sae_term_bufs {
     /* A built-in code term the code operator computes itself, by its
      * weight key (code_op.h's own_penalty); 0: none. */
     sae_param_t skip;
+    /* 1 - the sparsity warm-up's factor at this step
+     * (sae_terms_warmup_factor): the share of the warming terms' weights
+     * still missing; 0 (the zeroed default) = full weights. */
+    float warmup_left;
 } sae_term_bufs_t;
 
 /* The built-in term weighed by key, or SAE_N_BUILTIN_TERMS. */
@@ -103,6 +126,20 @@ sae_status_t sae_terms_at_code(const sae_config_t *cfg, const sae_code_stats_t *
                                const float *h, size_t rows, size_t units,
                                const sae_term_bufs_t *bufs, int grad, sae_code_grad_terms_t *out,
                                double *sums, char *errbuf);
+
+/* min(1, step / sparsity.warmup_steps) (1 when the key is 0): the factor
+ * of the weights of the terms that warm up at training step `step`. */
+float sae_terms_warmup_factor(const sae_config_t *cfg, uint64_t step);
+
+/* 1 when a term cfg turns on reads the decoder's atoms (atoms_grad). */
+int sae_terms_read_atoms(const sae_config_t *cfg);
+/* The norms of the atoms' rows [units x dim] into norm [units]. */
+void sae_terms_atom_norms(const float *atoms, size_t units, size_t dim, float *norm);
+/* Adds the gradients on the atoms of every term that reads them (st as
+ * sae_terms_at_code had it, st->atom_norm filled) into grad [units x dim]. */
+void sae_terms_atoms_grad(const sae_config_t *cfg, const sae_code_stats_t *st, size_t rows,
+                          size_t units, const float *atoms, size_t dim, float warmup_left,
+                          float *grad);
 
 /* Reports sums[id] of the code terms: the built-ins that are on in table
  * order, then the user regularizers. */

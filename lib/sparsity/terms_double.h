@@ -24,6 +24,11 @@ double sae_sample_double(const sae_config_t *cfg, const double *h, size_t rows, 
 double sae_batch_double(const sae_config_t *cfg, const double *h, size_t rows, size_t units,
                         double *row_c, double *col_c, double *sign_c);
 
+/* l1_decoder_norm.c: with every atom norm 1 (its double form models the
+ * code side only; the gradient check of the atoms is the float one). */
+double sae_l1_decnorm_double(const sae_config_t *cfg, const double *h, size_t rows,
+                             size_t units, double *row_c, double *col_c, double *sign_c);
+
 /* Weight decay, the term on the weights (Ng, CS294A notes, sec. 2.1):
  * returns (lambda/2) sum w_k^2 over n entries and, when grad is not NULL,
  * adds its gradient lambda w_k to grad[k]. */

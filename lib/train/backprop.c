@@ -10,6 +10,7 @@
 #include "optim/unit_norm.h"
 #include "sparsity/terms.h"
 #include "train/method.h"
+#include "train/resample.h"
 #include "train/trainer.h"
 #include "train/schedule.h"
 
@@ -21,22 +22,31 @@ typedef struct backprop_state {
 } backprop_state_t;
 
 /* The model's tensors as segments of its parameter block; weight decay on
- * the weights (not biases) of the parts decay.encoder / decay.decoder name. */
+ * the weights (not biases) of the parts decay.encoder / decay.decoder name.
+ * Unit-norm atoms (arch.unit_norm_decoder) are left out: decay's gradient
+ * lambda W_j lies along the atom W_j, so its tangent projection is zero,
+ * and added unprojected it only shrinks the rows that the renormalisation
+ * then restores, while Adam's moments count it (smaller steps) and the
+ * reported l2 term gains the constant lambda H / 2 (issue 9). */
 static size_t decay_segments(const sae_model_t *m, sae_segment_t *seg)
 {
     int dec_enc = (int)sae_cfg_int(m->cfg, SAE_P_DECAY_ENCODER);
     int dec_dec = (int)sae_cfg_int(m->cfg, SAE_P_DECAY_DECODER);
     int on = sae_cfg_float(m->cfg, SAE_P_WEIGHT_DECAY) > 0.0;
+    const float *atoms =
+        sae_cfg_int(m->cfg, SAE_P_UNIT_NORM_DECODER) ? sae_model_decoder_rows(m) : NULL;
     size_t n = 0;
     for (size_t i = 0; i < m->n_tensors; i++) {
         const sae_tensor_desc_t *t = &m->tensors[i];
         /* A code operator's estimates (SAE_TENSOR_STATE) are its own to
-         * write; its learned tensors are optimised, never decayed. */
+         * write; its learned tensors are optimised, never decayed. Unit-norm
+         * atoms are not decayed either (docs/regularizers/weight-decay.md). */
         if (t->role == SAE_TENSOR_STATE)
             continue;
         seg[n].offset = t->offset;
         seg[n].length = t->rows * t->cols;
-        seg[n].decay = on && t->is_weight && (t->is_encoder ? dec_enc : dec_dec);
+        seg[n].decay = on && t->is_weight && (t->is_encoder ? dec_enc : dec_dec) &&
+                       m->weights + t->offset != atoms;
         n++;
     }
     return n;
@@ -132,7 +142,7 @@ static sae_status_t step(sae_trainer_t *t, const float *batch, size_t rows, sae_
     t->steps++;
     stats->step = t->steps;
     stats->learning_rate = s->hp.lr;
-    return SAE_OK;
+    return sae_resample_after_step(t, batch, rows, &s->opt);
 }
 
 static sae_status_t evaluate(sae_trainer_t *t, const float *x, size_t rows, sae_stats_t *stats)

@@ -10,9 +10,11 @@
 #include "loss/loss.h"
 #include "layers/sparse_dense.h"
 #include "model/dense.h"
+#include "model/input_scale.h"
 #include "sparsity/terms.h"
 #include "train/auxk.h"
 #include "train/dense_ws.h"
+#include "train/matryoshka.h"
 #include "train/pass.h"
 #include "train/trainer.h"
 
@@ -46,7 +48,7 @@ static sae_status_t code_terms(sae_trainer_t *t, size_t rows, const sae_code_sta
     sae_workspace_t *ws = &t->ws;
     const sae_code_op_t *op = sae_dense(m)->code_op;
     sae_term_bufs_t bufs = {ws->dense.row_coef, ws->dense.col_coef, ws->dense.extra, 0,
-                            op->own_penalty};
+                            op->own_penalty, 1.0f - sae_terms_warmup_factor(m->cfg, t->steps)};
     /* -0.0 + v == v for every v: each sum is its term's one value. */
     double sums[SAE_TERMS_MAX];
     for (size_t i = 0; i < SAE_TERMS_MAX; i++)
@@ -122,11 +124,16 @@ static void backward_sparse(sae_trainer_t *t, const float *xin, size_t rows,
     sae_workspace_t *ws = &t->ws;
     size_t d = m->input_dim, h = m->code_dim;
     float *g_dec = dn->tied ? g->enc_w : g->dec_w;
-    sae_sparse_code_grad(sc, rows, ws->dense.out, sae_model_decoder_rows(m), d, ws->dense.dval);
+    if (!ws->dense.mat)
+        sae_sparse_code_grad(sc, rows, ws->dense.out, sae_model_decoder_rows(m), d,
+                             ws->dense.dval);
     memset(g->enc_w, 0, h * d * sizeof(float));
     if (!dn->tied)
         memset(g_dec, 0, h * d * sizeof(float));
-    sae_sparse_scatter(sc, rows, sc->val, ws->dense.out, d, g_dec);
+    if (ws->dense.mat)
+        sae_matryoshka_grad_sparse(t, sc, rows, g_dec, ws->dense.dval);
+    else
+        sae_sparse_scatter(sc, rows, sc->val, ws->dense.out, d, g_dec);
     if (dn->code_op->sparse_backward) {
         sae_code_ctx_t cx = code_ctx(t);
         dn->code_op->sparse_backward(ws->dense.code_state, &cx, sc, rows, h, terms,
@@ -148,10 +155,14 @@ static void backward_dense(sae_trainer_t *t, const float *xin, const float *hd, 
     /* Decoder weight gradient h^T dOut, then the code gradient dOut W^T;
      * a tied model's decoder gradient lands on the encoder's weight, which
      * the encoder's own gradient is added to below. */
-    sae_mm_gemm(ws->mm, 1, 0, h, d, rows, 1.0f, hd, h, 0, ws->dense.out, d, 0, 0.0f,
-                dn->tied ? g->enc_w : g->dec_w, d);
-    sae_mm_gemm(ws->mm, 0, 1, rows, h, d, 1.0f, ws->dense.out, d, 0, sae_model_decoder_rows(m), d,
-                1, 0.0f, ws->dense.dh, h);
+    if (ws->dense.mat) {
+        sae_matryoshka_grad_dense(t, hd, rows, dn->tied ? g->enc_w : g->dec_w, ws->dense.dh);
+    } else {
+        sae_mm_gemm(ws->mm, 1, 0, h, d, rows, 1.0f, hd, h, 0, ws->dense.out, d, 0, 0.0f,
+                    dn->tied ? g->enc_w : g->dec_w, d);
+        sae_mm_gemm(ws->mm, 0, 1, rows, h, d, 1.0f, ws->dense.out, d, 0, sae_model_decoder_rows(m),
+                    d, 1, 0.0f, ws->dense.dh, h);
+    }
     terms->drop_scale = hd == ws->dense.h ? NULL : ws->dense.drop_scale;
     dn->code_op->backward(ws->dense.code_state, cx, ws->dense.h, ws->dense.dh, rows, h, terms, g->enc_b);
     sae_mm_gemm(ws->mm, 1, 0, h, d, rows, 1.0f, ws->dense.dh, h, 0, xin, d, 0,
@@ -185,10 +196,17 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
      * check's nudge): the engine's bf16 copies are remade once, here. */
     sae_mm_new_weights(ws->mm);
 
+    /* arch.normalize_input: the whole pass works on s x (target included). */
+    float scale = sae_model_input_scale(m);
+    if (scale != 1.0f && ws->dense.xs) {
+        for (size_t i = 0; i < rows * d; i++)
+            ws->dense.xs[i] = scale * x[i];
+        x = ws->dense.xs;
+    }
     const float *xin = corrupt ? sae_corrupt_input(t, x, rows) : x;
     if (dn->pre_bias)
         xin = center(t, xin, rows);
-    sae_code_stats_t cs = {ws->row_sum, ws->col_sum, 0.0, 0.0, ws->col_active};
+    sae_code_stats_t cs = {ws->row_sum, ws->col_sum, 0.0, 0.0, ws->col_active, NULL};
     sae_code_ctx_t cx = code_ctx(t);
     cx.training = corrupt && grad;
     cx.x = x;
@@ -198,20 +216,33 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
     /* Decoder and reconstruction loss (on the clean input). */
     const float *hd = corrupt ? sae_corrupt_hidden(t, rows) : ws->dense.h;
     const sae_sparse_code_t *sc = ws->dense.sparse_path ? dn->code_op->support(ws->dense.code_state) : NULL;
-    if (sc) {
-        sae_sparse_decode(sc, rows, sae_model_decoder_rows(m), d, ws->dense.out);
-    } else {
-        sae_mm_gemm(ws->mm, 0, 0, rows, d, h, 1.0f, hd, h, 0, sae_model_decoder_rows(m), d, 1, 0.0f,
-                    ws->dense.out, d);
-    }
-    if (ws->dense.aux.k > 0)
-        sae_auxk_residual(t, x, ws->dense.out, rows);
     grad_views_t g = views_of(m, ws->grad);
-    double recon = sae_loss_apply_reduced(
-        (sae_loss_t)sae_cfg_int(cfg, SAE_P_LOSS), m->output_act, ws->dense.out, x, rows, d, dn->dec_b,
-        grad, g.dec_b, &ws->scr, (sae_loss_reduction_t)sae_cfg_int(cfg, SAE_P_LOSS_REDUCTION));
+    double recon;
+    if (ws->dense.mat) { /* the Matryoshka prefixes' reconstructions */
+        recon = sae_matryoshka_forward(t, x, hd, sc, rows, grad, g.dec_b);
+        if (ws->dense.aux.k > 0)
+            sae_auxk_residual(t, x, ws->dense.out, rows);
+    } else {
+        if (sc) {
+            sae_sparse_decode(sc, rows, sae_model_decoder_rows(m), d, ws->dense.out);
+        } else {
+            sae_mm_gemm(ws->mm, 0, 0, rows, d, h, 1.0f, hd, h, 0, sae_model_decoder_rows(m), d, 1,
+                        0.0f, ws->dense.out, d);
+        }
+        if (ws->dense.aux.k > 0)
+            sae_auxk_residual(t, x, ws->dense.out, rows);
+        recon = sae_loss_apply_reduced(
+            (sae_loss_t)sae_cfg_int(cfg, SAE_P_LOSS), m->output_act, ws->dense.out, x, rows, d,
+            dn->dec_b, grad, g.dec_b, &ws->scr,
+            (sae_loss_reduction_t)sae_cfg_int(cfg, SAE_P_LOSS_REDUCTION));
+    }
     sae_terms_report_one(stats, SAE_TERM_RECON, recon);
 
+    /* Terms that read the atoms (l1.decoder_norm) see their norms. */
+    if (ws->dense.atom_norm) {
+        sae_terms_atom_norms(sae_model_decoder_rows(m), h, d, ws->dense.atom_norm);
+        cs.atom_norm = ws->dense.atom_norm;
+    }
     sae_code_grad_terms_t terms = {0};
     sae_status_t st = code_terms(t, rows, &cs, grad, &terms, stats, &cx);
     if (st != SAE_OK)
@@ -228,6 +259,10 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
         backward_sparse(t, xin, rows, sc, &terms, &g);
     else
         backward_dense(t, xin, hd, rows, &cx, &terms, &g);
+    if (ws->dense.atom_norm)
+        sae_terms_atoms_grad(cfg, &cs, rows, h, sae_model_decoder_rows(m), d,
+                             1.0f - sae_terms_warmup_factor(cfg, t->steps),
+                             dn->tied ? g.enc_w : g.dec_w);
     if (ws->dense.aux.k > 0)
         sae_auxk_backward(t, xin, rows, g.enc_w, g.enc_b, dn->tied ? g.enc_w : g.dec_w);
     /* With the encoder reading x - b_pre, b_pre = decoder.bias also moves

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "model/dense.h"
+#include "sparsity/terms.h"
+#include "train/matryoshka.h"
 
 static int grab(void **p, size_t bytes)
 {
@@ -74,7 +76,12 @@ sae_status_t sae_dense_ws_init(sae_workspace_t *ws, const sae_model_t *m, size_t
         ok = grab((void **)&dw->hd, bh) && grab((void **)&dw->drop_scale, bh);
     if (ok && m->cfg->n_user_regs > 0)
         ok = grab((void **)&dw->extra, bh);
-    ok = ok && init_auxk(&dw->aux, m, batch) && init_code(dw, m, batch, ws->grad);
+    if (ok && sae_cfg_int(m->cfg, SAE_P_NORMALIZE_INPUT))
+        ok = grab((void **)&dw->xs, bd);
+    if (ok && sae_terms_read_atoms(m->cfg))
+        ok = grab((void **)&dw->atom_norm, h * sizeof(float));
+    ok = ok && init_auxk(&dw->aux, m, batch) && init_code(dw, m, batch, ws->grad) &&
+         sae_matryoshka_ws_init(dw, m, batch);
     if (ok && sae_cfg_int(m->cfg, SAE_P_BIAS_INIT) != SAE_BIAS_INIT_ZERO && sae_dense(m)->dec_b)
         ok = grab((void **)&dw->bias_est, d * sizeof(double)) &&
              grab((void **)&dw->bias_work, d * sizeof(double));
@@ -89,9 +96,11 @@ void sae_dense_ws_release(sae_workspace_t *ws)
                     dw->dh,       dw->extra,     dw->row_coef,      dw->col_coef,
                     dw->dval,     ax->dead,      ax->cand,          ax->sel,
                     ax->code.row_ptr, ax->code.idx, ax->code.val,   ax->dval,
-                    ax->res,      ax->grad,      dw->bias_est,      dw->bias_work};
+                    ax->res,      ax->grad,      dw->bias_est,      dw->bias_work,
+                    dw->atom_norm, dw->xs};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         sae_aligned_free(bufs[i]);
+    sae_matryoshka_ws_release(dw);
     if (ws->model)
         sae_dense(ws->model)->code_op->destroy(dw->code_state);
 }

@@ -108,11 +108,19 @@ static int dnet_init(dnet_t *n, const sae_model_t *m, const float *x, size_t row
         (sae_loss_reduction_t)sae_cfg_int(cfg, SAE_P_LOSS_REDUCTION), rows, n->d);
     /* The weights in double, as the config holds them. */
     for (size_t id = 0; id < SAE_N_BUILTIN_TERMS; id++)
-        if (sae_terms[id].penalty_d && sae_terms[id].weight != SAE_TERM_NO_WEIGHT)
+        if (sae_terms[id].penalty_d && sae_terms[id].weight != SAE_TERM_NO_WEIGHT &&
+            sae_term_weight(cfg, id) > 0.0f) /* a gated row may be off */
             n->term_w[id] = sae_cfg_float(cfg, sae_terms[id].weight);
     n->lambda = sae_cfg_float(cfg, SAE_P_WEIGHT_DECAY);
     n->decay_we = n->lambda > 0.0 && sae_cfg_int(cfg, SAE_P_DECAY_ENCODER);
     n->decay_wd = n->lambda > 0.0 && sae_cfg_int(cfg, SAE_P_DECAY_DECODER) && !dn->tied;
+    /* Unit-norm atoms take no decay (train/backprop.c). */
+    if (sae_cfg_int(cfg, SAE_P_UNIT_NORM_DECODER)) {
+        if (dn->tied)
+            n->decay_we = 0;
+        else
+            n->decay_wd = 0;
+    }
     n->we = offset_of(m, dn->enc_w);
     n->be = offset_of(m, dn->enc_b);
     n->wd = offset_of(m, dn->dec_w);
@@ -258,6 +266,10 @@ sae_status_t sae_gradcheck_double_run(sae_trainer_t *t, const float *x, size_t r
         free(ana);
         return sae_fail(t->errmsg, SAE_ERR_NOMEM, "sae_trainer_gradcheck_double: out of memory");
     }
+    /* The sparsity terms' weights at this step (sparsity.warmup_steps). */
+    for (size_t id = 0; id < SAE_N_BUILTIN_TERMS; id++)
+        if (sae_terms[id].warms_up)
+            n.term_w[id] *= (double)sae_terms_warmup_factor(m->cfg, t->steps);
     for (size_t k = 0; k < np; k++)
         p[k] = (double)m->weights[k];
     objective(&n, p, ana, np);
@@ -319,6 +331,16 @@ sae_status_t sae_trainer_gradcheck_double(sae_trainer_t *t, const float *x, size
     if (!sae_dense(m)->code_op->forward_d)
         return sae_fail(t->errmsg, SAE_ERR_UNSUPPORTED,
                         "%s: the double objective has no top-k code: use sae_trainer_gradcheck",
+                        fn);
+    if (sae_cfg_int(m->cfg, SAE_P_NORMALIZE_INPUT))
+        return sae_fail(t->errmsg, SAE_ERR_UNSUPPORTED,
+                        "%s: the double objective does not model arch.normalize_input: use "
+                        "sae_trainer_gradcheck",
+                        fn);
+    if (sae_terms_read_atoms(m->cfg))
+        return sae_fail(t->errmsg, SAE_ERR_UNSUPPORTED,
+                        "%s: the double objective does not model terms on the decoder's norms "
+                        "(l1.decoder_norm): use sae_trainer_gradcheck",
                         fn);
     if (m->cfg->n_user_regs > 0)
         return sae_fail(t->errmsg, SAE_ERR_UNSUPPORTED,

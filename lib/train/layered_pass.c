@@ -95,10 +95,11 @@ static sae_status_t layer_terms(sae_trainer_t *t, size_t i, size_t rows, float *
     const sae_net_layer_t *l = &sae_net(m)->layer[i];
     const float *a = nw->buf.out[i];
     size_t units = l->out_size;
-    sae_code_stats_t cs = {nw->row_sum, nw->col_sum, 0.0, 0.0, NULL};
+    sae_code_stats_t cs = {nw->row_sum, nw->col_sum, 0.0, 0.0, NULL, NULL};
     sae_code_stats(l->spec.act, (float *)a, rows, units, &cs, &nw->scr);
     /* The user terms add their gradient straight into d. */
-    sae_term_bufs_t bufs = {nw->row_coef, nw->col_coef, d, 1, 0};
+    sae_term_bufs_t bufs = {nw->row_coef, nw->col_coef, d, 1, 0,
+                            1.0f - sae_terms_warmup_factor(m->cfg, t->steps)};
     sae_code_grad_terms_t terms = {0};
     sae_status_t st = sae_terms_at_code(m->cfg, &cs, a, rows, units, &bufs, d != NULL, &terms,
                                         sums, t->errmsg);
@@ -157,7 +158,7 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
 
     /* The code's statistics, as the one-hidden-layer model reports them. */
     size_t h = m->code_dim;
-    sae_code_stats_t cs = {ws->row_sum, ws->col_sum, 0.0, 0.0, ws->col_active};
+    sae_code_stats_t cs = {ws->row_sum, ws->col_sum, 0.0, 0.0, ws->col_active, NULL};
     sae_code_stats(m->hidden_act, nw->buf.out[net->code], rows, h, &cs, &nw->scr);
     sae_stats_code(stats, &cs, rows, h);
 

@@ -10,6 +10,8 @@
 #include "sparsity/terms.h"
 #include "train/method.h"
 #include "model/dense.h"
+#include "model/input_scale.h"
+#include "model/kind.h"
 
 sae_status_t sae_trainer_create(sae_model_t *model, sae_trainer_t **out)
 {
@@ -98,11 +100,20 @@ static sae_status_t check_data(sae_trainer_t *t, const char *fn, const float *x,
 void sae_trainer_init_bias(sae_trainer_t *t, const float *x, size_t rows)
 {
     sae_model_t *m = t->model;
+    size_t n = rows < SAE_BIAS_INIT_MAX_ROWS ? rows : SAE_BIAS_INIT_MAX_ROWS;
+    /* arch.normalize_input: the scale first, from the same rows. */
+    if (m->kind == &sae_kind_dense && sae_model_input_scale_pending(m))
+        sae_model_estimate_input_scale(m, x, rows, n);
     if (!sae_dense(m)->bias_init_pending || !t->ws.dense.bias_est)
         return;
-    size_t n = rows < SAE_BIAS_INIT_MAX_ROWS ? rows : SAE_BIAS_INIT_MAX_ROWS;
     sae_model_set_bias_from(m, x, rows, n, (sae_bias_init_t)sae_cfg_int(m->cfg, SAE_P_BIAS_INIT),
                             t->ws.dense.bias_est, t->ws.dense.bias_work);
+    /* The bias lives in the scaled space; the mean and the geometric median
+     * of s x are s times those of x. */
+    float s = sae_model_input_scale(m);
+    if (s != 1.0f)
+        for (size_t i = 0; i < m->input_dim; i++)
+            sae_dense(m)->dec_b[i] *= s;
 }
 
 /* Row-weighted running means of statistics. */

@@ -42,6 +42,12 @@ typedef struct sae_dense_ws {
     int sparse_path;   /* decode and backpropagate through active units only */
     float *dval;       /* [B x max_active] gradient at the active units */
     sae_auxk_ws_t aux;
+    /* [H] the decoder rows' norms, when a term reads them (l1.decoder_norm). */
+    float *atom_norm;
+    /* [B x D] the batch times arch.input_scale (arch.normalize_input), or NULL. */
+    float *xs;
+    /* matryoshka.prefixes: the prefixes' buffers (train/matryoshka.h), or NULL. */
+    struct sae_matryoshka_ws *mat;
     /* arch.bias_init: the estimate and Weiszfeld's sums, [D] doubles each. */
     double *bias_est, *bias_work;
 } sae_dense_ws_t;
@@ -75,6 +81,19 @@ sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_
 void sae_workspace_release(sae_workspace_t *ws);
 
 enum { SAE_DATA_NONE = 0, SAE_DATA_MEMORY = 1, SAE_DATA_SOURCE = 2 };
+/* Per-trainer state of the training recipes (issue 9), in one place so
+ * that a checkpoint saves it whole. Fields:
+ *   resample_events  dead-unit resamplings done (train/resample.c)
+ *   resampled_units  units given new directions by them, in all
+ *   last_resample    the step after which the last one ran (0: none)
+ * Nothing else is kept: the rate schedule and the sparsity warm-up read
+ * t->steps only, resampling draws from t->rng and reads ws.idle, and the
+ * input scale lives in the model's config (arch.input_scale). */
+typedef struct sae_recipe_state {
+    uint64_t resample_events;
+    uint64_t resampled_units;
+    uint64_t last_resample;
+} sae_recipe_state_t;
 
 struct sae_trainer {
     sae_model_t *model;
@@ -112,6 +131,7 @@ struct sae_trainer {
         uint32_t terms[SAE_MAX_TERMS]; /* epoch: the terms' ids (sparsity/terms.h) */
         uint64_t model[1];     /* bias_init_pending of the dense kind */
     } pack;
+    sae_recipe_state_t recipe;
     sae_progress_fn callback;
     void *callback_data;
     char errmsg[SAE_ERRMSG_SIZE];

@@ -172,6 +172,8 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any], bool]] = {
                                                 _P(c_size_t), _P(c_void_p)], False),
     "sae_model_set_tensor": (sae_status_t, [sae_model_p, c_char_p, c_size_t, c_size_t,
                                             float_p], True),
+    # 0.4, arch2: input normalisation folded into the weights
+    "sae_model_fold_input_scale": (sae_status_t, [sae_model_p], True),
     "sae_model_layer_count": (c_size_t, [sae_model_p], False),
     "sae_model_layer_shape": (sae_status_t, [sae_model_p, c_size_t, _P(c_size_t), _P(c_size_t),
                                              _P(c_size_t)], False),
