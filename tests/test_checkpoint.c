@@ -643,6 +643,76 @@ static void test_committed_checkpoint_loads(void **state)
     sae_model_free(m);
 }
 
+/* A source that cannot save or restore its cursor, or that does not give
+ * its rows again after the same reset, is reported, never trained on. */
+static int failing_save(void *u, void *buf, size_t size)
+{
+    (void)u, (void)buf, (void)size;
+    return 7;
+}
+
+static int failing_restore(void *u, const void *buf, size_t size)
+{
+    (void)u, (void)buf, (void)size;
+    return 9;
+}
+
+static int short_next(void *u, float *out, size_t max_rows, size_t dim, size_t *rows)
+{
+    shuf_src_t *s = u;
+    if (s->pos >= 10) { /* after a resume, the epoch is only 10 rows long */
+        *rows = 0;
+        return 0;
+    }
+    return src_next(u, out, max_rows < 10 - s->pos ? max_rows : 10 - s->pos, dim, rows);
+}
+
+static void test_source_position_errors(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = base("adam");
+    float *x = data();
+    char path[512];
+    snprintf(path, sizeof path, "%s/s.ckpt", tu_tmpdir());
+    sae_model_t *m;
+    sae_trainer_t *t;
+    tu_assert_status(sae_model_create(cfg, &m), SAE_OK);
+    tu_assert_status(sae_trainer_create(m, &t), SAE_OK);
+    shuf_src_t src = {.x = x};
+    sae_source_ops_t ops = ops_cursor;
+    ops.save_cursor = failing_save;
+    tu_assert_status(sae_trainer_fit_source(t, &ops, &src, 0, 3), SAE_OK);
+    tu_assert_status(sae_trainer_save_checkpoint(t, path), SAE_ERR_SOURCE);
+    assert_non_null(strstr(sae_trainer_errmsg(t), "save_cursor failed (7)"));
+    assert_int_equal(access(path, F_OK), -1);
+    /* With a working cursor: saved; restored by a source that fails. */
+    tu_assert_status(sae_trainer_fit_source(t, &ops_cursor, &src, 0, 1), SAE_OK);
+    tu_assert_status(sae_trainer_save_checkpoint(t, path), SAE_OK);
+    sae_trainer_free(t);
+    sae_model_free(m);
+    tu_assert_status(sae_trainer_load_checkpoint(path, &m, &t), SAE_OK);
+    ops = ops_cursor;
+    ops.restore_cursor = failing_restore;
+    tu_assert_status(sae_trainer_fit_source(t, &ops, &src, 0, 1), SAE_ERR_SOURCE);
+    assert_non_null(strstr(sae_trainer_errmsg(t), "restore_cursor failed (9)"));
+    assert_int_equal(sae_trainer_steps(t), 4);
+    sae_trainer_free(t);
+    sae_model_free(m);
+    /* Replayed (no cursor ops) by a source whose epoch is now shorter
+     * than the 32 rows the interrupted one had used. */
+    tu_assert_status(sae_trainer_load_checkpoint(path, &m, &t), SAE_OK);
+    ops = ops_replay;
+    ops.next_batch = short_next;
+    tu_assert_status(sae_trainer_fit_source(t, &ops, &src, 0, 1), SAE_ERR_DIMENSION);
+    assert_non_null(strstr(sae_trainer_errmsg(t), "replaying the interrupted epoch"));
+    assert_int_equal(sae_trainer_steps(t), 4);
+    sae_trainer_free(t);
+    sae_model_free(m);
+    unlink(path);
+    free(x);
+    sae_config_free(cfg);
+}
+
 static double penalty(void *u, const float *h, size_t rows, size_t units, float w, float *g)
 {
     (void)u;
@@ -689,6 +759,7 @@ int main(void)
         cmocka_unit_test(test_checkpoint_is_a_model_file),
         cmocka_unit_test(test_hostile_checkpoints),
         cmocka_unit_test(test_user_regularizers_are_refused),
+        cmocka_unit_test(test_source_position_errors),
         cmocka_unit_test(test_committed_checkpoint_loads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
