@@ -581,7 +581,8 @@ static void test_hostile_checkpoints(void **state)
     expect_refused(t, RESHAPE, "trainer.optim.m.encoder.weight", SAE_ERR_FORMAT,
                    "shape [5,10] does not match the trainer's [6,10]");
     expect_refused(t, RESHAPE, "trainer.activity.idle", SAE_ERR_FORMAT, "does not match");
-    expect_refused(t, RETYPE, "trainer.step", SAE_ERR_FORMAT, "has dtype U32; the trainer's is U64");
+    expect_refused(t, RETYPE, "trainer.step", SAE_ERR_FORMAT,
+                   "has dtype U32; the trainer's is U64");
     expect_refused(t, EXTRA, "", SAE_ERR_FORMAT, "unexpected tensor 'trainer.surprise'");
     expect_refused(t, VERSION, "", SAE_ERR_VERSION, "checkpoint_version '2'");
     expect_refused(t, NAN_MOMENT, "trainer.optim.m.encoder.weight", SAE_ERR_FORMAT,

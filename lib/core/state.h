@@ -26,7 +26,7 @@ const char *sae_dtype_name(sae_dtype_t dt); /* "F32", ... */
 int sae_dtype_parse(const char *name, sae_dtype_t *dt);
 
 #define SAE_STATE_NAME 96
-#define SAE_STATE_MAX 160
+#define SAE_STATE_MAX  160
 
 /* One array of state. On load the file's array must have this name, type
  * and shape, except that with resize the first dimension is the file's:
@@ -35,7 +35,7 @@ typedef struct sae_state_entry {
     char name[SAE_STATE_NAME];
     sae_dtype_t dtype;
     void *data;
-    size_t ndim;     /* 1 or 2 */
+    size_t ndim; /* 1 or 2 */
     size_t shape[2];
     void *(*resize)(void *ctx, size_t n);
     void *ctx;
