@@ -364,6 +364,78 @@ static void test_resume_bf16(void **state)
     all_feeds(cfg);
 }
 
+/* Code operators and recipes of other 0.4 branches (arch: JumpReLU with
+ * L0, gated, BatchTopK's inference threshold; arch2: schedules, sparsity
+ * warm-up, resampling, input normalisation, Matryoshka prefixes). Their
+ * keys are set by name, so these cases skip in a build without them and
+ * hold the checkpoint table to them in a build with them: learned and
+ * estimated tensors are model tensors (saved with the model, moments per
+ * tensor), per-trainer state needs its row in train/state.c. */
+static sae_config_t *with_keys(const char *optim, const char *const *kv)
+{
+    sae_config_t *cfg = base(optim);
+    for (size_t i = 0; kv[i]; i += 2)
+        if (sae_config_set(cfg, kv[i], kv[i + 1]) != SAE_OK) {
+            print_message("skipped: %s = %s is not in this build\n", kv[i], kv[i + 1]);
+            sae_config_free(cfg);
+            return NULL;
+        }
+    return cfg;
+}
+
+static void resume_with(const char *optim, const char *const *kv)
+{
+    sae_config_t *cfg = with_keys(optim, kv);
+    if (!cfg)
+        skip();
+    all_feeds(cfg);
+}
+
+static void test_resume_jumprelu_l0(void **state)
+{
+    (void)state;
+    static const char *const kv[] = {"arch.hidden_activation", "jumprelu",
+                                     "jumprelu.threshold_init", "0.05", "l0.weight", "0.01",
+                                     NULL};
+    resume_with("adam", kv);
+}
+
+static void test_resume_gated(void **state)
+{
+    (void)state;
+    static const char *const kv[] = {"arch.hidden_activation", "relu", "arch.gated", "true",
+                                     "l1.weight", "0.01", NULL};
+    resume_with("adam", kv);
+}
+
+static void test_resume_batch_topk_threshold(void **state)
+{
+    (void)state;
+    static const char *const kv[] = {"arch.hidden_activation", "relu", "topk.k", "2",
+                                     "topk.mode", "batch", "topk.inference", "threshold",
+                                     NULL};
+    resume_with("sgd", kv);
+}
+
+static void test_resume_recipes(void **state)
+{
+    (void)state;
+    static const char *const kv[] = {"arch.hidden_activation", "relu", "l1.weight", "0.05",
+                                     "schedule.type", "cosine", "schedule.warmup_steps", "4",
+                                     "schedule.total_steps", "23", "sparsity.warmup_steps", "6",
+                                     "resample.every", "7", "resample.dead_after", "8",
+                                     "arch.normalize_input", "true", NULL};
+    resume_with("adam", kv);
+}
+
+static void test_resume_matryoshka(void **state)
+{
+    (void)state;
+    static const char *const kv[] = {"arch.hidden_activation", "relu", "topk.k", "3",
+                                     "matryoshka.prefixes", "2,4,6", NULL};
+    resume_with("adam", kv);
+}
+
 /* A layered model: its own tensors and pass, the same table. */
 static void test_resume_layered_conv(void **state)
 {
@@ -755,6 +827,11 @@ int main(void)
         cmocka_unit_test(test_resume_batch_topk_sgd),
         cmocka_unit_test(test_resume_rank_order_and_nsc),
         cmocka_unit_test(test_resume_layered_conv),
+        cmocka_unit_test(test_resume_jumprelu_l0),
+        cmocka_unit_test(test_resume_gated),
+        cmocka_unit_test(test_resume_batch_topk_threshold),
+        cmocka_unit_test(test_resume_recipes),
+        cmocka_unit_test(test_resume_matryoshka),
         cmocka_unit_test(test_resume_bf16),
         cmocka_unit_test(test_resume_without_state_differs),
         cmocka_unit_test(test_checkpoint_is_a_model_file),
