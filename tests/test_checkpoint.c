@@ -650,6 +650,22 @@ static void test_hostile_checkpoints(void **state)
     expect_refused(t, DROP, "trainer.optim.v.encoder.weight", SAE_ERR_FORMAT,
                    "tensor 'trainer.optim.v.encoder.weight' is missing");
     expect_refused(t, DROP, "trainer.rng", SAE_ERR_FORMAT, "'trainer.rng' is missing");
+    /* Optional entries may be absent, and are then checked as empty: the
+     * epoch under way needs its permutation; no cursor is no cursor. */
+    expect_refused(t, DROP, "trainer.data.order", SAE_ERR_FORMAT,
+                   "a permutation of 0 rows for an epoch of 37");
+    {
+        char path[512];
+        snprintf(path, sizeof path, "%s/opt.ckpt", tu_tmpdir());
+        write_changed(t, path, DROP, "trainer.source.cursor");
+        sae_model_t *mo;
+        sae_trainer_t *to;
+        tu_assert_status(sae_trainer_load_checkpoint(path, &mo, &to), SAE_OK);
+        assert_int_equal(sae_trainer_steps(to), 7);
+        sae_trainer_free(to);
+        sae_model_free(mo);
+        unlink(path);
+    }
     expect_refused(t, RESHAPE, "trainer.optim.m.encoder.weight", SAE_ERR_FORMAT,
                    "shape [5,10] does not match the trainer's [6,10]");
     expect_refused(t, RESHAPE, "trainer.activity.idle", SAE_ERR_FORMAT, "does not match");

@@ -39,6 +39,10 @@ typedef struct sae_state_entry {
     size_t shape[2];
     void *(*resize)(void *ctx, size_t n);
     void *ctx;
+    /* A file without it still loads: the entry keeps the value a new
+     * trainer has (a resizable one is sized 0). For state added after
+     * checkpoint_version 1 files exist, so that they stay readable. */
+    int optional;
 } sae_state_entry_t;
 
 typedef struct sae_state_list {
@@ -53,5 +57,7 @@ sae_status_t sae_state_add(sae_state_list_t *l, const char *prefix, const char *
                            sae_dtype_t dt, void *data, size_t rows, size_t cols);
 /* The last entry's first dimension comes from the file (see resize). */
 void sae_state_resizable(sae_state_list_t *l, void *(*resize)(void *ctx, size_t n), void *ctx);
+/* The last entry may be absent from a file (see optional). */
+void sae_state_optional(sae_state_list_t *l);
 
 #endif

@@ -118,6 +118,12 @@ static sae_status_t match_state(st_load_t *ld, sae_state_list_t *l)
                 e = &ld->entries[i];
                 used[i] = 1;
             }
+        if (!e && s->optional) {
+            if (s->resize && !(s->data = s->resize(s->ctx, 0)))
+                return sae_st_fail(ld, SAE_ERR_NOMEM, "out of memory for tensor '%s'", s->name);
+            s->shape[0] = s->resize ? 0 : s->shape[0];
+            continue;
+        }
         if (!e)
             return sae_st_fail(ld, SAE_ERR_FORMAT, "tensor '%s' is missing", s->name);
         if (e->dtype != s->dtype)

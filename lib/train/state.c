@@ -52,6 +52,7 @@ static sae_status_t data_position(sae_trainer_t *t, sae_state_list_t *l)
         st = sae_state_add(l, "trainer.data.order", NULL, SAE_DT_U32, t->order, t->order_len, 0);
     if (st == SAE_OK) {
         sae_state_resizable(l, resize_order, t);
+        sae_state_optional(l); /* absent: none (refused where one is needed) */
         st = sae_state_add(l, "trainer.data.epoch_sums", NULL, SAE_DT_F64, p->sums,
                            5 + SAE_MAX_TERMS, 0);
     }
@@ -64,6 +65,7 @@ static sae_status_t data_position(sae_trainer_t *t, sae_state_list_t *l)
         st = sae_state_add(l, "trainer.source.cursor", NULL, SAE_DT_U8, t->src_cursor,
                            (size_t)t->src_cursor_len, 0);
         sae_state_resizable(l, resize_cursor, t);
+        sae_state_optional(l); /* absent: no cursor */
     }
     return st;
 }
