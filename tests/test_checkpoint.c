@@ -364,6 +364,78 @@ static void test_resume_bf16(void **state)
     all_feeds(cfg);
 }
 
+/* Code operators and recipes of other 0.4 branches (arch: JumpReLU with
+ * L0, gated, BatchTopK's inference threshold; arch2: schedules, sparsity
+ * warm-up, resampling, input normalisation, Matryoshka prefixes). Their
+ * keys are set by name, so these cases skip in a build without them and
+ * hold the checkpoint table to them in a build with them: learned and
+ * estimated tensors are model tensors (saved with the model, moments per
+ * tensor), per-trainer state needs its row in train/state.c. */
+static sae_config_t *with_keys(const char *optim, const char *const *kv)
+{
+    sae_config_t *cfg = base(optim);
+    for (size_t i = 0; kv[i]; i += 2)
+        if (sae_config_set(cfg, kv[i], kv[i + 1]) != SAE_OK) {
+            print_message("skipped: %s = %s is not in this build\n", kv[i], kv[i + 1]);
+            sae_config_free(cfg);
+            return NULL;
+        }
+    return cfg;
+}
+
+static void resume_with(const char *optim, const char *const *kv)
+{
+    sae_config_t *cfg = with_keys(optim, kv);
+    if (!cfg)
+        skip();
+    all_feeds(cfg);
+}
+
+static void test_resume_jumprelu_l0(void **state)
+{
+    (void)state;
+    static const char *const kv[] = {"arch.hidden_activation", "jumprelu",
+                                     "jumprelu.threshold_init", "0.05", "l0.weight", "0.01",
+                                     NULL};
+    resume_with("adam", kv);
+}
+
+static void test_resume_gated(void **state)
+{
+    (void)state;
+    static const char *const kv[] = {"arch.hidden_activation", "relu", "arch.gated", "true",
+                                     "l1.weight", "0.01", NULL};
+    resume_with("adam", kv);
+}
+
+static void test_resume_batch_topk_threshold(void **state)
+{
+    (void)state;
+    static const char *const kv[] = {"arch.hidden_activation", "relu", "topk.k", "2",
+                                     "topk.mode", "batch", "topk.inference", "threshold",
+                                     NULL};
+    resume_with("sgd", kv);
+}
+
+static void test_resume_recipes(void **state)
+{
+    (void)state;
+    static const char *const kv[] = {"arch.hidden_activation", "relu", "l1.weight", "0.05",
+                                     "schedule.type", "cosine", "schedule.warmup_steps", "4",
+                                     "schedule.total_steps", "23", "sparsity.warmup_steps", "6",
+                                     "resample.every", "7", "resample.dead_after", "8",
+                                     "arch.normalize_input", "true", NULL};
+    resume_with("adam", kv);
+}
+
+static void test_resume_matryoshka(void **state)
+{
+    (void)state;
+    static const char *const kv[] = {"arch.hidden_activation", "relu", "topk.k", "3",
+                                     "matryoshka.prefixes", "2,4,6", NULL};
+    resume_with("adam", kv);
+}
+
 /* A layered model: its own tensors and pass, the same table. */
 static void test_resume_layered_conv(void **state)
 {
@@ -578,10 +650,27 @@ static void test_hostile_checkpoints(void **state)
     expect_refused(t, DROP, "trainer.optim.v.encoder.weight", SAE_ERR_FORMAT,
                    "tensor 'trainer.optim.v.encoder.weight' is missing");
     expect_refused(t, DROP, "trainer.rng", SAE_ERR_FORMAT, "'trainer.rng' is missing");
+    /* Optional entries may be absent, and are then checked as empty: the
+     * epoch under way needs its permutation; no cursor is no cursor. */
+    expect_refused(t, DROP, "trainer.data.order", SAE_ERR_FORMAT,
+                   "a permutation of 0 rows for an epoch of 37");
+    {
+        char path[512];
+        snprintf(path, sizeof path, "%s/opt.ckpt", tu_tmpdir());
+        write_changed(t, path, DROP, "trainer.source.cursor");
+        sae_model_t *mo;
+        sae_trainer_t *to;
+        tu_assert_status(sae_trainer_load_checkpoint(path, &mo, &to), SAE_OK);
+        assert_int_equal(sae_trainer_steps(to), 7);
+        sae_trainer_free(to);
+        sae_model_free(mo);
+        unlink(path);
+    }
     expect_refused(t, RESHAPE, "trainer.optim.m.encoder.weight", SAE_ERR_FORMAT,
                    "shape [5,10] does not match the trainer's [6,10]");
     expect_refused(t, RESHAPE, "trainer.activity.idle", SAE_ERR_FORMAT, "does not match");
-    expect_refused(t, RETYPE, "trainer.step", SAE_ERR_FORMAT, "has dtype U32; the trainer's is U64");
+    expect_refused(t, RETYPE, "trainer.step", SAE_ERR_FORMAT,
+                   "has dtype U32; the trainer's is U64");
     expect_refused(t, EXTRA, "", SAE_ERR_FORMAT, "unexpected tensor 'trainer.surprise'");
     expect_refused(t, VERSION, "", SAE_ERR_VERSION, "checkpoint_version '2'");
     expect_refused(t, NAN_MOMENT, "trainer.optim.m.encoder.weight", SAE_ERR_FORMAT,
@@ -643,6 +732,76 @@ static void test_committed_checkpoint_loads(void **state)
     sae_model_free(m);
 }
 
+/* A source that cannot save or restore its cursor, or that does not give
+ * its rows again after the same reset, is reported, never trained on. */
+static int failing_save(void *u, void *buf, size_t size)
+{
+    (void)u, (void)buf, (void)size;
+    return 7;
+}
+
+static int failing_restore(void *u, const void *buf, size_t size)
+{
+    (void)u, (void)buf, (void)size;
+    return 9;
+}
+
+static int short_next(void *u, float *out, size_t max_rows, size_t dim, size_t *rows)
+{
+    shuf_src_t *s = u;
+    if (s->pos >= 10) { /* after a resume, the epoch is only 10 rows long */
+        *rows = 0;
+        return 0;
+    }
+    return src_next(u, out, max_rows < 10 - s->pos ? max_rows : 10 - s->pos, dim, rows);
+}
+
+static void test_source_position_errors(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = base("adam");
+    float *x = data();
+    char path[512];
+    snprintf(path, sizeof path, "%s/s.ckpt", tu_tmpdir());
+    sae_model_t *m;
+    sae_trainer_t *t;
+    tu_assert_status(sae_model_create(cfg, &m), SAE_OK);
+    tu_assert_status(sae_trainer_create(m, &t), SAE_OK);
+    shuf_src_t src = {.x = x};
+    sae_source_ops_t ops = ops_cursor;
+    ops.save_cursor = failing_save;
+    tu_assert_status(sae_trainer_fit_source(t, &ops, &src, 0, 3), SAE_OK);
+    tu_assert_status(sae_trainer_save_checkpoint(t, path), SAE_ERR_SOURCE);
+    assert_non_null(strstr(sae_trainer_errmsg(t), "save_cursor failed (7)"));
+    assert_int_equal(access(path, F_OK), -1);
+    /* With a working cursor: saved; restored by a source that fails. */
+    tu_assert_status(sae_trainer_fit_source(t, &ops_cursor, &src, 0, 1), SAE_OK);
+    tu_assert_status(sae_trainer_save_checkpoint(t, path), SAE_OK);
+    sae_trainer_free(t);
+    sae_model_free(m);
+    tu_assert_status(sae_trainer_load_checkpoint(path, &m, &t), SAE_OK);
+    ops = ops_cursor;
+    ops.restore_cursor = failing_restore;
+    tu_assert_status(sae_trainer_fit_source(t, &ops, &src, 0, 1), SAE_ERR_SOURCE);
+    assert_non_null(strstr(sae_trainer_errmsg(t), "restore_cursor failed (9)"));
+    assert_int_equal(sae_trainer_steps(t), 4);
+    sae_trainer_free(t);
+    sae_model_free(m);
+    /* Replayed (no cursor ops) by a source whose epoch is now shorter
+     * than the 32 rows the interrupted one had used. */
+    tu_assert_status(sae_trainer_load_checkpoint(path, &m, &t), SAE_OK);
+    ops = ops_replay;
+    ops.next_batch = short_next;
+    tu_assert_status(sae_trainer_fit_source(t, &ops, &src, 0, 1), SAE_ERR_DIMENSION);
+    assert_non_null(strstr(sae_trainer_errmsg(t), "replaying the interrupted epoch"));
+    assert_int_equal(sae_trainer_steps(t), 4);
+    sae_trainer_free(t);
+    sae_model_free(m);
+    unlink(path);
+    free(x);
+    sae_config_free(cfg);
+}
+
 static double penalty(void *u, const float *h, size_t rows, size_t units, float w, float *g)
 {
     (void)u;
@@ -684,11 +843,17 @@ int main(void)
         cmocka_unit_test(test_resume_batch_topk_sgd),
         cmocka_unit_test(test_resume_rank_order_and_nsc),
         cmocka_unit_test(test_resume_layered_conv),
+        cmocka_unit_test(test_resume_jumprelu_l0),
+        cmocka_unit_test(test_resume_gated),
+        cmocka_unit_test(test_resume_batch_topk_threshold),
+        cmocka_unit_test(test_resume_recipes),
+        cmocka_unit_test(test_resume_matryoshka),
         cmocka_unit_test(test_resume_bf16),
         cmocka_unit_test(test_resume_without_state_differs),
         cmocka_unit_test(test_checkpoint_is_a_model_file),
         cmocka_unit_test(test_hostile_checkpoints),
         cmocka_unit_test(test_user_regularizers_are_refused),
+        cmocka_unit_test(test_source_position_errors),
         cmocka_unit_test(test_committed_checkpoint_loads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -258,6 +258,20 @@ static void test_source_errors(void **state)
     src.nan_at = 0;
     assert_int_equal(sae_trainer_steps(t), 1);
 
+    /* L-BFGS needs the whole data set in memory. */
+    sae_config_t *lb = config();
+    assert_int_equal(sae_config_set(lb, "optim.type", "lbfgs"), SAE_OK);
+    sae_model_t *ml;
+    sae_trainer_t *tl;
+    assert_int_equal(sae_model_create(lb, &ml), SAE_OK);
+    if (sae_trainer_create(ml, &tl) == SAE_OK) {
+        tu_assert_status(sae_trainer_fit_source(tl, &arr_ops, &src, 1, 0), SAE_ERR_STATE);
+        assert_non_null(strstr(sae_trainer_errmsg(tl), "in memory"));
+        sae_trainer_free(tl);
+    }
+    sae_model_free(ml);
+    sae_config_free(lb);
+
     counts_t c = {.cancel_at = 2};
     assert_int_equal(sae_trainer_set_callback(t, count_cb, &c), SAE_OK);
     tu_assert_status(sae_trainer_fit_source(t, &arr_ops, &src, 3, 0), SAE_ERR_CANCELLED);

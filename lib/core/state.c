@@ -56,3 +56,8 @@ void sae_state_resizable(sae_state_list_t *l, void *(*resize)(void *ctx, size_t 
     l->e[l->n - 1].resize = resize;
     l->e[l->n - 1].ctx = ctx;
 }
+
+void sae_state_optional(sae_state_list_t *l)
+{
+    l->e[l->n - 1].optional = 1;
+}

@@ -26,7 +26,7 @@ const char *sae_dtype_name(sae_dtype_t dt); /* "F32", ... */
 int sae_dtype_parse(const char *name, sae_dtype_t *dt);
 
 #define SAE_STATE_NAME 96
-#define SAE_STATE_MAX 160
+#define SAE_STATE_MAX  160
 
 /* One array of state. On load the file's array must have this name, type
  * and shape, except that with resize the first dimension is the file's:
@@ -35,10 +35,14 @@ typedef struct sae_state_entry {
     char name[SAE_STATE_NAME];
     sae_dtype_t dtype;
     void *data;
-    size_t ndim;     /* 1 or 2 */
+    size_t ndim; /* 1 or 2 */
     size_t shape[2];
     void *(*resize)(void *ctx, size_t n);
     void *ctx;
+    /* A file without it still loads: the entry keeps the value a new
+     * trainer has (a resizable one is sized 0). For state added after
+     * checkpoint_version 1 files exist, so that they stay readable. */
+    int optional;
 } sae_state_entry_t;
 
 typedef struct sae_state_list {
@@ -53,5 +57,7 @@ sae_status_t sae_state_add(sae_state_list_t *l, const char *prefix, const char *
                            sae_dtype_t dt, void *data, size_t rows, size_t cols);
 /* The last entry's first dimension comes from the file (see resize). */
 void sae_state_resizable(sae_state_list_t *l, void *(*resize)(void *ctx, size_t n), void *ctx);
+/* The last entry may be absent from a file (see optional). */
+void sae_state_optional(sae_state_list_t *l);
 
 #endif

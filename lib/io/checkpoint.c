@@ -118,6 +118,12 @@ static sae_status_t match_state(st_load_t *ld, sae_state_list_t *l)
                 e = &ld->entries[i];
                 used[i] = 1;
             }
+        if (!e && s->optional) {
+            if (s->resize && !(s->data = s->resize(s->ctx, 0)))
+                return sae_st_fail(ld, SAE_ERR_NOMEM, "out of memory for tensor '%s'", s->name);
+            s->shape[0] = s->resize ? 0 : s->shape[0];
+            continue;
+        }
         if (!e)
             return sae_st_fail(ld, SAE_ERR_FORMAT, "tensor '%s' is missing", s->name);
         if (e->dtype != s->dtype)
@@ -134,8 +140,8 @@ static sae_status_t match_state(st_load_t *ld, sae_state_list_t *l)
             format_shape(e->shape, e->ndim, got, sizeof got);
             format_shape(want, s->ndim, exp, sizeof exp);
             return sae_st_fail(ld, SAE_ERR_FORMAT,
-                               "tensor '%s' shape %s does not match the trainer's %s", s->name,
-                               got, exp);
+                               "tensor '%s' shape %s does not match the trainer's %s", s->name, got,
+                               exp);
         }
         if (s->resize) {
             s->data = s->resize(s->ctx, (size_t)e->shape[0]);
@@ -165,8 +171,7 @@ static sae_status_t check_finite(st_load_t *ld, const sae_state_list_t *l)
             for (size_t i = 0; i < n; i++) {
                 double v = ((const double *)s->data)[i];
                 if (!(v - v == 0.0))
-                    return sae_st_fail(ld, SAE_ERR_FORMAT, "tensor '%s' holds NaN or Inf",
-                                       s->name);
+                    return sae_st_fail(ld, SAE_ERR_FORMAT, "tensor '%s' holds NaN or Inf", s->name);
             }
     }
     return SAE_OK;
@@ -181,7 +186,9 @@ sae_status_t sae_trainer_load_checkpoint(const char *path, sae_model_t **model_o
         *trainer_out = NULL;
     if (!path || !model_out || !trainer_out)
         return sae_fail_global(SAE_ERR_NULL, "sae_trainer_load_checkpoint: %s is NULL",
-                               !path ? "path" : !model_out ? "model" : "trainer");
+                               !path        ? "path"
+                               : !model_out ? "model"
+                                            : "trainer");
     st_load_t *ld = calloc(1, sizeof *ld);
     sae_state_list_t *l = malloc(sizeof *l);
     if (!ld || !l) {

@@ -54,9 +54,8 @@ typedef struct st_load {
 } st_load_t;
 
 /* The message starts with the file's name; into sae_last_error(). */
-__attribute__((format(printf, 3, 4))) sae_status_t sae_st_fail(const st_load_t *ld,
-                                                               sae_status_t status,
-                                                               const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) sae_status_t
+sae_st_fail(const st_load_t *ld, sae_status_t status, const char *fmt, ...);
 /* Everything up to the model's tensors matched (ld->model allocated). */
 sae_status_t sae_st_open_model(st_load_t *ld);
 /* The data section, checksum and the model's finiteness. */

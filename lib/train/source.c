@@ -29,8 +29,7 @@ static sae_status_t take_ops(sae_trainer_t *t, const sae_source_ops_t *ops, void
     memset(&o, 0, sizeof o);
     memcpy(&o, ops, ops->struct_size < sizeof o ? ops->struct_size : sizeof o);
     if (!o.next_batch || !o.reset)
-        return sae_fail(t->errmsg, SAE_ERR_BAD_VALUE,
-                        "sae_trainer_fit_source: ops->%s is NULL",
+        return sae_fail(t->errmsg, SAE_ERR_BAD_VALUE, "sae_trainer_fit_source: ops->%s is NULL",
                         o.next_batch ? "reset" : "next_batch");
     int cursors = !!o.cursor_size + !!o.save_cursor + !!o.restore_cursor;
     if (cursors != 0 && cursors != 3)

@@ -46,24 +46,26 @@ static sae_status_t counters(sae_trainer_t *t, sae_state_list_t *l)
 static sae_status_t data_position(sae_trainer_t *t, sae_state_list_t *l)
 {
     struct sae_state_pack *p = &t->pack;
-    sae_status_t st = sae_state_add(l, "trainer.data.position", NULL, SAE_DT_U64, p->position,
-                                    4, 0);
+    sae_status_t st =
+        sae_state_add(l, "trainer.data.position", NULL, SAE_DT_U64, p->position, 4, 0);
     if (st == SAE_OK)
         st = sae_state_add(l, "trainer.data.order", NULL, SAE_DT_U32, t->order, t->order_len, 0);
     if (st == SAE_OK) {
         sae_state_resizable(l, resize_order, t);
+        sae_state_optional(l); /* absent: none (refused where one is needed) */
         st = sae_state_add(l, "trainer.data.epoch_sums", NULL, SAE_DT_F64, p->sums,
                            5 + SAE_MAX_TERMS, 0);
     }
     if (st == SAE_OK)
         st = sae_state_add(l, "trainer.data.epoch_counts", NULL, SAE_DT_U64, p->counts, 3, 0);
     if (st == SAE_OK)
-        st = sae_state_add(l, "trainer.data.epoch_terms", NULL, SAE_DT_U32, p->terms,
-                           SAE_MAX_TERMS, 0);
+        st = sae_state_add(l, "trainer.data.epoch_terms", NULL, SAE_DT_U32, p->terms, SAE_MAX_TERMS,
+                           0);
     if (st == SAE_OK) {
         st = sae_state_add(l, "trainer.source.cursor", NULL, SAE_DT_U8, t->src_cursor,
                            (size_t)t->src_cursor_len, 0);
         sae_state_resizable(l, resize_cursor, t);
+        sae_state_optional(l); /* absent: no cursor */
     }
     return st;
 }
@@ -73,13 +75,13 @@ static sae_status_t data_position(sae_trainer_t *t, sae_state_list_t *l)
 static sae_status_t activity(sae_trainer_t *t, sae_state_list_t *l)
 {
     size_t h = t->model->code_dim;
-    sae_status_t st = sae_state_add(l, "trainer.activity.fired", NULL, SAE_DT_U64, t->ws.fired,
-                                    h, 0);
+    sae_status_t st =
+        sae_state_add(l, "trainer.activity.fired", NULL, SAE_DT_U64, t->ws.fired, h, 0);
     if (st == SAE_OK)
         st = sae_state_add(l, "trainer.activity.idle", NULL, SAE_DT_U64, t->ws.idle, h, 0);
     if (st == SAE_OK)
-        st = sae_state_add(l, "trainer.activity.rows_seen", NULL, SAE_DT_U64, &t->ws.rows_seen,
-                           1, 0);
+        st = sae_state_add(l, "trainer.activity.rows_seen", NULL, SAE_DT_U64, &t->ws.rows_seen, 1,
+                           0);
     return st;
 }
 
@@ -171,8 +173,8 @@ sae_status_t sae_trainer_state_unpack(sae_trainer_t *t, char *errbuf)
     if (kind == SAE_DATA_MEMORY && pos > 0 &&
         sae_cfg_int(t->model->cfg, SAE_P_SAMPLING) == SAE_SAMPLE_SHUFFLE && t->order_len != rows)
         return sae_fail(errbuf, SAE_ERR_FORMAT,
-                        "checkpoint: a permutation of %zu rows for an epoch of %llu",
-                        t->order_len, (unsigned long long)rows);
+                        "checkpoint: a permutation of %zu rows for an epoch of %llu", t->order_len,
+                        (unsigned long long)rows);
     if (t->order_len) {
         unsigned char *seen = calloc(t->order_len, 1);
         if (!seen)
@@ -196,8 +198,8 @@ sae_status_t sae_trainer_state_unpack(sae_trainer_t *t, char *errbuf)
         if (p->terms[i] >= sae_terms_count(cfg))
             return sae_fail(errbuf, SAE_ERR_FORMAT, "checkpoint: term id %u is not known",
                             (unsigned)p->terms[i]);
-    if (p->model[0] > 1 || (p->model[0] && (t->model->kind != &sae_kind_dense ||
-                                            !sae_dense(t->model)->has_bias)))
+    if (p->model[0] > 1 ||
+        (p->model[0] && (t->model->kind != &sae_kind_dense || !sae_dense(t->model)->has_bias)))
         return sae_fail(errbuf, SAE_ERR_FORMAT, "checkpoint: trainer.model.flags is not possible");
     if (!(t->rng.s[0] | t->rng.s[1] | t->rng.s[2] | t->rng.s[3]))
         return sae_fail(errbuf, SAE_ERR_FORMAT, "checkpoint: trainer.rng is all zero");

@@ -15,9 +15,9 @@
 #include "bench_util.h"
 #include "sae.h"
 
-#define D 256
-#define H 512
-#define B 256
+#define D    256
+#define H    512
+#define B    256
 #define ROWS 16384
 
 typedef struct array_src {
@@ -45,9 +45,9 @@ static int reset(void *u, uint64_t epoch)
 static sae_trainer_t *trainer(const char *sampling, sae_model_t **m)
 {
     sae_config_t *cfg = NULL;
-    const char *kv[][2] = {{"arch.input_dim", "256"}, {"arch.hidden_dim", "512"},
+    const char *kv[][2] = {{"arch.input_dim", "256"},   {"arch.hidden_dim", "512"},
                            {"train.batch_size", "256"}, {"optim.type", "adam"},
-                           {"kl.weight", "0.1"},         {"train.sampling", sampling}};
+                           {"kl.weight", "0.1"},        {"train.sampling", sampling}};
     if (sae_config_create(&cfg) != SAE_OK)
         exit(1);
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)

@@ -20,7 +20,7 @@ import numpy as np
 from . import _lib
 from .errors import DimensionError, Error, ParamTypeError, StateError, UnknownKeyError
 
-__all__ = ["SparseAutoencoder", "Regularizer", "load", "load_checkpoint", "parameters",
+__all__ = ["SparseAutoencoder", "Regularizer", "DataSource", "load", "load_checkpoint", "parameters",
            "Parameter",
            "StepStats", "key_to_param", "param_to_key", "LAYERS_KEY"]
 
@@ -344,6 +344,117 @@ def _ptr(a: np.ndarray) -> int:
 #: epochs), or any non-sequence iterable of arrays that can be iterated again
 #: (a new pass per epoch).
 BatchSource = Union[Iterator[ArrayLike], Callable[[int], Iterable[ArrayLike]], Iterable[ArrayLike]]
+
+
+class DataSource:
+    """A data source with the library's own callbacks (``sae_source_ops_t``),
+    for full control: subclass it and give it to :meth:`SparseAutoencoder.fit`
+    (or :meth:`~SparseAutoencoder.partial_fit`, :meth:`~SparseAutoencoder.resume`).
+
+    ``n_features`` (attribute or property) is the row width. ``reset(epoch)``
+    is called before each epoch's first batch; ``next_batch(max_rows)``
+    returns up to ``max_rows`` rows as a 2-D array (more is an error), or
+    ``None`` or an empty array when the epoch is over. Optional:
+    ``row_count()`` (rows per epoch, for the statistics), and the cursor
+    pair ``get_cursor() -> bytes`` / ``set_cursor(bytes)``: the source's
+    position, saved in checkpoints and restored on resume (without them a
+    resumed fit replays the interrupted epoch from ``reset``)."""
+
+    n_features: int
+
+    def reset(self, epoch: int) -> None:
+        raise NotImplementedError
+
+    def next_batch(self, max_rows: int) -> Optional[ArrayLike]:
+        raise NotImplementedError
+
+    def row_count(self) -> Optional[int]:
+        return None
+
+    def get_cursor(self) -> bytes:
+        raise NotImplementedError
+
+    def set_cursor(self, cursor: bytes) -> None:
+        raise NotImplementedError
+
+
+class _OpsSource:
+    """sae_source_ops_t over a :class:`DataSource`."""
+
+    one_pass = False
+
+    def __init__(self, src: DataSource) -> None:
+        self.src = src
+        self.dim = int(src.n_features)
+        self.exc: Optional[BaseException] = None
+        self.cursor = b""
+        self._msg = b""
+        o = _lib.sae_source_ops_t()
+        o.struct_size = ctypes.sizeof(_lib.sae_source_ops_t)
+        o.next_batch = _lib.NEXT_BATCH_FN(self._next)
+        o.reset = _lib.RESET_FN(self._reset)
+        o.errmsg = _lib.SOURCE_ERRMSG_FN(self._errmsg)
+        if type(src).row_count is not DataSource.row_count:
+            o.row_count = _lib.ROW_COUNT_FN(self._rows)
+        if type(src).get_cursor is not DataSource.get_cursor:
+            o.cursor_size = _lib.CURSOR_SIZE_FN(self._cursor_size)
+            o.save_cursor = _lib.SAVE_CURSOR_FN(self._save)
+            o.restore_cursor = _lib.RESTORE_CURSOR_FN(self._restore)
+        self.ops = o
+
+    def _guard(self, fn: Callable[[], int]) -> int:
+        try:
+            return fn()
+        except BaseException as exc:  # noqa: B902 - re-raised in the caller
+            self.exc = exc
+            return 1
+
+    def _reset(self, user: Any, epoch: int) -> int:
+        return self._guard(lambda: self.src.reset(int(epoch)) or 0)
+
+    def _next(self, user: Any, out: int, max_rows: int, dim: int, rows: Any) -> int:
+        def run() -> int:
+            b = self.src.next_batch(int(max_rows))
+            n = 0
+            if b is not None:
+                a = _as_rows(b, dim, "DataSource.next_batch") if np.size(b) else None
+                n = 0 if a is None else a.shape[0]
+                if n > max_rows:
+                    raise DimensionError(f"DataSource.next_batch: {n} rows for at most "
+                                         f"{max_rows}", -6)
+                if n:
+                    ctypes.memmove(out, a.ctypes.data, a.nbytes)
+            rows[0] = n
+            return 0
+        return self._guard(run)
+
+    def _rows(self, user: Any) -> int:
+        try:
+            n = self.src.row_count()
+            return int(n) if n else 0
+        except BaseException:  # noqa: B902 - a statistic only
+            return 0
+
+    def _cursor_size(self, user: Any) -> int:
+        try:
+            self.cursor = bytes(self.src.get_cursor())
+        except BaseException as exc:  # noqa: B902 - save_cursor then reports it
+            self.exc, self.cursor = exc, b""
+            return 1  # a byte for save_cursor to fail on
+        return len(self.cursor)
+
+    def _save(self, user: Any, buf: int, size: int) -> int:
+        if self.exc is not None or size != len(self.cursor):
+            return 1
+        ctypes.memmove(buf, self.cursor, size)
+        return 0
+
+    def _restore(self, user: Any, buf: int, size: int) -> int:
+        return self._guard(lambda: self.src.set_cursor(ctypes.string_at(buf, size)) or 0)
+
+    def _errmsg(self, user: Any) -> int:
+        self._msg = repr(self.exc).encode()[:200] if self.exc is not None else b""
+        return ctypes.cast(ctypes.c_char_p(self._msg), c_void_p).value or 0
 
 
 def _is_source(X: Any) -> bool:
@@ -853,7 +964,7 @@ class SparseAutoencoder:
             try:
                 _lib.check(_lib.sae_trainer_set_callback(tr, prog.cfunc, None),
                            h.trainer_errmsg())
-                if isinstance(x, _IterSource):
+                if isinstance(x, (_IterSource, _OpsSource)):
                     st = _lib.sae_trainer_fit_source(tr, byref(x.ops), None, int(epochs or 0),
                                                      int(steps or 0))
                 elif steps is not None:
@@ -867,7 +978,7 @@ class SparseAutoencoder:
                     signal.signal(signal.SIGINT, old)
         if prog.exc is not None:
             raise prog.exc
-        if isinstance(x, _IterSource) and x.exc is not None:
+        if isinstance(x, (_IterSource, _OpsSource)) and x.exc is not None:
             raise x.exc
         for r in self._regs:
             if r.exc is not None:
@@ -880,6 +991,11 @@ class SparseAutoencoder:
         _lib.check(st, msg)
 
     def _data(self, X: Any, what: str, cols: Optional[int]) -> Tuple[Any, int]:
+        if isinstance(X, DataSource):
+            ops = _OpsSource(X)
+            if cols is not None and ops.dim != cols:
+                raise DimensionError(f"{what}: {ops.dim} columns, the model takes {cols}", -6)
+            return ops, ops.dim
         if _is_source(X):
             h = self._handle
             epoch = 0 if h is None or h.trainer is None or cols is None else \
@@ -924,9 +1040,9 @@ class SparseAutoencoder:
         Returns self.
         """
         x, dim = self._data(X, "fit", None)
-        if isinstance(x, _IterSource) and epochs is None and steps is None:
+        if isinstance(x, (_IterSource, _OpsSource)) and epochs is None and steps is None:
             epochs = 1 if x.one_pass else self.epochs
-        if isinstance(x, _IterSource) and x.one_pass and (epochs or 0) > 1:
+        if isinstance(x, (_IterSource, _OpsSource)) and x.one_pass and (epochs or 0) > 1:
             raise StateError("fit: a generator or iterator gives one pass over the data: pass a "
                              "callable epoch -> iterable for more epochs", -13)
         h = self._new_model(dim)
@@ -972,7 +1088,7 @@ class SparseAutoencoder:
             if left > 0:
                 self._train(h, x, None, left, callback, checkpoint, checkpoint_every)
             return self
-        if isinstance(x, _IterSource):
+        if isinstance(x, (_IterSource, _OpsSource)):
             left = int(total_epochs) - done_epochs  # type: ignore[arg-type]
             if left > 0:
                 self._train(h, x, left, None, callback, checkpoint, checkpoint_every)

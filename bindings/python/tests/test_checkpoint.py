@@ -120,3 +120,53 @@ def test_source_errors_are_reraised(data: np.ndarray) -> None:
         libsae.SparseAutoencoder(**CFG).fit(iter([bad]))
     with pytest.raises(libsae.DimensionError, match="no rows"):
         libsae.SparseAutoencoder(**CFG).fit(iter([]))
+
+
+class Shuffled(libsae.DataSource):
+    """Rows of x in a per-epoch order, cut as asked; a cursor (epoch, pos)."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        self.x, self.n_features = x, x.shape[1]
+        self.order, self.epoch, self.pos, self.restores = None, 0, 0, 0
+
+    def reset(self, epoch: int) -> None:
+        self.epoch, self.pos = epoch, 0
+        self.order = np.random.default_rng(100 + epoch).permutation(self.x.shape[0])
+
+    def next_batch(self, max_rows: int):
+        rows = self.order[self.pos:self.pos + max_rows]
+        self.pos += rows.size
+        return self.x[rows]
+
+    def row_count(self) -> int:
+        return self.x.shape[0]
+
+    def get_cursor(self) -> bytes:
+        return np.array([self.epoch, self.pos], dtype=np.int64).tobytes()
+
+    def set_cursor(self, cursor: bytes) -> None:
+        epoch, pos = np.frombuffer(cursor, dtype=np.int64)
+        self.reset(int(epoch))
+        self.pos = int(pos)
+        self.restores += 1
+
+
+def test_data_source_with_cursor_resumes(data: np.ndarray, tmp_path: Path) -> None:
+    seen = []
+    whole = libsae.SparseAutoencoder(**CFG).fit(
+        Shuffled(data), epochs=2, callback=lambda s: seen.append(s.total_steps))
+    assert whole.steps_ == 76 and seen[0] == 76  # total from row_count
+    want = model_bytes(whole, tmp_path / "whole.safetensors")
+    ck = tmp_path / "ds.ckpt"
+    libsae.SparseAutoencoder(**CFG).fit(Shuffled(data), steps=45).save_checkpoint(ck)
+    est = libsae.load_checkpoint(ck)
+    fresh = Shuffled(data)
+    est.resume(fresh, total_epochs=2)
+    assert fresh.restores == 1  # set_cursor, not a replay
+    assert model_bytes(est, tmp_path / "parts.safetensors") == want
+
+    class TooMany(Shuffled):
+        def next_batch(self, max_rows: int):
+            return self.x[:max_rows + 1]
+    with pytest.raises(libsae.DimensionError, match="rows for at most"):
+        libsae.SparseAutoencoder(**CFG).fit(TooMany(data), epochs=1)
