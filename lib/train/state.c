@@ -92,6 +92,17 @@ static sae_status_t model_flags(sae_trainer_t *t, sae_state_list_t *l)
     return sae_state_add(l, "trainer.model.flags", NULL, SAE_DT_U64, t->pack.model, 1, 0);
 }
 
+/* The training recipes' counters (train/resample.c), added after version
+ * 1: optional. */
+static sae_status_t recipe(sae_trainer_t *t, sae_state_list_t *l)
+{
+    _Static_assert(sizeof t->recipe == 3 * sizeof(uint64_t), "sae_recipe_state_t: 3 uint64_t");
+    sae_status_t st = sae_state_add(l, "trainer.recipe", NULL, SAE_DT_U64, &t->recipe, 3, 0);
+    if (st == SAE_OK)
+        sae_state_optional(l);
+    return st;
+}
+
 static sae_status_t method(sae_trainer_t *t, sae_state_list_t *l)
 {
     return t->method->state ? t->method->state(t, l) : SAE_OK;
@@ -108,7 +119,7 @@ static sae_status_t code_op(sae_trainer_t *t, sae_state_list_t *l)
 /* The table. A new part of the trainer's state is a row (or an entry of
  * its method's or code operator's hook). */
 static sae_status_t (*const table[])(sae_trainer_t *, sae_state_list_t *) = {
-    counters, data_position, activity, model_flags, method, code_op,
+    counters, data_position, activity, model_flags, recipe, method, code_op,
 };
 
 sae_status_t sae_trainer_state_list(sae_trainer_t *t, sae_state_list_t *l, char *errbuf)
