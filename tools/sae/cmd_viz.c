@@ -51,8 +51,8 @@ static int parse_shape(const char *s, size_t *c, size_t *h, size_t *w)
     return 0;
 }
 
-static int tiles(const char *cmd, const char *path, const char *title, const float *rows,
-                 size_t n, size_t c, size_t h, size_t w)
+static int tiles(const char *cmd, const char *path, const char *title, const float *rows, size_t n,
+                 size_t c, size_t h, size_t w)
 {
     size_t cols = (size_t)ceil(sqrt((double)n)), gw, gh;
     int zoom = (int)(h > 48 || w > 48 ? 1 : 48 / (h > w ? h : w));
@@ -62,8 +62,7 @@ static int tiles(const char *cmd, const char *path, const char *title, const flo
     ex_canvas cv;
     if (ex_canvas_init(&cv, width, gh + title_h + 10, EX_RGB(255, 255, 255)) != EX_OK)
         return cli_fail(cmd, "%s: %s", path, ex_error_detail());
-    ex_canvas_fill(&cv, 10 - 1, (long)title_h - 1, (long)gw + 2, (long)gh + 2,
-                   EX_RGB(90, 90, 90));
+    ex_canvas_fill(&cv, 10 - 1, (long)title_h - 1, (long)gw + 2, (long)gh + 2, EX_RGB(90, 90, 90));
     if (c == 3)
         ex_tiles_draw_rgb(&cv, 10, (long)title_h, rows, n, w, h, cols, zoom);
     else
@@ -89,13 +88,15 @@ static int draw_atoms(const char *cmd, sae_model_t *model, const char *dir, cons
         if (parse_shape(shape, &c, &h, &w) < 0 || (c != 1 && c != 3))
             return cli_usage(cmd, "--image-shape: '%s' is not CxHxW with C 1 or 3", shape);
         if (c * h * w != in)
-            return cli_usage(cmd, "--image-shape %s holds %zu values, the model's rows %zu",
-                             shape, c * h * w, in);
+            return cli_usage(cmd, "--image-shape %s holds %zu values, the model's rows %zu", shape,
+                             c * h * w, in);
     } else {
         h = w = (size_t)llround(sqrt((double)in));
         if (h * w != in) {
-            fprintf(stderr, "sae viz: rows of %zu values are not square images: no atoms drawn "
-                            "(give --image-shape CxHxW)\n", in);
+            fprintf(stderr,
+                    "sae viz: rows of %zu values are not square images: no atoms drawn "
+                    "(give --image-shape CxHxW)\n",
+                    in);
             return CLI_OK;
         }
     }
@@ -127,16 +128,15 @@ static int draw_atoms(const char *cmd, sae_model_t *model, const char *dir, cons
 
 int cmd_viz(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"model", required_argument, NULL, 'm'},
-        {"out", required_argument, NULL, 'o'},
-        {"data", required_argument, NULL, 'd'},
-        {"log", required_argument, NULL, OPT_LOG},
-        {"image-shape", required_argument, NULL, OPT_SHAPE},
-        {"max-atoms", required_argument, NULL, OPT_MAX},
-        {"help", no_argument, NULL, 'h'},
-        CLI_DATA_LONGOPTS,
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"model", required_argument, NULL, 'm'},
+                                             {"out", required_argument, NULL, 'o'},
+                                             {"data", required_argument, NULL, 'd'},
+                                             {"log", required_argument, NULL, OPT_LOG},
+                                             {"image-shape", required_argument, NULL, OPT_SHAPE},
+                                             {"max-atoms", required_argument, NULL, OPT_MAX},
+                                             {"help", no_argument, NULL, 'h'},
+                                             CLI_DATA_LONGOPTS,
+                                             {NULL, 0, NULL, 0}};
     const char *cmd = "viz", *model_path = NULL, *out = NULL, *log = NULL, *shape = NULL;
     const char **data = calloc((size_t)argc, sizeof *data);
     size_t n_data = 0;
@@ -169,12 +169,8 @@ int cmd_viz(int argc, char **argv)
             fputs(viz_help, stdout);
             rc = CLI_OK;
             goto done;
-        case ':':
-            cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
-            goto done;
-        default:
-            cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
-            goto done;
+        case ':': cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]); goto done;
+        default: cli_usage(cmd, "unknown option '%s'", argv[optind - 1]); goto done;
         }
     }
     if (optind < argc) {

@@ -8,13 +8,11 @@
 #include "common/plot.h"
 #include "viz.h"
 
-int viz_frequency(const char *cmd, sae_model_t *model, const sd_set_t *set,
-                          const char *dir)
+int viz_frequency(const char *cmd, sae_model_t *model, const sd_set_t *set, const char *dir)
 {
     size_t in = sae_model_input_dim(model), units = sae_model_code_dim(model);
     if (set->dim != in)
-        return cli_fail(cmd, "the data's rows hold %zu values, the model takes %zu", set->dim,
-                        in);
+        return cli_fail(cmd, "the data's rows hold %zu values, the model takes %zu", set->dim, in);
     char act[32] = "";
     sae_config_get(sae_model_config(model), "arch.hidden_activation", act, sizeof act);
     float thr = strcmp(act, "sigmoid") == 0 || strcmp(act, "tanh") == 0 ? 1e-3f : 0.0f;
@@ -62,8 +60,15 @@ int viz_frequency(const char *cmd, sae_model_t *model, const sd_set_t *set,
     snprintf(path, sizeof path, "%s/firing_frequency.png", dir);
     snprintf(title, sizeof title, "firing frequency of %zu latents over %zu rows (%.0f dead)",
              units, set->rows, dead);
-    ex_bars bars = {title, "log10 of the fraction of rows a latent is active on", "latents",
-                    bins, nbins, lo, 1.0 / BINS_PER_DECADE, "dead", dead,
+    ex_bars bars = {title,
+                    "log10 of the fraction of rows a latent is active on",
+                    "latents",
+                    bins,
+                    nbins,
+                    lo,
+                    1.0 / BINS_PER_DECADE,
+                    "dead",
+                    dead,
                     EX_RGB(31, 119, 180)};
     if (ex_bars_save(path, &bars) != EX_OK)
         rc = cli_fail(cmd, "%s", ex_error_detail());
@@ -76,4 +81,3 @@ done:
     free(count);
     return rc;
 }
-

@@ -81,7 +81,7 @@ int viz_log(const char *cmd, const char *log, const char *dir)
         goto done;
     }
     static const ex_color palette[MAX_SERIES] = {
-        {31, 119, 180}, {255, 127, 14}, {44, 160, 44},   {214, 39, 40},  {148, 103, 189},
+        {31, 119, 180}, {255, 127, 14},  {44, 160, 44},   {214, 39, 40},  {148, 103, 189},
         {140, 86, 75},  {227, 119, 194}, {127, 127, 127}, {188, 189, 34}, {23, 190, 207}};
     ex_series series[MAX_SERIES];
     int positive = 1;
@@ -93,8 +93,13 @@ int viz_log(const char *cmd, const char *log, const char *dir)
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/loss_curves.png", dir);
-    ex_chart chart = {"training loss and its terms", "step",
-                      positive ? "value (log scale)" : "value", positive, 1, 0, 0};
+    ex_chart chart = {"training loss and its terms",
+                      "step",
+                      positive ? "value (log scale)" : "value",
+                      positive,
+                      1,
+                      0,
+                      0};
     if (ex_linechart_save(path, &chart, series, n_series) != EX_OK)
         rc = cli_fail(cmd, "%s", ex_error_detail());
     else
@@ -108,4 +113,3 @@ done:
     }
     return rc;
 }
-
