@@ -551,7 +551,7 @@ class Resume(Base):
             "--checkpoint-every", "2", ok=0)
         # A checkpoint is a model file with more tensors: info reads it,
         # convert keeps its model.
-        run("info", ck, ok=0)
+        self.assertRegex(run("info", ck, ok=0).stdout, r"checkpoint: +version 1, step 4 ")
         run("convert", ck, self.p("fromck.safetensors"), ok=0)
         self.assertLess(os.path.getsize(self.p("fromck.safetensors")), os.path.getsize(ck))
         run("eval", "--model", self.p("fromck.safetensors"), "--data", self.xp, ok=0)
