@@ -103,6 +103,13 @@ class RoundTrip(Base):
             est.fit(x, steps=30)
             est.save(self.p("api.safetensors"))
             self.assertEqual(read(m), read(self.p("api.safetensors")))
+            # --epochs N is N x ceil(rows / batch) steps, as fit(epochs=N).
+            run("train", "--data", xp, "--out", self.p("e.safetensors"), *SETS, "--epochs",
+                "3", "-q", ok=0)
+            est = libsae.SparseAutoencoder(CONFIG, epochs=3)
+            est.fit(x)
+            est.save(self.p("api3.safetensors"))
+            self.assertEqual(read(self.p("e.safetensors")), read(self.p("api3.safetensors")))
         log = [json.loads(line) for line in read(self.p("log.jsonl"), "r").splitlines()]
         self.assertEqual([e["step"] for e in log], list(range(1, 31)))
         for key in ("loss", "recon_loss", "terms", "l0", "dead_fraction", "learning_rate"):
