@@ -481,6 +481,14 @@ class Resume(Base):
                    "--set", "optim.momentum=0.9", "--set", "optim.lr=0.01"],
         "kl-adam": ["--set", "arch.hidden_dim=24", "--set", "kl.weight=0.1",
                     "--set", "kl.rho=0.05", "--set", "auxk.k=0"],
+        "batchtopk-auxk-sgd": ["--set", "arch.hidden_dim=24", "--set",
+                               "arch.hidden_activation=relu", "--set", "topk.k=3",
+                               "--set", "topk.mode=batch", "--set", "auxk.k=4",
+                               "--set", "auxk.dead_after=20", "--set", "optim.type=sgd",
+                               "--set", "optim.lr=0.05"],
+        "tanh-noise-adam": ["--set", "arch.hidden_dim=24", "--set",
+                            "arch.hidden_activation=tanh", "--set", "corrupt.noise_std=0.1",
+                            "--set", "sample.weight=0.01"],
     }
 
     def train(self, out, *args):
