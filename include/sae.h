@@ -99,9 +99,22 @@ typedef enum sae_activation {
     SAE_ACT_SIGMOID = 1,
     SAE_ACT_RELU = 2,
     SAE_ACT_TANH = 3,
-    SAE_ACT_TRELU = 4 /* truncated ReLU, clip(z, 0, 1) (Bertens 2016, E4).
+    SAE_ACT_TRELU = 4, /* truncated ReLU, clip(z, 0, 1) (Bertens 2016, E4).
                          Since: 0.2 */
+    /* arch: the JumpReLU code (Rajamanoharan et al. 2024, arXiv 2407.14435),
+     * z * H(z - theta) with a learned threshold theta per unit; code layer
+     * of the one-hidden-layer model only (docs/architectures/jumprelu.md).
+     * Since: 0.4 */
+    SAE_ACT_JUMPRELU = 5
 } sae_activation_t;
+
+/* topk.inference: the code of a top-k model at inference. Pinned values.
+ * Since: 0.4 */
+typedef enum sae_topk_inference {
+    SAE_TOPK_INFER_AUTO = 0,     /* threshold for topk.mode = batch, else k */
+    SAE_TOPK_INFER_K = 1,        /* round(topk.alpha * k) units per row */
+    SAE_TOPK_INFER_THRESHOLD = 2 /* units above BatchTopK's estimated threshold */
+} sae_topk_inference_t;
 
 /* Reconstruction losses, each summed over the elements of a batch and then
  * scaled as loss.reduction says (by default averaged over every element). */
@@ -227,6 +240,13 @@ typedef enum sae_param {
                                        of every layer but the last),
                                        "marked" (of the layers marked
                                        'penalize') (code). Since: 0.3 */
+    SAE_P_GATED = 113,              /* bool arch.gated: the gated SAE
+                                       (Rajamanoharan et al. 2024, arXiv
+                                       2404.16014): gate and magnitude paths
+                                       sharing encoder.weight, the gate's
+                                       decoder-norm L1 (l1.weight) and the
+                                       auxiliary reconstruction (0).
+                                       Since: 0.4 */
     /* loss: 200.. */
     SAE_P_LOSS = 200,               /* enum loss.type (mse) */
     SAE_P_LOSS_REDUCTION = 201,     /* enum loss.reduction (mean). Since: 0.2 */
@@ -281,6 +301,12 @@ typedef enum sae_param {
     SAE_P_SAMPLE_TARGET = 1021,     /* float sample.target [0,1] (0.05) */
     SAE_P_BATCH_WEIGHT = 1030,      /* float batch.weight >= 0 (0) */
     SAE_P_BATCH_TARGET = 1031,      /* float batch.target [0,1] (0.05) */
+    /* arch: L0 of the code through a step function's straight-through
+     * estimator (JumpReLU, Rajamanoharan et al. 2024): 1040.. */
+    SAE_P_L0_WEIGHT = 1040,         /* float l0.weight >= 0: lambda of
+                                       lambda * mean_b ||h_b||_0; needs
+                                       arch.hidden_activation = jumprelu (0).
+                                       Since: 0.4 */
     /* encoding: 1100.. */
     SAE_P_KWTA_K = 1100             /* int  encode.k: winners in
                                        sae_model_encode_binary, 0..hidden;
@@ -302,6 +328,14 @@ typedef enum sae_param {
                                        4k <= hidden), "on", "off": decode and
                                        backpropagate through the k active
                                        units only (auto) */,
+    /* arch: BatchTopK's inference threshold (Bussmann et al. 2024): */
+    SAE_P_TOPK_INFERENCE = 1206,    /* enum topk.inference: "auto" (threshold
+                                       for topk.mode = batch, k for sample),
+                                       "k" (round(alpha*k) per row),
+                                       "threshold" (keep h > theta, theta the
+                                       running mean of each training batch's
+                                       smallest kept activation; batch mode
+                                       only) (auto). Since: 0.4 */
     /* AuxK loss of top-k training (Gao et al. 2024, sec. A.2): 1210.. */
     SAE_P_AUXK_K = 1210,            /* int  auxk.k: dead units that
                                        reconstruct the residual per row,
@@ -312,6 +346,14 @@ typedef enum sae_param {
     SAE_P_AUXK_DEAD_AFTER = 1212,   /* int  auxk.dead_after >= 1: a unit is
                                        dead after this many training rows
                                        without firing (100000). Since: 0.3 */
+    /* arch: JumpReLU (Rajamanoharan et al. 2024, arXiv 2407.14435): 1300.. */
+    SAE_P_JUMPRELU_THRESHOLD_INIT = 1300, /* float jumprelu.threshold_init > 0:
+                                       every unit's theta at creation (0.001).
+                                       Since: 0.4 */
+    SAE_P_JUMPRELU_BANDWIDTH = 1301, /* float jumprelu.bandwidth > 0: width
+                                       epsilon of the rectangle kernel of the
+                                       straight-through estimators (0.001).
+                                       Since: 0.4 */
     /* training algorithm: 2000.. */
     SAE_P_ALGORITHM = 2000,         /* enum train.algorithm (backprop).
                                        Since: 0.2 */
@@ -812,7 +854,7 @@ typedef struct sae_source_ops {
  * epoch that the trainer's previous source fit (or a checkpoint) left:
  * pass the same source, positioned where it was; a fit from a checkpoint
  * restores the source's position first (sae_source_ops_t). Errors:
- * SAE_ERR_NULL, SAE_ERR_RANGE, SAE_ERR_VERSION (struct_size too small for
+ * SAE_ERR_NULL, SAE_ERR_RANGE (no bound, or struct_size too small for
  * next_batch and reset), SAE_ERR_BAD_VALUE (a required callback NULL, or
  * only some of the cursor callbacks), SAE_ERR_SOURCE, SAE_ERR_DIMENSION
  * (an epoch of no rows, more rows than asked for, or a resumed source
@@ -835,7 +877,9 @@ SAE_API sae_status_t sae_trainer_fit_source(sae_trainer_t *trainer, const sae_so
  * counts (dead latents, AuxK) and the training method's and code
  * operator's own state. A run resumed from it with
  * sae_trainer_load_checkpoint and the same thread count trains exactly
- * as the uninterrupted run (the same model file, byte for byte). The file
+ * as the uninterrupted run (the same model file, byte for byte), except
+ * with optim.type = lbfgs, whose memory every fit call starts afresh
+ * anyway (sae_trainer_fit). The file
  * is a model file with more tensors (docs/file-format.md): sae_model_load
  * reads its model. Atomic, as sae_model_save. May be called from the
  * progress callback, between steps. The progress callback itself is not

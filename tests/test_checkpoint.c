@@ -272,13 +272,22 @@ static void test_resume_relu_l1_adam(void **state)
     all_feeds(cfg);
 }
 
-static void test_resume_sample_batch_terms_replacement(void **state)
+/* E1's recipe (the K-winners-take-all codes of encode.k come from the
+ * model, so equal files give equal codes): replacement sampling, noise and
+ * both dropouts, the per-sample and per-unit terms, encoder decay. */
+static void test_resume_e1_kwta_replacement(void **state)
 {
     (void)state;
     sae_config_t *cfg = base("sgd");
     set(cfg, "train.sampling", "replacement");
     set(cfg, "sample.weight", "0.1");
     set(cfg, "batch.weight", "0.1");
+    set(cfg, "corrupt.noise_std", "0.25");
+    set(cfg, "corrupt.input_keep", "0.8");
+    set(cfg, "corrupt.hidden_keep", "0.5");
+    set(cfg, "decay.l2", "1e-5");
+    set(cfg, "decay.decoder", "false");
+    set(cfg, "encode.k", "2");
     check_resume(cfg, MEMORY, stops, N_STOPS);
     set(cfg, "train.sampling", "sequential");
     check_resume(cfg, MEMORY, stops, N_STOPS);
@@ -326,6 +335,45 @@ static void test_resume_rank_order_and_nsc(void **state)
     set(cfg, "arch.tied", "true");
     set(cfg, "arch.bias", "false");
     set(cfg, "nsc.tau", "0.1");
+    all_feeds(cfg);
+}
+
+/* bf16 products (train.precision, oneDNN): whatever the engine caches is
+ * made from the fp32 master weights the checkpoint holds. Skipped where the
+ * build or the CPU lacks the engine. */
+static void test_resume_bf16(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = base("adam");
+    set(cfg, "arch.hidden_activation", "relu");
+    set(cfg, "topk.k", "3");
+    if (sae_config_set(cfg, "train.precision", "bf16") != SAE_OK) {
+        sae_config_free(cfg);
+        skip();
+    }
+    sae_model_t *m;
+    sae_trainer_t *t;
+    tu_assert_status(sae_model_create(cfg, &m), SAE_OK);
+    sae_status_t st = sae_trainer_create(m, &t);
+    sae_trainer_free(t);
+    sae_model_free(m);
+    if (st == SAE_ERR_UNSUPPORTED) {
+        sae_config_free(cfg);
+        skip();
+    }
+    all_feeds(cfg);
+}
+
+/* A layered model: its own tensors and pass, the same table. */
+static void test_resume_layered_conv(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = base("adam");
+    tu_assert_status(sae_config_set_layers(cfg, "input 1x2x5; conv2d 3 k2 relu; "
+                                                "dense 6 sigmoid code; dense 10 sigmoid"),
+                     SAE_OK);
+    set(cfg, "kl.weight", "0.05");
+    set(cfg, "corrupt.noise_std", "0.05");
     all_feeds(cfg);
 }
 
@@ -631,10 +679,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resume_sigmoid_kl_sgd_corrupted),
         cmocka_unit_test(test_resume_relu_l1_adam),
-        cmocka_unit_test(test_resume_sample_batch_terms_replacement),
+        cmocka_unit_test(test_resume_e1_kwta_replacement),
         cmocka_unit_test(test_resume_topk_auxk_adam),
         cmocka_unit_test(test_resume_batch_topk_sgd),
         cmocka_unit_test(test_resume_rank_order_and_nsc),
+        cmocka_unit_test(test_resume_layered_conv),
+        cmocka_unit_test(test_resume_bf16),
         cmocka_unit_test(test_resume_without_state_differs),
         cmocka_unit_test(test_checkpoint_is_a_model_file),
         cmocka_unit_test(test_hostile_checkpoints),

@@ -27,13 +27,19 @@ static size_t decay_segments(const sae_model_t *m, sae_segment_t *seg)
     int dec_enc = (int)sae_cfg_int(m->cfg, SAE_P_DECAY_ENCODER);
     int dec_dec = (int)sae_cfg_int(m->cfg, SAE_P_DECAY_DECODER);
     int on = sae_cfg_float(m->cfg, SAE_P_WEIGHT_DECAY) > 0.0;
+    size_t n = 0;
     for (size_t i = 0; i < m->n_tensors; i++) {
         const sae_tensor_desc_t *t = &m->tensors[i];
-        seg[i].offset = t->offset;
-        seg[i].length = t->rows * t->cols;
-        seg[i].decay = on && t->is_weight && (t->is_encoder ? dec_enc : dec_dec);
+        /* A code operator's estimates (SAE_TENSOR_STATE) are its own to
+         * write; its learned tensors are optimised, never decayed. */
+        if (t->role == SAE_TENSOR_STATE)
+            continue;
+        seg[n].offset = t->offset;
+        seg[n].length = t->rows * t->cols;
+        seg[n].decay = on && t->is_weight && (t->is_encoder ? dec_enc : dec_dec);
+        n++;
     }
-    return m->n_tensors;
+    return n;
 }
 
 double sae_backprop_l2_penalty(const sae_trainer_t *t)

@@ -21,7 +21,7 @@ static sae_status_t source_fail(sae_trainer_t *t, const char *what, int rc)
 static sae_status_t take_ops(sae_trainer_t *t, const sae_source_ops_t *ops, void *user)
 {
     if (ops->struct_size < NEED_SIZE)
-        return sae_fail(t->errmsg, SAE_ERR_VERSION,
+        return sae_fail(t->errmsg, SAE_ERR_RANGE,
                         "sae_trainer_fit_source: ops->struct_size %u is smaller than the %zu "
                         "bytes of next_batch and reset",
                         (unsigned)ops->struct_size, (size_t)NEED_SIZE);

@@ -173,8 +173,13 @@ void sae_loop_use(sae_trainer_t *t, int kind, uint64_t rows)
 {
     if (t->data_kind == kind && (kind != SAE_DATA_MEMORY || t->data_rows == rows))
         return;
-    /* Other data: the epoch begun on the old one is dropped. */
+    /* Other data: the epoch begun on the old one is dropped, and with it
+     * a checkpoint's source position still to be restored. */
     t->data_kind = kind;
+    t->src_restore = 0;
+    free(t->src_cursor);
+    t->src_cursor = NULL;
+    t->src_cursor_len = 0;
     t->data_rows = kind == SAE_DATA_MEMORY ? rows : 0;
     t->pos = 0;
     memset(&t->epoch_acc, 0, sizeof t->epoch_acc);

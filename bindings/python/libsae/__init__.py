@@ -18,7 +18,8 @@ See docs/python.md in the libsae source tree.
 from __future__ import annotations
 
 from . import _lib
-from .core import (LAYERS_KEY, ConfigView, Parameter, SparseAutoencoder, StepStats, Tensors,
+from .core import (LAYERS_KEY, ConfigView, Parameter, Regularizer, SparseAutoencoder, StepStats,
+                   Tensors,
                    key_to_param, load, load_checkpoint, param_to_key, parameters)
 from .errors import (STATUS_ERRORS, BadValueError, CancelledError, ChecksumError,
                      DimensionError, DivergedError, Error, FormatError, IoError,
@@ -36,7 +37,7 @@ def library_version() -> str:
 
 
 __all__ = [
-    "SparseAutoencoder", "load", "load_checkpoint", "parameters", "Parameter", "StepStats", "Tensors",
+    "SparseAutoencoder", "Regularizer", "load", "load_checkpoint", "parameters", "Parameter", "StepStats", "Tensors",
     "ConfigView", "key_to_param", "param_to_key", "LAYERS_KEY", "library_version",
     "Error", "NullError", "NoMemError", "RangeError", "UnknownKeyError", "BadValueError",
     "DimensionError", "NonFiniteError", "IoError", "FormatError", "ChecksumError",

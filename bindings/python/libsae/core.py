@@ -9,7 +9,7 @@ import os
 import signal
 import tempfile
 import threading
-from ctypes import byref, c_char_p, c_double, c_int, c_int64, c_size_t, c_void_p
+from ctypes import byref, c_char_p, c_double, c_float, c_int, c_int64, c_size_t, c_void_p
 import collections.abc
 import itertools
 from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping, MutableMapping,
@@ -20,7 +20,8 @@ import numpy as np
 from . import _lib
 from .errors import DimensionError, Error, ParamTypeError, StateError, UnknownKeyError
 
-__all__ = ["SparseAutoencoder", "load", "load_checkpoint", "parameters", "Parameter",
+__all__ = ["SparseAutoencoder", "Regularizer", "load", "load_checkpoint", "parameters",
+           "Parameter",
            "StepStats", "key_to_param", "param_to_key", "LAYERS_KEY"]
 
 #: The one string-valued key, not in the numeric parameter table.
@@ -555,6 +556,117 @@ class ConfigView(MutableMapping):  # type: ignore[type-arg]
 # The estimator
 # --------------------------------------------------------------------------
 
+# --------------------------------------------------------------------------
+# User regularizers in Python (sae_regularizer_ops_t)
+# --------------------------------------------------------------------------
+
+#: Live regularizers by the user_data key the library holds: an entry stays
+#: until the library's destroy call (the last config or model holding it
+#: freed), so that its name bytes and functions outlive every use.
+_REGULARIZERS: Dict[int, "Regularizer"] = {}
+_REG_KEYS = itertools.count(1)
+
+
+def _reg_penalty(user: Any, h: int, rows: int, units: int, weight: float, grad: int) -> float:
+    reg = _REGULARIZERS.get(int(user or 0))
+    if reg is None:
+        return float("nan")
+    try:
+        hv = np.ctypeslib.as_array(ctypes.cast(h, ctypes.POINTER(ctypes.c_float)),
+                                   shape=(rows, units))
+        hv.flags.writeable = False
+        value = float(reg.penalty(hv))
+        if grad:
+            g = np.asarray(reg.gradient(hv), dtype=np.float32)
+            if g.shape != (rows, units):
+                raise DimensionError(f"regularizer '{reg.name}': gradient of shape {g.shape}, "
+                                     f"expected {(rows, units)}", -6)
+            gv = np.ctypeslib.as_array(ctypes.cast(grad, ctypes.POINTER(ctypes.c_float)),
+                                       shape=(rows, units))
+            gv += np.float32(weight) * g
+        return value
+    except BaseException as exc:  # noqa: B902 - re-raised by the call that trained
+        reg.exc = exc
+        return float("nan")
+
+
+def _reg_destroy(user: Any) -> None:
+    _REGULARIZERS.pop(int(user or 0), None)
+
+
+# One pair of C callbacks for every regularizer, alive as long as the module.
+_PENALTY_CB = _lib.PENALTY_FN(_reg_penalty)
+_DESTROY_CB = _lib.DESTROY_FN(_reg_destroy)
+
+
+class Regularizer:
+    """A sparsity regularizer written in Python, added to the objective at
+    the code through the library's own table (``sae_config_add_regularizer``),
+    as the built-in ones are.
+
+    Args:
+        name: a short name; the progress statistics report the term under it.
+        penalty: ``penalty(h) -> float``, the unweighted penalty P(h) of a
+            batch's code ``h`` (a read-only float32 array [rows, units],
+            valid during the call only).
+        gradient: ``gradient(h) -> array [rows, units]``, dP/dh; the library
+            multiplies it by the weight.
+        weight: the term's weight (>= 0).
+
+    An exception raised by either function stops the fit and is re-raised
+    from it (the library sees a non-finite penalty). Configs with a user
+    regularizer cannot be checkpointed (files do not store functions).
+    """
+
+    def __init__(self, name: str, penalty: Callable[[np.ndarray], float],
+                 gradient: Callable[[np.ndarray], Any], weight: float = 1.0) -> None:
+        self.name = name
+        self.penalty = penalty
+        self.gradient = gradient
+        self.weight = float(weight)
+        self.exc: Optional[BaseException] = None
+
+    def __repr__(self) -> str:
+        return f"Regularizer({self.name!r}, weight={self.weight!r})"
+
+    def _ops(self) -> Tuple[int, "_lib.sae_regularizer_ops_t"]:
+        key = next(_REG_KEYS)
+        self._name_b = _b(self.name)
+        ops = _lib.sae_regularizer_ops_t()
+        ops.struct_size = ctypes.sizeof(ops)
+        ops.name = self._name_b
+        ops.penalty = _PENALTY_CB
+        ops.destroy = _DESTROY_CB
+        _REGULARIZERS[key] = self
+        return key, ops
+
+    def _add_to(self, cfg: "_Config") -> None:
+        key, ops = self._ops()
+        st = _lib.sae_config_add_regularizer(cfg.ptr, byref(ops), c_void_p(key),
+                                             c_float(self.weight))
+        if st != 0:
+            _REGULARIZERS.pop(key, None)
+        _lib.check(st, _lib._text(_lib.sae_config_errmsg(cfg.ptr)))
+
+    def gradcheck(self, rows: int = 8, units: int = 16, seed: int = 0) -> float:
+        """The library's gradient check of this regularizer
+        (``sae_regularizer_gradcheck``) on a random code: the relative
+        difference between ``gradient`` and central differences of
+        ``penalty`` (about 1e-4 or less when right, 0.1 or more when wrong)."""
+        key, ops = self._ops()
+        err = c_double()
+        try:
+            st = _lib.sae_regularizer_gradcheck(byref(ops), c_void_p(key), rows, units, seed,
+                                                byref(err))
+        finally:
+            _REGULARIZERS.pop(key, None)
+        if self.exc is not None:
+            exc, self.exc = self.exc, None
+            raise exc
+        _lib.check(st)
+        return float(err.value)
+
+
 class SparseAutoencoder:
     """A libsae sparse autoencoder with the scikit-learn estimator protocol.
 
@@ -582,15 +694,31 @@ class SparseAutoencoder:
     """
 
     def __init__(self, config: Optional[Mapping[str, Any]] = None, *, epochs: int = 10,
-                 **params: Any) -> None:
+                 regularizers: Sequence["Regularizer"] = (), **params: Any) -> None:
         self.epochs = epochs
         self._values: Dict[str, Any] = {}
         self._cfg = _Config()
         self._handle: Optional[_Handle] = None
+        self._regs: Tuple[Regularizer, ...] = ()
         for key, value in (config or {}).items():
             self._set(param_to_key(key), value)
         for name, value in params.items():
             self._set(param_to_key(name), value)
+        self._set_regularizers(regularizers)
+
+    def _set_regularizers(self, regs: Sequence["Regularizer"]) -> None:
+        regs = tuple(regs or ())
+        for r in regs:
+            if not isinstance(r, Regularizer):
+                raise ParamTypeError(f"regularizers: {r!r} is not a libsae.Regularizer", -16)
+        if self._regs:  # the library cannot take one back: a fresh config
+            cfg = _Config()
+            for key, value in self._values.items():
+                cfg.set(key, value)
+            self._cfg = cfg
+        for r in regs:
+            r._add_to(self._cfg)
+        self._regs = regs
 
     # -- parameters --------------------------------------------------------
 
@@ -606,7 +734,7 @@ class SparseAutoencoder:
         scikit-learn name (``arch__hidden_dim``), the values as given or the
         library's defaults. ``arch__input_dim`` only when it was given (it is
         otherwise taken from the data)."""
-        out: Dict[str, Any] = {"epochs": self.epochs}
+        out: Dict[str, Any] = {"epochs": self.epochs, "regularizers": self._regs}
         defaults = parameters()
         for key in _all_keys():
             if key in self._values:
@@ -622,6 +750,8 @@ class SparseAutoencoder:
         for name, value in params.items():
             if name == "epochs":
                 self.epochs = value
+            elif name == "regularizers":
+                self._set_regularizers(value)
             elif name == "config":
                 for k, v in (value or {}).items():
                     self._set(param_to_key(k), v)
@@ -739,6 +869,10 @@ class SparseAutoencoder:
             raise prog.exc
         if isinstance(x, _IterSource) and x.exc is not None:
             raise x.exc
+        for r in self._regs:
+            if r.exc is not None:
+                exc, r.exc = r.exc, None
+                raise exc
         if prog.interrupted:
             raise KeyboardInterrupt
         if st == -12 and prog.stopped:
