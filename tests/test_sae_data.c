@@ -40,8 +40,8 @@ static void test_npy_f32(void **state)
     (void)state;
     float v[6] = {1, -2, 3.5f, 0, 1e-30f, -7};
     uint8_t buf[512];
-    size_t n = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", v,
-                        sizeof v);
+    size_t n =
+        make_npy(buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", v, sizeof v);
     sd_layout_t l;
     assert_int_equal(sd_parse_npy(buf, n, &l), 0);
     assert_int_equal(l.rows, 2);
@@ -51,8 +51,7 @@ static void test_npy_f32(void **state)
     sd_convert(buf + l.offset, l.dtype, 6, 1, out);
     assert_memory_equal(out, v, sizeof v);
     /* N-D arrays are rows of their trailing dimensions. */
-    n = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3)}", v,
-                 sizeof v);
+    n = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3)}", v, sizeof v);
     assert_int_equal(sd_parse_npy(buf, n, &l), 0);
     assert_int_equal(l.rows, 1);
     assert_int_equal(l.dim, 6);
@@ -64,8 +63,8 @@ static void test_npy_f16_u8(void **state)
     /* 1, -2, the smallest subnormal, 65504, +inf, 0.333... */
     uint16_t h[6] = {0x3c00, 0xc000, 0x0001, 0x7bff, 0x7c00, 0x3555};
     uint8_t buf[512];
-    size_t n = make_npy(buf, "{'descr': '<f2', 'fortran_order': False, 'shape': (3, 2), }", h,
-                        sizeof h);
+    size_t n =
+        make_npy(buf, "{'descr': '<f2', 'fortran_order': False, 'shape': (3, 2), }", h, sizeof h);
     sd_layout_t l;
     assert_int_equal(sd_parse_npy(buf, n, &l), 0);
     assert_int_equal(l.dtype, SD_F16);
@@ -105,16 +104,19 @@ static void test_npy_bad(void **state)
     n = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 3), }", v, 0);
     expect_fail(sd_parse_npy(buf, n, &l), "no data");
     /* A shape whose product wraps around 2^64 to a small number. */
-    n = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
-                      "'shape': (1, 4294967296, 4294967296), }", v, 24);
+    n = make_npy(buf,
+                 "{'descr': '<f4', 'fortran_order': False, "
+                 "'shape': (1, 4294967296, 4294967296), }",
+                 v, 24);
     expect_fail(sd_parse_npy(buf, n, &l), "overflow");
-    n = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
-                      "'shape': (99999999999999999999, 3), }", v, 24);
+    n = make_npy(buf,
+                 "{'descr': '<f4', 'fortran_order': False, "
+                 "'shape': (99999999999999999999, 3), }",
+                 v, 24);
     expect_fail(sd_parse_npy(buf, n, &l), "overflow");
     n = make_npy(buf, "{'descr': '<f4', 'shape': (2, 3), }", v, 24);
     expect_fail(sd_parse_npy(buf, n, &l), "required");
-    n = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'x': 1}", v,
-                 24);
+    n = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'x': 1}", v, 24);
     expect_fail(sd_parse_npy(buf, n, &l), "'x'");
     /* A header length past the end of the file. */
     n = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", v, 24);
@@ -140,8 +142,7 @@ static size_t gzip_bytes(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
-    assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY),
-                     Z_OK);
+    assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
     z.next_in = (Bytef *)(uintptr_t)in;
     z.avail_in = (uInt)n;
     z.next_out = out;
@@ -182,8 +183,8 @@ static void test_idx(void **state)
     expect_fail(sd_gunzip_idx(gz, g, &out, &out_len), "more data");
     /* A header claiming 2^32-1 images of 2^32-1 x 2^32-1 bytes: refused
      * without an allocation of that size. */
-    const uint8_t huge[20] = {0, 0, 8, 3, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-                              255, 255, 1, 2, 3, 4};
+    const uint8_t huge[20] = {0,   0,   8,   3,   255, 255, 255, 255, 255, 255,
+                              255, 255, 255, 255, 255, 255, 1,   2,   3,   4};
     g = gzip_bytes(huge, 20, gz, sizeof gz);
     assert_int_equal(sd_gunzip_idx(gz, g, &out, &out_len), -1);
     expect_fail(sd_parse_idx(huge, 20, &l), "");
@@ -229,8 +230,10 @@ static void test_safetensors(void **state)
     expect_fail(sd_parse_safetensors(buf, n, NULL, &l), "I64");
     n = make_st(buf, "{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 4);
     expect_fail(sd_parse_safetensors(buf, n, NULL, &l), "dimension");
-    n = make_st(buf, "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],"
-                     "\"data_offsets\":[0,0]}}", 4);
+    n = make_st(buf,
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],"
+                "\"data_offsets\":[0,0]}}",
+                4);
     expect_fail(sd_parse_safetensors(buf, n, NULL, &l), "");
     n = make_st(buf, "{\"a\":", 4);
     expect_fail(sd_parse_safetensors(buf, n, NULL, &l), "JSON");
@@ -276,8 +279,11 @@ static void test_files(void **state)
     snprintf(p5, sizeof p5, "%s/empty", dir);
     float v[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     uint8_t buf[512], gz[256];
-    write_file(p1, buf, make_npy(buf, "{'descr': '<f4', 'fortran_order': False, "
-                                      "'shape': (2, 4), }", v, sizeof v));
+    write_file(p1, buf,
+               make_npy(buf,
+                        "{'descr': '<f4', 'fortran_order': False, "
+                        "'shape': (2, 4), }",
+                        v, sizeof v));
     size_t n = make_idx(buf, 3);
     write_file(p2, gz, gzip_bytes(buf, n, gz, sizeof gz));
     write_file(p3, v, sizeof v);
@@ -308,8 +314,11 @@ static void test_files(void **state)
     assert_memory_equal(x + 8, v, sizeof v);
     sd_set_close(&s);
     o.dim = 0;
-    write_file(p4, buf, make_st(buf, "{\"x\":{\"dtype\":\"F32\",\"shape\":[2,4],"
-                                     "\"data_offsets\":[0,32]}}", 32));
+    write_file(p4, buf,
+               make_st(buf,
+                       "{\"x\":{\"dtype\":\"F32\",\"shape\":[2,4],"
+                       "\"data_offsets\":[0,32]}}",
+                       32));
     const char *p4s[] = {p4};
     assert_int_equal(sd_set_open(&s, p4s, 1, &o), 0);
     assert_int_equal(s.files[0].format, SD_FMT_SAFETENSORS);

@@ -16,7 +16,7 @@
 #endif
 
 #define DEFAULT_SEED 1
-#define MAX_EXTRA 8
+#define MAX_EXTRA    8
 
 enum { OPT_DATA = 1000, OPT_OUT, OPT_QUICK, OPT_SEED, OPT_EXTRA };
 
@@ -54,9 +54,8 @@ static int bad(const char *name, const char *about, const ex_extra_opt *extra, i
     return 2;
 }
 
-int ex_args_parse_extra(ex_args *args, int argc, char **argv, const char *name,
-                        const char *about, const ex_extra_opt *extra, int n_extra,
-                        const char *(*name_of)(void))
+int ex_args_parse_extra(ex_args *args, int argc, char **argv, const char *name, const char *about,
+                        const ex_extra_opt *extra, int n_extra, const char *(*name_of)(void))
 {
     memset(args, 0, sizeof *args);
     args->data_dir = ex_default_data_dir();
@@ -64,25 +63,21 @@ int ex_args_parse_extra(ex_args *args, int argc, char **argv, const char *name,
     const char *out = NULL;
     if (n_extra > MAX_EXTRA)
         n_extra = MAX_EXTRA;
-    struct option longopts[5 + MAX_EXTRA + 1] = {
-        {"data", required_argument, NULL, OPT_DATA}, {"out", required_argument, NULL, OPT_OUT},
-        {"quick", no_argument, NULL, OPT_QUICK},     {"seed", required_argument, NULL, OPT_SEED},
-        {"help", no_argument, NULL, 'h'}};
+    struct option longopts[5 + MAX_EXTRA + 1] = {{"data", required_argument, NULL, OPT_DATA},
+                                                 {"out", required_argument, NULL, OPT_OUT},
+                                                 {"quick", no_argument, NULL, OPT_QUICK},
+                                                 {"seed", required_argument, NULL, OPT_SEED},
+                                                 {"help", no_argument, NULL, 'h'}};
     for (int i = 0; i < n_extra; i++)
-        longopts[5 + i] = (struct option){extra[i].name,
-                                          extra[i].value ? required_argument : no_argument, NULL,
-                                          OPT_EXTRA + i};
+        longopts[5 + i] = (struct option){
+            extra[i].name, extra[i].value ? required_argument : no_argument, NULL, OPT_EXTRA + i};
     optind = 1;
     opterr = 0;
     int opt;
     while ((opt = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'h':
-            usage(stdout, name_of ? name_of() : name, about, extra, n_extra);
-            return 0;
-        case OPT_QUICK:
-            args->quick = 1;
-            break;
+        case 'h': usage(stdout, name_of ? name_of() : name, about, extra, n_extra); return 0;
+        case OPT_QUICK: args->quick = 1; break;
         case OPT_DATA:
             if (!*optarg)
                 return bad(name, about, extra, n_extra, "%s needs a folder", "--data");
@@ -106,8 +101,7 @@ int ex_args_parse_extra(ex_args *args, int argc, char **argv, const char *name,
             args->seed = (uint64_t)s;
             break;
         }
-        case ':':
-            return bad(name, about, extra, n_extra, "%s needs a value", argv[optind - 1]);
+        case ':': return bad(name, about, extra, n_extra, "%s needs a value", argv[optind - 1]);
         case '?':
             return bad(name, about, extra, n_extra, "unknown argument '%s'", argv[optind - 1]);
         default:

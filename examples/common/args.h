@@ -24,8 +24,8 @@ typedef struct ex_args {
 /* An option of one program: a flag (value NULL: *flag set to 1) or an
  * option with a value (*value set to it). */
 typedef struct ex_extra_opt {
-    const char *name;  /* without the dashes: "cifar" */
-    const char *help;  /* one line for --help: "--cifar DIR  CIFAR-10 ..." */
+    const char *name; /* without the dashes: "cifar" */
+    const char *help; /* one line for --help: "--cifar DIR  CIFAR-10 ..." */
     const char **value;
     int *flag;
 } ex_extra_opt;
@@ -38,9 +38,8 @@ int ex_args_parse(ex_args *args, int argc, char **argv, const char *name, const 
 /* The same with n_extra options of the program's own. name_of may rename
  * the program after parsing (NULL: keep name), e.g. for a variant flag;
  * it is called before --out's default is made. */
-int ex_args_parse_extra(ex_args *args, int argc, char **argv, const char *name,
-                        const char *about, const ex_extra_opt *extra, int n_extra,
-                        const char *(*name_of)(void));
+int ex_args_parse_extra(ex_args *args, int argc, char **argv, const char *name, const char *about,
+                        const ex_extra_opt *extra, int n_extra, const char *(*name_of)(void));
 
 /* The default data folder: $SAE_DATA when set and not empty, else the
  * data-cache folder of the source tree this program was built from. */

@@ -17,8 +17,8 @@ typedef struct ex_color {
 } ex_color;
 
 #define EX_RGB(r_, g_, b_) ((ex_color){(r_), (g_), (b_)})
-#define EX_WHITE EX_RGB(255, 255, 255)
-#define EX_BLACK EX_RGB(0, 0, 0)
+#define EX_WHITE           EX_RGB(255, 255, 255)
+#define EX_BLACK           EX_RGB(0, 0, 0)
 
 typedef struct ex_canvas {
     size_t width, height;

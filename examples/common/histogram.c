@@ -47,8 +47,7 @@ ex_status ex_bars_save(const char *path, const ex_bars *b)
         ex_canvas_fill(&c, plot_x, py, plot_w, 1, GRID);
         ex_canvas_fill(&c, plot_x - 5, py, 5, 1, AXIS);
         snprintf(buf, sizeof buf, "%g", v);
-        ex_font_draw(&c, plot_x - 8 - (long)ex_font_width(buf, sc), py - fh / 2 + 1, buf, TEXT,
-                     sc);
+        ex_font_draw(&c, plot_x - 8 - (long)ex_font_width(buf, sc), py - fh / 2 + 1, buf, TEXT, sc);
     }
     double slot_w = slots ? (double)plot_w / (double)slots : 1;
     cairo_t *cr = c.cr;
@@ -70,8 +69,7 @@ ex_status ex_bars_save(const char *path, const ex_bars *b)
         long px = bins_x + lround((v - x_lo) / b->dx * slot_w);
         ex_canvas_fill(&c, px, plot_y + plot_h, 1, 5, AXIS);
         snprintf(buf, sizeof buf, "%g", v);
-        ex_font_draw(&c, px - (long)ex_font_width(buf, sc) / 2, plot_y + plot_h + 8, buf, TEXT,
-                     sc);
+        ex_font_draw(&c, px - (long)ex_font_width(buf, sc) / 2, plot_y + plot_h + 8, buf, TEXT, sc);
     }
     if (b->extra_label)
         ex_font_draw(&c, plot_x + lround(slot_w / 2) - (long)ex_font_width(b->extra_label, sc) / 2,

@@ -7,9 +7,9 @@
 
 #include "common/font.h"
 
-#define TEXT EX_RGB(40, 40, 40)
-#define AXIS EX_RGB(60, 60, 60)
-#define GRID EX_RGB(228, 228, 228)
+#define TEXT      EX_RGB(40, 40, 40)
+#define AXIS      EX_RGB(60, 60, 60)
+#define GRID      EX_RGB(228, 228, 228)
 #define MAX_TICKS 64
 
 /* Tick positions a reader expects: steps of 1, 2 or 5 times a power of ten,

@@ -46,7 +46,10 @@ size_t ex_font_width(const char *text, int scale)
     return (size_t)ceil(e.x_advance);
 }
 
-size_t ex_font_height(int scale) { return (size_t)(10 * (scale > 0 ? scale : 1)); }
+size_t ex_font_height(int scale)
+{
+    return (size_t)(10 * (scale > 0 ? scale : 1));
+}
 
 static void draw(ex_canvas *c, double x, double y, const char *text, ex_color color, int scale,
                  int up)

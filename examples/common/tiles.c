@@ -14,8 +14,8 @@ void ex_tiles_size(size_t n, size_t tw, size_t th, size_t cols, int zoom, size_t
     *height = rows ? rows * (th * (size_t)zoom + 1) - 1 : 0;
 }
 
-void ex_tiles_draw(ex_canvas *c, long x, long y, const float *tiles, size_t n, size_t tw,
-                   size_t th, size_t cols, int zoom, ex_tile_scale scale)
+void ex_tiles_draw(ex_canvas *c, long x, long y, const float *tiles, size_t n, size_t tw, size_t th,
+                   size_t cols, int zoom, ex_tile_scale scale)
 {
     if (cols == 0)
         cols = 1;

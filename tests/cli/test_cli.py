@@ -103,6 +103,13 @@ class RoundTrip(Base):
             est.fit(x, steps=30)
             est.save(self.p("api.safetensors"))
             self.assertEqual(read(m), read(self.p("api.safetensors")))
+            # --epochs N is N x ceil(rows / batch) steps, as fit(epochs=N).
+            run("train", "--data", xp, "--out", self.p("e.safetensors"), *SETS, "--epochs",
+                "3", "-q", ok=0)
+            est = libsae.SparseAutoencoder(CONFIG, epochs=3)
+            est.fit(x)
+            est.save(self.p("api3.safetensors"))
+            self.assertEqual(read(self.p("e.safetensors")), read(self.p("api3.safetensors")))
         log = [json.loads(line) for line in read(self.p("log.jsonl"), "r").splitlines()]
         self.assertEqual([e["step"] for e in log], list(range(1, 31)))
         for key in ("loss", "recon_loss", "terms", "l0", "dead_fraction", "learning_rate"):
@@ -474,6 +481,14 @@ class Resume(Base):
                    "--set", "optim.momentum=0.9", "--set", "optim.lr=0.01"],
         "kl-adam": ["--set", "arch.hidden_dim=24", "--set", "kl.weight=0.1",
                     "--set", "kl.rho=0.05", "--set", "auxk.k=0"],
+        "batchtopk-auxk-sgd": ["--set", "arch.hidden_dim=24", "--set",
+                               "arch.hidden_activation=relu", "--set", "topk.k=3",
+                               "--set", "topk.mode=batch", "--set", "auxk.k=4",
+                               "--set", "auxk.dead_after=20", "--set", "optim.type=sgd",
+                               "--set", "optim.lr=0.05"],
+        "tanh-noise-adam": ["--set", "arch.hidden_dim=24", "--set",
+                            "arch.hidden_activation=tanh", "--set", "corrupt.noise_std=0.1",
+                            "--set", "sample.weight=0.01"],
     }
 
     def train(self, out, *args):
@@ -551,7 +566,7 @@ class Resume(Base):
             "--checkpoint-every", "2", ok=0)
         # A checkpoint is a model file with more tensors: info reads it,
         # convert keeps its model.
-        run("info", ck, ok=0)
+        self.assertRegex(run("info", ck, ok=0).stdout, r"checkpoint: +version 1, step 4 ")
         run("convert", ck, self.p("fromck.safetensors"), ok=0)
         self.assertLess(os.path.getsize(self.p("fromck.safetensors")), os.path.getsize(ck))
         run("eval", "--model", self.p("fromck.safetensors"), "--data", self.xp, ok=0)

@@ -64,8 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             convert_all(data, size, &l);
         break;
     default:
-        if (size && sd_parse_raw(size, (size_t)data[0] + 1, data[0] & 1 ? SD_BF16 : SD_F32,
-                                 &l) == 0)
+        if (size &&
+            sd_parse_raw(size, (size_t)data[0] + 1, data[0] & 1 ? SD_BF16 : SD_F32, &l) == 0)
             convert_all(data, size, &l);
         break;
     }

@@ -46,18 +46,20 @@ enum {
     CLI_OPT_FIRST_FREE /* the subcommands' own long-only options start here */
 };
 /* The long options of data files, to copy into a subcommand's table. */
-#define CLI_DATA_LONGOPTS                                                       \
-    {"format", required_argument, NULL, CLI_OPT_FORMAT},                        \
-        {"dim", required_argument, NULL, CLI_OPT_DIM},                          \
-        {"dtype", required_argument, NULL, CLI_OPT_DTYPE},                      \
-        {"tensor", required_argument, NULL, CLI_OPT_TENSOR},                    \
-        {"scale-u8", no_argument, NULL, CLI_OPT_SCALE_U8}
-#define CLI_DATA_HELP                                                                  \
-    "Data files (.npy, IDX, safetensors, raw; see sae(1)):\n"                          \
-    "      --format F     npy, idx, safetensors or raw (default: from the file)\n"     \
-    "      --dim D        values a row, for raw files\n"                               \
-    "      --dtype T      raw files' element type: f32 (default) or bf16\n"            \
-    "      --tensor NAME  the tensor of a safetensors file holding several\n"          \
+#define CLI_DATA_LONGOPTS                                                                          \
+    {"format", required_argument, NULL, CLI_OPT_FORMAT},                                           \
+        {"dim", required_argument, NULL, CLI_OPT_DIM},                                             \
+        {"dtype", required_argument, NULL, CLI_OPT_DTYPE},                                         \
+        {"tensor", required_argument, NULL, CLI_OPT_TENSOR},                                       \
+    {                                                                                              \
+        "scale-u8", no_argument, NULL, CLI_OPT_SCALE_U8                                            \
+    }
+#define CLI_DATA_HELP                                                                              \
+    "Data files (.npy, IDX, safetensors, raw; see sae(1)):\n"                                      \
+    "      --format F     npy, idx, safetensors or raw (default: from the file)\n"                 \
+    "      --dim D        values a row, for raw files\n"                                           \
+    "      --dtype T      raw files' element type: f32 (default) or bf16\n"                        \
+    "      --tensor NAME  the tensor of a safetensors file holding several\n"                      \
     "      --scale-u8     divide uint8 values by 255 (to [0,1])\n"
 
 /* Handles one of the options above; 1 if opt was one, 0 if not, -1 after

@@ -41,8 +41,7 @@ static int is_model(const char *path)
     return yes;
 }
 
-static int convert_data(const char *cmd, const char *in, const char *out,
-                        const sd_options_t *dopt)
+static int convert_data(const char *cmd, const char *in, const char *out, const sd_options_t *dopt)
 {
     sd_set_t set;
     int rc = cli_data_open(cmd, &set, &in, 1, dopt);
@@ -62,8 +61,8 @@ static int convert_data(const char *cmd, const char *in, const char *out,
     }
     for (size_t r = 0; r < set.rows; r += c) {
         size_t n = set.rows - r < c ? set.rows - r : c;
-        if (sd_set_read(&set, r, n, x) < 0 || fwrite(x, sizeof *x, n * set.dim, o.fp) !=
-                                                  n * set.dim) {
+        if (sd_set_read(&set, r, n, x) < 0 ||
+            fwrite(x, sizeof *x, n * set.dim, o.fp) != n * set.dim) {
             rc = cli_fail(cmd, "cannot write %s: %s", out, strerror(errno));
             goto done;
         }
@@ -82,8 +81,8 @@ done:
 
 int cmd_convert(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
-                                             CLI_DATA_LONGOPTS, {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'}, CLI_DATA_LONGOPTS, {NULL, 0, NULL, 0}};
     const char *cmd = "convert";
     sd_options_t dopt = {0};
     int opt;

@@ -22,11 +22,13 @@ enum { OPT_CHUNK = CLI_OPT_FIRST_FREE };
 
 int cmd_decode(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"model", required_argument, NULL, 'm'}, {"codes", required_argument, NULL, 'C'},
-        {"out", required_argument, NULL, 'o'},   {"chunk", required_argument, NULL, OPT_CHUNK},
-        {"help", no_argument, NULL, 'h'},        CLI_DATA_LONGOPTS,
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"model", required_argument, NULL, 'm'},
+                                             {"codes", required_argument, NULL, 'C'},
+                                             {"out", required_argument, NULL, 'o'},
+                                             {"chunk", required_argument, NULL, OPT_CHUNK},
+                                             {"help", no_argument, NULL, 'h'},
+                                             CLI_DATA_LONGOPTS,
+                                             {NULL, 0, NULL, 0}};
     const char *cmd = "decode", *model_path = NULL, *codes = NULL, *out = NULL;
     uint64_t chunk = 1024;
     int rc = CLI_USAGE, opt;
@@ -51,13 +53,9 @@ int cmd_decode(int argc, char **argv)
             if (cli_parse_size(cmd, "--chunk", optarg, 1, 1u << 24, &chunk) < 0)
                 return CLI_USAGE;
             break;
-        case 'h':
-            fputs(decode_help, stdout);
-            return CLI_OK;
-        case ':':
-            return cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
-        default:
-            return cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
+        case 'h': fputs(decode_help, stdout); return CLI_OK;
+        case ':': return cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
+        default: return cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)

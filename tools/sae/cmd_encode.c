@@ -24,11 +24,14 @@ enum { OPT_BINARY = CLI_OPT_FIRST_FREE, OPT_CHUNK };
 
 int cmd_encode(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"model", required_argument, NULL, 'm'}, {"data", required_argument, NULL, 'd'},
-        {"out", required_argument, NULL, 'o'},   {"binary", required_argument, NULL, OPT_BINARY},
-        {"chunk", required_argument, NULL, OPT_CHUNK}, {"help", no_argument, NULL, 'h'},
-        CLI_DATA_LONGOPTS,                        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"model", required_argument, NULL, 'm'},
+                                             {"data", required_argument, NULL, 'd'},
+                                             {"out", required_argument, NULL, 'o'},
+                                             {"binary", required_argument, NULL, OPT_BINARY},
+                                             {"chunk", required_argument, NULL, OPT_CHUNK},
+                                             {"help", no_argument, NULL, 'h'},
+                                             CLI_DATA_LONGOPTS,
+                                             {NULL, 0, NULL, 0}};
     const char *cmd = "encode", *model_path = NULL, *out = NULL;
     const char **data = calloc((size_t)argc, sizeof *data);
     size_t n_data = 0;
@@ -67,12 +70,8 @@ int cmd_encode(int argc, char **argv)
             fputs(encode_help, stdout);
             rc = CLI_OK;
             goto done;
-        case ':':
-            cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
-            goto done;
-        default:
-            cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
-            goto done;
+        case ':': cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]); goto done;
+        default: cli_usage(cmd, "unknown option '%s'", argv[optind - 1]); goto done;
         }
     }
     if (optind < argc) {
@@ -87,8 +86,8 @@ int cmd_encode(int argc, char **argv)
         goto done;
     size_t in = sae_model_input_dim(model), units = sae_model_code_dim(model);
     if (binary && k > units) {
-        rc = cli_usage(cmd, "--binary %llu: the model has %zu code units",
-                       (unsigned long long)k, units);
+        rc = cli_usage(cmd, "--binary %llu: the model has %zu code units", (unsigned long long)k,
+                       units);
         goto done;
     }
     if ((rc = cli_data_open(cmd, &set, data, n_data, &dopt)) != CLI_OK)

@@ -36,8 +36,7 @@ typedef struct metrics {
     sae_stats_t st;
 } metrics_t;
 
-static int compute(const char *cmd, sae_model_t *model, const float *x, size_t rows,
-                   metrics_t *m)
+static int compute(const char *cmd, sae_model_t *model, const float *x, size_t rows, metrics_t *m)
 {
     size_t in = sae_model_input_dim(model), units = sae_model_code_dim(model);
     m->rows = rows;
@@ -148,10 +147,12 @@ static void print_text(const metrics_t *m)
 
 int cmd_eval(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"model", required_argument, NULL, 'm'}, {"data", required_argument, NULL, 'd'},
-        {"json", no_argument, NULL, OPT_JSON},   {"help", no_argument, NULL, 'h'},
-        CLI_DATA_LONGOPTS,                        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"model", required_argument, NULL, 'm'},
+                                             {"data", required_argument, NULL, 'd'},
+                                             {"json", no_argument, NULL, OPT_JSON},
+                                             {"help", no_argument, NULL, 'h'},
+                                             CLI_DATA_LONGOPTS,
+                                             {NULL, 0, NULL, 0}};
     const char *cmd = "eval", *model_path = NULL;
     const char **data = calloc((size_t)argc, sizeof *data);
     size_t n_data = 0;
@@ -178,12 +179,8 @@ int cmd_eval(int argc, char **argv)
             fputs(eval_help, stdout);
             rc = CLI_OK;
             goto done;
-        case ':':
-            cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
-            goto done;
-        default:
-            cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
-            goto done;
+        case ':': cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]); goto done;
+        default: cli_usage(cmd, "unknown option '%s'", argv[optind - 1]); goto done;
         }
     }
     if (optind < argc) {

@@ -55,8 +55,7 @@ static void config(const sae_config_t *cfg)
 
 int cmd_info(int argc, char **argv)
 {
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     const char *cmd = "info";
     int opt;
     optind = 1;
@@ -79,6 +78,9 @@ int cmd_info(int argc, char **argv)
     printf("file:            %s (%llu bytes)\n", path, (unsigned long long)size);
     printf("format:          %s, version %s (written by libsae %s)\n", meta(m, "format"),
            meta(m, "format_version"), meta(m, "library_version"));
+    if (cJSON_GetObjectItemCaseSensitive(m, "checkpoint_version"))
+        printf("checkpoint:      version %s, step %s (trainer.* tensors: the trainer's state)\n",
+               meta(m, "checkpoint_version"), meta(m, "trainer_steps"));
     sae_model_t *model = NULL;
     sae_status_t s = sae_model_load(path, &model);
     if (s != SAE_OK) {

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "viz.h"
 #include "common/fileio.h"
 #include "common/font.h"
 #include "common/plot.h"
@@ -50,8 +51,8 @@ static int parse_shape(const char *s, size_t *c, size_t *h, size_t *w)
     return 0;
 }
 
-static int tiles(const char *cmd, const char *path, const char *title, const float *rows,
-                 size_t n, size_t c, size_t h, size_t w)
+static int tiles(const char *cmd, const char *path, const char *title, const float *rows, size_t n,
+                 size_t c, size_t h, size_t w)
 {
     size_t cols = (size_t)ceil(sqrt((double)n)), gw, gh;
     int zoom = (int)(h > 48 || w > 48 ? 1 : 48 / (h > w ? h : w));
@@ -61,8 +62,7 @@ static int tiles(const char *cmd, const char *path, const char *title, const flo
     ex_canvas cv;
     if (ex_canvas_init(&cv, width, gh + title_h + 10, EX_RGB(255, 255, 255)) != EX_OK)
         return cli_fail(cmd, "%s: %s", path, ex_error_detail());
-    ex_canvas_fill(&cv, 10 - 1, (long)title_h - 1, (long)gw + 2, (long)gh + 2,
-                   EX_RGB(90, 90, 90));
+    ex_canvas_fill(&cv, 10 - 1, (long)title_h - 1, (long)gw + 2, (long)gh + 2, EX_RGB(90, 90, 90));
     if (c == 3)
         ex_tiles_draw_rgb(&cv, 10, (long)title_h, rows, n, w, h, cols, zoom);
     else
@@ -88,13 +88,15 @@ static int draw_atoms(const char *cmd, sae_model_t *model, const char *dir, cons
         if (parse_shape(shape, &c, &h, &w) < 0 || (c != 1 && c != 3))
             return cli_usage(cmd, "--image-shape: '%s' is not CxHxW with C 1 or 3", shape);
         if (c * h * w != in)
-            return cli_usage(cmd, "--image-shape %s holds %zu values, the model's rows %zu",
-                             shape, c * h * w, in);
+            return cli_usage(cmd, "--image-shape %s holds %zu values, the model's rows %zu", shape,
+                             c * h * w, in);
     } else {
         h = w = (size_t)llround(sqrt((double)in));
         if (h * w != in) {
-            fprintf(stderr, "sae viz: rows of %zu values are not square images: no atoms drawn "
-                            "(give --image-shape CxHxW)\n", in);
+            fprintf(stderr,
+                    "sae viz: rows of %zu values are not square images: no atoms drawn "
+                    "(give --image-shape CxHxW)\n",
+                    in);
             return CLI_OK;
         }
     }
@@ -124,186 +126,17 @@ static int draw_atoms(const char *cmd, sae_model_t *model, const char *dir, cons
     return CLI_OK;
 }
 
-static int draw_frequency(const char *cmd, sae_model_t *model, const sd_set_t *set,
-                          const char *dir)
-{
-    size_t in = sae_model_input_dim(model), units = sae_model_code_dim(model);
-    if (set->dim != in)
-        return cli_fail(cmd, "the data's rows hold %zu values, the model takes %zu", set->dim,
-                        in);
-    char act[32] = "";
-    sae_config_get(sae_model_config(model), "arch.hidden_activation", act, sizeof act);
-    float thr = strcmp(act, "sigmoid") == 0 || strcmp(act, "tanh") == 0 ? 1e-3f : 0.0f;
-    enum { CHUNK = 1024, BINS_PER_DECADE = 4 };
-    size_t ch = set->rows < CHUNK ? set->rows : CHUNK;
-    float *x = malloc(ch * in * sizeof *x), *h = malloc(ch * units * sizeof *h);
-    double *count = calloc(units, sizeof *count);
-    int rc = CLI_OK;
-    if (!x || !h || !count) {
-        rc = cli_fail(cmd, "out of memory");
-        goto done;
-    }
-    for (size_t r = 0; r < set->rows; r += ch) {
-        size_t n = set->rows - r < ch ? set->rows - r : ch;
-        if (sd_set_read(set, r, n, x) < 0 || sae_model_encode(model, x, n, h) != SAE_OK) {
-            rc = cli_fail(cmd, "%s", sd_errmsg()[0] ? sd_errmsg() : sae_model_errmsg(model));
-            goto done;
-        }
-        for (size_t i = 0; i < n * units; i++)
-            count[i % units] += fabsf(h[i]) > thr;
-    }
-    /* Bins of a quarter decade from the rarest live latent's decade to 1;
-     * dead latents (never active) in a bar of their own. */
-    double lo = 0, dead = 0;
-    for (size_t j = 0; j < units; j++) {
-        if (count[j] == 0)
-            dead++;
-        else
-            lo = fmin(lo, floor(log10(count[j] / (double)set->rows)));
-    }
-    size_t nbins = (size_t)(-lo * BINS_PER_DECADE) + 1;
-    double *bins = calloc(nbins, sizeof *bins);
-    if (!bins) {
-        rc = cli_fail(cmd, "out of memory");
-        goto done;
-    }
-    for (size_t j = 0; j < units; j++) {
-        if (count[j] == 0)
-            continue;
-        double l = log10(count[j] / (double)set->rows);
-        size_t b = (size_t)floor((l - lo) * BINS_PER_DECADE);
-        bins[b < nbins ? b : nbins - 1]++;
-    }
-    char path[4096], title[160];
-    snprintf(path, sizeof path, "%s/firing_frequency.png", dir);
-    snprintf(title, sizeof title, "firing frequency of %zu latents over %zu rows (%.0f dead)",
-             units, set->rows, dead);
-    ex_bars bars = {title, "log10 of the fraction of rows a latent is active on", "latents",
-                    bins, nbins, lo, 1.0 / BINS_PER_DECADE, "dead", dead,
-                    EX_RGB(31, 119, 180)};
-    if (ex_bars_save(path, &bars) != EX_OK)
-        rc = cli_fail(cmd, "%s", ex_error_detail());
-    else
-        printf("%s\n", path);
-    free(bins);
-done:
-    free(x);
-    free(h);
-    free(count);
-    return rc;
-}
-
-/* Series of a --log file: loss, recon_loss and each term, per step. */
-#define MAX_SERIES 10
-static int draw_log(const char *cmd, const char *log, const char *dir)
-{
-    FILE *fp = fopen(log, "r");
-    if (!fp)
-        return cli_fail(cmd, "%s: %s", log, strerror(errno));
-    char *names[MAX_SERIES] = {0};
-    double *ys[MAX_SERIES] = {0}, *steps = NULL;
-    size_t n = 0, cap = 0, n_series = 2, line_no = 0;
-    int rc = CLI_OK;
-    names[0] = strdup("loss");
-    names[1] = strdup("reconstruction");
-    char line[8192];
-    while (fgets(line, sizeof line, fp)) {
-        line_no++;
-        cJSON *o = cJSON_Parse(line);
-        const cJSON *step = cJSON_GetObjectItemCaseSensitive(o, "step");
-        if (!cJSON_IsNumber(step)) {
-            cJSON_Delete(o);
-            rc = cli_fail(cmd, "%s:%zu: not a line of 'sae train --log'", log, line_no);
-            goto done;
-        }
-        if (n == cap) {
-            cap = cap ? 2 * cap : 1024;
-            double *p = realloc(steps, cap * sizeof *p);
-            if (!p) {
-                cJSON_Delete(o);
-                rc = cli_fail(cmd, "out of memory");
-                goto done;
-            }
-            steps = p;
-            for (size_t s = 0; s < MAX_SERIES; s++) {
-                double *q = realloc(ys[s], cap * sizeof *q);
-                if (!q) {
-                    cJSON_Delete(o);
-                    rc = cli_fail(cmd, "out of memory");
-                    goto done;
-                }
-                ys[s] = q;
-            }
-        }
-        steps[n] = step->valuedouble;
-        for (size_t s = 0; s < MAX_SERIES; s++)
-            ys[s][n] = NAN;
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "loss");
-        ys[0][n] = cJSON_IsNumber(v) ? v->valuedouble : NAN;
-        v = cJSON_GetObjectItemCaseSensitive(o, "recon_loss");
-        ys[1][n] = cJSON_IsNumber(v) ? v->valuedouble : NAN;
-        const cJSON *terms = cJSON_GetObjectItemCaseSensitive(o, "terms");
-        for (const cJSON *t = cJSON_IsObject(terms) ? terms->child : NULL; t; t = t->next) {
-            if (!cJSON_IsNumber(t) || strcmp(t->string, "recon") == 0)
-                continue;
-            size_t s = 2;
-            while (s < n_series && strcmp(names[s], t->string) != 0)
-                s++;
-            if (s == n_series) {
-                if (n_series == MAX_SERIES)
-                    continue;
-                names[n_series++] = strdup(t->string);
-            }
-            ys[s][n] = t->valuedouble;
-        }
-        cJSON_Delete(o);
-        n++;
-    }
-    if (n == 0) {
-        rc = cli_fail(cmd, "%s: no lines", log);
-        goto done;
-    }
-    static const ex_color palette[MAX_SERIES] = {
-        {31, 119, 180}, {255, 127, 14}, {44, 160, 44},   {214, 39, 40},  {148, 103, 189},
-        {140, 86, 75},  {227, 119, 194}, {127, 127, 127}, {188, 189, 34}, {23, 190, 207}};
-    ex_series series[MAX_SERIES];
-    int positive = 1;
-    for (size_t s = 0; s < n_series; s++) {
-        series[s] = (ex_series){names[s], steps, ys[s], n, palette[s], s >= 2};
-        for (size_t i = 0; i < n; i++)
-            if (isfinite(ys[s][i]) && ys[s][i] <= 0)
-                positive = 0;
-    }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/loss_curves.png", dir);
-    ex_chart chart = {"training loss and its terms", "step",
-                      positive ? "value (log scale)" : "value", positive, 1, 0, 0};
-    if (ex_linechart_save(path, &chart, series, n_series) != EX_OK)
-        rc = cli_fail(cmd, "%s", ex_error_detail());
-    else
-        printf("%s\n", path);
-done:
-    fclose(fp);
-    free(steps);
-    for (size_t s = 0; s < MAX_SERIES; s++) {
-        free(ys[s]);
-        free(names[s]);
-    }
-    return rc;
-}
-
 int cmd_viz(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"model", required_argument, NULL, 'm'},
-        {"out", required_argument, NULL, 'o'},
-        {"data", required_argument, NULL, 'd'},
-        {"log", required_argument, NULL, OPT_LOG},
-        {"image-shape", required_argument, NULL, OPT_SHAPE},
-        {"max-atoms", required_argument, NULL, OPT_MAX},
-        {"help", no_argument, NULL, 'h'},
-        CLI_DATA_LONGOPTS,
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"model", required_argument, NULL, 'm'},
+                                             {"out", required_argument, NULL, 'o'},
+                                             {"data", required_argument, NULL, 'd'},
+                                             {"log", required_argument, NULL, OPT_LOG},
+                                             {"image-shape", required_argument, NULL, OPT_SHAPE},
+                                             {"max-atoms", required_argument, NULL, OPT_MAX},
+                                             {"help", no_argument, NULL, 'h'},
+                                             CLI_DATA_LONGOPTS,
+                                             {NULL, 0, NULL, 0}};
     const char *cmd = "viz", *model_path = NULL, *out = NULL, *log = NULL, *shape = NULL;
     const char **data = calloc((size_t)argc, sizeof *data);
     size_t n_data = 0;
@@ -336,12 +169,8 @@ int cmd_viz(int argc, char **argv)
             fputs(viz_help, stdout);
             rc = CLI_OK;
             goto done;
-        case ':':
-            cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
-            goto done;
-        default:
-            cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
-            goto done;
+        case ':': cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]); goto done;
+        default: cli_usage(cmd, "unknown option '%s'", argv[optind - 1]); goto done;
         }
     }
     if (optind < argc) {
@@ -369,9 +198,9 @@ int cmd_viz(int argc, char **argv)
     }
     if ((rc = draw_atoms(cmd, model, out, shape, (size_t)max_atoms)) != CLI_OK)
         goto done;
-    if (n_data && (rc = draw_frequency(cmd, model, &set, out)) != CLI_OK)
+    if (n_data && (rc = viz_frequency(cmd, model, &set, out)) != CLI_OK)
         goto done;
-    if (log && (rc = draw_log(cmd, log, out)) != CLI_OK)
+    if (log && (rc = viz_log(cmd, log, out)) != CLI_OK)
         goto done;
 done:
     sd_set_close(&set);

@@ -26,14 +26,9 @@ int cli_data_option(const char *cmd, int opt, const char *arg, sd_options_t *o)
             return -1;
         }
         return 1;
-    case CLI_OPT_TENSOR:
-        o->tensor = arg;
-        return 1;
-    case CLI_OPT_SCALE_U8:
-        o->scale_u8 = 1;
-        return 1;
-    default:
-        return 0;
+    case CLI_OPT_TENSOR: o->tensor = arg; return 1;
+    case CLI_OPT_SCALE_U8: o->scale_u8 = 1; return 1;
+    default: return 0;
     }
 }
 

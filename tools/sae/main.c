@@ -25,8 +25,9 @@ static const struct {
 
 static void usage(FILE *fp)
 {
-    fprintf(fp, "Usage: sae COMMAND [OPTIONS]\n"
-                "Train, use and inspect sparse autoencoders (libsae %s).\n\nCommands:\n",
+    fprintf(fp,
+            "Usage: sae COMMAND [OPTIONS]\n"
+            "Train, use and inspect sparse autoencoders (libsae %s).\n\nCommands:\n",
             sae_version_string());
     for (size_t i = 0; i < N_COMMANDS; i++)
         fprintf(fp, "  %-9s %s\n", commands[i].name, commands[i].about);

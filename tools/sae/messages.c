@@ -47,8 +47,8 @@ int cli_parse_size(const char *cmd, const char *opt, const char *s, uint64_t lo,
         return -1;
     }
     if (v < lo || v > hi) {
-        cli_usage(cmd, "%s: %llu is out of range [%llu, %llu]", opt, v,
-                  (unsigned long long)lo, (unsigned long long)hi);
+        cli_usage(cmd, "%s: %llu is out of range [%llu, %llu]", opt, v, (unsigned long long)lo,
+                  (unsigned long long)hi);
         return -1;
     }
     *out = v;

@@ -57,8 +57,8 @@ cJSON *cli_safetensors_header(const char *cmd, const char *path, uint64_t *file_
     for (int i = 7; i >= 0; i--)
         hlen = hlen << 8 | len8[i];
     if (hlen > (uint64_t)size - 8 || hlen > (100u << 20)) {
-        say(cmd, "%s: not a safetensors file (a header of %llu bytes in a %ld-byte file)",
-                 path, (unsigned long long)hlen, size);
+        say(cmd, "%s: not a safetensors file (a header of %llu bytes in a %ld-byte file)", path,
+            (unsigned long long)hlen, size);
         goto out;
     }
     text = malloc((size_t)hlen + 1);

@@ -25,8 +25,7 @@ void cli_progress_init(cli_progress_t *p, int quiet, uint64_t total, uint64_t fi
     p->mode = quiet ? 0 : isatty(STDOUT_FILENO) ? 1 : 2;
     p->total = total;
     p->first_step = first_step;
-    p->every = total > first_step && (total - first_step) / 20 > 0 ? (total - first_step) / 20
-                                                                      : 1;
+    p->every = total > first_step && (total - first_step) / 20 > 0 ? (total - first_step) / 20 : 1;
     p->t0 = cli_now();
 }
 
@@ -40,8 +39,7 @@ static void terms(const sae_stats_t *s, char *buf, size_t size)
                                      s->term_loss[i]);
 }
 
-static void log_line(cli_progress_t *p, const sae_stats_t *s, double dead, double secs,
-                     double rate)
+static void log_line(cli_progress_t *p, const sae_stats_t *s, double dead, double secs, double rate)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *t = cJSON_CreateObject();

@@ -11,14 +11,14 @@
 #include <sae.h>
 
 typedef struct cli_progress {
-    int mode;           /* 0 quiet, 1 terminal bar, 2 plain lines */
-    uint64_t total;     /* the run's total steps */
-    uint64_t every;     /* plain lines: one every this many steps */
-    uint64_t first_step;/* the step count when this run started */
-    double t0;          /* monotonic seconds at the start */
+    int mode;            /* 0 quiet, 1 terminal bar, 2 plain lines */
+    uint64_t total;      /* the run's total steps */
+    uint64_t every;      /* plain lines: one every this many steps */
+    uint64_t first_step; /* the step count when this run started */
+    double t0;           /* monotonic seconds at the start */
     double last_draw;
-    uint64_t rows;      /* rows trained on in this run */
-    FILE *log;          /* --log, or NULL */
+    uint64_t rows; /* rows trained on in this run */
+    FILE *log;     /* --log, or NULL */
     uint64_t log_every;
 } cli_progress_t;
 

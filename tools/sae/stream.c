@@ -134,7 +134,10 @@ static int reset(void *user, uint64_t epoch)
     return 0;
 }
 
-static uint64_t row_count(void *user) { return ((cli_stream_t *)user)->set->rows; }
+static uint64_t row_count(void *user)
+{
+    return ((cli_stream_t *)user)->set->rows;
+}
 
 /* The cursor: a tag, the source's shape (to refuse resuming on other data
  * or another buffer), and the position. */
@@ -167,8 +170,8 @@ static int restore_cursor(void *user, const void *buf, size_t size)
         return -1;
     }
     memcpy(w, buf, sizeof w);
-    if (w[0] != CURSOR_TAG || w[1] != s->set->rows || w[2] != s->set->dim ||
-        w[3] != s->buffer || w[4] != s->seed) {
+    if (w[0] != CURSOR_TAG || w[1] != s->set->rows || w[2] != s->set->dim || w[3] != s->buffer ||
+        w[4] != s->seed) {
         snprintf(s->err, sizeof s->err,
                  "the checkpoint was streaming %llu rows of %llu values through a shuffle "
                  "buffer of %llu rows; this run has %zu rows of %zu through %zu (resume with "
@@ -187,7 +190,10 @@ static int restore_cursor(void *user, const void *buf, size_t size)
     return 0;
 }
 
-static const char *errmsg(void *user) { return ((cli_stream_t *)user)->err; }
+static const char *errmsg(void *user)
+{
+    return ((cli_stream_t *)user)->err;
+}
 
 const sae_source_ops_t *cli_stream_ops(void)
 {

@@ -17,16 +17,16 @@
 
 typedef struct cli_stream {
     const sd_set_t *set;
-    size_t buffer;      /* rows a chunk (the shuffle buffer) */
+    size_t buffer; /* rows a chunk (the shuffle buffer) */
     uint64_t seed;
     size_t n_chunks;
-    size_t *order;      /* the epoch's chunk order [n_chunks] */
-    size_t *perm;       /* the current chunk's row order [buffer] */
-    float *rows;        /* the current chunk's rows [buffer x dim] */
+    size_t *order; /* the epoch's chunk order [n_chunks] */
+    size_t *perm;  /* the current chunk's row order [buffer] */
+    float *rows;   /* the current chunk's rows [buffer x dim] */
     uint64_t epoch;
-    size_t chunk;       /* index into order */
-    size_t offset;      /* rows of the current chunk given */
-    size_t loaded;      /* chunk index + 1 whose rows are in `rows`, 0 none */
+    size_t chunk;  /* index into order */
+    size_t offset; /* rows of the current chunk given */
+    size_t loaded; /* chunk index + 1 whose rows are in `rows`, 0 none */
     char err[256];
 } cli_stream_t;
 

@@ -8,7 +8,10 @@
 
 static char errbuf[512];
 
-const char *sd_errmsg(void) { return errbuf; }
+const char *sd_errmsg(void)
+{
+    return errbuf;
+}
 
 int sd_fail(const char *fmt, ...)
 {
@@ -23,13 +26,10 @@ size_t sd_dtype_size(sd_dtype_t t)
 {
     switch (t) {
     case SD_F32:
-    case SD_F32BE:
-        return 4;
+    case SD_F32BE: return 4;
     case SD_F16:
-    case SD_BF16:
-        return 2;
-    case SD_U8:
-        return 1;
+    case SD_BF16: return 2;
+    case SD_U8: return 1;
     }
     return 0;
 }
@@ -37,16 +37,11 @@ size_t sd_dtype_size(sd_dtype_t t)
 const char *sd_dtype_name(sd_dtype_t t)
 {
     switch (t) {
-    case SD_F32:
-        return "float32";
-    case SD_F32BE:
-        return "float32 (big-endian)";
-    case SD_F16:
-        return "float16";
-    case SD_BF16:
-        return "bfloat16";
-    case SD_U8:
-        return "uint8";
+    case SD_F32: return "float32";
+    case SD_F32BE: return "float32 (big-endian)";
+    case SD_F16: return "float16";
+    case SD_BF16: return "bfloat16";
+    case SD_U8: return "uint8";
     }
     return "?";
 }
@@ -56,8 +51,8 @@ int sd_dtype_parse(const char *s, sd_dtype_t *t)
     static const struct {
         const char *name;
         sd_dtype_t t;
-    } names[] = {{"f32", SD_F32}, {"float32", SD_F32}, {"f16", SD_F16}, {"float16", SD_F16},
-                 {"bf16", SD_BF16}, {"bfloat16", SD_BF16}, {"u8", SD_U8}, {"uint8", SD_U8}};
+    } names[] = {{"f32", SD_F32},   {"float32", SD_F32},   {"f16", SD_F16}, {"float16", SD_F16},
+                 {"bf16", SD_BF16}, {"bfloat16", SD_BF16}, {"u8", SD_U8},   {"uint8", SD_U8}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strcmp(s, names[i].name) == 0) {
             *t = names[i].t;
@@ -91,7 +86,10 @@ float sd_half_to_float(uint16_t h)
     return bits_to_float(sign | (exp + 112u) << 23 | man << 13);
 }
 
-float sd_bf16_to_float(uint16_t h) { return bits_to_float((uint32_t)h << 16); }
+float sd_bf16_to_float(uint16_t h)
+{
+    return bits_to_float((uint32_t)h << 16);
+}
 
 void sd_convert(const uint8_t *src, sd_dtype_t t, size_t n, float u8_divisor, float *dst)
 {
@@ -128,13 +126,14 @@ int sd_layout_check(const sd_layout_t *l, size_t len, const char *what)
     if (l->rows == 0 || l->dim == 0)
         return sd_fail("%s: no data (%zu rows of %zu values)", what, l->rows, l->dim);
     if (l->offset > len)
-        return sd_fail("%s: the data would start at byte %zu of a %zu-byte file", what,
-                       l->offset, len);
+        return sd_fail("%s: the data would start at byte %zu of a %zu-byte file", what, l->offset,
+                       len);
     if (l->dim > SIZE_MAX / es || l->rows > SIZE_MAX / (l->dim * es))
         return sd_fail("%s: %zu x %zu values overflow a size", what, l->rows, l->dim);
     size_t need = l->rows * l->dim * es, have = len - l->offset;
     if (need > have)
         return sd_fail("%s: the header announces %zu bytes of data, the file holds %zu "
-                       "(truncated?)", what, need, have);
+                       "(truncated?)",
+                       what, need, have);
     return 0;
 }

@@ -92,9 +92,7 @@ int sd_file_open(sd_file_t *f, const char *path, const sd_options_t *o)
     f->format = o->format != SD_FMT_AUTO ? o->format : detect(f->bytes, f->len, path, o);
     int rc;
     switch (f->format) {
-    case SD_FMT_NPY:
-        rc = sd_parse_npy(f->bytes, f->len, &f->lay);
-        break;
+    case SD_FMT_NPY: rc = sd_parse_npy(f->bytes, f->len, &f->lay); break;
     case SD_FMT_IDX:
         if (f->len >= 2 && f->bytes[0] == 0x1f && f->bytes[1] == 0x8b) {
             size_t n;
@@ -109,12 +107,8 @@ int sd_file_open(sd_file_t *f, const char *path, const sd_options_t *o)
         }
         rc = sd_parse_idx(f->bytes, f->len, &f->lay);
         break;
-    case SD_FMT_SAFETENSORS:
-        rc = sd_parse_safetensors(f->bytes, f->len, o->tensor, &f->lay);
-        break;
-    case SD_FMT_RAW:
-        rc = sd_parse_raw(f->len, o->dim, o->raw_dtype, &f->lay);
-        break;
+    case SD_FMT_SAFETENSORS: rc = sd_parse_safetensors(f->bytes, f->len, o->tensor, &f->lay); break;
+    case SD_FMT_RAW: rc = sd_parse_raw(f->len, o->dim, o->raw_dtype, &f->lay); break;
     default:
         rc = sd_fail("cannot tell the format (give --format npy|idx|safetensors|raw; raw "
                      "files need --dim)");
@@ -157,8 +151,8 @@ int sd_set_open(sd_set_t *s, const char *const *paths, size_t n, const sd_option
         if (i == 0) {
             s->dim = l->dim;
         } else if (l->dim != s->dim) {
-            sd_fail("%s: rows of %zu values, but %s has rows of %zu", paths[i], l->dim,
-                    paths[0], s->dim);
+            sd_fail("%s: rows of %zu values, but %s has rows of %zu", paths[i], l->dim, paths[0],
+                    s->dim);
             goto fail;
         }
         if (l->rows > SIZE_MAX - s->rows) {
@@ -176,8 +170,7 @@ fail:
 int sd_set_read(const sd_set_t *s, size_t first, size_t count, float *out)
 {
     if (first > s->rows || count > s->rows - first)
-        return sd_fail("rows %zu..%zu are past the data's %zu rows", first, first + count,
-                       s->rows);
+        return sd_fail("rows %zu..%zu are past the data's %zu rows", first, first + count, s->rows);
     size_t i = 0;
     while (count) {
         const sd_file_t *f = &s->files[i];

@@ -30,17 +30,17 @@ typedef struct sd_file {
     sd_layout_t lay;
     const uint8_t *bytes; /* the whole file (mapped or inflated) */
     size_t len;
-    void *map;            /* mmap'd region, or NULL */
+    void *map; /* mmap'd region, or NULL */
     size_t map_len;
-    uint8_t *owned;       /* inflated gzip data, or NULL */
+    uint8_t *owned; /* inflated gzip data, or NULL */
 } sd_file_t;
 
 typedef struct sd_set {
     sd_file_t *files;
     size_t n;
-    size_t rows;          /* total over the files */
-    size_t dim;           /* the same for every file */
-    float u8_divisor;  /* 255 with scale_u8, else 1 */
+    size_t rows;      /* total over the files */
+    size_t dim;       /* the same for every file */
+    float u8_divisor; /* 255 with scale_u8, else 1 */
 } sd_set_t;
 
 /* Parses "npy", "idx", "safetensors", "raw" (or "auto"). */

@@ -29,7 +29,8 @@ static int idx_header(const uint8_t *buf, size_t len, sd_layout_t *out, size_t *
         out->dtype = SD_F32BE;
     else
         return sd_fail("IDX: element type 0x%02x is not supported (0x08 unsigned byte, 0x0D "
-                       "float)", (unsigned)buf[2]);
+                       "float)",
+                       (unsigned)buf[2]);
     unsigned ndim = buf[3];
     if (ndim == 0)
         return sd_fail("IDX: zero dimensions");
@@ -154,8 +155,8 @@ int sd_gunzip_idx(const uint8_t *buf, size_t len, uint8_t **out, size_t *out_len
         }
         if (rc == Z_STREAM_END) {
             if (limit == SIZE_MAX || n < limit) {
-                sd_fail("IDX (gzip): the stream ends after %zu bytes, the header announces %zu",
-                        n, limit == SIZE_MAX ? (size_t)0 : limit);
+                sd_fail("IDX (gzip): the stream ends after %zu bytes, the header announces %zu", n,
+                        limit == SIZE_MAX ? (size_t)0 : limit);
                 goto out;
             }
             break;

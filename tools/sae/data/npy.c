@@ -103,16 +103,15 @@ int sd_parse_npy(const uint8_t *buf, size_t len, sd_layout_t *out)
     } else if (major == 2 || major == 3) {
         if (len < 12)
             return sd_fail("npy: truncated header");
-        hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 |
-               (size_t)buf[11] << 24;
+        hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 | (size_t)buf[11] << 24;
         hstart = 12;
     } else {
         return sd_fail("npy: format version %u.%u is not supported (1.0 to 3.0)", major,
                        (unsigned)buf[7]);
     }
     if (hlen > len - hstart)
-        return sd_fail("npy: the header claims %zu bytes, the file has %zu after the magic",
-                       hlen, len - hstart);
+        return sd_fail("npy: the header claims %zu bytes, the file has %zu after the magic", hlen,
+                       len - hstart);
     cursor c = {(const char *)buf + hstart, (const char *)buf + hstart + hlen};
     char key[32], descr[16] = "";
     int have_descr = 0, have_order = 0, have_shape = 0, fortran = 0;
@@ -162,10 +161,12 @@ int sd_parse_npy(const uint8_t *buf, size_t len, sd_layout_t *out)
         out->dtype = SD_U8;
     else
         return sd_fail("npy: element type '%s' is not supported (float32 '<f4', float16 "
-                       "'<f2' or uint8 '|u1')", descr);
+                       "'<f2' or uint8 '|u1')",
+                       descr);
     if (ndim < 2)
         return sd_fail("npy: a %zu-D array; rows need two or more dimensions (reshape to "
-                       "(rows, dim))", ndim);
+                       "(rows, dim))",
+                       ndim);
     size_t dim = 1;
     for (size_t i = 1; i < ndim; i++) {
         if (dims[i] != 0 && dim > SIZE_MAX / dims[i])

@@ -17,7 +17,8 @@ int sd_parse_raw(size_t len, size_t dim, sd_dtype_t t, sd_layout_t *out)
         return sd_fail("raw file: empty");
     if (len % row != 0)
         return sd_fail("raw file: %zu bytes is not a whole number of %zu-value %s rows "
-                       "(%zu bytes each)", len, dim, sd_dtype_name(t), row);
+                       "(%zu bytes each)",
+                       len, dim, sd_dtype_name(t), row);
     out->offset = 0;
     out->rows = len / row;
     out->dim = dim;

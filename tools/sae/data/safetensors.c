@@ -37,8 +37,7 @@ static int tensor_list(const cJSON *root, char *buf, size_t size)
             continue;
         n++;
         if (used + strlen(t->string) + 3 < size)
-            used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? ", " : "",
-                                     t->string);
+            used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? ", " : "", t->string);
     }
     return (int)(n > 1000000 ? 1000000 : n);
 }
@@ -71,8 +70,7 @@ int sd_parse_safetensors(const uint8_t *buf, size_t len, const char *name, sd_la
     } else {
         int n = tensor_list(root, names, sizeof names);
         if (n != 1) {
-            sd_fail("safetensors: %d tensors, name one with --tensor (the file has: %s)", n,
-                    names);
+            sd_fail("safetensors: %d tensors, name one with --tensor (the file has: %s)", n, names);
             goto out;
         }
         for (t = root->child; t && strcmp(t->string, "__metadata__") == 0; t = t->next)
@@ -130,8 +128,8 @@ int sd_parse_safetensors(const uint8_t *buf, size_t len, const char *name, sd_la
     }
     size_t data_start = 8 + (size_t)hlen, data_len = len - data_start;
     if (end > data_len) {
-        sd_fail("safetensors: tensor '%s' ends at byte %zu of a %zu-byte data section", name,
-                end, data_len);
+        sd_fail("safetensors: tensor '%s' ends at byte %zu of a %zu-byte data section", name, end,
+                data_len);
         goto out;
     }
     out->offset = data_start + begin;
@@ -140,8 +138,8 @@ int sd_parse_safetensors(const uint8_t *buf, size_t len, const char *name, sd_la
     if (sd_layout_check(out, data_start + end, "safetensors") < 0)
         goto out;
     if (rows * dim * sd_dtype_size(out->dtype) != end - begin) {
-        sd_fail("safetensors: tensor '%s': its shape needs %zu bytes, its offsets give %zu",
-                name, rows * dim * sd_dtype_size(out->dtype), end - begin);
+        sd_fail("safetensors: tensor '%s': its shape needs %zu bytes, its offsets give %zu", name,
+                rows * dim * sd_dtype_size(out->dtype), end - begin);
         goto out;
     }
     ret = 0;

@@ -17,11 +17,11 @@
 #include <stdint.h>
 
 typedef enum sd_dtype {
-    SD_F32 = 0,   /* IEEE binary32, little-endian */
-    SD_F16 = 1,   /* IEEE binary16, little-endian */
-    SD_BF16 = 2,  /* bfloat16 (the high half of a binary32), little-endian */
-    SD_U8 = 3,    /* unsigned byte */
-    SD_F32BE = 4  /* binary32, big-endian (IDX) */
+    SD_F32 = 0,  /* IEEE binary32, little-endian */
+    SD_F16 = 1,  /* IEEE binary16, little-endian */
+    SD_BF16 = 2, /* bfloat16 (the high half of a binary32), little-endian */
+    SD_U8 = 3,   /* unsigned byte */
+    SD_F32BE = 4 /* binary32, big-endian (IDX) */
 } sd_dtype_t;
 
 /* Where a file's rows are: rows x dim elements of dtype, contiguous and
