@@ -133,6 +133,7 @@ static void write_v03(const sae_model_t *m, const char *path)
         ts[i].ndim = c > 1 ? 2 : 1;
         ts[i].shape[0] = r;
         ts[i].shape[1] = c;
+        ts[i].dtype = SAE_DT_F32;
     }
     const sae_st_meta_t meta[] = {
         {"format", SAE_ST_FORMAT},

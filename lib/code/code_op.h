@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "core/state.h"
 #include "layers/activation.h"
 #include "layers/sparse_dense.h"
 
@@ -161,6 +162,11 @@ typedef struct sae_code_op {
     void (*forward_d)(const sae_config_t *cfg, sae_activation_t act, const double *z, double *h,
                       size_t n);
     double (*deriv_d)(sae_activation_t act, double z, double h);
+
+    /* The training state a checkpoint must hold for a resumed run to be
+     * bit-identical (a running threshold estimate...), added to l as
+     * entries named "trainer.code.<name>..." (NULL: none; core/state.h). */
+    sae_status_t (*checkpoint)(void *state, const sae_config_t *cfg, sae_state_list_t *l);
 } sae_code_op_t;
 
 /* Shared entries: no keys of its own, no state, a dense code (no

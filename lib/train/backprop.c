@@ -140,6 +140,25 @@ static sae_status_t evaluate(sae_trainer_t *t, const float *x, size_t rows, sae_
     return sae_forward_backward(t, x, rows, 0, 0, stats);
 }
 
+/* The optimizer's moments per model tensor, in its shape (so that a new
+ * learned tensor of a model kind is covered without a line here), and
+ * its update count (Adam's bias correction). */
+static sae_status_t state(sae_trainer_t *t, sae_state_list_t *l)
+{
+    const sae_model_t *m = t->model;
+    backprop_state_t *s = t->method_state;
+    sae_status_t st = sae_state_add(l, "trainer.optim.t", NULL, SAE_DT_U64, &s->opt.t, 1, 0);
+    float *moments[2] = {s->opt.m, s->opt.v};
+    const char *prefix[2] = {"trainer.optim.m.", "trainer.optim.v."};
+    for (size_t k = 0; k < 2; k++)
+        for (size_t i = 0; st == SAE_OK && moments[k] && i < m->n_tensors; i++) {
+            const sae_tensor_desc_t *d = &m->tensors[i];
+            st = sae_state_add(l, prefix[k], d->name, SAE_DT_F32, moments[k] + d->offset,
+                               d->rows, d->is_weight ? d->cols : 0);
+        }
+    return st;
+}
+
 const sae_method_t sae_method_backprop = {
     .name = "backprop",
     .selected_by = "train.algorithm = backprop",
@@ -151,4 +170,5 @@ const sae_method_t sae_method_backprop = {
     .epoch_end = NULL,
     .rate = rate,
     .has_objective = 1,
+    .state = state,
 };
