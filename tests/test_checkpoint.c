@@ -308,6 +308,33 @@ static void test_resume_topk_auxk_adam(void **state)
     all_feeds(cfg);
 }
 
+/* The 0.4 code operators' tensors: JumpReLU's learned log thresholds
+ * (their Adam moments with every weight's) on the sparse path, the gated
+ * SAE's magnitude tensors, BatchTopK's threshold estimate (above). */
+static void test_resume_jumprelu_adam(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = base("adam");
+    set(cfg, "arch.hidden_activation", "jumprelu");
+    set(cfg, "arch.output_activation", "linear");
+    set(cfg, "jumprelu.threshold_init", "0.2");
+    set(cfg, "jumprelu.bandwidth", "0.1");
+    set(cfg, "l0.weight", "0.01");
+    set(cfg, "topk.sparse_path", "on");
+    all_feeds(cfg);
+}
+
+static void test_resume_gated_adam(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = base("adam");
+    set(cfg, "arch.hidden_activation", "relu");
+    set(cfg, "arch.output_activation", "linear");
+    set(cfg, "arch.gated", "true");
+    set(cfg, "l1.weight", "0.01");
+    all_feeds(cfg);
+}
+
 static void test_resume_batch_topk_sgd(void **state)
 {
     (void)state;
@@ -841,6 +868,8 @@ int main(void)
         cmocka_unit_test(test_resume_e1_kwta_replacement),
         cmocka_unit_test(test_resume_topk_auxk_adam),
         cmocka_unit_test(test_resume_batch_topk_sgd),
+        cmocka_unit_test(test_resume_jumprelu_adam),
+        cmocka_unit_test(test_resume_gated_adam),
         cmocka_unit_test(test_resume_rank_order_and_nsc),
         cmocka_unit_test(test_resume_layered_conv),
         cmocka_unit_test(test_resume_jumprelu_l0),

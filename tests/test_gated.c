@@ -145,6 +145,12 @@ static void test_gradients_against_differences(void **state)
     }
     print_message("checked %zu entries, %zu left out (a gate flipped)\n", checked, skipped);
     assert_true(checked > 10 * skipped);
+    /* The library's own check agrees (it leaves the auxiliary term out of
+     * the decoder's differences, as training does). */
+    double err = 1.0;
+    tu_assert_status(sae_trainer_gradcheck(t, x, B, &err), SAE_OK);
+    print_message("sae_trainer_gradcheck: %.2e\n", err);
+    assert_true(err < 1e-3);
     free(ana);
     sae_trainer_free(t);
     sae_model_free(m);

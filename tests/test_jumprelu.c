@@ -60,7 +60,7 @@ static void pre_acts(sae_model_t *m, const float *x, double *p)
 /* Thresholds set between the pre-activations so that about a sixth of the
  * code is active and some units of each column sit in the window on
  * either side of theta. */
-static void place_thresholds(sae_model_t *m, const float *x)
+static void place_thresholds(sae_model_t *m, const float *x, int dense)
 {
     double p[B * H];
     pre_acts(m, x, p);
@@ -73,6 +73,8 @@ static void place_thresholds(sae_model_t *m, const float *x)
         double th = best > 0.05 ? best - 0.01 - 0.02 * (double)(j % 3) : 0.05;
         if (j % 5 == 4)
             th = best + 0.03; /* the largest just below theta: window, inactive */
+        if (dense && j % 5 != 4)
+            th = 0.01; /* most positive units active: past the support's capacity */
         lt[j] = (float)log(th);
     }
     tu_assert_status(sae_model_set_tensor(m, "jumprelu.log_threshold", H, 1, lt), SAE_OK);
@@ -121,7 +123,8 @@ static void expected_grad(sae_model_t *m, const float *x, double *want, int *n_w
     }
 }
 
-static void check_threshold_grad(const char *path, int expect_sparse, float *enc_grad)
+static void check_threshold_grad(const char *path, int expect_sparse, int dense_code,
+                                 float *enc_grad)
 {
     sae_config_t *cfg = jr_config(path);
     sae_model_t *m = NULL;
@@ -130,9 +133,10 @@ static void check_threshold_grad(const char *path, int expect_sparse, float *enc
     tu_assert_status(sae_trainer_create(m, &t), SAE_OK);
     float x[B * D];
     tu_fill_uniform(x, B * D, 0.0f, 1.0f, 7);
-    place_thresholds(m, x);
+    place_thresholds(m, x, dense_code);
     sae_stats_t s;
     tu_assert_status(sae_forward_backward(t, x, B, 0, 1, &s), SAE_OK);
+    assert_true(dense_code ? s.l0 > H / 4 : s.l0 < H / 4);
     const sae_sparse_code_t *sc =
         t->ws.dense.sparse_path ? sae_dense(m)->code_op->support(t->ws.dense.code_state) : NULL;
     assert_int_equal(sc != NULL, expect_sparse);
@@ -163,9 +167,11 @@ static void check_threshold_grad(const char *path, int expect_sparse, float *enc
 static void test_threshold_gradient_is_the_papers(void **state)
 {
     (void)state;
-    float g_dense[H * D], g_sparse[H * D];
-    check_threshold_grad("off", 0, g_dense);
-    check_threshold_grad("on", 1, g_sparse);
+    float g_dense[H * D], g_sparse[H * D], g_full[H * D];
+    check_threshold_grad("off", 0, 0, g_dense);
+    check_threshold_grad("on", 1, 0, g_sparse);
+    /* A code denser than the support holds takes the dense path. */
+    check_threshold_grad("on", 0, 1, g_full);
     /* The exact gradients agree between the two paths. */
     for (size_t k = 0; k < H * D; k++)
         if (fabsf(g_dense[k] - g_sparse[k]) > 1e-6f + 1e-5f * fabsf(g_dense[k]))
@@ -180,7 +186,7 @@ static void test_inference_form(void **state)
     tu_assert_status(sae_model_create(cfg, &m), SAE_OK);
     float x[B * D], code[B * H];
     tu_fill_uniform(x, B * D, 0.0f, 1.0f, 9);
-    place_thresholds(m, x);
+    place_thresholds(m, x, 0);
     tu_assert_status(sae_model_encode(m, x, B, code), SAE_OK);
     double p[B * H];
     pre_acts(m, x, p);

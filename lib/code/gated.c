@@ -269,14 +269,29 @@ static void backward(void *state, const sae_code_ctx_t *cx, const float *h, floa
         }
 }
 
+/* Inference writes nothing but z (calls may overlap): the scales of a
+ * block of units at a time, on the stack. */
+#define INFER_BLOCK 256
 static void infer(void *state, sae_activation_t act, float *z, const float *bias, size_t rows,
                   size_t units, int threads)
 {
     (void)act, (void)threads;
-    gated_state_t *s = state;
-    scales(s, units);
-    for (size_t b = 0; b < rows; b++)
-        row_code(s, z + b * units, bias, NULL, units);
+    const gated_state_t *s = state;
+    float e[INFER_BLOCK];
+    for (size_t j0 = 0; j0 < units; j0 += INFER_BLOCK) {
+        size_t n = units - j0 < INFER_BLOCK ? units - j0 : INFER_BLOCK;
+        for (size_t j = 0; j < n; j++)
+            e[j] = expf(s->r_mag[j0 + j]);
+        const float *bm = s->b_mag + j0;
+        for (size_t b = 0; b < rows; b++) {
+            float *restrict row = z + b * units + j0;
+            for (size_t j = 0; j < n; j++) {
+                float g = row[j] + (bias ? bias[j0 + j] : 0.0f);
+                float m = e[j] * row[j] + bm[j];
+                row[j] = g > 0.0f && m > 0.0f ? m : 0.0f;
+            }
+        }
+    }
 }
 
 const sae_code_op_t sae_code_gated = {

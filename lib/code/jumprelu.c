@@ -274,18 +274,25 @@ static const sae_sparse_code_t *support(const void *state)
     return s->fits ? &s->code : NULL;
 }
 
+/* Inference writes nothing but z (calls may overlap): the thresholds of a
+ * block of units at a time, on the stack. */
+#define INFER_BLOCK 256
 static void infer(void *state, sae_activation_t act, float *z, const float *bias, size_t rows,
                   size_t units, int threads)
 {
     (void)act, (void)threads;
-    jr_state_t *s = state;
-    thresholds(s, units);
-    const float *restrict th = s->theta;
-    for (size_t b = 0; b < rows; b++) {
-        float *restrict row = z + b * units;
-        for (size_t j = 0; j < units; j++) {
-            float v = row[j] + (bias ? bias[j] : 0.0f);
-            row[j] = v > th[j] ? v : 0.0f; /* theta > 0: relu included */
+    const jr_state_t *s = state;
+    float th[INFER_BLOCK];
+    for (size_t j0 = 0; j0 < units; j0 += INFER_BLOCK) {
+        size_t n = units - j0 < INFER_BLOCK ? units - j0 : INFER_BLOCK;
+        for (size_t j = 0; j < n; j++)
+            th[j] = expf(s->log_t[j0 + j]);
+        for (size_t b = 0; b < rows; b++) {
+            float *restrict row = z + b * units + j0;
+            for (size_t j = 0; j < n; j++) {
+                float v = row[j] + (bias ? bias[j0 + j] : 0.0f);
+                row[j] = v > th[j] ? v : 0.0f; /* theta > 0: relu included */
+            }
         }
     }
 }

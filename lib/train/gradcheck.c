@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/dense.h"
+#include "model/kind.h"
+#include "sparsity/terms.h"
 #include "train/method.h"
 #include "train/trainer.h"
 
@@ -14,12 +17,29 @@
  * small. */
 #define GC_EPS 1e-3f
 
-static double objective(sae_trainer_t *t, const float *x, size_t rows)
+/* The objective; without_aux: less the gated SAE's auxiliary term, which
+ * reads the decoder through a stop-gradient (code/gated.c), so that the
+ * decoder's differences are those of the training gradient. */
+static double objective(sae_trainer_t *t, const float *x, size_t rows, int without_aux)
 {
     sae_stats_t s;
     if (sae_forward_backward(t, x, rows, 0, 0, &s) != SAE_OK)
         return NAN;
-    return s.loss + sae_backprop_l2_penalty(t);
+    double v = s.loss + sae_backprop_l2_penalty(t);
+    for (size_t k = 0; without_aux && k < s.n_terms; k++)
+        if (!strcmp(s.term_name[k], sae_terms[SAE_TERM_GATED_AUX].name))
+            v -= s.term_loss[k];
+    return v;
+}
+
+/* Tensor ti is the decoder of a model whose code operator has terms of its
+ * own (they read the decoder frozen). */
+static int frozen_decoder(const sae_model_t *m, size_t ti)
+{
+    if (m->kind != &sae_kind_dense || !sae_dense(m)->code_op->own_terms)
+        return 0;
+    const float *p = m->weights + m->tensors[ti].offset;
+    return p == sae_dense(m)->dec_w || p == sae_dense(m)->dec_b;
 }
 
 sae_status_t sae_trainer_gradcheck(sae_trainer_t *t, const float *x, size_t rows,
@@ -59,14 +79,15 @@ sae_status_t sae_trainer_gradcheck(sae_trainer_t *t, const float *x, size_t rows
         if (m->tensors[ti].role != SAE_TENSOR_PARAM)
             continue;
         size_t off = m->tensors[ti].offset, n = m->tensors[ti].rows * m->tensors[ti].cols;
+        int without_aux = frozen_decoder(m, ti);
         size_t stride = n > GC_MAX_PER_TENSOR ? n / GC_MAX_PER_TENSOR : 1;
         for (size_t k = 0; k < n; k += stride) {
             float *p = m->weights + off + k;
             float keep = *p;
             *p = keep + GC_EPS;
-            double up = objective(t, x, rows);
+            double up = objective(t, x, rows, without_aux);
             *p = keep - GC_EPS;
-            double down = objective(t, x, rows);
+            double down = objective(t, x, rows, without_aux);
             *p = keep;
             double step = (double)(keep + GC_EPS) - (double)(keep - GC_EPS);
             double num = (up - down) / step, a = (double)ana[off + k];
