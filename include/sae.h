@@ -577,12 +577,18 @@ SAE_API sae_status_t sae_model_init_decoder_bias(sae_model_t *model, const float
 
 /* Saves the model (config, weights, format version and checksum) as a
  * safetensors file. Atomic: a temporary file in the same folder is written,
- * flushed, synced and renamed, so path never holds a half-written file.
- * Since: 0.1 */
+ * flushed, synced and renamed, so path never holds a half-written file;
+ * temporaries left by killed saves to the same path are removed. A
+ * symbolic link is followed (the file it names is replaced); an existing
+ * file keeps its mode. Errors: SAE_ERR_NULL, SAE_ERR_NONFINITE (nothing
+ * written), SAE_ERR_IO (also for a target that is a directory, device,
+ * FIFO or socket, a link to nothing, or a file the caller may not write;
+ * docs/file-format.md, "Saving"), SAE_ERR_NOMEM. Since: 0.1 */
 SAE_API sae_status_t sae_model_save(const sae_model_t *model, const char *path);
 /* Loads a model saved by sae_model_save. Every header field is checked
  * before use: SAE_ERR_IO, SAE_ERR_FORMAT, SAE_ERR_CHECKSUM or
- * SAE_ERR_VERSION, with the message in sae_last_error(). Since: 0.1 */
+ * SAE_ERR_VERSION, SAE_ERR_NOMEM when an allocation fails (never reported
+ * as a malformed file), with the message in sae_last_error(). Since: 0.1 */
 SAE_API sae_status_t sae_model_load(const char *path, sae_model_t **out);
 
 /* ------------------------------------------------------------------------ */

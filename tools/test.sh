@@ -19,7 +19,7 @@
 #
 # Environment: SAE_TEST_SKIP="valgrind blis" skips stages; SAE_TEST_JOBS sets
 # ninja's and meson test's parallelism (default: all cores);
-# SAE_VALGRIND_SKIP lists tests kept out of memcheck (default "nsc lbfgs").
+# SAE_VALGRIND_SKIP lists tests kept out of memcheck (default "nsc lbfgs save": save's kill test forks 200 savers).
 # SPDX-License-Identifier: MIT
 set -euo pipefail
 
@@ -159,7 +159,7 @@ if [[ $skip != *" valgrind "* ]] && command -v valgrind >/dev/null 2>&1 && [ -f 
     # under memcheck), so the tests named in SAE_VALGRIND_SKIP are left to the
     # sanitizer stage.
     t0=$SECONDS
-    vg_skip=" ${SAE_VALGRIND_SKIP-nsc lbfgs} "
+    vg_skip=" ${SAE_VALGRIND_SKIP-nsc lbfgs save} "
     mapfile -t vg_tests < <(meson introspect build --tests | python3 -c '
 import json, os, sys
 build, skip = os.path.realpath(sys.argv[1]), sys.argv[2].split()

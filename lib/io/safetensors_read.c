@@ -75,6 +75,25 @@ load_fail(const st_load_t *ld, sae_status_t status, const char *fmt, ...)
 /* Reading the raw parts                                                    */
 /* ------------------------------------------------------------------------ */
 
+/* libc reports an allocation failure (fopen's stream, a read buffer) as
+ * errno ENOMEM: out of memory, not an unreadable file. */
+static sae_status_t io_status(int err)
+{
+    return err == ENOMEM ? SAE_ERR_NOMEM : SAE_ERR_IO;
+}
+
+/* cJSON returns NULL both for bad JSON and when an allocation fails; the
+ * allocator's errno ENOMEM (malloc sets it; nothing else in the parser
+ * does) tells them apart without global cJSON hooks, which would take the
+ * application's own away. */
+static cJSON *parse_json(const char *text, size_t n, const char **end, int *nomem)
+{
+    errno = 0;
+    cJSON *json = cJSON_ParseWithLengthOpts(text, n, end, 0);
+    *nomem = !json && errno == ENOMEM;
+    return json;
+}
+
 /* Reads exactly n bytes. A short read is a truncated file (SAE_ERR_FORMAT)
  * unless the stream reports an I/O error. */
 static sae_status_t read_exact(st_load_t *ld, void *buf, size_t n, const char *what)
@@ -82,7 +101,7 @@ static sae_status_t read_exact(st_load_t *ld, void *buf, size_t n, const char *w
     if (fread(buf, 1, n, ld->f) == n)
         return SAE_OK;
     if (ferror(ld->f))
-        return load_fail(ld, SAE_ERR_IO, "read error in the %s: %s", what, strerror(errno));
+        return load_fail(ld, io_status(errno), "read error in the %s: %s", what, strerror(errno));
     return load_fail(ld, SAE_ERR_FORMAT, "file ends inside the %s", what);
 }
 
@@ -90,7 +109,7 @@ static sae_status_t open_file(st_load_t *ld)
 {
     ld->f = fopen(ld->path, "rb");
     if (!ld->f)
-        return load_fail(ld, SAE_ERR_IO, "cannot open: %s", strerror(errno));
+        return load_fail(ld, io_status(errno), "cannot open: %s", strerror(errno));
     struct stat sb;
     if (fstat(fileno(ld->f), &sb) != 0)
         return load_fail(ld, SAE_ERR_IO, "cannot stat: %s", strerror(errno));
@@ -143,8 +162,11 @@ static sae_status_t read_header(st_load_t *ld)
         st = load_fail(ld, SAE_ERR_FORMAT, "header does not start with '{'");
     if (st == SAE_OK) {
         const char *end = NULL;
-        ld->header = cJSON_ParseWithLengthOpts(text, n, &end, 0);
-        if (!ld->header || !cJSON_IsObject(ld->header))
+        int nomem = 0;
+        ld->header = parse_json(text, n, &end, &nomem);
+        if (nomem)
+            st = load_fail(ld, SAE_ERR_NOMEM, "out of memory parsing the %zu-byte header", n);
+        else if (!ld->header || !cJSON_IsObject(ld->header))
             st = load_fail(ld, SAE_ERR_FORMAT, "header is not a JSON object");
         else if (!end || !only_whitespace(end, text + n))
             st = load_fail(ld, SAE_ERR_FORMAT, "header has bytes after its JSON object");
@@ -432,9 +454,14 @@ static sae_status_t set_config_entry(st_load_t *ld, const cJSON *item)
  * before a parameter existed still load. */
 static sae_status_t build_config(st_load_t *ld)
 {
-    cJSON *obj = cJSON_ParseWithOpts(ld->config_text, NULL, 1);
+    const char *end = NULL;
+    int nomem = 0;
+    size_t n = strlen(ld->config_text);
+    cJSON *obj = parse_json(ld->config_text, n, &end, &nomem);
     sae_status_t st = SAE_OK;
-    if (!cJSON_IsObject(obj))
+    if (nomem)
+        st = load_fail(ld, SAE_ERR_NOMEM, "out of memory parsing __metadata__.config");
+    else if (!cJSON_IsObject(obj) || !end || !only_whitespace(end, ld->config_text + n))
         st = load_fail(ld, SAE_ERR_FORMAT, "__metadata__.config is not a JSON object");
     if (st == SAE_OK && sae_config_create(&ld->cfg) != SAE_OK)
         st = load_fail(ld, SAE_ERR_NOMEM, "cannot create a config: %s", sae_last_error());
