@@ -637,6 +637,21 @@ typedef int (*sae_progress_fn)(sae_progress_kind_t kind, const sae_stats_t *stat
 SAE_API sae_status_t sae_trainer_create(sae_model_t *model, sae_trainer_t **out);
 SAE_API void sae_trainer_free(sae_trainer_t *trainer);
 SAE_API const char *sae_trainer_errmsg(const sae_trainer_t *trainer);
+/* ------------------------------------------------------------------------ */
+/* Recovering from divergence (rel)                                         */
+/* ------------------------------------------------------------------------ */
+
+/* Sets the learning rate (optim.lr) the trainer uses from its next step,
+ * in the model's config (so a saved model records it). This is how
+ * training goes on after SAE_ERR_DIVERGED: a backprop step whose loss or
+ * gradient is non-finite is not applied, and one whose loss is non-finite
+ * also takes the weights back to the last step whose loss was finite (the
+ * optimizer's moments restart from zero; sae_trainer_steps counts that
+ * step); the trainer stays usable. Errors: SAE_ERR_NULL, SAE_ERR_RANGE
+ * (lr not in optim.lr's bounds), with the message in the trainer.
+ * Since: 0.4 */
+SAE_API sae_status_t sae_trainer_set_learning_rate(sae_trainer_t *trainer, double lr);
+
 /* Sets (or clears, with NULL) the progress callback. Since: 0.1 */
 SAE_API sae_status_t sae_trainer_set_callback(sae_trainer_t *trainer, sae_progress_fn fn,
                                               void *user_data);
