@@ -13,11 +13,15 @@
  *    fail without a handle, with a NULL handle, or on a const handle (the
  *    getters) leave theirs in sae_last_error() (thread-local).
  *  - Every *_free accepts NULL. Nothing aborts on caller mistakes.
- *  - Handles are not thread-safe: one thread at a time per handle. Distinct
- *    handles may be used from distinct threads, except that a trainer and
- *    its model are one unit (no encode while the model's trainer fits);
- *    note that train.threads > 0 sets the BLAS's thread count, which is
- *    process-wide.
+ *  - Handles are not thread-safe: one thread at a time per handle, with one
+ *    exception: the inference calls on a model (sae_model_encode, decode,
+ *    reconstruct, encode_binary, reconstruction_error, prefix_errors) may
+ *    run from any number of threads at once and give, bit for bit, what
+ *    serial calls give (since 0.4; each call takes its own inference
+ *    context from the model's pool). Distinct handles may be used from
+ *    distinct threads, except that a trainer and its model are one unit
+ *    (no encode while the model's trainer fits); note that train.threads
+ *    > 0 sets the BLAS's thread count, which is process-wide.
  *
  * SPDX-License-Identifier: MIT
  */

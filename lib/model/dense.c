@@ -232,10 +232,11 @@ const float *sae_model_center_input(const sae_model_t *m, const float *x, size_t
     if (!dn->pre_bias)
         return x;
     size_t d = m->input_dim;
+    float *center = sae_infer_center(m);
     for (size_t b = 0; b < rows; b++)
         for (size_t i = 0; i < d; i++)
-            dn->center[b * d + i] = x[b * d + i] - dn->dec_b[i];
-    return dn->center;
+            center[b * d + i] = x[b * d + i] - dn->dec_b[i];
+    return center;
 }
 
 void sae_model_forward_encoder(const sae_model_t *m, const float *x, size_t rows, float *code)
@@ -248,7 +249,7 @@ void sae_model_forward_encoder(const sae_model_t *m, const float *x, size_t rows
         const float *xin = sae_model_center_input(m, x + r * d, n);
         sae_gemm(0, 1, n, h, d, dn->enc_scale, xin, d, dn->enc_w, d, 0.0f, code + r * h, h);
     }
-    dn->code_op->infer(dn->code_infer, m->hidden_act, code, dn->enc_b, rows, h,
+    dn->code_op->infer(sae_infer_code_state(m), m->hidden_act, code, dn->enc_b, rows, h,
                       sae_model_threads(m));
 }
 
