@@ -189,9 +189,9 @@ typedef enum sae_param {
     SAE_P_BIAS = 105,               /* bool arch.bias: layers have biases (1) */
     SAE_P_INIT_SCALE = 106,         /* float arch.init_scale: multiplies the
                                        Glorot range or std of arch.init (1) */
-    SAE_P_INIT = 107,               /* enum arch.init: glorot_uniform or
-                                       glorot_normal (glorot_uniform).
-                                       Since: 0.2 */
+    SAE_P_INIT = 107,               /* enum arch.init: glorot_uniform,
+                                       glorot_normal or fan_in_uniform
+                                       (glorot_uniform). Since: 0.2 */
     SAE_P_UNIT_NORM_DECODER = 108,  /* bool arch.unit_norm_decoder: decoder
                                        rows (the dictionary atoms) kept at
                                        unit norm, their gradient's parallel
@@ -315,6 +315,17 @@ typedef enum sae_param {
                                        Since: 0.2 */
 } sae_param_t;
 
+/* ------------------------------------------------------------------------ */
+/* Parameter ids named after their keys (rel)                               */
+/* ------------------------------------------------------------------------ */
+
+/* Ids whose first names do not match their keys, under names that do; the
+ * first names stay. Since: 0.4 */
+#define SAE_P_ENCODE_K SAE_P_KWTA_K              /* encode.k */
+#define SAE_P_CORRUPT_NOISE_STD SAE_P_NOISE_STDDEV /* corrupt.noise_std */
+#define SAE_P_DECAY_L2 SAE_P_WEIGHT_DECAY        /* decay.l2 */
+#define SAE_P_OPTIM_TYPE SAE_P_OPTIMIZER         /* optim.type */
+
 /* Type of a parameter's value. */
 typedef enum sae_param_type {
     SAE_TYPE_INT = 0,
@@ -399,7 +410,8 @@ SAE_API sae_status_t sae_config_get(const sae_config_t *cfg, const char *key, ch
  *   conv2d 32 k5 s2 relu; maxpool2d k2 code; convt2d 16 k3 s2 relu;
  *   convt2d 8 k5 s2 relu; convt2d 1 k8 sigmoid
  *
- * Errors: SAE_ERR_BAD_VALUE for text that does not parse,
+ * Errors: SAE_ERR_BAD_VALUE for text that does not parse or says one thing
+ * twice (relu relu), SAE_ERR_RANGE for a size beyond 65536 (since 0.4),
  * SAE_ERR_DIMENSION for shapes that do not chain; the config is then
  * unchanged. An empty text goes back to the one-hidden-layer model. The
  * same is reachable as sae_config_set(cfg, "arch.layers", text). Since: 0.3 */

@@ -26,3 +26,19 @@ int sae_all_finite(const float *x, size_t n)
         acc += x[i] * 0.0f;
     return acc == 0.0f;
 }
+
+int sae_finite_range(const float *x, size_t n, float *lo, float *hi)
+{
+    /* One pass: the finiteness accumulation of sae_all_finite, plus the
+     * extremes (NaN compares false, so it never becomes an extreme; the
+     * accumulation catches it). */
+    float acc = 0.0f, mn = n ? x[0] : 0.0f, mx = mn;
+    for (size_t i = 0; i < n; i++) {
+        acc += x[i] * 0.0f;
+        mn = x[i] < mn ? x[i] : mn;
+        mx = x[i] > mx ? x[i] : mx;
+    }
+    *lo = mn;
+    *hi = mx;
+    return acc == 0.0f;
+}
