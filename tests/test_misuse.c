@@ -1,8 +1,12 @@
 /* Mistakes a new user makes, and what the library says (issue 14, "Misuse
  * and messages"): each call gets the specific status and a message that
  * names the real problem. SPDX-License-Identifier: MIT */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <cJSON.h>
 
 #include "testutil.h"
 
@@ -131,6 +135,119 @@ static void test_bce_targets(void **state)
     sae_config_free(cfg);
 }
 
+
+/* ------------------------------------------------------------------------ */
+/* Model files that ask too much or are ambiguous                           */
+/* ------------------------------------------------------------------------ */
+
+/* Rewrites the model file at path with edit() applied to its JSON header
+ * (the data section, which the checksum covers, is kept). */
+static void edit_header(const char *path, void (*edit)(cJSON *header))
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    size_t size = (size_t)ftell(f);
+    rewind(f);
+    unsigned char *bytes = malloc(size);
+    assert_int_equal(fread(bytes, 1, size, f), size);
+    fclose(f);
+    size_t hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        hlen = hlen << 8 | bytes[i];
+    cJSON *header = cJSON_ParseWithLength((const char *)bytes + 8, hlen);
+    assert_non_null(header);
+    edit(header);
+    char *text = cJSON_PrintUnformatted(header);
+    size_t n = strlen(text), padded = (n + 7) & ~(size_t)7;
+    f = fopen(path, "wb");
+    unsigned char len[8];
+    for (int i = 0; i < 8; i++)
+        len[i] = (unsigned char)(padded >> (8 * i));
+    fwrite(len, 1, 8, f);
+    fwrite(text, 1, n, f);
+    for (size_t i = n; i < padded; i++)
+        fputc(' ', f);
+    fwrite(bytes + 8 + hlen, 1, size - 8 - hlen, f);
+    fclose(f);
+    free(text);
+    cJSON_Delete(header);
+    free(bytes);
+}
+
+static void set_meta(cJSON *header, const char *key, const char *value)
+{
+    cJSON *meta = cJSON_GetObjectItemCaseSensitive(header, "__metadata__");
+    cJSON_DeleteItemFromObjectCaseSensitive(meta, key);
+    if (value)
+        cJSON_AddStringToObject(meta, key, value);
+}
+
+static void huge_batch(cJSON *header)
+{
+    cJSON *meta = cJSON_GetObjectItemCaseSensitive(header, "__metadata__");
+    cJSON *cfg = cJSON_Parse(cJSON_GetObjectItemCaseSensitive(meta, "config")->valuestring);
+    cJSON_ReplaceItemInObjectCaseSensitive(cfg, "train.batch_size", cJSON_CreateString("16777216"));
+    char *text = cJSON_PrintUnformatted(cfg);
+    set_meta(header, "config", text);
+    free(text);
+    cJSON_Delete(cfg);
+}
+
+static void old_square(cJSON *header)
+{
+    set_meta(header, "decoder_layout", NULL);
+    set_meta(header, "library_version", "0.1.0");
+}
+
+static void other_layout(cJSON *header)
+{
+    set_meta(header, "decoder_layout", "input_rows");
+}
+
+static void test_files_that_ask_too_much(void **state)
+{
+    (void)state;
+    char path[512];
+    snprintf(path, sizeof path, "%s/m.safetensors", tu_tmpdir());
+    sae_config_t *cfg = tu_config(6, 6); /* square, untied */
+    sae_model_t *m = NULL, *back = NULL;
+    assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+    /* A fresh file records its layout and loads. */
+    assert_int_equal(sae_model_save(m, path), SAE_OK);
+    assert_int_equal(sae_model_load(path, &back), SAE_OK);
+    sae_model_free(back);
+
+    /* 2^24 rows of 40 + 24 units: 4 GiB per batch buffer. */
+    sae_config_t *wide_cfg = tu_config(40, 24);
+    sae_model_t *wide = NULL;
+    assert_int_equal(sae_model_create(wide_cfg, &wide), SAE_OK);
+    assert_int_equal(sae_model_save(wide, path), SAE_OK);
+    edit_header(path, huge_batch);
+    tu_assert_status(sae_model_load(path, &back), SAE_ERR_FORMAT);
+    expect_msg(sae_last_error(), "train.batch_size 16777216");
+    sae_model_free(wide);
+    sae_config_free(wide_cfg);
+
+    assert_int_equal(sae_model_save(m, path), SAE_OK);
+    edit_header(path, old_square);
+    tu_assert_status(sae_model_load(path, &back), SAE_ERR_VERSION);
+    expect_msg(sae_last_error(), "square");
+
+    assert_int_equal(sae_model_save(m, path), SAE_OK);
+    edit_header(path, other_layout);
+    tu_assert_status(sae_model_load(path, &back), SAE_ERR_VERSION);
+    expect_msg(sae_last_error(), "decoder_layout 'input_rows'");
+
+    /* A 0.1 file whose decoder is not square is not ambiguous (its shape
+     * says which) and still loads: the golden file. */
+    assert_int_equal(sae_model_load(tu_data_path("golden-v1-untied.safetensors"), &back), SAE_OK);
+    sae_model_free(back);
+    unlink(path);
+    sae_model_free(m);
+    sae_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -139,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_config_messages),
         cmocka_unit_test(test_layer_messages),
         cmocka_unit_test(test_bce_targets),
+        cmocka_unit_test(test_files_that_ask_too_much),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

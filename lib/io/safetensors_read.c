@@ -500,6 +500,39 @@ static sae_status_t alloc_model(st_load_t *ld)
                          "config's [%" PRId64 " x %" PRId64 "] encoder does not fit in the %" PRIu64
                          "-byte data section",
                          hid, in, ld->data_size);
+    /* What the file asks a trainer to allocate: a batch's rows at the
+     * input and code widths. Weights are bounded by the data section;
+     * this is not, and 2^24 rows would make the next trainer ask for
+     * many GiB. */
+    int64_t batch = 0;
+    sae_config_get_int(ld->cfg, SAE_P_BATCH_SIZE, &batch);
+    uint64_t width = (uint64_t)in + (uint64_t)hid;
+    if ((uint64_t)batch > SAE_ST_MAX_BATCH_FLOATS / width)
+        return load_fail(ld, SAE_ERR_FORMAT,
+                         "config's train.batch_size %" PRId64 " times the %" PRIu64
+                         " input and code units exceeds the %" PRIu64 " floats a file may ask of "
+                         "a trainer",
+                         batch, width, SAE_ST_MAX_BATCH_FLOATS);
+    /* decoder.weight holds one row per code unit since the top-k work of
+     * 0.1's development; files from before it held [input, hidden]. Files
+     * say which since format 1's "decoder_layout"; without it, a 0.1 file
+     * with an untied square decoder cannot be told apart. */
+    const char *layout = meta_string(ld, "decoder_layout");
+    const char *writer = meta_string(ld, "library_version");
+    int64_t tied = 0;
+    sae_config_get_int(ld->cfg, SAE_P_TIED, &tied);
+    if (layout && strcmp(layout, SAE_ST_DECODER_LAYOUT) != 0)
+        return load_fail(ld, SAE_ERR_VERSION,
+                         "decoder_layout '" NAME_FMT "' is not supported (this library reads "
+                         "\"" SAE_ST_DECODER_LAYOUT "\")",
+                         layout);
+    if (!layout && writer && strncmp(writer, "0.1.", 4) == 0 && !tied && in == hid &&
+        ld->cfg->layers.n == 0)
+        return load_fail(ld, SAE_ERR_VERSION,
+                         "written by libsae %.16s without decoder_layout, and its decoder is "
+                         "square (%" PRId64 " x %" PRId64 "): 0.1 builds stored it either way, "
+                         "so it cannot be read safely",
+                         writer, in, hid);
     char errbuf[SAE_ERRMSG_SIZE] = "";
     sae_status_t st = sae_model_alloc(ld->cfg, &ld->model, errbuf);
     if (st == SAE_OK)

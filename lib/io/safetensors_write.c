@@ -262,6 +262,7 @@ sae_status_t sae_model_save(const sae_model_t *model, const char *path)
     const sae_st_meta_t meta[] = {
         {"format", SAE_ST_FORMAT},
         {"format_version", SAE_ST_FORMAT_VERSION},
+        {"decoder_layout", SAE_ST_DECODER_LAYOUT},
         {"config", config},
         {"library_version", sae_version_string()},
     };
