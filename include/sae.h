@@ -66,7 +66,8 @@ typedef enum sae_status {
     SAE_ERR_VERSION = -11,      /* a file's format version is not supported */
     SAE_ERR_CANCELLED = -12,    /* a progress callback asked to stop */
     SAE_ERR_STATE = -13,        /* the call is not valid in the current state */
-    SAE_ERR_UNSUPPORTED = -14,  /* a feature is not built into this library */
+    SAE_ERR_UNSUPPORTED = -14,  /* a feature is not built into this library,
+                                   or not available for this model */
     SAE_ERR_DIVERGED = -15,     /* training produced a non-finite loss */
     SAE_ERR_TYPE = -16          /* a parameter was set with the wrong type */
 } sae_status_t;

@@ -16,6 +16,30 @@ static void expect_msg(const char *msg, const char *want)
         fail_msg("message '%s' lacks '%s'", msg, want);
 }
 
+/* A layered model's double gradient check is a limit of the model, not of
+ * the build, and the status string says so. */
+static void test_unsupported_says_model(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = NULL;
+    assert_int_equal(sae_config_create(&cfg), SAE_OK);
+    tu_assert_status(sae_config_set_layers(cfg, "input 1x4x4; dense 3 sigmoid code; dense 16 sigmoid"),
+                     SAE_OK);
+    sae_model_t *m = NULL;
+    sae_trainer_t *t = NULL;
+    assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+    assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
+    float x[16 * 2];
+    tu_fill_uniform(x, 32, 0, 1, 2);
+    double rel = 0;
+    tu_assert_status(sae_trainer_gradcheck_double(t, x, 2, &rel, NULL), SAE_ERR_UNSUPPORTED);
+    expect_msg(sae_trainer_errmsg(t), "arch.layers");
+    expect_msg(sae_status_str(SAE_ERR_UNSUPPORTED), "for this model");
+    sae_trainer_free(t);
+    sae_model_free(m);
+    sae_config_free(cfg);
+}
+
 static void test_clone_null_sets_out(void **state)
 {
     (void)state;
@@ -252,6 +276,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clone_null_sets_out),
+        cmocka_unit_test(test_unsupported_says_model),
         cmocka_unit_test(test_unit_activity_reports_through_trainer),
         cmocka_unit_test(test_config_messages),
         cmocka_unit_test(test_layer_messages),
