@@ -251,6 +251,12 @@ typedef enum sae_param {
     SAE_P_INPUT_KEEP = 602,         /* float corrupt.input_keep (0,1] (1) */
     SAE_P_HIDDEN_KEEP = 603,        /* float corrupt.hidden_keep (0,1] (1):
                                        dropout on the decoder path only */
+    /* divergence (rel): 700.. */
+    SAE_P_ROLLBACK = 700,           /* bool train.rollback: a step whose
+                                       loss is non-finite takes the weights
+                                       back to the last step with a finite
+                                       loss, at the cost of one copy of the
+                                       parameters per step (1). Since: 0.4 */
     /* built-in regularizers, each off while its weight is 0: 1000.. */
     SAE_P_KL_WEIGHT = 1000,         /* float kl.weight >= 0 (0) */
     SAE_P_KL_RHO = 1001,            /* float kl.rho (0,1) (0.05) */

@@ -105,6 +105,46 @@ static void test_sgd_diverges_and_recovers(void **state)
     run_divergence("sgd", "1e6", 100);
 }
 
+/* train.rollback = 0: no copy of the weights, so no going back: the step
+ * that finds the non-finite loss is still not applied, and the weights are
+ * those of the last update. */
+static void test_no_rollback(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = tu_config(12, 10);
+    set(cfg, "arch.hidden_activation", "linear");
+    set(cfg, "optim.type", "sgd");
+    set(cfg, "optim.lr", "1e6");
+    set(cfg, "train.batch_size", "16");
+    set(cfg, "train.rollback", "0");
+    sae_model_t *m = NULL;
+    sae_trainer_t *t = NULL;
+    assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+    assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
+    float *x = malloc(16 * 12 * sizeof *x);
+    tu_fill_uniform(x, 16 * 12, 0, 100, 5);
+    sae_stats_t s = {.struct_size = sizeof s};
+    sae_status_t st = SAE_OK;
+    float *last = NULL;
+    size_t n = 0;
+    for (int k = 0; k < 200 && st == SAE_OK; k++) {
+        free(last);
+        last = copy_weights(m, &n);
+        st = sae_trainer_step(t, x, 16, &s);
+    }
+    tu_assert_status(st, SAE_ERR_DIVERGED);
+    assert_null(strstr(sae_trainer_errmsg(t), "back at step"));
+    assert_int_equal(sae_trainer_steps(t), 1); /* step 2 failed, step 1 kept */
+    float *now = copy_weights(m, &n);
+    assert_memory_equal(now, last, n * sizeof *now);
+    free(now);
+    free(last);
+    free(x);
+    sae_trainer_free(t);
+    sae_model_free(m);
+    sae_config_free(cfg);
+}
+
 /* Rows of 1e30: the squared error overflows float at once. The message
  * says so rather than blaming the learning rate. */
 static void test_huge_rows(void **state)
@@ -190,6 +230,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sgd_diverges_and_recovers),
+        cmocka_unit_test(test_no_rollback),
         cmocka_unit_test(test_huge_rows),
         cmocka_unit_test(test_nonfinite_gradient),
     };

@@ -80,8 +80,9 @@ static sae_status_t setup(sae_trainer_t *t, char *errbuf)
         free(s);
         return st;
     }
-    s->last_good = sae_aligned_alloc(m->n_weights * sizeof *s->last_good);
-    if (!s->last_good) {
+    if (sae_cfg_int(cfg, SAE_P_ROLLBACK))
+        s->last_good = sae_aligned_alloc(m->n_weights * sizeof *s->last_good);
+    if (sae_cfg_int(cfg, SAE_P_ROLLBACK) && !s->last_good) {
         sae_optim_release(&s->opt);
         free(s);
         return sae_fail(errbuf, SAE_ERR_NOMEM, "optimizer: cannot allocate state");
@@ -169,8 +170,10 @@ static sae_status_t step(sae_trainer_t *t, const float *batch, size_t rows, sae_
                         "step %llu: the gradient of %s holds NaN or Inf (the loss, %g, is "
                         "finite); the step was not applied: lower the learning rate",
                         (unsigned long long)t->steps + 1, bad, stats->loss);
-    memcpy(s->last_good, m->weights, m->n_weights * sizeof *m->weights);
-    s->have_last_good = 1;
+    if (s->last_good) {
+        memcpy(s->last_good, m->weights, m->n_weights * sizeof *m->weights);
+        s->have_last_good = 1;
+    }
     track_activity(&t->ws, m->code_dim, rows);
     /* Unit-norm atoms: the gradient's radial part removed before the
      * update, the rows rescaled after it. */
