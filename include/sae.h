@@ -131,6 +131,20 @@ typedef enum sae_optimizer {
                          sae_trainer_create in builds without it. Since: 0.2 */
 } sae_optimizer_t;
 
+/* The arithmetic of the training products (train.precision). Since: 0.4 */
+typedef enum sae_precision {
+    SAE_PRECISION_FP32 = 0,
+    SAE_PRECISION_BF16 = 1 /* bf16 operands, fp32 accumulation (oneDNN) */
+} sae_precision_t;
+
+/* Who runs fp32 training products (train.gemm). Since: 0.4 */
+typedef enum sae_gemm_engine {
+    SAE_GEMM_AUTO = 0,  /* the faster one measured on this kind of CPU
+                           (docs/precision.md) */
+    SAE_GEMM_BLAS = 1,  /* the CBLAS the library was built with */
+    SAE_GEMM_ONEDNN = 2 /* oneDNN's matmul primitives (builds with oneDNN) */
+} sae_gemm_engine_t;
+
 /* How sae_trainer_fit* draws batches from a data buffer. */
 typedef enum sae_sampling {
     SAE_SAMPLE_SHUFFLE = 0,     /* epochs of a fresh permutation */
@@ -240,6 +254,17 @@ typedef enum sae_param {
     SAE_P_SAMPLING = 402,           /* enum train.sampling (shuffle) */
     SAE_P_THREADS = 403,            /* int  train.threads, 0 = library
                                        default (0) */
+    SAE_P_PRECISION = 410,          /* enum train.precision: fp32, or bf16:
+                                       the training products' operands
+                                       rounded to bfloat16, accumulated and
+                                       stored in fp32, weights and optimizer
+                                       state fp32 (docs/precision.md); needs
+                                       oneDNN and an AVX512-BF16 or AMX CPU,
+                                       else SAE_ERR_UNSUPPORTED at
+                                       sae_trainer_create (fp32). Since: 0.4 */
+    SAE_P_GEMM = 411,               /* enum train.gemm: who runs the fp32
+                                       training products: auto, blas (CBLAS)
+                                       or onednn (auto). Since: 0.4 */
     /* weight decay (L2, lambda/2 * sum W^2): 500.. */
     SAE_P_WEIGHT_DECAY = 500,       /* float decay.l2 >= 0 (0) */
     SAE_P_DECAY_ENCODER = 501,      /* bool decay.encoder (1) */

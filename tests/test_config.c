@@ -149,6 +149,8 @@ static const spec_t specs[] = {
     {SAE_P_SEED, "train.seed", I, 0, 0, U, 0, 0},
     {SAE_P_SAMPLING, "train.sampling", I, SAE_SAMPLE_SHUFFLE, 0, 2, 0, 0},
     {SAE_P_THREADS, "train.threads", I, 0, U, U, 0, 0},
+    {SAE_P_PRECISION, "train.precision", I, SAE_PRECISION_FP32, 0, 1, 0, 0},
+    {SAE_P_GEMM, "train.gemm", I, SAE_GEMM_AUTO, 0, 2, 0, 0},
     {SAE_P_WEIGHT_DECAY, "decay.l2", F, 0, 0, U, 0, 0},
     {SAE_P_DECAY_ENCODER, "decay.encoder", I, 1, 0, 1, 0, 0},
     {SAE_P_DECAY_DECODER, "decay.decoder", I, 1, 0, 1, 0, 0},

@@ -224,6 +224,51 @@ static void test_no_allocation_with_layers(void **state)
     sae_config_free(cfg);
 }
 
+/* The oneDNN engine (train.precision = bf16, train.gemm = onednn): its
+ * primitives and bf16 copies are made in the first fit, for the shapes a
+ * batch size gives, and reused after. Skipped where the build or the CPU
+ * lacks it. */
+static void test_no_allocation_with_onednn(void **state)
+{
+    (void)state;
+    const char *settings[][2] = {{"train.precision", "bf16"}, {"train.gemm", "onednn"}};
+    for (int e = 0; e < 2; e++)
+        for (int sparse = 0; sparse < 2; sparse++) {
+            sae_config_t *cfg = tu_config(64, 48);
+            const char *kv[] = {"arch.hidden_activation", "relu", "topk.k", sparse ? "4" : "0",
+                                "train.batch_size", "32", settings[e][0], settings[e][1], NULL};
+            for (int i = 0; kv[i]; i += 2)
+                assert_int_equal(sae_config_set(cfg, kv[i], kv[i + 1]), SAE_OK);
+            sae_model_t *m = NULL;
+            sae_trainer_t *t = NULL;
+            assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+            if (sae_trainer_create(m, &t) == SAE_ERR_UNSUPPORTED) {
+                sae_model_free(m);
+                sae_config_free(cfg);
+                continue;
+            }
+            size_t rows = 200;
+            float *x = malloc(rows * 64 * sizeof *x);
+            tu_fill_uniform(x, rows * 64, 0, 1, 3);
+            sae_stats_t s;
+            assert_int_equal(sae_trainer_fit(t, x, rows, 1), SAE_OK);
+            assert_int_equal(sae_trainer_evaluate(t, x, rows, &s), SAE_OK);
+            n_alloc = 0;
+            counting = 1;
+            for (int i = 0; i < 10; i++)
+                assert_int_equal(sae_trainer_step(t, x + (size_t)(i % 6) * 32 * 64, 32, &s),
+                                 SAE_OK);
+            assert_int_equal(sae_trainer_fit(t, x, rows, 3), SAE_OK);
+            assert_int_equal(sae_trainer_evaluate(t, x, rows, &s), SAE_OK);
+            counting = 0;
+            assert_int_equal(n_alloc, 0);
+            free(x);
+            sae_trainer_free(t);
+            sae_model_free(m);
+            sae_config_free(cfg);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_no_allocation_with_nsc),
         cmocka_unit_test(test_no_allocation_with_rank_order),
         cmocka_unit_test(test_no_allocation_with_layers),
+        cmocka_unit_test(test_no_allocation_with_onednn),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

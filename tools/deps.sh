@@ -25,6 +25,7 @@ libopenblas-dev
 libblis-dev
 libcjson-dev
 liblbfgs-dev
+libdnnl-dev
 libcmocka-dev
 zlib1g-dev
 libpng-dev
@@ -49,6 +50,8 @@ ca-certificates
 #   libopenblas-dev, libblis-dev   CBLAS: OpenBLAS by default, BLIS with -Dblas=blis
 #   libcjson-dev                   the model file's JSON header
 #   liblbfgs-dev                   full-batch L-BFGS (train/lbfgs.c, -Dlbfgs)
+#   libdnnl-dev                    oneDNN's matmul: train.precision = bf16 and
+#                                  train.gemm = onednn (core/matmul.c, -Donednn)
 #   libcmocka-dev                  the unit tests
 #   zlib1g-dev, libpng-dev         the examples (IDX .gz input, PNG pictures)
 #   abigail-tools                  tools/abi-check.sh (abidw, abidiff)

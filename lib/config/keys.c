@@ -11,6 +11,8 @@ static const char *const loss_names[] = {"mse", "bce", NULL};
 static const char *const reduction_names[] = {"mean", "sample_sum_half", NULL};
 static const char *const optim_names[] = {"sgd", "adam", "lbfgs", NULL};
 static const char *const sampling_names[] = {"shuffle", "replacement", "sequential", NULL};
+static const char *const precision_names[] = {"fp32", "bf16", NULL};
+static const char *const gemm_names[] = {"auto", "blas", "onednn", NULL};
 static const char *const bool_names[] = {"false", "true", NULL};
 static const char *const init_names[] = {"glorot_uniform", "glorot_normal", "fan_in_uniform",
                                          NULL};
@@ -100,6 +102,13 @@ const sae_param_desc_t sae_param_table[] = {
     {SAE_P_THREADS, "train.threads", I, 0, 64, 0, 0, 0, NULL,
         "when > 0, the BLAS's thread count (set process-wide by `sae_trainer_create`) and, in "
         "builds with OpenMP, the element-wise passes' threads; 0 = leave both as they are"},
+    {SAE_P_PRECISION, "train.precision", I, 0, 1, 0, 0, SAE_PRECISION_FP32, precision_names,
+        "`fp32`, or `bf16`: the training products' operands rounded to bfloat16, accumulated in "
+        "fp32 by oneDNN on AVX512-BF16 or AMX (one-hidden-layer models; "
+        "[precision.md](precision.md))"},
+    {SAE_P_GEMM, "train.gemm", I, 0, 2, 0, 0, SAE_GEMM_AUTO, gemm_names,
+        "who runs fp32 training products: `blas`, `onednn`, or `auto` (the faster measured one; "
+        "[precision.md](precision.md))"},
     {SAE_P_WEIGHT_DECAY, "decay.l2", F, 0, 1e6, 0, 0, 0.0, NULL,
         "L2 weight decay lambda: lambda/2 sum W^2 "
         "([weight-decay.md](regularizers/weight-decay.md))"},

@@ -82,7 +82,7 @@ static void encode(sae_trainer_t *t, const float *xin, size_t rows, const sae_co
     sae_dense_t *dn = sae_dense(m);
     sae_workspace_t *ws = &t->ws;
     size_t d = m->input_dim, h = m->code_dim;
-    sae_gemm(0, 1, rows, h, d, 1.0f, xin, d, dn->enc_w, d, 0.0f, ws->dense.h, h);
+    sae_mm_gemm(ws->mm, 0, 1, rows, h, d, 1.0f, xin, d, 0, dn->enc_w, d, 1, 0.0f, ws->dense.h, h);
     dn->code_op->forward(ws->dense.code_state, cx, ws->dense.h, dn->enc_b, rows, h, cs);
 }
 
@@ -118,11 +118,14 @@ static void backward_dense(sae_trainer_t *t, const float *xin, const float *hd, 
     /* Decoder weight gradient h^T dOut, then the code gradient dOut W^T;
      * a tied model's decoder gradient lands on the encoder's weight, which
      * the encoder's own gradient is added to below. */
-    sae_gemm(1, 0, h, d, rows, 1.0f, hd, h, ws->dense.out, d, 0.0f, dn->tied ? g->enc_w : g->dec_w, d);
-    sae_gemm(0, 1, rows, h, d, 1.0f, ws->dense.out, d, sae_model_decoder_rows(m), d, 0.0f, ws->dense.dh, h);
+    sae_mm_gemm(ws->mm, 1, 0, h, d, rows, 1.0f, hd, h, 0, ws->dense.out, d, 0, 0.0f,
+                dn->tied ? g->enc_w : g->dec_w, d);
+    sae_mm_gemm(ws->mm, 0, 1, rows, h, d, 1.0f, ws->dense.out, d, 0, sae_model_decoder_rows(m), d,
+                1, 0.0f, ws->dense.dh, h);
     terms->drop_scale = hd == ws->dense.h ? NULL : ws->dense.drop_scale;
     dn->code_op->backward(ws->dense.code_state, cx, ws->dense.h, ws->dense.dh, rows, h, terms, g->enc_b);
-    sae_gemm(1, 0, h, d, rows, 1.0f, ws->dense.dh, h, xin, d, dn->tied ? 1.0f : 0.0f, g->enc_w, d);
+    sae_mm_gemm(ws->mm, 1, 0, h, d, rows, 1.0f, ws->dense.dh, h, 0, xin, d, 0,
+                dn->tied ? 1.0f : 0.0f, g->enc_w, d);
 }
 
 /* The encoder's input with arch.pre_encoder_bias (Gao et al. 2024):
@@ -148,6 +151,9 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
     const sae_config_t *cfg = m->cfg;
 
     sae_stats_start(stats, rows);
+    /* The weights may have moved since the last call (a step, a gradient
+     * check's nudge): the engine's bf16 copies are remade once, here. */
+    sae_mm_new_weights(ws->mm);
 
     const float *xin = corrupt ? sae_corrupt_input(t, x, rows) : x;
     if (dn->pre_bias)
@@ -163,7 +169,8 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
     if (sc) {
         sae_sparse_decode(sc, rows, sae_model_decoder_rows(m), d, ws->dense.out);
     } else {
-        sae_model_forward_decoder_pre(m, hd, rows, ws->dense.out);
+        sae_mm_gemm(ws->mm, 0, 0, rows, d, h, 1.0f, hd, h, 0, sae_model_decoder_rows(m), d, 1, 0.0f,
+                    ws->dense.out, d);
     }
     if (ws->dense.aux.k > 0)
         sae_auxk_residual(t, x, ws->dense.out, rows);

@@ -29,6 +29,8 @@ sae_status_t sae_trainer_create(sae_model_t *model, sae_trainer_t **out)
     char err[SAE_ERRMSG_SIZE];
     size_t batch = (size_t)sae_cfg_int(model->cfg, SAE_P_BATCH_SIZE);
     sae_status_t st = sae_workspace_init(&t->ws, model, batch, t->threads, err);
+    if (st == SAE_OK && sae_cfg_int(model->cfg, SAE_P_THREADS) > 0)
+        sae_mm_set_threads(t->threads);
     t->method = sae_method_for(model->cfg);
     if (st == SAE_OK && t->method->setup)
         st = t->method->setup(t, err);

@@ -3,6 +3,7 @@
 #ifndef SAE_TRAIN_TRAINER_H
 #define SAE_TRAIN_TRAINER_H
 
+#include "core/matmul.h"
 #include "core/rng.h"
 #include "layers/activation.h"
 #include "layers/sparse_dense.h"
@@ -63,6 +64,7 @@ typedef struct sae_workspace {
     uint64_t rows_seen;
     sae_reduce_scratch_t scr; /* threads x max(D, H) doubles */
     sae_dense_ws_t dense;   /* the one-hidden-layer pass's (train/dense_pass.c) */
+    sae_mm_t *mm;           /* its products' engine, NULL: CBLAS (train/precision.c) */
     struct sae_net_ws *net; /* a layered model's (train/layered_pass.c) */
     const struct sae_pass *pass; /* the model kind's pass (train/pass.h) */
     const sae_model_t *model;    /* whose workspace this is */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "train/pass.h"
+#include "train/precision.h"
 #include "train/trainer.h"
 
 static int grab(void **p, size_t bytes)
@@ -18,6 +19,9 @@ sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_
                                 int threads, char *errbuf)
 {
     memset(ws, 0, sizeof *ws);
+    sae_status_t st = sae_train_engine_create(m, &ws->mm, errbuf);
+    if (st != SAE_OK)
+        return st;
     size_t d = m->input_dim, h = m->code_dim, wide = d > h ? d : h;
     size_t bd = batch * d * sizeof(float);
     ws->batch = batch;
@@ -49,5 +53,6 @@ void sae_workspace_release(sae_workspace_t *ws)
         sae_aligned_free(bufs[i]);
     if (ws->pass)
         ws->pass->ws_release(ws);
+    sae_mm_free(ws->mm);
     memset(ws, 0, sizeof *ws);
 }
