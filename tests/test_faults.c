@@ -268,12 +268,13 @@ static long sweep(fixture_t *f, const op_t *op)
                      op->message(f));
         if (st == SAE_ERR_NOMEM && op->message(f)[0] == '\0')
             fail_msg("%s: allocation %ld failed with no message", op->name, n);
-        if (op->undo)
-            op->undo(f);
         if (stray_files(f) != 0)
             fail_msg("%s: allocation %ld failed, a temporary file is left", op->name, n);
-        /* The handles stay usable: the same call now succeeds. */
-        if (op->setup)
+        /* The handles stay usable: the same call on the same handles now
+         * succeeds (after a success, what it made is undone first). */
+        if (st == SAE_OK && op->undo)
+            op->undo(f);
+        if (st == SAE_OK && op->setup)
             op->setup(f);
         st = op->run(f);
         if (st != SAE_OK)
@@ -395,7 +396,36 @@ static sae_status_t run_inference(fixture_t *f)
     uint8_t bits[24 * 64];
     if (st == SAE_OK && f->code_dim <= 64)
         st = sae_model_encode_binary(f->model, f->x, f->rows, 2, bits);
+    if (st == SAE_OK && !f->layers) { /* the one-hidden-layer kind's own calls */
+        const size_t ks[2] = {1, 3};
+        double errors[2];
+        st = sae_model_prefix_errors(f->model, f->x, f->rows, ks, 2, errors);
+        if (st == SAE_OK)
+            st = sae_model_init_decoder_bias(f->model, f->x, f->rows, SAE_BIAS_INIT_GEOMETRIC_MEDIAN);
+    }
     return st;
+}
+
+/* The first calls on a fresh model make its inference context (scratch,
+ * code-operator state, centred rows). */
+static void setup_fresh_model(fixture_t *f)
+{
+    sae_model_free(f->loaded);
+    f->loaded = NULL;
+    assert_int_equal(sae_model_create(f->cfg, &f->loaded), SAE_OK);
+}
+
+static sae_status_t run_first_inference(fixture_t *f)
+{
+    sae_status_t st = sae_model_reconstruct(f->loaded, f->x, f->rows, f->out);
+    if (st == SAE_OK)
+        st = sae_model_encode(f->loaded, f->x, f->rows, f->out);
+    return st;
+}
+
+static const char *loaded_msg(const fixture_t *f)
+{
+    return sae_model_errmsg(f->loaded);
 }
 
 static const op_t ops[] = {
@@ -406,7 +436,9 @@ static const op_t ops[] = {
     {"step, evaluate", setup_fresh_trainer, run_step_evaluate, trainer_msg, NULL},
     {"save", NULL, run_save, model_msg, NULL},
     {"load", NULL, run_load, global_msg, undo_loaded},
-    {"encode, reconstruct, decode, error", NULL, run_inference, model_msg, NULL},
+    {"inference calls, bias init", NULL, run_inference, model_msg, NULL},
+    {"first inference on a fresh model", setup_fresh_model, run_first_inference, loaded_msg,
+     undo_loaded},
 };
 
 static void sweep_all(const char *layers)
