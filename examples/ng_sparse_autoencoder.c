@@ -364,32 +364,26 @@ static int write_results(const ex_args *args, const variant *v, const data *d, c
     return ex_results_save(NAME, args->out_dir, j);
 }
 
-/* Takes --mnist out of argv (the shared parser knows only the common
- * options); returns whether it was there. */
-static int take_flag(int *argc, char **argv, const char *flag)
-{
-    int found = 0, k = 1;
-    for (int i = 1; i < *argc; i++) {
-        if (!strcmp(argv[i], flag))
-            found = 1;
-        else
-            argv[k++] = argv[i];
-    }
-    *argc = k;
-    return found;
-}
+static int mnist_flag;
+
+/* E3's MNIST variant writes to its own folder, out/<name>_mnist. */
+static const char *variant_name(void) { return mnist_flag ? NAME "_mnist" : NAME; }
 
 int main(int argc, char **argv)
 {
-    int mnist = take_flag(&argc, argv, "--mnist");
+    static const ex_extra_opt extra[] = {
+        {"mnist", "--mnist     the MNIST variant (784-196, rho 0.1), into out/" NAME "_mnist",
+         NULL, &mnist_flag}};
     ex_args args;
-    int rc = ex_args_parse(&args, argc, argv, mnist ? NAME "_mnist" : NAME,
-                           "E3: Ng's sparse autoencoder trained with full-batch L-BFGS on 8x8\n"
-                           "patches of whitened natural pictures (64-25-64, rho 0.01); prints\n"
-                           "the final cost, the mean activation and the gradient check.\n"
-                           "Add --mnist for the MNIST variant (784-196, rho 0.1).");
+    int rc = ex_args_parse_extra(&args, argc, argv, NAME,
+                                 "E3: Ng's sparse autoencoder trained with full-batch L-BFGS on "
+                                 "8x8\npatches of whitened natural pictures (64-25-64, rho "
+                                 "0.01); prints\nthe final cost, the mean activation and the "
+                                 "gradient check.",
+                                 extra, 1, variant_name);
     if (rc >= 0)
         return rc;
+    int mnist = mnist_flag;
     double t0 = ex_now();
     variant v;
     if (mnist)

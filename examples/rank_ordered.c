@@ -427,38 +427,20 @@ static int write_results(const ex_args *args, const source *src, const epoch_row
     return ex_results_save(NAME, args->out_dir, o);
 }
 
-/* Takes --cifar DIR (or --cifar=DIR) out of argv; the rest is the common
- * command line. */
-static const char *take_cifar_option(int *argc, char **argv)
-{
-    const char *dir = NULL;
-    int out = 1;
-    for (int i = 1; i < *argc; i++) {
-        if (strcmp(argv[i], "--cifar") == 0 && i + 1 < *argc) {
-            dir = argv[++i];
-        } else if (strncmp(argv[i], "--cifar=", 8) == 0) {
-            dir = argv[i] + 8;
-        } else if (strcmp(argv[i], "--cifar") == 0) {
-            fprintf(stderr, NAME ": --cifar needs a folder\n");
-            exit(2);
-        } else {
-            argv[out++] = argv[i];
-        }
-    }
-    *argc = out;
-    return dir;
-}
-
 int main(int argc, char **argv)
 {
-    const char *cifar_dir = take_cifar_option(&argc, argv);
+    const char *cifar_dir = NULL;
+    const ex_extra_opt extra[] = {
+        {"cifar", "--cifar DIR CIFAR-10 binary batches (default: natural images)", &cifar_dir,
+         NULL}};
     ex_args args;
     int rc =
-        ex_args_parse(&args, argc, argv, NAME,
-                      "E4: a rank-ordered autoencoder (169 TReLU units, tied weights) learns\n"
-                      "7x7 colour patches; train/test error per epoch and the error using the\n"
-                      "top 1, 2, 5, 10, all units, beside the published figures.\n"
-                      "  --cifar DIR  CIFAR-10 binary batches (default: natural images)");
+        ex_args_parse_extra(&args, argc, argv, NAME,
+                            "E4: a rank-ordered autoencoder (169 TReLU units, tied weights) "
+                            "learns\n7x7 colour patches; train/test error per epoch and the "
+                            "error using the\ntop 1, 2, 5, 10, all units, beside the published "
+                            "figures.",
+                            extra, 1, NULL);
     if (rc >= 0)
         return rc;
     double t0 = ex_now();

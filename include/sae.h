@@ -69,7 +69,9 @@ typedef enum sae_status {
     SAE_ERR_UNSUPPORTED = -14,  /* a feature is not built into this library,
                                    or not available for this model */
     SAE_ERR_DIVERGED = -15,     /* training produced a non-finite loss */
-    SAE_ERR_TYPE = -16          /* a parameter was set with the wrong type */
+    SAE_ERR_TYPE = -16,         /* a parameter was set with the wrong type */
+    SAE_ERR_SOURCE = -20        /* a data source's callback reported a failure
+                                   (sae_source_ops_t). Since: 0.4 */
 } sae_status_t;
 
 /* A short English description of a status ("invalid argument: NULL ...").
@@ -102,9 +104,22 @@ typedef enum sae_activation {
     SAE_ACT_SIGMOID = 1,
     SAE_ACT_RELU = 2,
     SAE_ACT_TANH = 3,
-    SAE_ACT_TRELU = 4 /* truncated ReLU, clip(z, 0, 1) (Bertens 2016, E4).
+    SAE_ACT_TRELU = 4, /* truncated ReLU, clip(z, 0, 1) (Bertens 2016, E4).
                          Since: 0.2 */
+    /* arch: the JumpReLU code (Rajamanoharan et al. 2024, arXiv 2407.14435),
+     * z * H(z - theta) with a learned threshold theta per unit; code layer
+     * of the one-hidden-layer model only (docs/architectures/jumprelu.md).
+     * Since: 0.4 */
+    SAE_ACT_JUMPRELU = 5
 } sae_activation_t;
+
+/* topk.inference: the code of a top-k model at inference. Pinned values.
+ * Since: 0.4 */
+typedef enum sae_topk_inference {
+    SAE_TOPK_INFER_AUTO = 0,     /* threshold for topk.mode = batch, else k */
+    SAE_TOPK_INFER_K = 1,        /* round(topk.alpha * k) units per row */
+    SAE_TOPK_INFER_THRESHOLD = 2 /* units above BatchTopK's estimated threshold */
+} sae_topk_inference_t;
 
 /* Reconstruction losses, each summed over the elements of a batch and then
  * scaled as loss.reduction says (by default averaged over every element). */
@@ -230,6 +245,13 @@ typedef enum sae_param {
                                        of every layer but the last),
                                        "marked" (of the layers marked
                                        'penalize') (code). Since: 0.3 */
+    SAE_P_GATED = 113,              /* bool arch.gated: the gated SAE
+                                       (Rajamanoharan et al. 2024, arXiv
+                                       2404.16014): gate and magnitude paths
+                                       sharing encoder.weight, the gate's
+                                       decoder-norm L1 (l1.weight) and the
+                                       auxiliary reconstruction (0).
+                                       Since: 0.4 */
     /* loss: 200.. */
     SAE_P_LOSS = 200,               /* enum loss.type (mse) */
     SAE_P_LOSS_REDUCTION = 201,     /* enum loss.reduction (mean). Since: 0.2 */
@@ -290,6 +312,12 @@ typedef enum sae_param {
     SAE_P_SAMPLE_TARGET = 1021,     /* float sample.target [0,1] (0.05) */
     SAE_P_BATCH_WEIGHT = 1030,      /* float batch.weight >= 0 (0) */
     SAE_P_BATCH_TARGET = 1031,      /* float batch.target [0,1] (0.05) */
+    /* arch: L0 of the code through a step function's straight-through
+     * estimator (JumpReLU, Rajamanoharan et al. 2024): 1040.. */
+    SAE_P_L0_WEIGHT = 1040,         /* float l0.weight >= 0: lambda of
+                                       lambda * mean_b ||h_b||_0; needs
+                                       arch.hidden_activation = jumprelu (0).
+                                       Since: 0.4 */
     /* encoding: 1100.. */
     SAE_P_KWTA_K = 1100             /* int  encode.k: winners in
                                        sae_model_encode_binary, 0..hidden;
@@ -311,6 +339,14 @@ typedef enum sae_param {
                                        4k <= hidden), "on", "off": decode and
                                        backpropagate through the k active
                                        units only (auto) */,
+    /* arch: BatchTopK's inference threshold (Bussmann et al. 2024): */
+    SAE_P_TOPK_INFERENCE = 1206,    /* enum topk.inference: "auto" (threshold
+                                       for topk.mode = batch, k for sample),
+                                       "k" (round(alpha*k) per row),
+                                       "threshold" (keep h > theta, theta the
+                                       running mean of each training batch's
+                                       smallest kept activation; batch mode
+                                       only) (auto). Since: 0.4 */
     /* AuxK loss of top-k training (Gao et al. 2024, sec. A.2): 1210.. */
     SAE_P_AUXK_K = 1210,            /* int  auxk.k: dead units that
                                        reconstruct the residual per row,
@@ -321,6 +357,14 @@ typedef enum sae_param {
     SAE_P_AUXK_DEAD_AFTER = 1212,   /* int  auxk.dead_after >= 1: a unit is
                                        dead after this many training rows
                                        without firing (100000). Since: 0.3 */
+    /* arch: JumpReLU (Rajamanoharan et al. 2024, arXiv 2407.14435): 1300.. */
+    SAE_P_JUMPRELU_THRESHOLD_INIT = 1300, /* float jumprelu.threshold_init > 0:
+                                       every unit's theta at creation (0.001).
+                                       Since: 0.4 */
+    SAE_P_JUMPRELU_BANDWIDTH = 1301, /* float jumprelu.bandwidth > 0: width
+                                       epsilon of the rectangle kernel of the
+                                       straight-through estimators (0.001).
+                                       Since: 0.4 */
     /* training algorithm: 2000.. */
     SAE_P_ALGORITHM = 2000,         /* enum train.algorithm (backprop).
                                        Since: 0.2 */
@@ -724,7 +768,13 @@ SAE_API sae_status_t sae_trainer_fit(sae_trainer_t *trainer, const float *x, siz
                                      uint64_t epochs);
 /* Trains for exactly `steps` batches over x; an "epoch" for statistics is
  * ceil(rows / batch_size) steps. With lbfgs, the same as sae_trainer_fit
- * (one step is one full-batch iteration). Since: 0.1 */
+ * (one step is one full-batch iteration).
+ * Since 0.4 the trainer keeps its place in the epoch (and the epoch's
+ * permutation) between calls, sae_trainer_fit's included: a call on data of
+ * the same row count continues the epoch the last call (or a checkpoint)
+ * left, so that fits of a steps each, or a run resumed from a checkpoint,
+ * train exactly as one fit of their sum; a call on another row count, or
+ * after a source fit, begins a new epoch. Since: 0.1 */
 SAE_API sae_status_t sae_trainer_fit_steps(sae_trainer_t *trainer, const float *x, size_t rows,
                                            uint64_t steps);
 /* One optimizer step on one batch [rows x input_dim], 1 <= rows <=
@@ -795,6 +845,111 @@ SAE_API sae_status_t sae_trainer_gradcheck(sae_trainer_t *trainer, const float *
 SAE_API sae_status_t sae_trainer_gradcheck_double(sae_trainer_t *trainer, const float *x,
                                                   size_t rows, double *rel_diff,
                                                   double *float_rel_diff);
+
+/* ------------------------------------------------------------------------ */
+/* Data sources: training from data pulled batch by batch (ckpt)            */
+/* ------------------------------------------------------------------------ */
+
+/* A data source the trainer pulls batches from, so that the data need not
+ * fit in memory (a memory-mapped file, a stream with a shuffle buffer, a
+ * generator). The caller fills the struct and keeps it and user_data valid
+ * while a fit call uses it, and, when a checkpoint is saved after the fit
+ * returned, until then (sae_trainer_save_checkpoint asks the last source
+ * for its cursor). Callbacks return 0 on success; anything else stops the
+ * fit with SAE_ERR_SOURCE (and the message of errmsg, when given). An
+ * epoch ends when next_batch gives 0 rows. Since: 0.4 */
+typedef struct sae_source_ops {
+    uint32_t struct_size; /* sizeof(sae_source_ops_t) as the caller knows it */
+    /* Required. Writes up to max_rows rows of dim floats, row-major, into
+     * rows_out (a buffer the library owns, max_rows * dim floats, valid only
+     * during the call) and their count into *rows; 0 rows: the epoch is
+     * over. A batch of fewer rows than max_rows is trained as it is (as the
+     * last partial batch of sae_trainer_fit). */
+    int (*next_batch)(void *user_data, float *rows_out, size_t max_rows, size_t dim,
+                      size_t *rows);
+    /* Required. Called before the first batch of every epoch (epoch = the
+     * trainer's count of completed epochs, from 0): rewind, reshuffle. */
+    int (*reset)(void *user_data, uint64_t epoch);
+    /* Optional (NULL: unknown). Rows per epoch, for total_steps in the
+     * progress statistics only. */
+    uint64_t (*row_count)(void *user_data);
+    /* Optional, together (all three or none): the source's position as an
+     * opaque byte string, saved in checkpoints and restored on resume. The
+     * cursor is taken between batches. Without them a resumed fit calls
+     * reset(epoch) and pulls and discards the rows the interrupted epoch had
+     * used, which is right for a source that gives the same rows after the
+     * same reset. cursor_size gives the bytes save_cursor will write (at
+     * most 2^30). */
+    size_t (*cursor_size)(void *user_data);
+    int (*save_cursor)(void *user_data, void *buf, size_t size);
+    int (*restore_cursor)(void *user_data, const void *buf, size_t size);
+    /* Optional: a message for the last failure (copied at once). */
+    const char *(*errmsg)(void *user_data);
+} sae_source_ops_t;
+
+/* Trains from a data source: batches of train.batch_size rows (or fewer,
+ * as the source gives them) pulled through ops->next_batch, each checked
+ * for NaN/Inf, with the same steps, corruption, bias initialisation from
+ * the first batch, progress callback and cancellation as sae_trainer_fit.
+ * train.sampling does not apply (the source decides the order). Stops
+ * after `epochs` epoch ends (an epoch ends when next_batch gives no rows)
+ * or `steps` steps, whichever comes first; 0 means no limit for that one,
+ * and at least one must be set (else SAE_ERR_RANGE). A fit continues the
+ * epoch that the trainer's previous source fit (or a checkpoint) left:
+ * pass the same source, positioned where it was; a fit from a checkpoint
+ * restores the source's position first (sae_source_ops_t). Errors:
+ * SAE_ERR_NULL, SAE_ERR_RANGE (no bound, or struct_size too small for
+ * next_batch and reset), SAE_ERR_BAD_VALUE (a required callback NULL, or
+ * only some of the cursor callbacks), SAE_ERR_SOURCE, SAE_ERR_DIMENSION
+ * (an epoch of no rows, more rows than asked for, or a resumed source
+ * that does not give the rows it gave before), SAE_ERR_NONFINITE, SAE_ERR_STATE (optim.type
+ * = lbfgs, which needs the whole data set in memory), SAE_ERR_CANCELLED,
+ * and the step's own errors. Since: 0.4 */
+SAE_API sae_status_t sae_trainer_fit_source(sae_trainer_t *trainer, const sae_source_ops_t *ops,
+                                            void *user_data, uint64_t epochs, uint64_t steps);
+
+/* ------------------------------------------------------------------------ */
+/* Checkpoints: resuming a training run bit-identically (ckpt)              */
+/* ------------------------------------------------------------------------ */
+
+/* Saves everything the trainer's next step reads: the model (config and
+ * tensors, exactly as sae_model_save writes them), the optimizer's state
+ * (momentum or Adam's moments and update count), the step and epoch
+ * counts, the random stream, the data position (the place in the epoch,
+ * the epoch's permutation and running statistics, and the last data
+ * source's cursor when it has one, asked of it now), the units' activity
+ * counts (dead latents, AuxK) and the training method's and code
+ * operator's own state. A run resumed from it with
+ * sae_trainer_load_checkpoint and the same thread count trains exactly
+ * as the uninterrupted run (the same model file, byte for byte), except
+ * with optim.type = lbfgs, whose memory every fit call starts afresh
+ * anyway (sae_trainer_fit). The file
+ * is a model file with more tensors (docs/file-format.md): sae_model_load
+ * reads its model. Atomic, as sae_model_save. May be called from the
+ * progress callback, between steps. The progress callback itself is not
+ * saved. Errors (message in sae_trainer_errmsg): SAE_ERR_NULL, SAE_ERR_IO,
+ * SAE_ERR_NONFINITE, SAE_ERR_NOMEM, SAE_ERR_SOURCE (the source's cursor
+ * calls failed), SAE_ERR_UNSUPPORTED when the config has user
+ * regularizers (files do not store them). Since: 0.4 */
+SAE_API sae_status_t sae_trainer_save_checkpoint(sae_trainer_t *trainer, const char *path);
+
+/* Loads a checkpoint into a new model and a new trainer on it (free the
+ * trainer first, then the model; no progress callback is set). A data
+ * source fit on the trainer first puts the source back where the saved
+ * run was (sae_source_ops_t); an in-memory fit on data of the saved epoch's
+ * row count continues its epoch. Every field is checked as
+ * sae_model_load checks a model file, and the state against the trainer's:
+ * SAE_ERR_FORMAT for a model file that is no checkpoint, a missing or
+ * unexpected tensor, a wrong dtype or shape, NaN or Inf, or state that
+ * cannot be (a data position past its epoch, an order that is no
+ * permutation); SAE_ERR_VERSION for another checkpoint_version;
+ * SAE_ERR_CHECKSUM, SAE_ERR_IO, SAE_ERR_NOMEM, and sae_trainer_create's
+ * errors; the message in sae_last_error(). Since: 0.4 */
+SAE_API sae_status_t sae_trainer_load_checkpoint(const char *path, sae_model_t **model,
+                                                 sae_trainer_t **trainer);
+
+/* Epochs completed so far (0 for NULL). Since: 0.4 */
+SAE_API uint64_t sae_trainer_epochs(const sae_trainer_t *trainer);
 
 #ifdef __cplusplus
 }

@@ -69,7 +69,7 @@ static void test_fused_backward_terms(void **state)
             drop[i] = (i % 3) ? 2.0f : 0.0f;
         memcpy(h, z, sizeof z);
         sae_bias_act_forward(acts[a], h, R, C, bias, NULL, &scr);
-        sae_code_grad_terms_t t = {rowc, colc, 0.25f, extra, drop};
+        sae_code_grad_terms_t t = {rowc, colc, 0.25f, extra, drop, 0.0f};
         float g[R * C];
         memcpy(g, dh, sizeof dh);
         sae_act_backward(acts[a], h, g, R, C, &t, dbias, &scr);

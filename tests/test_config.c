@@ -122,7 +122,7 @@ typedef struct spec {
 static const spec_t specs[] = {
     {SAE_P_INPUT_DIM, "arch.input_dim", I, U, 1, U, 0, 0},
     {SAE_P_HIDDEN_DIM, "arch.hidden_dim", I, U, 1, U, 0, 0},
-    {SAE_P_HIDDEN_ACTIVATION, "arch.hidden_activation", I, SAE_ACT_SIGMOID, 0, 4, 0, 0},
+    {SAE_P_HIDDEN_ACTIVATION, "arch.hidden_activation", I, SAE_ACT_SIGMOID, 0, 5, 0, 0},
     {SAE_P_OUTPUT_ACTIVATION, "arch.output_activation", I, SAE_ACT_LINEAR, 0, 4, 0, 0},
     {SAE_P_TIED, "arch.tied", I, 0, 0, 1, 0, 0},
     {SAE_P_BIAS, "arch.bias", I, 1, 0, 1, 0, 0},
@@ -132,6 +132,7 @@ static const spec_t specs[] = {
     {SAE_P_ENCODER_FROM_DECODER, "arch.encoder_from_decoder", I, 0, 0, 1, 0, 0},
     {SAE_P_PRE_ENCODER_BIAS, "arch.pre_encoder_bias", I, 0, 0, 1, 0, 0},
     {SAE_P_BIAS_INIT, "arch.bias_init", I, SAE_BIAS_INIT_ZERO, 0, 2, 0, 0},
+    {SAE_P_GATED, "arch.gated", I, 0, 0, 1, 0, 0},
     {SAE_P_PENALIZE, "arch.penalize", I, 0, 0, 2, 0, 0},
     {SAE_P_LOSS, "loss.type", I, SAE_LOSS_MSE, 0, 1, 0, 0},
     {SAE_P_LOSS_REDUCTION, "loss.reduction", I, SAE_REDUCE_MEAN, 0, 1, 0, 0},
@@ -162,6 +163,7 @@ static const spec_t specs[] = {
     {SAE_P_KL_WEIGHT, "kl.weight", F, 0, 0, U, 0, 0},
     {SAE_P_KL_RHO, "kl.rho", F, 0.05, 0, 1, 1, 1},
     {SAE_P_L1_WEIGHT, "l1.weight", F, 0, 0, U, 0, 0},
+    {SAE_P_L0_WEIGHT, "l0.weight", F, 0, 0, U, 0, 0},
     {SAE_P_SAMPLE_WEIGHT, "sample.weight", F, 0, 0, U, 0, 0},
     {SAE_P_SAMPLE_TARGET, "sample.target", F, 0.05, 0, 1, 0, 0},
     {SAE_P_BATCH_WEIGHT, "batch.weight", F, 0, 0, U, 0, 0},
@@ -173,9 +175,12 @@ static const spec_t specs[] = {
     {SAE_P_TOPK_K_START, "topk.k_start", I, 0, 0, U, 0, 0},
     {SAE_P_TOPK_ANNEAL_STEPS, "topk.anneal_steps", I, 0, 0, U, 0, 0},
     {SAE_P_TOPK_SPARSE_PATH, "topk.sparse_path", I, 0, 0, 2, 0, 0},
+    {SAE_P_TOPK_INFERENCE, "topk.inference", I, 0, 0, 2, 0, 0},
     {SAE_P_AUXK_K, "auxk.k", I, 0, 0, U, 0, 0},
     {SAE_P_AUXK_ALPHA, "auxk.alpha", F, 1.0 / 32.0, 0, U, 0, 0},
     {SAE_P_AUXK_DEAD_AFTER, "auxk.dead_after", I, 100000, 1, U, 0, 0},
+    {SAE_P_JUMPRELU_THRESHOLD_INIT, "jumprelu.threshold_init", F, 0.001, 0, U, 1, 0},
+    {SAE_P_JUMPRELU_BANDWIDTH, "jumprelu.bandwidth", F, 0.001, 0, U, 1, 0},
     {SAE_P_ALGORITHM, "train.algorithm", I, SAE_ALGO_BACKPROP, 0, 2, 0, 0},
     {SAE_P_NSC_TAU, "nsc.tau", F, 0.5, 0, U, 0, 0},
     {SAE_P_NSC_ETA, "nsc.eta", F, 1, 0, U, 1, 0},
@@ -557,7 +562,7 @@ static void test_bounds_documented(void **state)
     tu_assert_status(sae_config_set_float(cfg, SAE_P_BATCH_TARGET, 1.0 + 1e-9), SAE_ERR_RANGE);
 
     /* Weights >= 0: zero is fine, negative is not. */
-    const sae_param_t weights[] = {SAE_P_KL_WEIGHT,     SAE_P_L1_WEIGHT,    SAE_P_SAMPLE_WEIGHT,
+    const sae_param_t weights[] = {SAE_P_KL_WEIGHT, SAE_P_L1_WEIGHT, SAE_P_L0_WEIGHT, SAE_P_SAMPLE_WEIGHT,
                                    SAE_P_BATCH_WEIGHT,  SAE_P_WEIGHT_DECAY, SAE_P_NOISE_STDDEV};
     for (size_t i = 0; i < sizeof weights / sizeof weights[0]; i++) {
         tu_assert_status(sae_config_set_float(cfg, weights[i], 0.75), SAE_OK);
@@ -582,7 +587,13 @@ static void test_bounds_documented(void **state)
     tu_assert_status(sae_config_set_int(cfg, SAE_P_LOSS, 2), SAE_ERR_RANGE);
     tu_assert_status(sae_config_set_int(cfg, SAE_P_OPTIMIZER, -1), SAE_ERR_RANGE);
     tu_assert_status(sae_config_set_int(cfg, SAE_P_SAMPLING, 3), SAE_ERR_RANGE);
-    tu_assert_status(sae_config_set_int(cfg, SAE_P_HIDDEN_ACTIVATION, 5), SAE_ERR_RANGE);
+    tu_assert_status(sae_config_set_int(cfg, SAE_P_HIDDEN_ACTIVATION, 6), SAE_ERR_RANGE);
+    tu_assert_status(sae_config_set_int(cfg, SAE_P_OUTPUT_ACTIVATION, SAE_ACT_JUMPRELU),
+                     SAE_ERR_RANGE);
+    tu_assert_status(sae_config_set_int(cfg, SAE_P_TOPK_INFERENCE, 3), SAE_ERR_RANGE);
+    tu_assert_status(sae_config_set_float(cfg, SAE_P_JUMPRELU_THRESHOLD_INIT, 0.0), SAE_ERR_RANGE);
+    tu_assert_status(sae_config_set_float(cfg, SAE_P_JUMPRELU_BANDWIDTH, 0.0), SAE_ERR_RANGE);
+    tu_assert_status(sae_config_set_float(cfg, SAE_P_JUMPRELU_BANDWIDTH, -1e-3), SAE_ERR_RANGE);
     tu_assert_status(sae_config_set_int(cfg, SAE_P_HIDDEN_ACTIVATION, SAE_ACT_TRELU), SAE_OK);
     tu_assert_status(sae_config_set_int(cfg, SAE_P_HIDDEN_ACTIVATION, SAE_ACT_TANH), SAE_OK);
     /* Extreme 64-bit values must not wrap into range. */

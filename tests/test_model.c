@@ -90,6 +90,7 @@ static double act_ref(sae_activation_t a, double z)
     case SAE_ACT_RELU: return z > 0 ? z : 0;
     case SAE_ACT_TANH: return tanh(z);
     case SAE_ACT_TRELU: return z > 0 ? (z < 1 ? z : 1) : 0;
+    case SAE_ACT_JUMPRELU: /* tested in test_jumprelu.c */
     case SAE_ACT_LINEAR: break;
     }
     return z;

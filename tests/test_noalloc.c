@@ -224,6 +224,58 @@ static void test_no_allocation_with_layers(void **state)
     sae_config_free(cfg);
 }
 
+/* A data source's fit: the batches go into the workspace's buffer. */
+typedef struct src {
+    const float *x;
+    size_t rows, pos;
+} src_t;
+
+static int src_next(void *u, float *out, size_t max_rows, size_t dim, size_t *rows)
+{
+    src_t *s = u;
+    size_t n = s->rows - s->pos < max_rows ? s->rows - s->pos : max_rows;
+    for (size_t i = 0; i < n * dim; i++)
+        out[i] = s->x[s->pos * dim + i];
+    s->pos += n;
+    *rows = n;
+    return 0;
+}
+
+static int src_reset(void *u, uint64_t epoch)
+{
+    (void)epoch;
+    ((src_t *)u)->pos = 0;
+    return 0;
+}
+
+static void test_no_allocation_from_a_source(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = tu_config(64, 48);
+    assert_int_equal(sae_config_set(cfg, "train.batch_size", "32"), SAE_OK);
+    assert_int_equal(sae_config_set(cfg, "topk.k", "5"), SAE_OK);
+    assert_int_equal(sae_config_set(cfg, "auxk.k", "4"), SAE_OK);
+    sae_model_t *m = NULL;
+    sae_trainer_t *t = NULL;
+    assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+    assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
+    float *x = malloc(100 * 64 * sizeof *x);
+    tu_fill_uniform(x, 100 * 64, 0, 1, 3);
+    src_t src = {x, 100, 0};
+    sae_source_ops_t ops = {.struct_size = sizeof ops, .next_batch = src_next,
+                            .reset = src_reset};
+    n_alloc = 0;
+    counting = 1;
+    assert_int_equal(sae_trainer_fit_source(t, &ops, &src, 3, 0), SAE_OK);
+    counting = 0;
+    assert_int_equal(n_alloc, 0);
+    assert_int_equal(sae_trainer_steps(t), 12);
+    free(x);
+    sae_trainer_free(t);
+    sae_model_free(m);
+    sae_config_free(cfg);
+}
+
 /* The oneDNN engine (train.precision = bf16, train.gemm = onednn): its
  * primitives and bf16 copies are made in the first fit, for the shapes a
  * batch size gives, and reused after. Skipped where the build or the CPU
@@ -269,15 +321,60 @@ static void test_no_allocation_with_onednn(void **state)
         }
 }
 
+/* The 0.4 code operators: JumpReLU on both paths, BatchTopK with its
+ * threshold estimate, gated with its auxiliary reconstruction. */
+static void test_no_allocation_with_code_operators(void **state)
+{
+    (void)state;
+    const char *configs[][12] = {
+        {"arch.hidden_activation", "jumprelu", "l0.weight", "0.01", "jumprelu.threshold_init",
+         "0.3", "topk.sparse_path", "on", NULL},
+        {"arch.hidden_activation", "jumprelu", "l0.weight", "0.01", "topk.sparse_path", "off",
+         NULL},
+        {"arch.hidden_activation", "relu", "topk.k", "4", "topk.mode", "batch", NULL},
+        {"arch.hidden_activation", "relu", "arch.gated", "1", "l1.weight", "0.01", NULL},
+    };
+    for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
+        sae_config_t *cfg = tu_config(64, 48);
+        assert_int_equal(sae_config_set(cfg, "arch.output_activation", "linear"), SAE_OK);
+        assert_int_equal(sae_config_set(cfg, "train.batch_size", "32"), SAE_OK);
+        for (int i = 0; configs[c][i]; i += 2)
+            assert_int_equal(sae_config_set(cfg, configs[c][i], configs[c][i + 1]), SAE_OK);
+        sae_model_t *m = NULL;
+        sae_trainer_t *t = NULL;
+        assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+        assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
+        size_t rows = 200;
+        float *x = malloc(rows * 64 * sizeof *x);
+        tu_fill_uniform(x, rows * 64, 0, 1, 3);
+        sae_stats_t s;
+        assert_int_equal(sae_trainer_fit(t, x, rows, 1), SAE_OK);
+        n_alloc = 0;
+        counting = 1;
+        for (int i = 0; i < 10; i++)
+            assert_int_equal(sae_trainer_step(t, x + (size_t)(i % 6) * 32 * 64, 32, &s), SAE_OK);
+        assert_int_equal(sae_trainer_fit(t, x, rows, 2), SAE_OK);
+        assert_int_equal(sae_trainer_evaluate(t, x, rows, &s), SAE_OK);
+        counting = 0;
+        assert_int_equal(n_alloc, 0);
+        free(x);
+        sae_trainer_free(t);
+        sae_model_free(m);
+        sae_config_free(cfg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_no_allocation_from_a_source),
         cmocka_unit_test(test_no_allocation_in_training_loop),
         cmocka_unit_test(test_no_allocation_with_auxk),
         cmocka_unit_test(test_no_allocation_with_nsc),
         cmocka_unit_test(test_no_allocation_with_rank_order),
         cmocka_unit_test(test_no_allocation_with_layers),
         cmocka_unit_test(test_no_allocation_with_onednn),
+        cmocka_unit_test(test_no_allocation_with_code_operators),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -165,6 +165,7 @@ static void test_double_forms_match_fused(void **state)
                 row_sum[b] += v;
                 col_sum[j] += v;
                 st.abs_sum += fabs(v);
+                st.active += v != 0.0;
             }
         size_t n_checked = 0;
         for (size_t id = 0; id < SAE_N_BUILTIN_TERMS; id++) {
@@ -173,7 +174,7 @@ static void test_double_forms_match_fused(void **state)
                 continue;
             assert_non_null(term->penalty_d);
             float rf[R] = {0}, cf[U] = {0};
-            sae_reg_coefs_t co = {rf, cf, 0.0f};
+            sae_reg_coefs_t co = {rf, cf, 0.0f, 0.0f};
             double pf = term->fused(cfg, &st, R, U, 1.0f, &co);
             double rd[R] = {0}, cd[U] = {0}, sd = 0.0;
             double pd = term->penalty_d(cfg, hd, R, U, rd, cd, &sd);
@@ -185,7 +186,7 @@ static void test_double_forms_match_fused(void **state)
             assert_agree(co.sign_coef, sd, term->name, "sign_coef", 0);
             n_checked++;
         }
-        assert_int_equal(n_checked, 4); /* kl, l1, sample, batch */
+        assert_int_equal(n_checked, 5); /* kl, l1, sample, batch, l0 */
     }
     sae_config_free(cfg);
 }

@@ -155,7 +155,7 @@ static unsigned written(const sae_config_t *cfg, size_t id)
             st.active += 1.0;
         }
     float row_coef[R] = {0}, col_coef[U] = {0};
-    sae_reg_coefs_t co = {row_coef, col_coef, 0.0f};
+    sae_reg_coefs_t co = {row_coef, col_coef, 0.0f, 0.0f};
     double p = sae_terms[id].fused(cfg, &st, R, U, 0.5f, &co);
     assert_true(isfinite(p));
     unsigned w = 0;
@@ -164,6 +164,7 @@ static unsigned written(const sae_config_t *cfg, size_t id)
     for (size_t u = 0; u < U; u++)
         w |= col_coef[u] != 0.0f ? SAE_COEF_COL : 0u;
     w |= co.sign_coef != 0.0f ? SAE_COEF_SIGN : 0u;
+    w |= co.step_coef != 0.0f ? SAE_COEF_STEP : 0u;
     return w;
 }
 
@@ -189,7 +190,7 @@ static void test_term_flags_match_what_terms_write(void **state)
             fail_msg("term %s declares coefficients %#x but writes %#x", t->name, t->coefs, w);
         code_terms++;
     }
-    assert_int_equal(code_terms, 4); /* kl, l1, sample, batch */
+    assert_int_equal(code_terms, 5); /* kl, l1, sample, batch, l0 */
     sae_config_free(cfg);
 }
 

@@ -172,6 +172,16 @@ static void test_dense_shared(void **state)
     assert_int_equal(sae_config_set(cfg, "arch.pre_encoder_bias", "1"), SAE_OK);
     run_shared_model(cfg, 1);
     sae_config_free(cfg);
+    /* The code operators with parameters of their own (0.4). */
+    cfg = config(NULL);
+    assert_int_equal(sae_config_set(cfg, "arch.hidden_activation", "jumprelu"), SAE_OK);
+    run_shared_model(cfg, 0);
+    sae_config_free(cfg);
+    cfg = config(NULL);
+    assert_int_equal(sae_config_set(cfg, "arch.hidden_activation", "relu"), SAE_OK);
+    assert_int_equal(sae_config_set(cfg, "arch.gated", "1"), SAE_OK);
+    run_shared_model(cfg, 0);
+    sae_config_free(cfg);
 }
 
 static void test_conv_shared(void **state)

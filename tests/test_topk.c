@@ -92,7 +92,7 @@ static void test_sparse_path_equals_dense(void **state)
     (void)state;
     for (int tied = 0; tied < 2; tied++)
         for (int batch_mode = 0; batch_mode < 2; batch_mode++) {
-            const float *w[2][4];
+            const float *w[2][8]; /* batch mode adds the inference threshold */
             sae_model_t *m[2];
             sae_trainer_t *t[2];
             float *x = malloc(64 * 20 * sizeof *x);

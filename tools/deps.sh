@@ -29,6 +29,8 @@ libdnnl-dev
 libcmocka-dev
 zlib1g-dev
 libpng-dev
+libcairo2-dev
+fonts-dejavu-core
 abigail-tools
 valgrind
 dataset-fashion-mnist
@@ -53,7 +55,10 @@ ca-certificates
 #   libdnnl-dev                    oneDNN's matmul: train.precision = bf16 and
 #                                  train.gemm = onednn (core/matmul.c, -Donednn)
 #   libcmocka-dev                  the unit tests
-#   zlib1g-dev, libpng-dev         the examples (IDX .gz input, PNG pictures)
+#   zlib1g-dev, libpng-dev         the examples (IDX .gz input, PNG input); zlib also
+#                                  for the sae tool's gzip IDX files
+#   libcairo2-dev, fonts-dejavu-core  the examples' and sae viz's pictures (cairo:
+#                                  lines, text in DejaVu Sans, PNG output)
 #   abigail-tools                  tools/abi-check.sh (abidw, abidiff)
 #   valgrind                       tools/test.sh's memcheck stage
 #   dataset-fashion-mnist          tools/fetch-data.sh (Fashion-MNIST IDX files)

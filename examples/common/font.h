@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* A tiny built-in bitmap font (printable ASCII, 5x7 glyphs with two rows of
- * descenders in a 6x10 cell) for plot labels, so that the examples need no
- * font files or font libraries. */
+/* Plot labels in a real font (DejaVu Sans, through cairo and fontconfig),
+ * sized like a 6 x 10 pixel cell per scale unit, so that layouts written for
+ * the old bitmap font keep their proportions. */
 #ifndef EX_FONT_H
 #define EX_FONT_H
 
@@ -9,15 +9,15 @@
 
 #include "common/canvas.h"
 
-#define EX_FONT_CELL_W 6  /* glyph 5 + 1 column of spacing */
-#define EX_FONT_CELL_H 10 /* cap height 7 + descenders 2 + 1 row of spacing */
+#define EX_FONT_FACE "DejaVu Sans"
 
-/* Size in pixels of text drawn at an integer scale (1, 2, ...). */
+/* Size in pixels of text drawn at a scale (1, 2, ...): its advance width,
+ * and the line height (10 pixels a scale unit). */
 size_t ex_font_width(const char *text, int scale);
 size_t ex_font_height(int scale);
 
-/* Draws text with its top-left corner at (x, y). Characters outside
- * printable ASCII are drawn as '?'. */
+/* Draws text with the top-left corner of its line box at (x, y). Bytes
+ * outside printable ASCII are drawn as '?'. */
 void ex_font_draw(ex_canvas *c, long x, long y, const char *text, ex_color color, int scale);
 
 /* Draws text turned a quarter turn counter-clockwise (reading bottom to

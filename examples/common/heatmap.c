@@ -108,12 +108,18 @@ ex_status ex_heatmap_save(const char *path, const double *m, size_t n, const uin
         }
     }
 
-    /* The colour bar: high values at the top, as on a map legend. */
-    for (long y = 0; y < side; y++) {
-        double t = 1.0 - (double)y / (double)(side > 1 ? side - 1 : 1);
-        t = round(t * 63.0) / 63.0;
-        ex_canvas_fill(&c, bar_x, top + y, bar_w, 1, ex_viridis(opts->reverse ? 1.0 - t : t));
+    /* The colour bar: high values at the top, as on a map legend; a cairo
+     * gradient through viridis' colours. */
+    cairo_pattern_t *bar = cairo_pattern_create_linear(0, (double)top + side, 0, (double)top);
+    for (int k = 0; k <= 32; k++) {
+        double t = k / 32.0;
+        ex_color col = ex_viridis(opts->reverse ? 1.0 - t : t);
+        cairo_pattern_add_color_stop_rgb(bar, t, col.r / 255.0, col.g / 255.0, col.b / 255.0);
     }
+    cairo_rectangle(c.cr, (double)bar_x, (double)top, (double)bar_w, (double)side);
+    cairo_set_source(c.cr, bar);
+    cairo_fill(c.cr);
+    cairo_pattern_destroy(bar);
     ex_canvas_frame(&c, bar_x - 1, top - 1, bar_w + 2, side + 2, TEXT);
     long tx = bar_x + bar_w + 8, th = (long)ex_font_height(small);
     ex_font_draw(&c, tx, top, hi_txt, TEXT, small);

@@ -66,39 +66,41 @@ static double to_py(const frame *f, double y)
     return f->y + (1.0 - t) * (f->h - 1);
 }
 
+/* A series as one cairo path (a gap where a value is missing), dashed by
+ * cairo across the joints, clipped to the plot area. */
 static void draw_series(ex_canvas *c, const frame *f, const ex_series *s)
 {
-    double dash_on = 8.0, dash_off = 5.0, run = 0.0;
-    for (size_t i = 1; i < s->n; i++) {
-        if (!isfinite(s->y[i - 1]) || !isfinite(s->y[i]))
-            continue;
-        if (f->log_y && (s->y[i - 1] <= 0 || s->y[i] <= 0))
-            continue;
-        double ax = to_px(f, s->x[i - 1]), ay = to_py(f, s->y[i - 1]);
-        double bx = to_px(f, s->x[i]), by = to_py(f, s->y[i]);
-        if (!s->dashed) {
-            ex_canvas_line(c, ax, ay, bx, by, 2.2, s->color);
-            continue;
-        }
-        /* Dashes continue across segment joints, so short segments still
-         * show the pattern. */
-        double len = hypot(bx - ax, by - ay), pos = 0.0;
-        while (pos < len) {
-            double phase = fmod(run, dash_on + dash_off);
-            double left = phase < dash_on ? dash_on - phase : dash_on + dash_off - phase;
-            double step = fmin(left, len - pos);
-            if (phase < dash_on) {
-                double t0 = pos / len, t1 = (pos + step) / len;
-                ex_canvas_line(c, ax + t0 * (bx - ax), ay + t0 * (by - ay), ax + t1 * (bx - ax),
-                               ay + t1 * (by - ay), 2.2, s->color);
-            }
-            pos += step;
-            run += step;
-        }
+    cairo_t *cr = c->cr;
+    cairo_save(cr);
+    cairo_rectangle(cr, (double)f->x - 2, (double)f->y - 2, (double)f->w + 4, (double)f->h + 4);
+    cairo_clip(cr);
+    ex_canvas_source(c, s->color, 1.0);
+    cairo_set_line_width(cr, 2.2);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+    cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND);
+    if (s->dashed) {
+        static const double dash[] = {8.0, 5.0};
+        cairo_set_dash(cr, dash, 2, 0.0);
+        cairo_set_line_cap(cr, CAIRO_LINE_CAP_BUTT);
     }
+    int open = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (!isfinite(s->x[i]) || !isfinite(s->y[i]) || (f->log_y && s->y[i] <= 0)) {
+            open = 0;
+            continue;
+        }
+        double px = to_px(f, s->x[i]) + 0.5, py = to_py(f, s->y[i]) + 0.5;
+        if (open)
+            cairo_line_to(cr, px, py);
+        else
+            cairo_move_to(cr, px, py);
+        open = 1;
+    }
+    cairo_stroke(cr);
     if (s->n == 1 && isfinite(s->y[0]))
         ex_canvas_line(c, to_px(f, s->x[0]) - 2, to_py(f, s->y[0]), to_px(f, s->x[0]) + 2,
                        to_py(f, s->y[0]), 4.0, s->color);
+    cairo_restore(cr);
 }
 
 ex_status ex_linechart_save(const char *path, const ex_chart *chart, const ex_series *series,
@@ -210,12 +212,16 @@ ex_status ex_linechart_save(const char *path, const ex_chart *chart, const ex_se
         for (size_t s = 0; s < n_series; s++) {
             long ry = ly + 6 + (long)s * row_h;
             double my = ry + fh / 2.0;
-            if (series[s].dashed) {
-                ex_canvas_line(&c, lx + 12, my, lx + 12 + 14, my, 2.2, series[s].color);
-                ex_canvas_line(&c, lx + 12 + 21, my, lx + 12 + sample_w, my, 2.2, series[s].color);
-            } else {
-                ex_canvas_line(&c, lx + 12, my, lx + 12 + sample_w, my, 2.2, series[s].color);
-            }
+            double sx[2] = {lx + 12, lx + 12 + sample_w}, sy[2] = {my, my};
+            ex_series sample = series[s];
+            sample.x = sx;
+            sample.y = sy;
+            sample.n = 2;
+            frame whole = {0, 0, width, height, 0, (double)width - 1, 0, (double)height - 1, 0};
+            /* The same pen as the curve, in canvas coordinates. */
+            whole.y0 = (double)height - 1;
+            whole.y1 = 0;
+            draw_series(&c, &whole, &sample);
             if (series[s].name)
                 ex_font_draw(&c, lx + 12 + sample_w + 10, ry + 1, series[s].name, TEXT, sc);
         }

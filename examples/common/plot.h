@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The examples' pictures: tile grids (filters, digits), heat maps (distance
- * matrices), binary code maps and line charts (loss curves). Each is drawn
- * by hand into a canvas and saved as PNG. */
+/* The pictures of the examples and of `sae viz`: tile grids (filters,
+ * digits), heat maps (distance matrices), binary code maps, line charts
+ * (loss curves) and histograms. Each is drawn with cairo into a canvas and
+ * saved as PNG. */
 #ifndef EX_PLOT_H
 #define EX_PLOT_H
 
@@ -31,6 +32,12 @@ void ex_tiles_draw(ex_canvas *c, long x, long y, const float *tiles, size_t n, s
 /* A grid alone in its own PNG, on a separator colour. */
 ex_status ex_tiles_save(const char *path, const float *tiles, size_t n, size_t tw, size_t th,
                         size_t cols, int zoom, ex_tile_scale scale, ex_color separator);
+
+/* Colour tiles: tiles is n x (3 * tw * th) floats, each tile's three
+ * channel planes one after the other (C x H x W, as image rows are), each
+ * tile stretched from its own min to max over its three channels. */
+void ex_tiles_draw_rgb(ex_canvas *c, long x, long y, const float *tiles, size_t n, size_t tw,
+                       size_t th, size_t cols, int zoom);
 
 /* ---- heat maps (heatmap.c) --------------------------------------------- */
 
@@ -80,5 +87,21 @@ typedef struct ex_chart {
 
 ex_status ex_linechart_save(const char *path, const ex_chart *chart, const ex_series *series,
                             size_t n_series);
+
+/* ---- histograms (histogram.c) ----------------------------------------- */
+
+typedef struct ex_bars {
+    const char *title;
+    const char *x_label;
+    const char *y_label;
+    const double *counts; /* bar i spans [x0 + i dx, x0 + (i + 1) dx) */
+    size_t n;
+    double x0, dx;        /* whole values of this axis get ticks */
+    const char *extra_label; /* a separate gray bar at the left (e.g. "dead"), or NULL */
+    double extra_count;
+    ex_color color;
+} ex_bars;
+
+ex_status ex_bars_save(const char *path, const ex_bars *bars);
 
 #endif /* EX_PLOT_H */

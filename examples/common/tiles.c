@@ -49,6 +49,34 @@ void ex_tiles_draw(ex_canvas *c, long x, long y, const float *tiles, size_t n, s
     }
 }
 
+void ex_tiles_draw_rgb(ex_canvas *c, long x, long y, const float *tiles, size_t n, size_t tw,
+                       size_t th, size_t cols, int zoom)
+{
+    if (cols == 0)
+        cols = 1;
+    size_t px = tw * th;
+    for (size_t t = 0; t < n; t++) {
+        const float *v = tiles + t * 3 * px;
+        double lo = INFINITY, hi = -INFINITY;
+        for (size_t i = 0; i < 3 * px; i++) {
+            lo = fmin(lo, v[i]);
+            hi = fmax(hi, v[i]);
+        }
+        double span = hi - lo > 1e-12 ? hi - lo : 0.0;
+        long ox = x + (long)((t % cols) * (tw * (size_t)zoom + 1));
+        long oy = y + (long)((t / cols) * (th * (size_t)zoom + 1));
+        for (size_t i = 0; i < px; i++) {
+            uint8_t rgb[3];
+            for (int ch = 0; ch < 3; ch++) {
+                double g = span > 0 ? (v[(size_t)ch * px + i] - lo) / span : 0.5;
+                rgb[ch] = (uint8_t)lround((g < 0 ? 0 : g > 1 ? 1 : g) * 255.0);
+            }
+            ex_canvas_fill(c, ox + (long)(i % tw) * zoom, oy + (long)(i / tw) * zoom, zoom, zoom,
+                           EX_RGB(rgb[0], rgb[1], rgb[2]));
+        }
+    }
+}
+
 ex_status ex_tiles_save(const char *path, const float *tiles, size_t n, size_t tw, size_t th,
                         size_t cols, int zoom, ex_tile_scale scale, ex_color separator)
 {

@@ -18,22 +18,97 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "core/state.h"
 #include "layers/activation.h"
 #include "layers/sparse_dense.h"
 
 /* What a training forward needs beyond its arrays. */
 typedef struct sae_code_ctx {
-    sae_activation_t act;     /* arch.hidden_activation */
+    sae_activation_t act;     /* the code's kernel activation (sae_code_op_t.activation) */
     uint64_t step;            /* the training step (schedules) */
+    /* 1 in a training step (corrupted, with a gradient): the operator may
+     * update the estimates it keeps in SAE_TENSOR_STATE tensors; 0 in
+     * evaluations, gradient checks and L-BFGS evaluations. */
+    int training;
     const sae_reduce_scratch_t *scr;
     /* Called with the activations before a selecting operator zeroes any
      * (AuxK chooses among the dead units there); may be NULL. */
     void (*before_select)(void *data, const float *h, size_t rows);
     void *before_data;
+    /* For an operator with terms of its own (own_terms, gated): the clean
+     * rows the loss compares with [rows x input_dim] (own_terms only), the
+     * decoder's atoms [units x input_dim] and bias (or NULL), and the
+     * decoder weight's gradient, which backward may add to (NULL when
+     * tied or without a gradient). */
+    const float *x;
+    const float *dec_rows, *dec_bias;
+    float *dec_grad;
+    size_t input_dim;
 } sae_code_ctx_t;
+
+/* The operator's own tensors in the model (learned per-latent parameters
+ * such as JumpReLU's log threshold, or estimates such as BatchTopK's
+ * inference threshold): declared here, laid out by the dense kind after
+ * its weights (model/dense.c), saved and loaded with the model under their
+ * names, reachable through sae_model_tensor / sae_model_set_tensor. Each is
+ * a vector of `units` floats (per_unit) or of one float, written as a 1-D
+ * tensor. role (model/model.h): SAE_TENSOR_STE tensors get a gradient in
+ * ws->grad from the operator's backward and are updated by the optimizer
+ * like every weight (Adam moments included, weight decay never); they
+ * are left out of finite-difference checks, their gradient being a
+ * straight-through estimate. SAE_TENSOR_STATE tensors are written by the
+ * operator's training forward, never by the optimizer. */
+#define SAE_CODE_MAX_TENSORS 4
+/* Roles of a model tensor (sae_tensor_desc_t.role, model/model.h). */
+enum {
+    SAE_TENSOR_PARAM = 0, /* a weight or bias: exact gradient, optimised */
+    SAE_TENSOR_STE = 1,   /* optimised on a straight-through gradient */
+    SAE_TENSOR_STATE = 2  /* estimated by its operator, not optimised */
+};
+typedef struct sae_code_tensor {
+    const char *name;
+    int per_unit;
+    int role;
+    /* A file may lack it (written by a version whose operator had no such
+     * tensor): it is then left at zero, which must give that version's
+     * behaviour. */
+    int optional;
+    /* The value every entry starts from (model creation); NULL: 0. */
+    double (*init)(const sae_config_t *cfg);
+} sae_code_tensor_t;
+
+/* Where an operator finds its tensors: value[i] for tensors[i], and its
+ * gradient in the trainer's block (NULL in the inference state). */
+typedef struct sae_code_params {
+    float *value[SAE_CODE_MAX_TENSORS];
+    float *grad[SAE_CODE_MAX_TENSORS];
+} sae_code_params_t;
 
 typedef struct sae_code_op {
     const char *name;
+    /* Its tensors (n_tensors = 0: none). */
+    size_t n_tensors;
+    const sae_code_tensor_t *tensors;
+    /* Called once its state exists (create), with its tensors' places;
+     * NULL when n_tensors = 0. The model's block never moves. */
+    void (*bind)(void *state, const sae_code_params_t *p);
+    /* The activation the shared kernels apply and count active units by
+     * (m->hidden_act, cx->act); NULL: arch.hidden_activation. */
+    sae_activation_t (*activation)(const sae_config_t *cfg);
+    /* 1: the operator gives the step terms (SAE_COEF_STEP, l0.weight)
+     * their gradient through its straight-through estimator; configs with
+     * such a term and another operator are refused (model/dense.c). */
+    int has_step;
+    /* The weight key of a code term the operator computes itself on its
+     * own quantity (gated: l1.weight on relu(pi_gate)); the terms table
+     * then skips it and reports the operator's value. 0: none. */
+    sae_param_t own_penalty;
+    /* The operator's own terms, after the decoder's loss (NULL: none):
+     * *penalty, the weighted term of own_penalty, and *aux, an auxiliary
+     * loss at the output (reported as a term of its own); with grad, what
+     * backward needs for their gradients is kept in the state. */
+    void (*own_terms)(void *state, const sae_code_ctx_t *cx, size_t rows, size_t units,
+                      int grad, double *penalty, double *aux);
     /* 1 when cfg asks for this operator (the registry's first wins). */
     int (*selects)(const sae_config_t *cfg);
     /* Its keys checked against the code's width. */
@@ -60,7 +135,18 @@ typedef struct sae_code_op {
      * the one-hidden-layer pass then decodes and back-propagates through
      * those units only. */
     const sae_sparse_code_t *(*support)(const void *state);
-    /* Most units active in a row at any step (0: not bounded). */
+    /* The backward of the sparse path (NULL: sae_sparse_act_backward with
+     * the kernel activation): dval [support entries], the gradient at the
+     * code, becomes the gradient at the pre-activation, terms joined in;
+     * dbias gets its per-unit sums. An operator with tensors writes their
+     * gradient here too. */
+    void (*sparse_backward)(void *state, const sae_code_ctx_t *cx, const sae_sparse_code_t *sc,
+                            size_t rows, size_t units, const sae_code_grad_terms_t *terms,
+                            float *dval, float *dbias);
+    /* Most units active in a row at any step (0: not bounded). An
+     * operator whose code is only sometimes sparse gives its support's
+     * capacity per row here and returns NULL from support for a step
+     * whose code did not fit (that step then takes the dense path). */
     size_t (*max_active)(const sae_config_t *cfg);
 
     /* Inference form on z [rows x units] (x W^T) in place. state is the
@@ -76,6 +162,11 @@ typedef struct sae_code_op {
     void (*forward_d)(const sae_config_t *cfg, sae_activation_t act, const double *z, double *h,
                       size_t n);
     double (*deriv_d)(sae_activation_t act, double z, double h);
+
+    /* The training state a checkpoint must hold for a resumed run to be
+     * bit-identical (a running threshold estimate...), added to l as
+     * entries named "trainer.code.<name>..." (NULL: none; core/state.h). */
+    sae_status_t (*checkpoint)(void *state, const sae_config_t *cfg, sae_state_list_t *l);
 } sae_code_op_t;
 
 /* Shared entries: no keys of its own, no state, a dense code (no

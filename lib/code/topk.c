@@ -156,12 +156,7 @@ static int selects_row(const sae_config_t *cfg)
     return sae_cfg_int(cfg, SAE_P_TOPK_K) > 0 && sae_cfg_int(cfg, SAE_P_TOPK_MODE) != 1;
 }
 
-static int selects_batch(const sae_config_t *cfg)
-{
-    return sae_cfg_int(cfg, SAE_P_TOPK_K) > 0 && sae_cfg_int(cfg, SAE_P_TOPK_MODE) == 1;
-}
-
-static sae_status_t validate(const sae_config_t *cfg, size_t units, char *errbuf)
+sae_status_t sae_topk_validate(const sae_config_t *cfg, size_t units, char *errbuf)
 {
     int64_t k = sae_cfg_int(cfg, SAE_P_TOPK_K), hidden = (int64_t)units;
     if (k > hidden || sae_cfg_int(cfg, SAE_P_TOPK_K_START) > hidden)
@@ -178,6 +173,11 @@ static sae_status_t validate(const sae_config_t *cfg, size_t units, char *errbuf
         return sae_fail(errbuf, SAE_ERR_STATE,
                         "topk.k > 0 cannot be combined with corrupt.hidden_keep < 1 (the "
                         "top-k code is already the decoder's dropout)");
+    if (sae_cfg_int(cfg, SAE_P_TOPK_INFERENCE) == SAE_TOPK_INFER_THRESHOLD &&
+        sae_cfg_int(cfg, SAE_P_TOPK_MODE) != 1)
+        return sae_fail(errbuf, SAE_ERR_STATE,
+                        "topk.inference = threshold needs topk.mode = batch (the threshold is "
+                        "BatchTopK's, estimated from the batch selection)");
     return SAE_OK;
 }
 
@@ -261,14 +261,17 @@ static void infer(void *state, sae_activation_t act, float *z, const float *bias
     sae_topk_rows(z, rows, units, s->infer_k, s->infer_select);
 }
 
-/* The two operators differ in their name and what selects them; the
- * batch mode itself is read from the config by create. */
-#define TOPK_OP(op_name, op_selects)                                                            \
-    {                                                                                          \
-        .name = op_name, .selects = op_selects, .validate = validate, .create = create,        \
-        .destroy = destroy, .forward = forward, .backward = backward, .support = support,      \
-        .max_active = sae_topk_k_max, .infer = infer,                                          \
-    }
-
-const sae_code_op_t sae_code_topk = TOPK_OP("topk", selects_row);
-const sae_code_op_t sae_code_batch_topk = TOPK_OP("batch_topk", selects_batch);
+/* The batch mode is read from the config by create: batch_topk.c drives
+ * this operator in batch mode and adds the inference threshold. */
+const sae_code_op_t sae_code_topk = {
+    .name = "topk",
+    .selects = selects_row,
+    .validate = sae_topk_validate,
+    .create = create,
+    .destroy = destroy,
+    .forward = forward,
+    .backward = backward,
+    .support = support,
+    .max_active = sae_topk_k_max,
+    .infer = infer,
+};

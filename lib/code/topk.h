@@ -12,6 +12,9 @@
 #include "config/config.h"
 #include "layers/sparse_dense.h"
 
+/* The top-k keys checked against the code's width (both operators). */
+sae_status_t sae_topk_validate(const sae_config_t *cfg, size_t units, char *errbuf);
+
 /* Largest k a config can ask for at any step (0 when top-k is off). */
 size_t sae_topk_k_max(const sae_config_t *cfg);
 /* k in effect at training step `step`: linear from topk.k_start to topk.k

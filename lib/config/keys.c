@@ -6,7 +6,8 @@
 
 #include "config/config.h"
 
-static const char *const act_names[] = {"linear", "sigmoid", "relu", "tanh", "trelu", NULL};
+static const char *const act_names[] = {"linear", "sigmoid", "relu", "tanh", "trelu",
+                                        "jumprelu", NULL};
 static const char *const loss_names[] = {"mse", "bce", NULL};
 static const char *const reduction_names[] = {"mean", "sample_sum_half", NULL};
 static const char *const optim_names[] = {"sgd", "adam", "lbfgs", NULL};
@@ -20,6 +21,7 @@ static const char *const penalize_names[] = {"code", "hidden", "marked", NULL};
 static const char *const algorithm_names[] = {"backprop", "nsc", "rank_order", NULL};
 static const char *const topk_mode_names[] = {"sample", "batch", NULL};
 static const char *const sparse_path_names[] = {"auto", "on", "off", NULL};
+static const char *const topk_inference_names[] = {"auto", "k", "threshold", NULL};
 static const char *const bias_init_names[] = {"zero", "mean", "geometric_median", NULL};
 
 #define BIG 1e15
@@ -33,10 +35,11 @@ const sae_param_desc_t sae_param_table[] = {
         "features per input row (D)"},
     {SAE_P_HIDDEN_DIM, "arch.hidden_dim", I, 1, 1 << 24, 0, 0, 500, NULL,
         "code units (H)"},
-    {SAE_P_HIDDEN_ACTIVATION, "arch.hidden_activation", I, 0, 4, 0, 0, SAE_ACT_SIGMOID, act_names,
-        "activation of the code layer"},
+    {SAE_P_HIDDEN_ACTIVATION, "arch.hidden_activation", I, 0, 5, 0, 0, SAE_ACT_SIGMOID, act_names,
+        "activation of the code layer; `jumprelu`: the JumpReLU code with a learned threshold "
+        "per unit ([jumprelu.md](architectures/jumprelu.md)), one-hidden-layer models only"},
     {SAE_P_OUTPUT_ACTIVATION, "arch.output_activation", I, 0, 4, 0, 0, SAE_ACT_LINEAR, act_names,
-        "activation of the output layer; `sigmoid` for `bce`"},
+        "activation of the output layer; `sigmoid` for `bce` (not `jumprelu`)"},
     {SAE_P_TIED, "arch.tied", I, 0, 1, 0, 0, 0, bool_names,
         "decoder weight = encoder weight transposed (no `decoder.weight`)"},
     {SAE_P_BIAS, "arch.bias", I, 0, 1, 0, 0, 1, bool_names,
@@ -60,6 +63,10 @@ const sae_param_desc_t sae_param_table[] = {
     {SAE_P_BIAS_INIT, "arch.bias_init", I, 0, 2, 0, 0, SAE_BIAS_INIT_ZERO, bias_init_names,
         "how a trainer sets `decoder.bias` from the first rows it is given (at most 16384): "
         "`zero` (left as initialised), `mean`, `geometric_median`"},
+    {SAE_P_GATED, "arch.gated", I, 0, 1, 0, 0, 0, bool_names,
+        "the gated SAE ([gated.md](architectures/gated.md)): a gate and a magnitude path sharing "
+        "`encoder.weight` (tensors `gated.r_mag`, `gated.b_mag`); `l1.weight` weighs the gate's "
+        "decoder-norm L1; adds the auxiliary reconstruction term `gated_aux`"},
     {SAE_P_PENALIZE, "arch.penalize", I, 0, 2, 0, 0, 0, penalize_names,
         "with `arch.layers`: the activations the regularizers act on, `code` (the code layer's "
         "output), `hidden` (every layer's output but the last; E2), `marked` (the layers marked "
@@ -133,6 +140,10 @@ const sae_param_desc_t sae_param_table[] = {
         "KL target mean activation"},
     {SAE_P_L1_WEIGHT, "l1.weight", F, 0, 1e9, 0, 0, 0.0, NULL,
         "weight of the L1 term ([l1.md](regularizers/l1.md)); 0 = off"},
+    {SAE_P_L0_WEIGHT, "l0.weight", F, 0, 1e9, 0, 0, 0.0, NULL,
+        "lambda of the L0 term lambda mean_b \\|\\|h_b\\|\\|_0, trained through JumpReLU's "
+        "straight-through estimator ([jumprelu.md](architectures/jumprelu.md)); 0 = off; needs "
+        "`arch.hidden_activation = jumprelu`"},
     {SAE_P_SAMPLE_WEIGHT, "sample.weight", F, 0, 1e9, 0, 0, 0.0, NULL,
         "weight of the per-sample term ([sample.md](regularizers/sample.md)); 0 = off"},
     {SAE_P_SAMPLE_TARGET, "sample.target", F, 0, 1, 0, 0, 0.05, NULL,
@@ -156,6 +167,11 @@ const sae_param_desc_t sae_param_table[] = {
         "steps over which k falls linearly from k_start to k"},
     {SAE_P_TOPK_SPARSE_PATH, "topk.sparse_path", I, 0, 2, 0, 0, 0, sparse_path_names,
         "decode and backpropagate through the active units only: `auto` (4k <= H), `on`, `off`"},
+    {SAE_P_TOPK_INFERENCE, "topk.inference", I, 0, 2, 0, 0, 0, topk_inference_names,
+        "the code at inference: `k` keeps round(alpha x k) units per row; `threshold` keeps "
+        "h > theta, theta the running mean of each training batch's smallest kept activation "
+        "(`topk.mode = batch` only; [batch-topk.md](architectures/batch-topk.md)); `auto`: "
+        "`threshold` for `batch`, `k` for `sample`. Until a batch is seen, `k`"},
     /* Gao et al. 2024, sec. A.2: alpha = 1/32. They call a latent dead
      * after 10M tokens of training; the data sets libsae is used on have
      * 1e4 to 1e6 rows, and at 1e5 rows a dead unit fires at most 1e-5 of the
@@ -167,6 +183,13 @@ const sae_param_desc_t sae_param_table[] = {
         "weight of the AuxK term, alpha sum \\|\\|e - e^\\|\\|^2 / sum \\|\\|e\\|\\|^2"},
     {SAE_P_AUXK_DEAD_AFTER, "auxk.dead_after", I, 1, BIG, 0, 0, 100000, NULL,
         "a unit is dead after this many training rows without firing"},
+    /* Rajamanoharan et al. 2024 (arXiv 2407.14435), sec. 5: theta starts
+     * at 0.001 and the kernel's bandwidth is 0.001 for inputs normalised to
+     * a mean squared norm of D. */
+    {SAE_P_JUMPRELU_THRESHOLD_INIT, "jumprelu.threshold_init", F, 0, 1e6, 1, 0, 0.001, NULL,
+        "theta of every unit at creation (stored as its log, `jumprelu.log_threshold`)"},
+    {SAE_P_JUMPRELU_BANDWIDTH, "jumprelu.bandwidth", F, 0, 1e6, 1, 0, 0.001, NULL,
+        "width epsilon of the rectangle kernel of JumpReLU's straight-through estimators"},
     {SAE_P_ALGORITHM, "train.algorithm", I, 0, 2, 0, 0, SAE_ALGO_BACKPROP, algorithm_names,
         "how a trainer updates the model: `backprop` descends the objective with `optim.type`; "
         "`nsc` is neural sparse coding "
@@ -196,8 +219,6 @@ const size_t sae_param_table_len = sizeof sae_param_table / sizeof sae_param_tab
 _Static_assert(sizeof sae_param_table / sizeof sae_param_table[0] <= 96,
                "sae_config_t.values has room for 96 parameters");
 
-_Static_assert(sizeof sae_param_table / sizeof sae_param_table[0] <= 64,
-               "sae_config.values must hold one slot per parameter");
 
 int sae_param_index(sae_param_t id)
 {

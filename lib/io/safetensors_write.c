@@ -32,7 +32,7 @@ static int add_u64(cJSON *array, uint64_t v)
 static cJSON *tensor_entry(const sae_st_tensor_t *t, uint64_t begin, uint64_t end)
 {
     cJSON *entry = cJSON_CreateObject();
-    int bad = !cJSON_AddStringToObject(entry, "dtype", "F32");
+    int bad = !cJSON_AddStringToObject(entry, "dtype", sae_dtype_name(t->dtype));
     cJSON *shape = bad ? NULL : cJSON_AddArrayToObject(entry, "shape");
     bad = bad || !shape;
     for (size_t d = 0; !bad && d < t->ndim; d++)
@@ -46,7 +46,7 @@ static cJSON *tensor_entry(const sae_st_tensor_t *t, uint64_t begin, uint64_t en
     return entry;
 }
 
-static size_t tensor_floats(const sae_st_tensor_t *t)
+static size_t tensor_elems(const sae_st_tensor_t *t)
 {
     size_t n = 1;
     for (size_t d = 0; d < t->ndim; d++)
@@ -58,14 +58,15 @@ static size_t tensor_floats(const sae_st_tensor_t *t)
 static uint32_t data_crc(const sae_st_tensor_t *tensors, size_t n_tensors)
 {
     unsigned char buf[SAE_ST_CHUNK];
-    const size_t per_chunk = SAE_ST_CHUNK / 4;
     uint32_t crc = 0;
     for (size_t i = 0; i < n_tensors; i++) {
-        size_t n = tensor_floats(&tensors[i]);
+        size_t n = tensor_elems(&tensors[i]), w = sae_dtype_size(tensors[i].dtype);
+        size_t per_chunk = SAE_ST_CHUNK / w;
         for (size_t done = 0; done < n; done += per_chunk) {
             size_t k = n - done < per_chunk ? n - done : per_chunk;
-            sae_st_encode_f32(tensors[i].data + done, k, buf);
-            crc = sae_crc32_update(crc, buf, 4 * k);
+            sae_st_encode(tensors[i].dtype, (const unsigned char *)tensors[i].data + w * done, k,
+                          buf);
+            crc = sae_crc32_update(crc, buf, w * k);
         }
     }
     return crc;
@@ -91,7 +92,8 @@ static sae_status_t build_header(const sae_st_tensor_t *tensors, size_t n_tensor
 
     uint64_t offset = 0;
     for (size_t i = 0; !bad && i < n_tensors; i++) {
-        uint64_t end = offset + 4 * (uint64_t)tensor_floats(&tensors[i]);
+        uint64_t end =
+            offset + sae_dtype_size(tensors[i].dtype) * (uint64_t)tensor_elems(&tensors[i]);
         cJSON *entry = tensor_entry(&tensors[i], offset, end);
         bad = !entry || !cJSON_AddItemToObject(root, tensors[i].name, entry);
         if (entry && bad)
@@ -138,13 +140,14 @@ static int write_content(int fd, void *ctx)
     sae_st_store_u64le(buf, (uint64_t)c->header_len);
     if (sae_write_all(fd, buf, 8) != 0 || sae_write_all(fd, c->header, c->header_len) != 0)
         return -1;
-    const size_t per_chunk = SAE_ST_CHUNK / 4;
     for (size_t i = 0; i < c->n_tensors; i++) {
-        size_t n = tensor_floats(&c->tensors[i]);
+        const sae_st_tensor_t *t = &c->tensors[i];
+        size_t n = tensor_elems(t), w = sae_dtype_size(t->dtype);
+        size_t per_chunk = SAE_ST_CHUNK / w;
         for (size_t done = 0; done < n; done += per_chunk) {
             size_t k = n - done < per_chunk ? n - done : per_chunk;
-            sae_st_encode_f32(c->tensors[i].data + done, k, buf);
-            if (sae_write_all(fd, buf, 4 * k) != 0)
+            sae_st_encode(t->dtype, (const unsigned char *)t->data + w * done, k, buf);
+            if (sae_write_all(fd, buf, w * k) != 0)
                 return -1;
         }
     }
@@ -158,16 +161,17 @@ static sae_status_t check_sizes(const sae_st_tensor_t *tensors, size_t n_tensors
         uint64_t n = 1;
         for (size_t d = 0; d < tensors[i].ndim; d++) {
             uint64_t s = tensors[i].shape[d];
-            if (s != 0 && n > UINT64_MAX / 4 / s)
+            if (s != 0 && n > UINT64_MAX / 8 / s)
                 return sae_fail(errbuf, SAE_ERR_RANGE, "tensor '%s' is too large to save",
                                 tensors[i].name);
             n *= s;
         }
         /* Offsets must stay exact in readers that hold JSON numbers in
          * doubles (JavaScript, some Python paths): 2^53. */
-        if (4 * n > ((uint64_t)1 << 53) - total)
+        uint64_t bytes = sae_dtype_size(tensors[i].dtype) * n;
+        if (bytes > ((uint64_t)1 << 53) - total)
             return sae_fail(errbuf, SAE_ERR_RANGE, "tensor data too large for the file format");
-        total += 4 * n;
+        total += bytes;
     }
     return SAE_OK;
 }
@@ -227,6 +231,56 @@ static sae_status_t config_json(const sae_config_t *cfg, char **out, char *errbu
     return SAE_OK;
 }
 
+sae_status_t sae_model_save_with(const sae_model_t *model, const char *path,
+                                 const sae_st_tensor_t *extra, size_t n_extra,
+                                 const sae_st_meta_t *extra_meta, size_t n_extra_meta,
+                                 char *errmsg)
+{
+    size_t n = model->n_tensors + n_extra;
+    sae_st_tensor_t *tensors = malloc((n ? n : 1) * sizeof *tensors);
+    if (!tensors)
+        return sae_fail(errmsg, SAE_ERR_NOMEM, "cannot save to '%s': out of memory", path);
+    for (size_t i = 0; i < model->n_tensors; i++) {
+        const sae_tensor_desc_t *d = &model->tensors[i];
+        const float *data = model->weights + d->offset;
+        /* A file the loader would refuse is worse than no file. */
+        if (!sae_all_finite(data, d->rows * d->cols)) {
+            free(tensors);
+            return sae_fail(errmsg, SAE_ERR_NONFINITE,
+                            "cannot save model to '%s': tensor '%s' holds NaN or Inf", path,
+                            d->name);
+        }
+        tensors[i].name = d->name;
+        tensors[i].data = data;
+        tensors[i].dtype = SAE_DT_F32;
+        /* Biases are vectors; saving them as such is what other safetensors
+         * users (PyTorch state dicts) expect. */
+        tensors[i].ndim = d->is_weight ? 2 : 1;
+        tensors[i].shape[0] = d->rows;
+        tensors[i].shape[1] = d->is_weight ? d->cols : 1;
+    }
+    if (n_extra)
+        memcpy(tensors + model->n_tensors, extra, n_extra * sizeof *extra);
+
+    char *config = NULL;
+    sae_status_t st = config_json(sae_model_config(model), &config, errmsg);
+    sae_st_meta_t meta[12] = {
+        {"format", SAE_ST_FORMAT},
+        {"format_version", SAE_ST_FORMAT_VERSION},
+        {"decoder_layout", SAE_ST_DECODER_LAYOUT},
+        {"config", config},
+        {"library_version", sae_version_string()},
+    };
+    size_t n_meta = 5;
+    for (size_t i = 0; i < n_extra_meta && n_meta < 12; i++)
+        meta[n_meta++] = extra_meta[i];
+    if (st == SAE_OK)
+        st = sae_st_save(path, tensors, n, meta, n_meta, errmsg);
+    cJSON_free(config);
+    free(tensors);
+    return st;
+}
+
 sae_status_t sae_model_save(const sae_model_t *model, const char *path)
 {
     if (!model)
@@ -236,37 +290,5 @@ sae_status_t sae_model_save(const sae_model_t *model, const char *path)
     char *errmsg = ((sae_model_t *)model)->errmsg;
     if (!path)
         return sae_fail(errmsg, SAE_ERR_NULL, "sae_model_save: path is NULL");
-
-    sae_st_tensor_t tensors[SAE_MAX_TENSORS];
-    for (size_t i = 0; i < model->n_tensors; i++) {
-        const sae_tensor_desc_t *d = &model->tensors[i];
-        const float *data = model->weights + d->offset;
-        /* A file the loader would refuse is worse than no file. */
-        if (!sae_all_finite(data, d->rows * d->cols))
-            return sae_fail(errmsg, SAE_ERR_NONFINITE,
-                            "cannot save model to '%s': tensor '%s' holds NaN or Inf", path,
-                            d->name);
-        tensors[i].name = d->name;
-        tensors[i].data = data;
-        /* Biases are vectors; saving them as such is what other safetensors
-         * users (PyTorch state dicts) expect. */
-        tensors[i].ndim = d->is_weight ? 2 : 1;
-        tensors[i].shape[0] = d->rows;
-        tensors[i].shape[1] = d->is_weight ? d->cols : 1;
-    }
-
-    char *config = NULL;
-    sae_status_t st = config_json(sae_model_config(model), &config, errmsg);
-    if (st != SAE_OK)
-        return st;
-    const sae_st_meta_t meta[] = {
-        {"format", SAE_ST_FORMAT},
-        {"format_version", SAE_ST_FORMAT_VERSION},
-        {"decoder_layout", SAE_ST_DECODER_LAYOUT},
-        {"config", config},
-        {"library_version", sae_version_string()},
-    };
-    st = sae_st_save(path, tensors, model->n_tensors, meta, sizeof meta / sizeof meta[0], errmsg);
-    cJSON_free(config);
-    return st;
+    return sae_model_save_with(model, path, NULL, 0, NULL, 0, errmsg);
 }

@@ -13,6 +13,7 @@ float sae_act_apply(sae_activation_t act, float z)
 {
     switch (act) {
     case SAE_ACT_SIGMOID: return sae_fast_sigmoid(z);
+    case SAE_ACT_JUMPRELU: /* never here: code/jumprelu.c hands the kernels relu */
     case SAE_ACT_RELU: return z > 0.0f ? z : 0.0f;
     case SAE_ACT_TANH: return sae_fast_tanh(z);
     case SAE_ACT_TRELU: return fminf(fmaxf(z, 0.0f), 1.0f);
@@ -25,6 +26,7 @@ float sae_act_deriv_from_output(sae_activation_t act, float y)
 {
     switch (act) {
     case SAE_ACT_SIGMOID: return y * (1.0f - y);
+    case SAE_ACT_JUMPRELU: /* never here: code/jumprelu.c hands the kernels relu */
     case SAE_ACT_RELU: return y > 0.0f ? 1.0f : 0.0f;
     case SAE_ACT_TANH: return 1.0f - y * y;
     case SAE_ACT_TRELU: return y > 0.0f && y < 1.0f ? 1.0f : 0.0f;
@@ -68,6 +70,7 @@ static void forward_row(sae_activation_t act, float *z, size_t cols, const float
 {
     switch (act) {
     case SAE_ACT_SIGMOID: forward_sigmoid(z, cols, bias); break;
+    case SAE_ACT_JUMPRELU: /* never here: code/jumprelu.c hands the kernels relu */
     case SAE_ACT_RELU: forward_relu(z, cols, bias); break;
     case SAE_ACT_TANH: forward_tanh(z, cols, bias); break;
     case SAE_ACT_LINEAR: forward_linear(z, cols, bias); break;

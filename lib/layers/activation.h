@@ -51,6 +51,10 @@ typedef struct sae_code_grad_terms {
     float sign_coef;
     const float *extra;     /* [rows x cols] gradient from user regularizers */
     const float *drop_scale; /* [rows x cols] hidden dropout mask (0 or 1/keep) */
+    /* The step terms' gradient (l0): dP/dH(h_rc) = step_coef for the step
+     * H of an operator with one (JumpReLU), which alone applies it through
+     * its straight-through estimator; the kernels here ignore it. */
+    float step_coef;
 } sae_code_grad_terms_t;
 
 /* dz = (dh * drop_scale + terms) * act'(h), in place of dh; writes the bias

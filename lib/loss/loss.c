@@ -85,6 +85,7 @@ static loss_row_fn pick_row(sae_loss_t loss, sae_activation_t act)
     case SAE_ACT_RELU: return mse_row_relu;
     case SAE_ACT_TANH: return mse_row_tanh;
     case SAE_ACT_TRELU: return mse_row_trelu;
+    case SAE_ACT_JUMPRELU: /* not an output activation (arch.output_activation <= 4) */
     case SAE_ACT_LINEAR: break;
     }
     return mse_row_linear;

@@ -84,9 +84,17 @@ static sae_status_t validate(const sae_config_t *cfg, char *errbuf)
         return sae_fail(errbuf, SAE_ERR_STATE,
                         "encode.k = %" PRId64 " is larger than arch.hidden_dim = %" PRId64,
                         sae_cfg_int(cfg, SAE_P_KWTA_K), hidden);
-    sae_status_t st = sae_code_op_for(cfg)->validate(cfg, (size_t)hidden, errbuf);
+    const sae_code_op_t *op = sae_code_op_for(cfg);
+    sae_status_t st = op->validate(cfg, (size_t)hidden, errbuf);
     if (st != SAE_OK)
         return st;
+    /* A step term (l0) has a gradient only through an operator's step. */
+    if (sae_cfg_float(cfg, SAE_P_L0_WEIGHT) > 0.0 && !op->has_step)
+        return sae_fail(errbuf, SAE_ERR_STATE,
+                        "l0.weight > 0 needs arch.hidden_activation = jumprelu (the L0 penalty "
+                        "is trained through the JumpReLU threshold's straight-through estimator; "
+                        "the '%s' code has no step to give it a gradient)",
+                        op->name);
     if (sae_cfg_int(cfg, SAE_P_ENCODER_FROM_DECODER) && sae_cfg_int(cfg, SAE_P_TIED))
         return sae_fail(errbuf, SAE_ERR_STATE,
                         "arch.encoder_from_decoder needs an untied model (a tied model's encoder "
@@ -121,7 +129,9 @@ static sae_status_t build(sae_model_t *m, char *errbuf)
     m->code_dim = (size_t)sae_cfg_int(cfg, SAE_P_HIDDEN_DIM);
     dn->tied = (int)sae_cfg_int(cfg, SAE_P_TIED);
     dn->has_bias = (int)sae_cfg_int(cfg, SAE_P_BIAS);
-    m->hidden_act = (sae_activation_t)sae_cfg_int(cfg, SAE_P_HIDDEN_ACTIVATION);
+    m->hidden_act = dn->code_op->activation
+                        ? dn->code_op->activation(cfg)
+                        : (sae_activation_t)sae_cfg_int(cfg, SAE_P_HIDDEN_ACTIVATION);
     m->output_act = (sae_activation_t)sae_cfg_int(cfg, SAE_P_OUTPUT_ACTIVATION);
     dn->pre_bias = (int)sae_cfg_int(cfg, SAE_P_PRE_ENCODER_BIAS) && dn->has_bias;
     /* The rank-ordered autoencoder encodes z = x W / D (Bertens 2016; its
@@ -138,7 +148,23 @@ static sae_status_t build(sae_model_t *m, char *errbuf)
         sae_model_add_tensor(m, "decoder.weight", h, d, 1, 0);
     if (dn->has_bias)
         sae_model_add_tensor(m, "decoder.bias", d, 1, 0, 0);
+    /* The code operator's own tensors follow (code/code_op.h). */
+    dn->op_tensor0 = m->n_tensors;
+    for (size_t i = 0; i < dn->code_op->n_tensors; i++) {
+        const sae_code_tensor_t *ct = &dn->code_op->tensors[i];
+        sae_model_add_tensor(m, ct->name, ct->per_unit ? h : 1, 1, 0, 1);
+        m->tensors[m->n_tensors - 1].role = ct->role;
+        m->tensors[m->n_tensors - 1].optional = ct->optional;
+    }
     return SAE_OK;
+}
+
+void sae_dense_code_params(const sae_model_t *m, sae_code_params_t *p)
+{
+    const sae_dense_t *dn = sae_dense(m);
+    memset(p, 0, sizeof *p);
+    for (size_t i = 0; i < dn->code_op->n_tensors; i++)
+        p->value[i] = m->weights + m->tensors[dn->op_tensor0 + i].offset;
 }
 
 static sae_status_t bind(sae_model_t *m, char *errbuf)
@@ -151,7 +177,7 @@ static sae_status_t bind(sae_model_t *m, char *errbuf)
         if (!dn->center)
             return sae_fail(errbuf, SAE_ERR_NOMEM, "sae_model_create: out of memory");
     }
-    for (size_t i = 0; i < m->n_tensors; i++) {
+    for (size_t i = 0; i < dn->op_tensor0; i++) {
         float *p = m->weights + m->tensors[i].offset;
         const char *n = m->tensors[i].name;
         if (!strcmp(n, "encoder.weight"))
@@ -162,6 +188,11 @@ static sae_status_t bind(sae_model_t *m, char *errbuf)
             dn->dec_w = p;
         else
             dn->dec_b = p;
+    }
+    if (dn->code_op->bind) {
+        sae_code_params_t p;
+        sae_dense_code_params(m, &p);
+        dn->code_op->bind(dn->code_infer, &p);
     }
     return SAE_OK;
 }
@@ -177,7 +208,7 @@ static void init(sae_model_t *m, sae_rng_t *rng)
     float r = (float)(sae_cfg_float(m->cfg, SAE_P_INIT_SCALE) *
                       sqrt((normal ? 2.0 : 6.0) / (double)(m->input_dim + m->code_dim)));
     int fan_in = sae_cfg_int(m->cfg, SAE_P_INIT) == SAE_INIT_FAN_IN_UNIFORM;
-    for (size_t i = 0; i < m->n_tensors; i++) {
+    for (size_t i = 0; i < dn->op_tensor0; i++) {
         const sae_tensor_desc_t *t = &m->tensors[i];
         float *p = m->weights + t->offset;
         size_t n = t->rows * t->cols;
@@ -195,6 +226,14 @@ static void init(sae_model_t *m, sae_rng_t *rng)
                 p[k] = r * (2.0f * sae_rng_uniform(rng) - 1.0f);
         else
             memset(p, 0, n * sizeof *p);
+    }
+    /* The code operator's tensors start at their own values. */
+    for (size_t i = 0; i < dn->code_op->n_tensors; i++) {
+        const sae_tensor_desc_t *t = &m->tensors[dn->op_tensor0 + i];
+        float v = dn->code_op->tensors[i].init ? (float)dn->code_op->tensors[i].init(m->cfg)
+                                               : 0.0f;
+        for (size_t k = 0; k < t->rows * t->cols; k++)
+            m->weights[t->offset + k] = v;
     }
     /* Gao et al. 2024: unit-norm atoms, and the encoder started as the
      * decoder's transpose (in our row layout: equal to it). */

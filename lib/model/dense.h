@@ -30,12 +30,18 @@ typedef struct sae_dense {
      * creation only (a loaded model keeps its bias); cleared once the bias
      * is given (sae_model_init_decoder_bias, sae_model_set_tensor). */
     int bias_init_pending;
+    /* The code operator's own tensors (code_op->tensors) are the model's
+     * tensors from this index on, in the operator's order. */
+    size_t op_tensor0;
 } sae_dense_t;
 
 static inline sae_dense_t *sae_dense(const sae_model_t *m)
 {
     return (sae_dense_t *)m->state;
 }
+
+/* The places of the code operator's tensors in m's block (grad: NULL). */
+void sae_dense_code_params(const sae_model_t *m, sae_code_params_t *p);
 
 /* Rows centred per call of sae_model_center_input. */
 #define SAE_CENTER_ROWS 256

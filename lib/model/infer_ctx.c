@@ -58,6 +58,13 @@ static sae_infer_ctx_t *ctx_new(sae_model_t *m)
             free(c);
             return NULL;
         }
+        /* The operator's own parameters (JumpReLU's thresholds, gated's
+         * gate), as the model's own inference state has them. */
+        if (dn->code_op->bind) {
+            sae_code_params_t p;
+            sae_dense_code_params(m, &p);
+            dn->code_op->bind(c->code_state, &p);
+        }
         if (dn->pre_bias) {
             c->center = sae_aligned_alloc(SAE_CENTER_ROWS * m->input_dim * sizeof(float));
             if (!c->center) {

@@ -35,6 +35,10 @@ static const char *layered_conflict(const sae_config_t *cfg)
                "one-hidden-layer model's)";
     if (sae_cfg_int(cfg, SAE_P_AUXK_K) > 0)
         return "auxk.k = 0 (AuxK needs a top-k code)";
+    if (sae_cfg_int(cfg, SAE_P_HIDDEN_ACTIVATION) == SAE_ACT_JUMPRELU ||
+        sae_cfg_float(cfg, SAE_P_L0_WEIGHT) > 0.0 || sae_cfg_int(cfg, SAE_P_GATED))
+        return "arch.hidden_activation other than jumprelu, l0.weight = 0 and arch.gated = false "
+               "(the JumpReLU and gated codes are the one-hidden-layer model's)";
     return NULL;
 }
 

@@ -12,6 +12,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "config/config.h"
+#include "code/code_op.h"
 #include "layers/activation.h"
 #include "sae.h"
 
@@ -23,6 +24,9 @@ typedef struct sae_tensor_desc {
     size_t offset; /* in floats, from model->params */
     int is_weight; /* 1 for matrices (weight decay applies), 0 for biases */
     int is_encoder;
+    int role;     /* SAE_TENSOR_* (code/code_op.h); 0 for weights and biases */
+    int optional; /* a file may lack it (left zero): a code operator's tensor
+                     added after files were written without it */
 } sae_tensor_desc_t;
 
 typedef struct sae_model_kind sae_model_kind_t;

@@ -16,6 +16,7 @@ typedef struct sae_reg_coefs {
     float *row_coef; /* [rows], added to */
     float *col_coef; /* [units], added to */
     float sign_coef; /* added to */
+    float step_coef; /* added to: dP/dH per active unit (l0) */
 } sae_reg_coefs_t;
 
 /* A built-in code term from the code's statistics, in O(rows + units):
@@ -34,5 +35,8 @@ double sae_sample_fused(const sae_config_t *cfg, const sae_code_stats_t *st, siz
                         size_t units, float weight, sae_reg_coefs_t *co);
 double sae_batch_fused(const sae_config_t *cfg, const sae_code_stats_t *st, size_t rows,
                        size_t units, float weight, sae_reg_coefs_t *co);
+/* L0 of the code, mean over rows (a step coefficient): l0.c. */
+double sae_l0_fused(const sae_config_t *cfg, const sae_code_stats_t *st, size_t rows,
+                    size_t units, float weight, sae_reg_coefs_t *co);
 
 #endif

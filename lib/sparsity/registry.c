@@ -25,7 +25,7 @@ double sae_builtin_penalty(const sae_term_t *reg, const sae_config_t *cfg, const
             col_sum[j] += v;
             st.abs_sum += fabs(v);
         }
-    sae_reg_coefs_t co = {row_coef, col_coef, 0.0f};
+    sae_reg_coefs_t co = {row_coef, col_coef, 0.0f, 0.0f};
     result = reg->fused(cfg, &st, rows, units, weight, grad ? &co : NULL);
     if (grad)
         for (size_t b = 0; b < rows; b++)

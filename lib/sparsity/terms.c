@@ -21,7 +21,23 @@ const sae_term_t sae_terms[SAE_N_BUILTIN_TERMS] = {
     /* AuxK (Gao et al. 2024, sec. 2.4): the dead units' fit of the residual. */
     [SAE_TERM_AUXK] = {"auxk", SAE_TERM_AT_OUTPUT, SAE_P_AUXK_ALPHA, 0, NULL},
     [SAE_TERM_L2] = {"l2", SAE_TERM_ON_WEIGHTS, SAE_P_WEIGHT_DECAY, 0, NULL},
+    /* L0 through a step's straight-through estimator (Rajamanoharan et al.
+     * 2024, eq. 11): the operator turns step_coef into its gradient. */
+    [SAE_TERM_L0] = {"l0", SAE_TERM_AT_CODE, SAE_P_L0_WEIGHT, SAE_COEF_STEP, sae_l0_fused,
+                     sae_l0_double},
+    /* The gated SAE's auxiliary reconstruction from relu(pi_gate) through
+     * the frozen decoder (Rajamanoharan et al. 2024, arXiv 2404.16014,
+     * eq. 8): computed by the operator (code/gated.c). */
+    [SAE_TERM_GATED_AUX] = {"gated_aux", SAE_TERM_AT_OUTPUT, SAE_TERM_NO_WEIGHT, 0, NULL},
 };
+
+size_t sae_term_by_weight(sae_param_t key)
+{
+    size_t id = 0;
+    while (id < SAE_N_BUILTIN_TERMS && (key == SAE_TERM_NO_WEIGHT || sae_terms[id].weight != key))
+        id++;
+    return id;
+}
 
 size_t sae_terms_count(const sae_config_t *cfg)
 {
@@ -74,10 +90,10 @@ sae_status_t sae_terms_at_code(const sae_config_t *cfg, const sae_code_stats_t *
         if (own_extra)
             memset(bufs->extra, 0, rows * units * sizeof(float));
     }
-    sae_reg_coefs_t co = {bufs->row_coef, bufs->col_coef, 0.0f};
+    sae_reg_coefs_t co = {bufs->row_coef, bufs->col_coef, 0.0f, 0.0f};
     for (size_t id = 0; id < SAE_N_BUILTIN_TERMS; id++) {
         float w = sae_terms[id].fused ? sae_term_weight(cfg, id) : 0.0f;
-        if (w <= 0.0f)
+        if (w <= 0.0f || (bufs->skip && sae_terms[id].weight == bufs->skip))
             continue;
         sums[id] += (double)w * sae_terms[id].fused(cfg, cs, rows, units, w, grad ? &co : NULL);
     }
@@ -93,6 +109,7 @@ sae_status_t sae_terms_at_code(const sae_config_t *cfg, const sae_code_stats_t *
     out->row_coef = coefs & SAE_COEF_ROW ? bufs->row_coef : NULL;
     out->col_coef = coefs & SAE_COEF_COL ? bufs->col_coef : NULL;
     out->sign_coef = co.sign_coef;
+    out->step_coef = co.step_coef;
     out->extra = own_extra ? bufs->extra : NULL;
     return SAE_OK;
 }

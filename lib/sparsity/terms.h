@@ -21,6 +21,8 @@ typedef enum sae_term_id {
     SAE_TERM_BATCH,
     SAE_TERM_AUXK,
     SAE_TERM_L2,
+    SAE_TERM_L0,
+    SAE_TERM_GATED_AUX,
     SAE_N_BUILTIN_TERMS
 } sae_term_id_t;
 
@@ -39,7 +41,9 @@ enum {
     SAE_COEF_ROW = 1u << 0,  /* one coefficient per row */
     SAE_COEF_COL = 1u << 1,  /* one per column */
     SAE_COEF_SIGN = 1u << 2, /* one for sign(h) */
-    SAE_COEF_DENSE = 1u << 3 /* a [rows x units] gradient */
+    SAE_COEF_DENSE = 1u << 3, /* a [rows x units] gradient */
+    SAE_COEF_STEP = 1u << 4   /* one for each H(h) of the operator's step
+                                 (needs an operator with has_step) */
 };
 
 /* The term has no weight key (weight 1). */
@@ -81,7 +85,13 @@ typedef struct sae_term_bufs {
     /* extra is the gradient at the code itself: it is neither zeroed nor
      * handed on (the caller's gradient already holds the user terms). */
     int extra_is_grad;
+    /* A built-in code term the code operator computes itself, by its
+     * weight key (code_op.h's own_penalty); 0: none. */
+    sae_param_t skip;
 } sae_term_bufs_t;
+
+/* The built-in term weighed by key, or SAE_N_BUILTIN_TERMS. */
+size_t sae_term_by_weight(sae_param_t key);
 
 /* Runs every code term on the code h [rows x units] with statistics cs:
  * adds each weighted penalty into sums[id]. When grad, the built-ins'

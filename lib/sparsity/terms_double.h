@@ -15,6 +15,9 @@ double sae_kl_double(const sae_config_t *cfg, const double *h, size_t rows, size
                      double *row_c, double *col_c, double *sign_c);
 double sae_l1_double(const sae_config_t *cfg, const double *h, size_t rows, size_t units,
                      double *row_c, double *col_c, double *sign_c);
+/* l0.c: its gradient with respect to h is zero wherever it exists. */
+double sae_l0_double(const sae_config_t *cfg, const double *h, size_t rows, size_t units,
+                     double *row_c, double *col_c, double *sign_c);
 /* activity.c */
 double sae_sample_double(const sae_config_t *cfg, const double *h, size_t rows, size_t units,
                          double *row_c, double *col_c, double *sign_c);

@@ -36,13 +36,19 @@ static size_t decay_segments(const sae_model_t *m, sae_segment_t *seg)
     int dec_enc = (int)sae_cfg_int(m->cfg, SAE_P_DECAY_ENCODER);
     int dec_dec = (int)sae_cfg_int(m->cfg, SAE_P_DECAY_DECODER);
     int on = sae_cfg_float(m->cfg, SAE_P_WEIGHT_DECAY) > 0.0;
+    size_t n = 0;
     for (size_t i = 0; i < m->n_tensors; i++) {
         const sae_tensor_desc_t *t = &m->tensors[i];
-        seg[i].offset = t->offset;
-        seg[i].length = t->rows * t->cols;
-        seg[i].decay = on && t->is_weight && (t->is_encoder ? dec_enc : dec_dec);
+        /* A code operator's estimates (SAE_TENSOR_STATE) are its own to
+         * write; its learned tensors are optimised, never decayed. */
+        if (t->role == SAE_TENSOR_STATE)
+            continue;
+        seg[n].offset = t->offset;
+        seg[n].length = t->rows * t->cols;
+        seg[n].decay = on && t->is_weight && (t->is_encoder ? dec_enc : dec_dec);
+        n++;
     }
-    return m->n_tensors;
+    return n;
 }
 
 double sae_backprop_l2_penalty(const sae_trainer_t *t)
@@ -199,6 +205,25 @@ static sae_status_t evaluate(sae_trainer_t *t, const float *x, size_t rows, sae_
     return sae_forward_backward(t, x, rows, 0, 0, stats);
 }
 
+/* The optimizer's moments per model tensor, in its shape (so that a new
+ * learned tensor of a model kind is covered without a line here), and
+ * its update count (Adam's bias correction). */
+static sae_status_t state(sae_trainer_t *t, sae_state_list_t *l)
+{
+    const sae_model_t *m = t->model;
+    backprop_state_t *s = t->method_state;
+    sae_status_t st = sae_state_add(l, "trainer.optim.t", NULL, SAE_DT_U64, &s->opt.t, 1, 0);
+    float *moments[2] = {s->opt.m, s->opt.v};
+    const char *prefix[2] = {"trainer.optim.m.", "trainer.optim.v."};
+    for (size_t k = 0; k < 2; k++)
+        for (size_t i = 0; st == SAE_OK && moments[k] && i < m->n_tensors; i++) {
+            const sae_tensor_desc_t *d = &m->tensors[i];
+            st = sae_state_add(l, prefix[k], d->name, SAE_DT_F32, moments[k] + d->offset,
+                               d->rows, d->is_weight ? d->cols : 0);
+        }
+    return st;
+}
+
 const sae_method_t sae_method_backprop = {
     .name = "backprop",
     .selected_by = "train.algorithm = backprop",
@@ -210,4 +235,5 @@ const sae_method_t sae_method_backprop = {
     .epoch_end = NULL,
     .rate = rate,
     .has_objective = 1,
+    .state = state,
 };

@@ -39,20 +39,35 @@ static grad_views_t views_of(const sae_model_t *m, float *grad)
  * coefficients for the fused backward kernel, user ones as a dense gradient
  * in ws->dense.extra. */
 static sae_status_t code_terms(sae_trainer_t *t, size_t rows, const sae_code_stats_t *cs,
-                               int grad, sae_code_grad_terms_t *terms, sae_stats_t *stats)
+                               int grad, sae_code_grad_terms_t *terms, sae_stats_t *stats,
+                               const sae_code_ctx_t *cx)
 {
     sae_model_t *m = t->model;
     sae_workspace_t *ws = &t->ws;
-    sae_term_bufs_t bufs = {ws->dense.row_coef, ws->dense.col_coef, ws->dense.extra, 0};
+    const sae_code_op_t *op = sae_dense(m)->code_op;
+    sae_term_bufs_t bufs = {ws->dense.row_coef, ws->dense.col_coef, ws->dense.extra, 0,
+                            op->own_penalty};
     /* -0.0 + v == v for every v: each sum is its term's one value. */
     double sums[SAE_TERMS_MAX];
     for (size_t i = 0; i < SAE_TERMS_MAX; i++)
         sums[i] = -0.0;
     sae_status_t st = sae_terms_at_code(m->cfg, cs, ws->dense.h, rows, m->code_dim, &bufs, grad, terms,
                                         sums, t->errmsg);
-    if (st == SAE_OK)
-        sae_terms_report_code(m->cfg, sums, stats);
-    return st;
+    if (st != SAE_OK)
+        return st;
+    /* The operator's own terms: its penalty in place of the table's, and
+     * its auxiliary loss. */
+    double aux = 0.0, pen = 0.0;
+    if (op->own_terms) {
+        op->own_terms(ws->dense.code_state, cx, rows, m->code_dim, grad, &pen, &aux);
+        size_t id = sae_term_by_weight(op->own_penalty);
+        if (id < SAE_N_BUILTIN_TERMS)
+            sums[id] += pen;
+    }
+    sae_terms_report_code(m->cfg, sums, stats);
+    if (op->own_terms)
+        sae_terms_report_one(stats, SAE_TERM_GATED_AUX, aux);
+    return SAE_OK;
 }
 
 /* AuxK chooses among the dead units' activations before a selecting
@@ -65,7 +80,17 @@ static void auxk_before_select(void *data, const float *h, size_t rows)
 /* What the code operator is told about this step. */
 static sae_code_ctx_t code_ctx(sae_trainer_t *t)
 {
-    sae_code_ctx_t cx = {t->model->hidden_act, t->steps, &t->ws.scr, NULL, NULL};
+    const sae_model_t *m = t->model;
+    const sae_dense_t *dn = sae_dense(m);
+    sae_code_ctx_t cx = {
+        .act = m->hidden_act,
+        .step = t->steps,
+        .scr = &t->ws.scr,
+        .dec_rows = sae_model_decoder_rows(m),
+        .dec_bias = dn->dec_b,
+        .dec_grad = dn->tied ? NULL : t->ws.grad + (dn->dec_w - m->weights),
+        .input_dim = m->input_dim,
+    };
     if (t->ws.dense.aux.k > 0) {
         cx.before_select = auxk_before_select;
         cx.before_data = t;
@@ -102,7 +127,12 @@ static void backward_sparse(sae_trainer_t *t, const float *xin, size_t rows,
     if (!dn->tied)
         memset(g_dec, 0, h * d * sizeof(float));
     sae_sparse_scatter(sc, rows, sc->val, ws->dense.out, d, g_dec);
-    sae_sparse_act_backward(m->hidden_act, sc, rows, h, terms, ws->dense.dval, g->enc_b);
+    if (dn->code_op->sparse_backward) {
+        sae_code_ctx_t cx = code_ctx(t);
+        dn->code_op->sparse_backward(ws->dense.code_state, &cx, sc, rows, h, terms,
+                                     ws->dense.dval, g->enc_b);
+    } else
+        sae_sparse_act_backward(m->hidden_act, sc, rows, h, terms, ws->dense.dval, g->enc_b);
     sae_sparse_scatter(sc, rows, ws->dense.dval, xin, d, g->enc_w);
 }
 
@@ -160,6 +190,8 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
         xin = center(t, xin, rows);
     sae_code_stats_t cs = {ws->row_sum, ws->col_sum, 0.0, 0.0, ws->col_active};
     sae_code_ctx_t cx = code_ctx(t);
+    cx.training = corrupt && grad;
+    cx.x = x;
     encode(t, xin, rows, &cx, &cs);
     sae_stats_code(stats, &cs, rows, h);
 
@@ -181,7 +213,7 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
     sae_terms_report_one(stats, SAE_TERM_RECON, recon);
 
     sae_code_grad_terms_t terms = {0};
-    sae_status_t st = code_terms(t, rows, &cs, grad, &terms, stats);
+    sae_status_t st = code_terms(t, rows, &cs, grad, &terms, stats, &cx);
     if (st != SAE_OK)
         return st;
     if (ws->dense.aux.k > 0)

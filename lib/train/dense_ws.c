@@ -37,7 +37,7 @@ static int init_auxk(sae_auxk_ws_t *ax, const sae_model_t *m, size_t batch)
 
 /* The sparse path is taken when asked for, or when it pays (auto: at
  * most a quarter of the units active). */
-static int init_code(sae_dense_ws_t *dw, const sae_model_t *m, size_t batch)
+static int init_code(sae_dense_ws_t *dw, const sae_model_t *m, size_t batch, float *ws_grad)
 {
     const sae_code_op_t *op = sae_dense(m)->code_op;
     size_t k = op->max_active(m->cfg), h = m->code_dim;
@@ -48,7 +48,16 @@ static int init_code(sae_dense_ws_t *dw, const sae_model_t *m, size_t batch)
         if (!grab((void **)&dw->dval, batch * k * sizeof(float)))
             return 0;
     }
-    return op->create(m->cfg, h, batch, &dw->code_state) == SAE_OK;
+    if (op->create(m->cfg, h, batch, &dw->code_state) != SAE_OK)
+        return 0;
+    if (op->bind) {
+        sae_code_params_t p;
+        sae_dense_code_params(m, &p);
+        for (size_t i = 0; i < op->n_tensors; i++)
+            p.grad[i] = ws_grad + (p.value[i] - m->weights);
+        op->bind(dw->code_state, &p);
+    }
+    return 1;
 }
 
 sae_status_t sae_dense_ws_init(sae_workspace_t *ws, const sae_model_t *m, size_t batch,
@@ -65,7 +74,7 @@ sae_status_t sae_dense_ws_init(sae_workspace_t *ws, const sae_model_t *m, size_t
         ok = grab((void **)&dw->hd, bh) && grab((void **)&dw->drop_scale, bh);
     if (ok && m->cfg->n_user_regs > 0)
         ok = grab((void **)&dw->extra, bh);
-    ok = ok && init_auxk(&dw->aux, m, batch) && init_code(dw, m, batch);
+    ok = ok && init_auxk(&dw->aux, m, batch) && init_code(dw, m, batch, ws->grad);
     if (ok && sae_cfg_int(m->cfg, SAE_P_BIAS_INIT) != SAE_BIAS_INIT_ZERO && sae_dense(m)->dec_b)
         ok = grab((void **)&dw->bias_est, d * sizeof(double)) &&
              grab((void **)&dw->bias_work, d * sizeof(double));

@@ -54,6 +54,10 @@ sae_status_t sae_trainer_gradcheck(sae_trainer_t *t, const float *x, size_t rows
      * near zero, where float rounding dominates any per-entry ratio. */
     double diff2 = 0.0, sum2 = 0.0;
     for (size_t ti = 0; ti < m->n_tensors; ti++) {
+        /* Straight-through gradients are not derivatives, and estimates
+         * have none: only exact gradients are checked. */
+        if (m->tensors[ti].role != SAE_TENSOR_PARAM)
+            continue;
         size_t off = m->tensors[ti].offset, n = m->tensors[ti].rows * m->tensors[ti].cols;
         size_t stride = n > GC_MAX_PER_TENSOR ? n / GC_MAX_PER_TENSOR : 1;
         for (size_t k = 0; k < n; k += stride) {

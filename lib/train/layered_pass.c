@@ -98,7 +98,7 @@ static sae_status_t layer_terms(sae_trainer_t *t, size_t i, size_t rows, float *
     sae_code_stats_t cs = {nw->row_sum, nw->col_sum, 0.0, 0.0, NULL};
     sae_code_stats(l->spec.act, (float *)a, rows, units, &cs, &nw->scr);
     /* The user terms add their gradient straight into d. */
-    sae_term_bufs_t bufs = {nw->row_coef, nw->col_coef, d, 1};
+    sae_term_bufs_t bufs = {nw->row_coef, nw->col_coef, d, 1, 0};
     sae_code_grad_terms_t terms = {0};
     sae_status_t st = sae_terms_at_code(m->cfg, &cs, a, rows, units, &bufs, d != NULL, &terms,
                                         sums, t->errmsg);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "core/state.h"
 #include "sae.h"
 
 typedef struct sae_method {
@@ -32,6 +33,9 @@ typedef struct sae_method {
     double (*rate)(const sae_trainer_t *t);
     /* 0: the method descends no objective, so gradient checks are refused. */
     int has_objective;
+    /* Its state a checkpoint holds (optimizer moments, rate memory), added
+     * to l as entries "trainer.<method>...." (NULL: none; core/state.h). */
+    sae_status_t (*state)(sae_trainer_t *t, sae_state_list_t *l);
 } sae_method_t;
 
 extern const sae_method_t sae_method_backprop;   /* train/backprop.c */

@@ -41,7 +41,7 @@
 /* The rate rule's memory: decays so far, full epochs seen and the last
  * one's training error; and a row's ranked units. */
 typedef struct rank_order_state {
-    uint64_t decays, epochs;
+    uint64_t counts[2]; /* decays, epochs */
     double prev_error;
     sae_ranked_t *rank; /* [H] */
 } rank_order_state_t;
@@ -215,10 +215,10 @@ void sae_rank_order_epoch_end(sae_trainer_t *t, double error)
      * errors_train[i] * 1.01 < errors_train[i - 1]. */
     double gain = sae_cfg_float(t->model->cfg, SAE_P_RANK_ORDER_MIN_IMPROVEMENT);
     rank_order_state_t *s = t->method_state;
-    if (s->epochs > 0 && !(error * (1.0 + gain) < s->prev_error))
-        s->decays++;
+    if (s->counts[1] > 0 && !(error * (1.0 + gain) < s->prev_error))
+        s->counts[0]++;
     s->prev_error = error;
-    s->epochs++;
+    s->counts[1]++;
 }
 
 double sae_rank_order_rate(const sae_trainer_t *t)
@@ -226,7 +226,7 @@ double sae_rank_order_rate(const sae_trainer_t *t)
     const sae_config_t *cfg = t->model->cfg;
     const rank_order_state_t *s = t->method_state;
     return sae_cfg_float(cfg, SAE_P_RANK_ORDER_LR) *
-           pow(sae_cfg_float(cfg, SAE_P_RANK_ORDER_DECAY), (double)s->decays);
+           pow(sae_cfg_float(cfg, SAE_P_RANK_ORDER_DECAY), (double)s->counts[0]);
 }
 
 static void epoch_end(sae_trainer_t *t, const sae_stats_t *epoch)
@@ -254,6 +254,18 @@ static void release(sae_trainer_t *t)
     t->method_state = NULL;
 }
 
+/* The rate rule's memory; the ranking buffer is scratch. */
+static sae_status_t state(sae_trainer_t *t, sae_state_list_t *l)
+{
+    rank_order_state_t *s = t->method_state;
+    sae_status_t st = sae_state_add(l, "trainer.rank_order.counts", NULL, SAE_DT_U64, s->counts,
+                                    2, 0);
+    if (st == SAE_OK)
+        st = sae_state_add(l, "trainer.rank_order.prev_error", NULL, SAE_DT_F64, &s->prev_error,
+                           1, 0);
+    return st;
+}
+
 const sae_method_t sae_method_rank_order = {
     .name = "rank_order",
     .selected_by = "train.algorithm = rank_order",
@@ -265,4 +277,5 @@ const sae_method_t sae_method_rank_order = {
     .epoch_end = epoch_end,
     .rate = sae_rank_order_rate,
     .has_objective = 0,
+    .state = state,
 };

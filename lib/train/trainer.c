@@ -51,6 +51,7 @@ void sae_trainer_free(sae_trainer_t *t)
     if (t->method && t->method->release)
         t->method->release(t);
     free(t->order);
+    free(t->src_cursor);
     free(t);
 }
 
@@ -71,6 +72,11 @@ sae_status_t sae_trainer_set_callback(sae_trainer_t *t, sae_progress_fn fn, void
 uint64_t sae_trainer_steps(const sae_trainer_t *t)
 {
     return t ? t->steps : 0;
+}
+
+uint64_t sae_trainer_epochs(const sae_trainer_t *t)
+{
+    return t ? t->epochs : 0;
 }
 
 static sae_status_t check_data(sae_trainer_t *t, const char *fn, const float *x, size_t rows)
@@ -177,11 +183,62 @@ static const float *next_batch(sae_trainer_t *t, const float *x, size_t rows, si
     return t->ws.gather;
 }
 
-/* The batch loop of the methods that step batch by batch. */
+void sae_loop_use(sae_trainer_t *t, int kind, uint64_t rows)
+{
+    if (t->data_kind == kind && (kind != SAE_DATA_MEMORY || t->data_rows == rows))
+        return;
+    /* Other data: the epoch begun on the old one is dropped, and with it
+     * a checkpoint's source position still to be restored. */
+    t->data_kind = kind;
+    t->src_restore = 0;
+    free(t->src_cursor);
+    t->src_cursor = NULL;
+    t->src_cursor_len = 0;
+    t->data_rows = kind == SAE_DATA_MEMORY ? rows : 0;
+    t->pos = 0;
+    memset(&t->epoch_acc, 0, sizeof t->epoch_acc);
+}
+
+sae_status_t sae_loop_step(sae_trainer_t *t, const float *batch, size_t n, uint64_t total_steps)
+{
+    sae_stats_t s;
+    sae_status_t st = t->method->step(t, batch, n, &s);
+    if (st != SAE_OK)
+        return st;
+    t->pos += n;
+    s.epoch = t->epochs;
+    s.total_steps = total_steps;
+    stats_accumulate(&t->epoch_acc, &s);
+    if (t->callback && t->callback(SAE_PROGRESS_STEP, &s, t->callback_data))
+        return sae_fail(t->errmsg, SAE_ERR_CANCELLED, "training cancelled by the callback "
+                        "after step %llu", (unsigned long long)t->steps);
+    return SAE_OK;
+}
+
+sae_status_t sae_loop_epoch_end(sae_trainer_t *t, uint64_t total_steps)
+{
+    sae_stats_t acc = t->epoch_acc;
+    memset(&t->epoch_acc, 0, sizeof t->epoch_acc);
+    t->pos = 0;
+    t->epochs++;
+    stats_finish(&acc);
+    if (t->method->epoch_end)
+        t->method->epoch_end(t, &acc);
+    acc.epoch = t->epochs;
+    acc.total_steps = total_steps;
+    if (t->callback && t->callback(SAE_PROGRESS_EPOCH, &acc, t->callback_data))
+        return sae_fail(t->errmsg, SAE_ERR_CANCELLED,
+                        "training cancelled by the callback after epoch %llu",
+                        (unsigned long long)t->epochs);
+    return SAE_OK;
+}
+
+/* The batch loop of the methods that step batch by batch. The position in
+ * the epoch lives in the trainer, so that a fit continues where the last
+ * one (or a checkpoint) left; an epoch whose last step was followed by a
+ * cancellation ends at the start of the next call. */
 static sae_status_t run(sae_trainer_t *t, const float *x, size_t rows, uint64_t total_steps)
 {
-    size_t b = t->ws.batch;
-    uint64_t per_epoch = (rows + b - 1) / b;
     if (sae_cfg_int(t->model->cfg, SAE_P_SAMPLING) == SAE_SAMPLE_SHUFFLE &&
         t->order_len != rows) {
         free(t->order);
@@ -191,43 +248,22 @@ static sae_status_t run(sae_trainer_t *t, const float *x, size_t rows, uint64_t 
             return sae_fail(t->errmsg, SAE_ERR_NOMEM, "trainer: cannot allocate %zu indices",
                             rows);
     }
-    sae_stats_t epoch_acc, s;
-    memset(&epoch_acc, 0, sizeof epoch_acc);
-    size_t pos = 0;
-    for (uint64_t k = 0; k < total_steps; k++) {
-        uint64_t in_epoch = k % per_epoch;
-        if (in_epoch == 0) {
-            pos = 0;
-            memset(&epoch_acc, 0, sizeof epoch_acc);
-            if (t->order)
-                shuffle(t, rows);
+    for (uint64_t done = 0;; done++) {
+        if (t->pos >= rows) {
+            sae_status_t st = sae_loop_epoch_end(t, total_steps);
+            if (st != SAE_OK)
+                return st;
         }
+        if (done == total_steps)
+            return SAE_OK;
+        if (t->pos == 0 && sae_cfg_int(t->model->cfg, SAE_P_SAMPLING) == SAE_SAMPLE_SHUFFLE)
+            shuffle(t, rows);
         size_t n;
-        const float *batch = next_batch(t, x, rows, pos, &n);
-        pos += n;
-        sae_status_t st = t->method->step(t, batch, n, &s);
+        const float *batch = next_batch(t, x, rows, (size_t)t->pos, &n);
+        sae_status_t st = sae_loop_step(t, batch, n, total_steps);
         if (st != SAE_OK)
             return st;
-        s.epoch = t->epochs;
-        s.total_steps = total_steps;
-        if (t->callback && t->callback(SAE_PROGRESS_STEP, &s, t->callback_data))
-            return sae_fail(t->errmsg, SAE_ERR_CANCELLED, "training cancelled by the callback "
-                            "after step %llu", (unsigned long long)t->steps);
-        stats_accumulate(&epoch_acc, &s);
-        if (in_epoch == per_epoch - 1) {
-            t->epochs++;
-            stats_finish(&epoch_acc);
-            if (t->method->epoch_end)
-                t->method->epoch_end(t, &epoch_acc);
-            epoch_acc.epoch = t->epochs;
-            epoch_acc.total_steps = total_steps;
-            if (t->callback && t->callback(SAE_PROGRESS_EPOCH, &epoch_acc, t->callback_data))
-                return sae_fail(t->errmsg, SAE_ERR_CANCELLED,
-                                "training cancelled by the callback after epoch %llu",
-                                (unsigned long long)t->epochs);
-        }
     }
-    return SAE_OK;
 }
 
 /* The checks and the data-dependent initialisation every fit starts with. */
@@ -244,6 +280,7 @@ static sae_status_t fit(sae_trainer_t *t, const float *x, size_t rows, uint64_t 
 {
     if (t->method->fit)
         return t->method->fit(t, x, rows, steps);
+    sae_loop_use(t, SAE_DATA_MEMORY, rows);
     return run(t, x, rows, steps);
 }
 

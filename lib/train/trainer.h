@@ -74,6 +74,8 @@ sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_
                                 int threads, char *errbuf);
 void sae_workspace_release(sae_workspace_t *ws);
 
+enum { SAE_DATA_NONE = 0, SAE_DATA_MEMORY = 1, SAE_DATA_SOURCE = 2 };
+
 struct sae_trainer {
     sae_model_t *model;
     sae_workspace_t ws;
@@ -86,6 +88,30 @@ struct sae_trainer {
     uint64_t epochs;
     uint32_t *order; /* permutation of data rows (shuffle sampling) */
     size_t order_len;
+    /* The data position, kept across fit calls so that a fit (or a
+     * checkpoint's resume) continues the epoch the last one left. */
+    int data_kind;       /* SAE_DATA_NONE, _MEMORY or _SOURCE: what pos counts in */
+    uint64_t pos;        /* rows of the current epoch trained on; 0: not begun */
+    uint64_t data_rows;  /* rows of the in-memory data the epoch runs over */
+    sae_stats_t epoch_acc; /* the current epoch's row-weighted sums */
+    /* The last data source (sae_trainer_fit_source), for its cursor. */
+    sae_source_ops_t src;
+    void *src_user;
+    int has_src;
+    /* Set by a checkpoint's load: the next source fit first restores the
+     * source to pos (from the cursor, or by replaying the epoch). */
+    int src_restore;
+    unsigned char *src_cursor;
+    uint64_t src_cursor_len;
+    /* What the checkpoint's table (train/state.c) packs from fields of
+     * other types before a save and unpacks after a load. */
+    struct sae_state_pack {
+        uint64_t position[4];  /* data_kind, pos, data_rows, source cursor held */
+        double sums[5 + SAE_MAX_TERMS]; /* epoch: loss, recon, mean act., l0, lr, terms */
+        uint64_t counts[3];    /* epoch: samples, n_terms, step */
+        uint32_t terms[SAE_MAX_TERMS]; /* epoch: the terms' ids (sparsity/terms.h) */
+        uint64_t model[1];     /* bias_init_pending of the dense kind */
+    } pack;
     sae_progress_fn callback;
     void *callback_data;
     char errmsg[SAE_ERRMSG_SIZE];
@@ -108,5 +134,13 @@ sae_status_t sae_forward_backward(sae_trainer_t *t, const float *x, size_t rows,
  * waits for it (at most SAE_BIAS_INIT_MAX_ROWS rows, evenly spaced). */
 void sae_trainer_init_bias(sae_trainer_t *t, const float *x, size_t rows);
 
+/* The batch loop's parts, shared by the in-memory fit and the source fit
+ * (train/source.c). use: the data is now of this kind (and row count); a
+ * change begins a new epoch. step: the method's step on n rows, the epoch's
+ * sums, pos, the STEP callback. epoch_end: epochs, the method's epoch_end,
+ * the EPOCH callback, pos = 0. */
+void sae_loop_use(sae_trainer_t *t, int kind, uint64_t rows);
+sae_status_t sae_loop_step(sae_trainer_t *t, const float *batch, size_t n, uint64_t total_steps);
+sae_status_t sae_loop_epoch_end(sae_trainer_t *t, uint64_t total_steps);
 
 #endif

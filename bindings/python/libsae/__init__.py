@@ -18,13 +18,14 @@ See docs/python.md in the libsae source tree.
 from __future__ import annotations
 
 from . import _lib
-from .core import (LAYERS_KEY, ConfigView, Parameter, SparseAutoencoder, StepStats, Tensors,
-                   key_to_param, load, param_to_key, parameters)
+from .core import (LAYERS_KEY, ConfigView, Parameter, Regularizer, SparseAutoencoder, StepStats,
+                   Tensors,
+                   key_to_param, load, load_checkpoint, param_to_key, parameters)
 from .errors import (STATUS_ERRORS, BadValueError, CancelledError, ChecksumError,
                      DimensionError, DivergedError, Error, FormatError, IoError,
                      LibraryVersionError, NoMemError, NonFiniteError, NullError,
-                     ParamTypeError, RangeError, StateError, UnknownKeyError, UnsupportedError,
-                     VersionError)
+                     ParamTypeError, RangeError, SourceError, StateError, UnknownKeyError,
+                     UnsupportedError, VersionError)
 
 #: This package's version.
 __version__: str = "0.3.0"
@@ -36,10 +37,10 @@ def library_version() -> str:
 
 
 __all__ = [
-    "SparseAutoencoder", "load", "parameters", "Parameter", "StepStats", "Tensors",
+    "SparseAutoencoder", "Regularizer", "load", "load_checkpoint", "parameters", "Parameter", "StepStats", "Tensors",
     "ConfigView", "key_to_param", "param_to_key", "LAYERS_KEY", "library_version",
     "Error", "NullError", "NoMemError", "RangeError", "UnknownKeyError", "BadValueError",
     "DimensionError", "NonFiniteError", "IoError", "FormatError", "ChecksumError",
     "VersionError", "CancelledError", "StateError", "UnsupportedError", "DivergedError",
-    "ParamTypeError", "LibraryVersionError", "STATUS_ERRORS",
+    "ParamTypeError", "SourceError", "LibraryVersionError", "STATUS_ERRORS",
 ]

@@ -79,6 +79,38 @@ class sae_regularizer_ops_t(Structure):
     ]
 
 
+#: int (*next_batch)(void *user_data, float *rows_out, size_t max_rows, size_t dim,
+#:                   size_t *rows)
+NEXT_BATCH_FN = CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t, c_size_t, POINTER(c_size_t))
+#: int (*reset)(void *user_data, uint64_t epoch)
+RESET_FN = CFUNCTYPE(c_int, c_void_p, c_uint64)
+#: uint64_t (*row_count)(void *user_data)
+ROW_COUNT_FN = CFUNCTYPE(c_uint64, c_void_p)
+#: size_t (*cursor_size)(void *user_data)
+CURSOR_SIZE_FN = CFUNCTYPE(c_size_t, c_void_p)
+#: int (*save_cursor)(void *user_data, void *buf, size_t size)
+SAVE_CURSOR_FN = CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t)
+#: int (*restore_cursor)(void *user_data, const void *buf, size_t size)
+RESTORE_CURSOR_FN = CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t)
+#: const char *(*errmsg)(void *user_data); a c_void_p return keeps the bytes
+#: alive in the binding's hands rather than ctypes' temporary.
+SOURCE_ERRMSG_FN = CFUNCTYPE(c_void_p, c_void_p)
+
+
+class sae_source_ops_t(Structure):
+    """``sae_source_ops_t``: the callback table of a data source (0.4)."""
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("next_batch", NEXT_BATCH_FN),
+        ("reset", RESET_FN),
+        ("row_count", ROW_COUNT_FN),
+        ("cursor_size", CURSOR_SIZE_FN),
+        ("save_cursor", SAVE_CURSOR_FN),
+        ("restore_cursor", RESTORE_CURSOR_FN),
+        ("errmsg", SOURCE_ERRMSG_FN),
+    ]
+
+
 # Status codes, as in sae.h.
 SAE_OK = 0
 SAE_PROGRESS_STEP = 0
@@ -166,6 +198,14 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any], bool]] = {
                                              _P(c_double)], False),
     "sae_trainer_gradcheck_double": (sae_status_t, [sae_trainer_p, float_p, c_size_t,
                                                     _P(c_double), _P(c_double)], False),
+    # ckpt (0.4): data sources
+    "sae_trainer_fit_source": (sae_status_t, [sae_trainer_p, _P(sae_source_ops_t), c_void_p,
+                                              c_uint64, c_uint64], True),
+    # ckpt (0.4): checkpoints
+    "sae_trainer_save_checkpoint": (sae_status_t, [sae_trainer_p, c_char_p], True),
+    "sae_trainer_load_checkpoint": (sae_status_t, [c_char_p, _P(sae_model_p), _P(sae_trainer_p)],
+                                    True),
+    "sae_trainer_epochs": (c_uint64, [sae_trainer_p], True),
 }
 
 
@@ -263,5 +303,5 @@ def check(status: int, message: Optional[str] = None) -> None:
 
 
 __all__ = ["lib", "path", "FUNCTIONS", "MIN_VERSION", "SONAME", "sae_stats_t",
-           "sae_regularizer_ops_t", "PENALTY_FN", "DESTROY_FN", "PROGRESS_FN", "check",
+           "sae_regularizer_ops_t", "sae_source_ops_t", "PENALTY_FN", "DESTROY_FN", "PROGRESS_FN", "check",
            "has", "last_error", "version_number", "version_string", "Error"] + list(FUNCTIONS)

@@ -9,17 +9,20 @@ import os
 import signal
 import tempfile
 import threading
-from ctypes import byref, c_char_p, c_double, c_int, c_int64, c_size_t, c_void_p
-from typing import (Any, Callable, Dict, Iterator, List, Mapping, MutableMapping, Optional,
-                    Sequence, Tuple, Union)
+from ctypes import byref, c_char_p, c_double, c_float, c_int, c_int64, c_size_t, c_void_p
+import collections.abc
+import itertools
+from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping, MutableMapping,
+                    Optional, Sequence, Tuple, Union)
 
 import numpy as np
 
 from . import _lib
 from .errors import DimensionError, Error, ParamTypeError, StateError, UnknownKeyError
 
-__all__ = ["SparseAutoencoder", "load", "parameters", "Parameter", "StepStats",
-           "key_to_param", "param_to_key", "LAYERS_KEY"]
+__all__ = ["SparseAutoencoder", "Regularizer", "load", "load_checkpoint", "parameters",
+           "Parameter",
+           "StepStats", "key_to_param", "param_to_key", "LAYERS_KEY"]
 
 #: The one string-valued key, not in the numeric parameter table.
 LAYERS_KEY = "arch.layers"
@@ -267,8 +270,10 @@ class _Progress:
     """The C progress callback: calls the user's, turns False, an exception
     or Ctrl-C into the library's cancel path (non-zero return)."""
 
-    def __init__(self, fn: Optional[ProgressCallback]) -> None:
+    def __init__(self, fn: Optional[ProgressCallback],
+                 checkpoint: Optional[Callable[[int], None]] = None) -> None:
         self.fn = fn
+        self.checkpoint = checkpoint
         self.exc: Optional[BaseException] = None
         self.stopped = False
         self.interrupted = False
@@ -278,6 +283,8 @@ class _Progress:
         try:
             if self.interrupted:
                 return 1
+            if self.checkpoint is not None and kind == _lib.SAE_PROGRESS_STEP:
+                self.checkpoint(int(stats.contents.step))
             if self.fn is None:
                 return 0
             info = _stats(stats.contents, "epoch" if kind == _lib.SAE_PROGRESS_EPOCH else "step")
@@ -329,6 +336,104 @@ def _ptr(a: np.ndarray) -> int:
 
 
 # --------------------------------------------------------------------------
+# Data sources: training from iterators (sae_source_ops_t)
+# --------------------------------------------------------------------------
+
+#: What fit accepts besides arrays: an iterator or generator of 2-D arrays
+#: (one pass), a callable ``epoch -> iterable of arrays`` (any number of
+#: epochs), or any non-sequence iterable of arrays that can be iterated again
+#: (a new pass per epoch).
+BatchSource = Union[Iterator[ArrayLike], Callable[[int], Iterable[ArrayLike]], Iterable[ArrayLike]]
+
+
+def _is_source(X: Any) -> bool:
+    if isinstance(X, (np.ndarray, list, tuple)) or hasattr(X, "__array__"):
+        return False
+    return (isinstance(X, collections.abc.Iterator) or callable(X)
+            or isinstance(X, collections.abc.Iterable))
+
+
+class _IterSource:
+    """The library's data-source ops over Python iterables: the arrays they
+    yield (any number of rows each) are cut into the batches the library
+    asks for. No cursor: a resumed fit replays the epoch (the iterable must
+    give the same rows again, in the same order, for that epoch)."""
+
+    def __init__(self, X: BatchSource, epoch: int = 0) -> None:
+        self.one_pass = isinstance(X, collections.abc.Iterator)
+        self.first_epoch = epoch
+        self.X = X
+        self.exc: Optional[BaseException] = None
+        self.it: Optional[Iterator[Any]] = None
+        self.left: Optional[np.ndarray] = None
+        self.dim: Optional[int] = None
+        self.passes = 0
+        first_it = self._open(epoch)
+        first = next(first_it, None)
+        if first is None:
+            raise DimensionError("fit: the data source gave no rows", -6)
+        first = _as_rows(first, None, "fit (data source)")
+        self.dim = first.shape[1]
+        self.pending: Optional[Iterator[Any]] = itertools.chain([first], first_it)
+        self.ops = _lib.sae_source_ops_t()
+        self.ops.struct_size = ctypes.sizeof(_lib.sae_source_ops_t)
+        self.ops.next_batch = _lib.NEXT_BATCH_FN(self._next)
+        self.ops.reset = _lib.RESET_FN(self._reset)
+        self._msg = b""
+        self.ops.errmsg = _lib.SOURCE_ERRMSG_FN(self._errmsg)
+
+    def _open(self, epoch: int) -> Iterator[Any]:
+        if self.one_pass:
+            if self.passes > 0:
+                raise StateError("a generator or iterator gives one pass over the data: pass a "
+                                 "callable epoch -> iterable for more epochs", -13)
+            self.passes += 1
+            return self.X  # type: ignore[return-value]
+        if callable(self.X) and not isinstance(self.X, collections.abc.Iterable):
+            return iter(self.X(epoch))
+        return iter(self.X)  # type: ignore[arg-type]
+
+    def _reset(self, user: Any, epoch: int) -> int:
+        try:
+            self.left = None
+            if self.pending is not None and (self.one_pass or epoch == self.first_epoch):
+                self.it, self.pending = self.pending, None
+            else:
+                self.pending = None
+                self.it = self._open(int(epoch))
+            return 0
+        except BaseException as exc:  # noqa: B902 - re-raised in the caller
+            self.exc = exc
+            return 1
+
+    def _next(self, user: Any, out: int, max_rows: int, dim: int, rows: Any) -> int:
+        try:
+            n = 0
+            dst = np.ctypeslib.as_array(ctypes.cast(out, ctypes.POINTER(ctypes.c_float)),
+                                        shape=(max_rows, dim))
+            while n < max_rows:
+                if self.left is None or self.left.shape[0] == 0:
+                    nxt = next(self.it, None) if self.it is not None else None
+                    if nxt is None:
+                        break
+                    self.left = _as_rows(nxt, dim, "fit (data source)")
+                    continue
+                k = min(max_rows - n, self.left.shape[0])
+                dst[n:n + k] = self.left[:k]
+                self.left = self.left[k:]
+                n += k
+            rows[0] = n
+            return 0
+        except BaseException as exc:  # noqa: B902 - re-raised in the caller
+            self.exc = exc
+            return 1
+
+    def _errmsg(self, user: Any) -> int:
+        self._msg = repr(self.exc).encode()[:200] if self.exc is not None else b""
+        return ctypes.cast(ctypes.c_char_p(self._msg), c_void_p).value or 0
+
+
+# --------------------------------------------------------------------------
 # Handles
 # --------------------------------------------------------------------------
 
@@ -339,7 +444,8 @@ class _Handle:
     def __init__(self, model: int) -> None:
         self.model = model
         self.trainer: Optional[int] = None
-        self.lock = threading.Lock()
+        # Re-entrant: a progress callback may save a checkpoint mid-fit.
+        self.lock = threading.RLock()
 
     def get_trainer(self) -> int:
         if self.trainer is None:
@@ -450,6 +556,117 @@ class ConfigView(MutableMapping):  # type: ignore[type-arg]
 # The estimator
 # --------------------------------------------------------------------------
 
+# --------------------------------------------------------------------------
+# User regularizers in Python (sae_regularizer_ops_t)
+# --------------------------------------------------------------------------
+
+#: Live regularizers by the user_data key the library holds: an entry stays
+#: until the library's destroy call (the last config or model holding it
+#: freed), so that its name bytes and functions outlive every use.
+_REGULARIZERS: Dict[int, "Regularizer"] = {}
+_REG_KEYS = itertools.count(1)
+
+
+def _reg_penalty(user: Any, h: int, rows: int, units: int, weight: float, grad: int) -> float:
+    reg = _REGULARIZERS.get(int(user or 0))
+    if reg is None:
+        return float("nan")
+    try:
+        hv = np.ctypeslib.as_array(ctypes.cast(h, ctypes.POINTER(ctypes.c_float)),
+                                   shape=(rows, units))
+        hv.flags.writeable = False
+        value = float(reg.penalty(hv))
+        if grad:
+            g = np.asarray(reg.gradient(hv), dtype=np.float32)
+            if g.shape != (rows, units):
+                raise DimensionError(f"regularizer '{reg.name}': gradient of shape {g.shape}, "
+                                     f"expected {(rows, units)}", -6)
+            gv = np.ctypeslib.as_array(ctypes.cast(grad, ctypes.POINTER(ctypes.c_float)),
+                                       shape=(rows, units))
+            gv += np.float32(weight) * g
+        return value
+    except BaseException as exc:  # noqa: B902 - re-raised by the call that trained
+        reg.exc = exc
+        return float("nan")
+
+
+def _reg_destroy(user: Any) -> None:
+    _REGULARIZERS.pop(int(user or 0), None)
+
+
+# One pair of C callbacks for every regularizer, alive as long as the module.
+_PENALTY_CB = _lib.PENALTY_FN(_reg_penalty)
+_DESTROY_CB = _lib.DESTROY_FN(_reg_destroy)
+
+
+class Regularizer:
+    """A sparsity regularizer written in Python, added to the objective at
+    the code through the library's own table (``sae_config_add_regularizer``),
+    as the built-in ones are.
+
+    Args:
+        name: a short name; the progress statistics report the term under it.
+        penalty: ``penalty(h) -> float``, the unweighted penalty P(h) of a
+            batch's code ``h`` (a read-only float32 array [rows, units],
+            valid during the call only).
+        gradient: ``gradient(h) -> array [rows, units]``, dP/dh; the library
+            multiplies it by the weight.
+        weight: the term's weight (>= 0).
+
+    An exception raised by either function stops the fit and is re-raised
+    from it (the library sees a non-finite penalty). Configs with a user
+    regularizer cannot be checkpointed (files do not store functions).
+    """
+
+    def __init__(self, name: str, penalty: Callable[[np.ndarray], float],
+                 gradient: Callable[[np.ndarray], Any], weight: float = 1.0) -> None:
+        self.name = name
+        self.penalty = penalty
+        self.gradient = gradient
+        self.weight = float(weight)
+        self.exc: Optional[BaseException] = None
+
+    def __repr__(self) -> str:
+        return f"Regularizer({self.name!r}, weight={self.weight!r})"
+
+    def _ops(self) -> Tuple[int, "_lib.sae_regularizer_ops_t"]:
+        key = next(_REG_KEYS)
+        self._name_b = _b(self.name)
+        ops = _lib.sae_regularizer_ops_t()
+        ops.struct_size = ctypes.sizeof(ops)
+        ops.name = self._name_b
+        ops.penalty = _PENALTY_CB
+        ops.destroy = _DESTROY_CB
+        _REGULARIZERS[key] = self
+        return key, ops
+
+    def _add_to(self, cfg: "_Config") -> None:
+        key, ops = self._ops()
+        st = _lib.sae_config_add_regularizer(cfg.ptr, byref(ops), c_void_p(key),
+                                             c_float(self.weight))
+        if st != 0:
+            _REGULARIZERS.pop(key, None)
+        _lib.check(st, _lib._text(_lib.sae_config_errmsg(cfg.ptr)))
+
+    def gradcheck(self, rows: int = 8, units: int = 16, seed: int = 0) -> float:
+        """The library's gradient check of this regularizer
+        (``sae_regularizer_gradcheck``) on a random code: the relative
+        difference between ``gradient`` and central differences of
+        ``penalty`` (about 1e-4 or less when right, 0.1 or more when wrong)."""
+        key, ops = self._ops()
+        err = c_double()
+        try:
+            st = _lib.sae_regularizer_gradcheck(byref(ops), c_void_p(key), rows, units, seed,
+                                                byref(err))
+        finally:
+            _REGULARIZERS.pop(key, None)
+        if self.exc is not None:
+            exc, self.exc = self.exc, None
+            raise exc
+        _lib.check(st)
+        return float(err.value)
+
+
 class SparseAutoencoder:
     """A libsae sparse autoencoder with the scikit-learn estimator protocol.
 
@@ -477,15 +694,31 @@ class SparseAutoencoder:
     """
 
     def __init__(self, config: Optional[Mapping[str, Any]] = None, *, epochs: int = 10,
-                 **params: Any) -> None:
+                 regularizers: Sequence["Regularizer"] = (), **params: Any) -> None:
         self.epochs = epochs
         self._values: Dict[str, Any] = {}
         self._cfg = _Config()
         self._handle: Optional[_Handle] = None
+        self._regs: Tuple[Regularizer, ...] = ()
         for key, value in (config or {}).items():
             self._set(param_to_key(key), value)
         for name, value in params.items():
             self._set(param_to_key(name), value)
+        self._set_regularizers(regularizers)
+
+    def _set_regularizers(self, regs: Sequence["Regularizer"]) -> None:
+        regs = tuple(regs or ())
+        for r in regs:
+            if not isinstance(r, Regularizer):
+                raise ParamTypeError(f"regularizers: {r!r} is not a libsae.Regularizer", -16)
+        if self._regs:  # the library cannot take one back: a fresh config
+            cfg = _Config()
+            for key, value in self._values.items():
+                cfg.set(key, value)
+            self._cfg = cfg
+        for r in regs:
+            r._add_to(self._cfg)
+        self._regs = regs
 
     # -- parameters --------------------------------------------------------
 
@@ -501,7 +734,7 @@ class SparseAutoencoder:
         scikit-learn name (``arch__hidden_dim``), the values as given or the
         library's defaults. ``arch__input_dim`` only when it was given (it is
         otherwise taken from the data)."""
-        out: Dict[str, Any] = {"epochs": self.epochs}
+        out: Dict[str, Any] = {"epochs": self.epochs, "regularizers": self._regs}
         defaults = parameters()
         for key in _all_keys():
             if key in self._values:
@@ -517,6 +750,8 @@ class SparseAutoencoder:
         for name, value in params.items():
             if name == "epochs":
                 self.epochs = value
+            elif name == "regularizers":
+                self._set_regularizers(value)
             elif name == "config":
                 for k, v in (value or {}).items():
                     self._set(param_to_key(k), v)
@@ -591,10 +826,18 @@ class SparseAutoencoder:
 
     # -- training ----------------------------------------------------------
 
-    def _train(self, h: _Handle, x: np.ndarray, epochs: Optional[int], steps: Optional[int],
-               callback: Optional[ProgressCallback]) -> None:
+    def _train(self, h: _Handle, x: Any, epochs: Optional[int], steps: Optional[int],
+               callback: Optional[ProgressCallback], checkpoint: Optional[PathLike] = None,
+               checkpoint_every: int = 0) -> None:
         tr = h.get_trainer()
-        prog = _Progress(callback)
+        save = None
+        if checkpoint is not None and checkpoint_every > 0:
+            path = _b(os.fspath(checkpoint))
+
+            def save(step: int) -> None:
+                if step % checkpoint_every == 0:
+                    _lib.check(_lib.sae_trainer_save_checkpoint(tr, path), h.trainer_errmsg())
+        prog = _Progress(callback, save)
         # Ctrl-C during the fit: noted by our handler, acted on by the
         # progress callback (the library's cancel path), re-raised here.
         old = None
@@ -610,7 +853,10 @@ class SparseAutoencoder:
             try:
                 _lib.check(_lib.sae_trainer_set_callback(tr, prog.cfunc, None),
                            h.trainer_errmsg())
-                if steps is not None:
+                if isinstance(x, _IterSource):
+                    st = _lib.sae_trainer_fit_source(tr, byref(x.ops), None, int(epochs or 0),
+                                                     int(steps or 0))
+                elif steps is not None:
                     st = _lib.sae_trainer_fit_steps(tr, _ptr(x), x.shape[0], int(steps))
                 else:
                     st = _lib.sae_trainer_fit(tr, _ptr(x), x.shape[0], int(epochs or 0))
@@ -621,21 +867,49 @@ class SparseAutoencoder:
                     signal.signal(signal.SIGINT, old)
         if prog.exc is not None:
             raise prog.exc
+        if isinstance(x, _IterSource) and x.exc is not None:
+            raise x.exc
+        for r in self._regs:
+            if r.exc is not None:
+                exc, r.exc = r.exc, None
+                raise exc
         if prog.interrupted:
             raise KeyboardInterrupt
         if st == -12 and prog.stopped:
             return
         _lib.check(st, msg)
 
-    def fit(self, X: ArrayLike, y: Any = None, *, epochs: Optional[int] = None,
-            steps: Optional[int] = None,
-            callback: Optional[ProgressCallback] = None) -> "SparseAutoencoder":
+    def _data(self, X: Any, what: str, cols: Optional[int]) -> Tuple[Any, int]:
+        if _is_source(X):
+            h = self._handle
+            epoch = 0 if h is None or h.trainer is None or cols is None else \
+                int(_lib.sae_trainer_epochs(h.trainer))
+            src = _IterSource(X, epoch)
+            if cols is not None and src.dim != cols:
+                raise DimensionError(f"{what}: {src.dim} columns, the model takes {cols}", -6)
+            return src, src.dim  # type: ignore[return-value]
+        x = _as_rows(X, cols, what)
+        return x, x.shape[1]
+
+    def fit(self, X: Union[ArrayLike, BatchSource], y: Any = None, *,
+            epochs: Optional[int] = None, steps: Optional[int] = None,
+            callback: Optional[ProgressCallback] = None,
+            checkpoint: Optional[PathLike] = None,
+            checkpoint_every: int = 0) -> "SparseAutoencoder":
         """Trains a new model on X [rows x features] (``y`` is ignored).
 
         A fresh model is made from the configuration (``arch.input_dim`` =
         X's columns) and trained for ``epochs`` passes (default: the
         constructor's ``epochs``), or for exactly ``steps`` batches when
         given (``sae_trainer_fit`` / ``sae_trainer_fit_steps``).
+
+        X may also be a data source, for data that does not fit in memory
+        (``sae_trainer_fit_source``): an iterator or generator of 2-D arrays
+        (one pass: ``epochs`` defaults to 1 and may not exceed it), a
+        callable ``epoch -> iterable of arrays`` (a new pass per epoch), or a
+        re-iterable object of arrays. Arrays of any row count are cut into
+        the configured batches; ``train.sampling`` does not apply. An
+        exception raised by the source cancels the fit and is re-raised.
 
         ``callback(stats: StepStats)`` is called after every step and every
         epoch. Returning ``False`` stops training early (fit returns
@@ -644,25 +918,91 @@ class SparseAutoencoder:
         cases the model keeps the weights of the last completed step and
         stays usable. X float32 C-contiguous is used without a copy.
 
+        With ``checkpoint`` and ``checkpoint_every = N``, a checkpoint
+        (:meth:`save_checkpoint`) is written to that path every N steps.
+
         Returns self.
         """
-        x = _as_rows(X, None, "fit")
-        h = self._new_model(x.shape[1])
+        x, dim = self._data(X, "fit", None)
+        if isinstance(x, _IterSource) and epochs is None and steps is None:
+            epochs = 1 if x.one_pass else self.epochs
+        if isinstance(x, _IterSource) and x.one_pass and (epochs or 0) > 1:
+            raise StateError("fit: a generator or iterator gives one pass over the data: pass a "
+                             "callable epoch -> iterable for more epochs", -13)
+        h = self._new_model(dim)
         self._handle = h
-        self._train(h, x, self.epochs if epochs is None else epochs, steps, callback)
+        self._train(h, x, self.epochs if epochs is None else epochs, steps, callback,
+                    checkpoint, checkpoint_every)
         return self
 
-    def partial_fit(self, X: ArrayLike, y: Any = None, *,
+    def partial_fit(self, X: Union[ArrayLike, BatchSource], y: Any = None, *,
                     callback: Optional[ProgressCallback] = None) -> "SparseAutoencoder":
         """One more pass over X with the current model and its optimizer
-        state (a new model first when not fitted). Returns self."""
+        state (a new model first when not fitted); X may be a data source
+        as in :meth:`fit`. Returns self."""
+        cols = None if self._handle is None else self.n_features_in_
+        x, dim = self._data(X, "partial_fit", cols)
         if self._handle is None:
-            x = _as_rows(X, None, "partial_fit")
-            self._handle = self._new_model(x.shape[1])
-        else:
-            x = _as_rows(X, self.n_features_in_, "partial_fit")
+            self._handle = self._new_model(dim)
         self._train(self._handle, x, 1, None, callback)
         return self
+
+    def resume(self, X: Union[ArrayLike, BatchSource], *, total_steps: Optional[int] = None,
+               total_epochs: Optional[int] = None,
+               callback: Optional[ProgressCallback] = None,
+               checkpoint: Optional[PathLike] = None,
+               checkpoint_every: int = 0) -> "SparseAutoencoder":
+        """Continues training the current model (typically one from
+        :func:`libsae.load_checkpoint`) until its trainer has taken
+        ``total_steps`` steps or completed ``total_epochs`` epochs, counted
+        from the start of the run: with the data and the thread count of the
+        interrupted run, the result is bit-identical to the run never
+        interrupted. For an in-memory X an epoch is ceil(rows / batch_size)
+        steps. Nothing happens when the total is already reached. Returns
+        self."""
+        if (total_steps is None) == (total_epochs is None):
+            raise ValueError("resume: give exactly one of total_steps, total_epochs")
+        h = self._need()
+        x, _ = self._data(X, "resume", self.n_features_in_)
+        tr = h.get_trainer()
+        done_steps = int(_lib.sae_trainer_steps(tr))
+        done_epochs = int(_lib.sae_trainer_epochs(tr))
+        if total_steps is not None:
+            left = int(total_steps) - done_steps
+            if left > 0:
+                self._train(h, x, None, left, callback, checkpoint, checkpoint_every)
+            return self
+        if isinstance(x, _IterSource):
+            left = int(total_epochs) - done_epochs  # type: ignore[arg-type]
+            if left > 0:
+                self._train(h, x, left, None, callback, checkpoint, checkpoint_every)
+            return self
+        bs = int(self.config["train.batch_size"])
+        per_epoch = (x.shape[0] + bs - 1) // bs
+        left = int(total_epochs) * per_epoch - done_steps  # type: ignore[arg-type]
+        if left > 0:
+            self._train(h, x, None, left, callback, checkpoint, checkpoint_every)
+        return self
+
+    def save_checkpoint(self, path: PathLike) -> None:
+        """Saves a checkpoint (``sae_trainer_save_checkpoint``): the model
+        and everything its trainer's next step reads (optimizer moments,
+        counters, random state, data position, dead-latent counts).
+        :func:`libsae.load_checkpoint` resumes from it; :func:`libsae.load`
+        reads its model. May be called from a progress callback. Atomic.
+        Errors: ``IoError``, ``UnsupportedError`` (user regularizers)."""
+        h = self._need()
+        with h.lock:
+            tr = h.get_trainer()
+            st = _lib.sae_trainer_save_checkpoint(tr, _b(os.fspath(path)))
+            msg = h.trainer_errmsg() if st else ""
+        _lib.check(st, msg)
+
+    @property
+    def epochs_(self) -> int:
+        """Epochs the model's trainer has completed (``sae_trainer_epochs``)."""
+        h = self._need()
+        return 0 if h.trainer is None else int(_lib.sae_trainer_epochs(h.trainer))
 
     def fit_transform(self, X: ArrayLike, y: Any = None, **fit_params: Any) -> np.ndarray:
         """:meth:`fit` then :meth:`transform` of the same X."""
@@ -866,6 +1206,32 @@ def _load_handle(path: PathLike) -> _Handle:
     p = c_void_p()
     _lib.check(_lib.sae_model_load(_b(os.fspath(path)), byref(p)))
     return _Handle(p.value)
+
+
+def _estimator_of(h: _Handle, epochs: int) -> SparseAutoencoder:
+    cfgp = _lib.sae_model_config(h.model)
+    values = {}
+    for key in _all_keys():
+        values[key] = _config_get(cfgp, key)
+    if not values[LAYERS_KEY]:
+        del values[LAYERS_KEY]
+    est = SparseAutoencoder(values, epochs=epochs)
+    est._handle = h
+    return est
+
+
+def load_checkpoint(path: PathLike, *, epochs: int = 10) -> SparseAutoencoder:
+    """Loads a checkpoint written by :meth:`SparseAutoencoder.save_checkpoint`
+    (or ``sae_trainer_save_checkpoint``) into a fitted estimator whose
+    trainer continues where the saved one stopped: :meth:`resume` (or
+    :meth:`partial_fit`) goes on bit-identically. Errors: ``IoError``,
+    ``FormatError`` (also for a model file, which is no checkpoint),
+    ``ChecksumError``, ``VersionError``."""
+    m, t = c_void_p(), c_void_p()
+    _lib.check(_lib.sae_trainer_load_checkpoint(_b(os.fspath(path)), byref(m), byref(t)))
+    h = _Handle(m.value)
+    h.trainer = t.value
+    return _estimator_of(h, epochs)
 
 
 def load(path: PathLike, *, epochs: int = 10) -> SparseAutoencoder:

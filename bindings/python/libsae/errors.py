@@ -18,7 +18,7 @@ __all__ = [
     "Error", "NullError", "NoMemError", "RangeError", "UnknownKeyError",
     "BadValueError", "DimensionError", "NonFiniteError", "IoError", "FormatError",
     "ChecksumError", "VersionError", "CancelledError", "StateError",
-    "UnsupportedError", "DivergedError", "ParamTypeError", "LibraryVersionError",
+    "UnsupportedError", "DivergedError", "ParamTypeError", "SourceError", "LibraryVersionError",
     "STATUS_ERRORS", "error_for_status",
 ]
 
@@ -129,6 +129,13 @@ class ParamTypeError(Error, TypeError):
     status, status_name = -16, "SAE_ERR_TYPE"
 
 
+class SourceError(Error):
+    """SAE_ERR_SOURCE (-20): a data source's callback reported a failure
+    (for a Python iterator, the exception it raised is chained as the
+    cause)."""
+    status, status_name = -20, "SAE_ERR_SOURCE"
+
+
 class LibraryVersionError(Error, ImportError):
     """The loaded libsae is older than this package needs, or lacks a
     function this package binds (raised by the binding, status None)."""
@@ -141,7 +148,7 @@ STATUS_ERRORS: Dict[int, Type[Error]] = {
         NullError, NoMemError, RangeError, UnknownKeyError, BadValueError,
         DimensionError, NonFiniteError, IoError, FormatError, ChecksumError,
         VersionError, CancelledError, StateError, UnsupportedError,
-        DivergedError, ParamTypeError)
+        DivergedError, ParamTypeError, SourceError)
 }
 
 

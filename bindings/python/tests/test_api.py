@@ -61,6 +61,11 @@ int main(void)
     printf("sae_regularizer_ops_t - 0 %zu\n", sizeof(sae_regularizer_ops_t));
     F(sae_regularizer_ops_t, struct_size); F(sae_regularizer_ops_t, name);
     F(sae_regularizer_ops_t, penalty); F(sae_regularizer_ops_t, destroy);
+    printf("sae_source_ops_t - 0 %zu\n", sizeof(sae_source_ops_t));
+    F(sae_source_ops_t, struct_size); F(sae_source_ops_t, next_batch);
+    F(sae_source_ops_t, reset); F(sae_source_ops_t, row_count);
+    F(sae_source_ops_t, cursor_size); F(sae_source_ops_t, save_cursor);
+    F(sae_source_ops_t, restore_cursor); F(sae_source_ops_t, errmsg);
     return 0;
 }
 """
@@ -71,7 +76,8 @@ def test_struct_layouts_match_c(cc):
     lines = subprocess.run([str(exe)], check=True, capture_output=True,
                            text=True).stdout.split("\n")
     structs = {"sae_stats_t": _lib.sae_stats_t,
-               "sae_regularizer_ops_t": _lib.sae_regularizer_ops_t}
+               "sae_regularizer_ops_t": _lib.sae_regularizer_ops_t,
+               "sae_source_ops_t": _lib.sae_source_ops_t}
     seen = set()
     for line in filter(None, lines):
         sname, member, off, size = line.split()
@@ -119,4 +125,7 @@ def test_status_strings_and_error_classes():
         assert cls.status == status
         assert cls.status_name.startswith("SAE_ERR_")
         assert _lib.sae_status_str(status).decode() != "unknown status"
-    assert len(libsae.STATUS_ERRORS) == 16
+    # Every status of sae.h has its class.
+    text = (ROOT / "include" / "sae.h").read_text()
+    declared = {int(v) for v in re.findall(r"SAE_ERR_\w+ = (-\d+)", text)}
+    assert set(libsae.STATUS_ERRORS) == declared

@@ -1,0 +1,299 @@
+/* The gated SAE of Rajamanoharan et al. 2024, "Improving Dictionary
+ * Learning with Gated Sparse Autoencoders" (arXiv 2404.16014), sec. 3:
+ *
+ *   z        = x W_gate^T                    (encoder.weight = W_gate)
+ *   pi_gate  = z + b_gate                    (encoder.bias = b_gate)
+ *   pi_mag   = exp(r_mag) * z + b_mag        (W_mag = exp(r_mag) W_gate, eq. 7)
+ *   h        = 1[pi_gate > 0] * relu(pi_mag)
+ *   L        = recon(x, h W_dec + b_dec)
+ *            + l1.weight * (1/(B H)) sum_bj relu(pi_gate_bj) ||W_dec row j||
+ *            + (1/(B D)) ||x - (relu(pi_gate) sg(W_dec) + sg(b_dec))||^2   (eq. 8)
+ *
+ * sg(): the decoder is frozen in the auxiliary reconstruction (no gradient
+ * to it from there). The magnitude path shares W_gate's directions, so one
+ * GEMM gives both paths: pi_mag is element-wise in z. r_mag and b_mag are
+ * the operator's tensors gated.r_mag, gated.b_mag [H] (exact gradients).
+ * The L1 term is libsae's mean over B x H elements (l1.md) of the gate's
+ * relu weighted by each atom's norm, and the auxiliary term has the
+ * recon term's reduction (mean over B x D): both keep their keys' scale.
+ *
+ * Gradients (g: the gradient at the code h, decoder and code terms):
+ *   d pi_mag = g 1[pi_gate > 0] 1[pi_mag > 0]
+ *   d pi_gate = 1[pi_gate > 0] (l1.weight/(BH) ||W_dec_j|| + a_bj),
+ *     a = dL_aux / d relu(pi_gate) = (2/(BD)) (x_aux - x) W_dec^T
+ *   dz = exp(r) d pi_mag + d pi_gate;  d b_gate = sum_b d pi_gate;
+ *   d b_mag = sum_b d pi_mag;  d r = sum_b d pi_mag exp(r) z;
+ *   d W_dec_j += l1.weight/(BH) (sum_b relu(pi_gate_bj)) W_dec_j / ||W_dec_j||.
+ * The gate's step gets no gradient (the paper's choice, sec. 3.2).
+ * SPDX-License-Identifier: MIT */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "code/code_op.h"
+#include "core/alloc.h"
+#include "core/gemm.h"
+
+typedef struct gated_state {
+    float *r_mag, *b_mag;         /* the model's tensors */
+    float *g_r, *g_bmag;          /* their gradient (training) */
+    float *scale;                 /* [units] exp(r_mag) */
+    const float *b_gate;          /* the last forward's encoder bias (or NULL) */
+    /* Training only: */
+    float *pg;                    /* [rows x units] pi_gate */
+    float *aux;                   /* [rows x units] relu(pi_gate), then a */
+    float *xa;                    /* [rows x D] the auxiliary reconstruction */
+    double *norm;                 /* [units] ||W_dec_j|| */
+    double *gsum;                 /* [units] sum_b relu(pi_gate) */
+    double *acc_r, *acc_bm;       /* [units] gradient sums of r_mag, b_mag */
+    const sae_config_t *cfg;
+    float l1;                     /* l1.weight / (B H) of the last own_terms */
+    size_t rows_cap;
+} gated_state_t;
+
+static int selects(const sae_config_t *cfg)
+{
+    return sae_cfg_int(cfg, SAE_P_GATED) != 0;
+}
+
+static sae_status_t validate(const sae_config_t *cfg, size_t units, char *errbuf)
+{
+    (void)units;
+    const char *why = NULL;
+    if (sae_cfg_int(cfg, SAE_P_ALGORITHM) != SAE_ALGO_BACKPROP)
+        why = "train.algorithm = backprop";
+    else if (sae_cfg_int(cfg, SAE_P_HIDDEN_ACTIVATION) != SAE_ACT_RELU)
+        why = "arch.hidden_activation = relu (the magnitude path's)";
+    else if (sae_cfg_int(cfg, SAE_P_TIED))
+        why = "arch.tied = false (the auxiliary loss freezes the decoder alone)";
+    else if (sae_cfg_int(cfg, SAE_P_TOPK_K) > 0)
+        why = "topk.k = 0 (the gate is its own sparsity)";
+    else if (sae_cfg_int(cfg, SAE_P_LOSS) != SAE_LOSS_MSE ||
+             sae_cfg_int(cfg, SAE_P_OUTPUT_ACTIVATION) != SAE_ACT_LINEAR)
+        why = "loss.type = mse and arch.output_activation = linear (the auxiliary "
+              "reconstruction is a squared error)";
+    else if (sae_cfg_int(cfg, SAE_P_PRE_ENCODER_BIAS))
+        why = "arch.pre_encoder_bias = false";
+    else if (sae_cfg_float(cfg, SAE_P_HIDDEN_KEEP) < 1.0)
+        why = "corrupt.hidden_keep = 1";
+    else if (sae_cfg_int(cfg, SAE_P_OPTIMIZER) == SAE_OPT_LBFGS)
+        why = "optim.type = sgd or adam, not lbfgs (the gate makes the objective jump)";
+    else if (!sae_cfg_int(cfg, SAE_P_BIAS))
+        why = "arch.bias = true (b_gate is encoder.bias)";
+    if (why)
+        return sae_fail(errbuf, SAE_ERR_STATE, "arch.gated = true needs %s", why);
+    return SAE_OK;
+}
+
+static sae_activation_t activation(const sae_config_t *cfg)
+{
+    (void)cfg;
+    return SAE_ACT_RELU;
+}
+
+static const sae_code_tensor_t tensors[] = {
+    {"gated.r_mag", 1, SAE_TENSOR_PARAM, 0, NULL},
+    {"gated.b_mag", 1, SAE_TENSOR_PARAM, 0, NULL},
+};
+
+static void destroy(void *state)
+{
+    gated_state_t *s = state;
+    if (!s)
+        return;
+    void *bufs[] = {s->scale, s->pg, s->aux, s->xa, s->norm, s->gsum, s->acc_r, s->acc_bm};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        sae_aligned_free(bufs[i]);
+    free(s);
+}
+
+static int grab(void **p, size_t bytes)
+{
+    *p = sae_aligned_alloc(bytes ? bytes : 1);
+    if (*p)
+        memset(*p, 0, bytes);
+    return *p != NULL;
+}
+
+static sae_status_t create(const sae_config_t *cfg, size_t units, size_t rows, void **state)
+{
+    gated_state_t *s = calloc(1, sizeof *s);
+    *state = NULL;
+    if (!s)
+        return SAE_ERR_NOMEM;
+    size_t d = (size_t)sae_cfg_int(cfg, SAE_P_INPUT_DIM);
+    int ok = grab((void **)&s->scale, units * sizeof(float));
+    if (ok && rows > 0)
+        ok = grab((void **)&s->pg, rows * units * sizeof(float)) &&
+             grab((void **)&s->aux, rows * units * sizeof(float)) &&
+             grab((void **)&s->xa, rows * d * sizeof(float)) &&
+             grab((void **)&s->norm, units * sizeof(double)) &&
+             grab((void **)&s->gsum, units * sizeof(double)) &&
+             grab((void **)&s->acc_r, units * sizeof(double)) &&
+             grab((void **)&s->acc_bm, units * sizeof(double));
+    if (!ok) {
+        destroy(s);
+        return SAE_ERR_NOMEM;
+    }
+    s->rows_cap = rows;
+    s->cfg = cfg;
+    *state = s;
+    return SAE_OK;
+}
+
+static void bind(void *state, const sae_code_params_t *p)
+{
+    gated_state_t *s = state;
+    s->r_mag = p->value[0];
+    s->b_mag = p->value[1];
+    s->g_r = p->grad[0];
+    s->g_bmag = p->grad[1];
+}
+
+/* One row: pi_gate kept in pg (when not NULL), the code in place of z. */
+static void row_code(const gated_state_t *s, float *restrict z, const float *restrict bg,
+                     float *restrict pg, size_t units)
+{
+    const float *restrict e = s->scale, *restrict bm = s->b_mag;
+    for (size_t j = 0; j < units; j++) {
+        float g = z[j] + (bg ? bg[j] : 0.0f);
+        float m = e[j] * z[j] + bm[j];
+        if (pg)
+            pg[j] = g;
+        z[j] = g > 0.0f && m > 0.0f ? m : 0.0f;
+    }
+}
+
+static void scales(gated_state_t *s, size_t units)
+{
+    for (size_t j = 0; j < units; j++)
+        s->scale[j] = expf(s->r_mag[j]);
+}
+
+static void forward(void *state, const sae_code_ctx_t *cx, float *z, const float *bias,
+                    size_t rows, size_t units, sae_code_stats_t *st)
+{
+    gated_state_t *s = state;
+    scales(s, units);
+    s->b_gate = bias;
+    for (size_t b = 0; b < rows; b++)
+        row_code(s, z + b * units, bias, s->pg + b * units, units);
+    sae_code_stats(SAE_ACT_RELU, z, rows, units, st, cx->scr);
+}
+
+static void own_terms(void *state, const sae_code_ctx_t *cx, size_t rows, size_t units,
+                      int grad, double *penalty, double *aux)
+{
+    (void)grad;
+    gated_state_t *s = state;
+    size_t d = cx->input_dim;
+    /* relu(pi_gate), its atom-norm-weighted L1, and the reconstruction
+     * through the frozen decoder. */
+    for (size_t j = 0; j < units; j++) {
+        double n2 = 0.0;
+        for (size_t i = 0; i < d; i++)
+            n2 += (double)cx->dec_rows[j * d + i] * cx->dec_rows[j * d + i];
+        s->norm[j] = sqrt(n2);
+        s->gsum[j] = 0.0;
+    }
+    double l1 = 0.0;
+    for (size_t b = 0; b < rows; b++)
+        for (size_t j = 0; j < units; j++) {
+            float a = s->pg[b * units + j] > 0.0f ? s->pg[b * units + j] : 0.0f;
+            s->aux[b * units + j] = a;
+            s->gsum[j] += a;
+        }
+    for (size_t j = 0; j < units; j++)
+        l1 += s->gsum[j] * s->norm[j];
+    double w = sae_cfg_float(s->cfg, SAE_P_L1_WEIGHT);
+    s->l1 = (float)(w / ((double)rows * (double)units));
+    *penalty = w * l1 / ((double)rows * (double)units);
+    sae_gemm(0, 0, rows, d, units, 1.0f, s->aux, units, cx->dec_rows, d, 0.0f, s->xa, d);
+    double sq = 0.0, inv = 1.0 / ((double)rows * (double)d);
+    for (size_t b = 0; b < rows; b++)
+        for (size_t i = 0; i < d; i++) {
+            float r = s->xa[b * d + i] + (cx->dec_bias ? cx->dec_bias[i] : 0.0f) - cx->x[b * d + i];
+            sq += (double)r * r;
+            s->xa[b * d + i] = (float)(2.0 * inv) * r;
+        }
+    *aux = sq * inv;
+    /* a = dL_aux / d relu(pi_gate), over aux's relu values. */
+    sae_gemm(0, 1, rows, units, d, 1.0f, s->xa, d, cx->dec_rows, d, 0.0f, s->aux, units);
+}
+
+static void backward(void *state, const sae_code_ctx_t *cx, const float *h, float *dh,
+                     size_t rows, size_t units, const sae_code_grad_terms_t *t, float *dbias)
+{
+    gated_state_t *s = state;
+    const float *bg = s->b_gate;
+    /* The decoder's gradient from the atom-norm-weighted L1. */
+    if (cx->dec_grad && s->l1 != 0.0f) {
+        size_t d = cx->input_dim;
+        for (size_t j = 0; j < units; j++) {
+            if (!(s->norm[j] > 0.0))
+                continue;
+            float c = (float)((double)s->l1 * s->gsum[j] / s->norm[j]);
+            for (size_t i = 0; i < d; i++)
+                cx->dec_grad[j * d + i] += c * cx->dec_rows[j * d + i];
+        }
+    }
+    memset(s->acc_r, 0, units * sizeof *s->acc_r);
+    memset(s->acc_bm, 0, units * sizeof *s->acc_bm);
+    if (dbias)
+        memset(dbias, 0, units * sizeof *dbias);
+    for (size_t b = 0; b < rows; b++) {
+        float rowc = t->row_coef ? t->row_coef[b] : 0.0f;
+        for (size_t j = 0; j < units; j++) {
+            size_t k = b * units + j;
+            float pg = s->pg[k];
+            /* The gradient at the code, the code terms joined in. */
+            float gh = dh[k] + rowc;
+            if (t->col_coef)
+                gh += t->col_coef[j];
+            if (t->extra)
+                gh += t->extra[k];
+            gh += t->sign_coef * (float)(h[k] > 0.0f);
+            float dpm = h[k] > 0.0f ? gh : 0.0f;
+            float dpg = pg > 0.0f ? s->l1 * (float)s->norm[j] + s->aux[k] : 0.0f;
+            dh[k] = s->scale[j] * dpm + dpg;
+            if (dbias)
+                dbias[j] += dpg;
+            s->acc_bm[j] += dpm;
+            s->acc_r[j] += (double)dpm * s->scale[j] * (pg - (bg ? bg[j] : 0.0f));
+        }
+    }
+    if (s->g_r)
+        for (size_t j = 0; j < units; j++) {
+            s->g_r[j] = (float)s->acc_r[j];
+            s->g_bmag[j] = (float)s->acc_bm[j];
+        }
+}
+
+static void infer(void *state, sae_activation_t act, float *z, const float *bias, size_t rows,
+                  size_t units, int threads)
+{
+    (void)act, (void)threads;
+    gated_state_t *s = state;
+    scales(s, units);
+    for (size_t b = 0; b < rows; b++)
+        row_code(s, z + b * units, bias, NULL, units);
+}
+
+const sae_code_op_t sae_code_gated = {
+    .name = "gated",
+    .n_tensors = 2,
+    .tensors = tensors,
+    .bind = bind,
+    .activation = activation,
+    .own_penalty = SAE_P_L1_WEIGHT,
+    .own_terms = own_terms,
+    .selects = selects,
+    .validate = validate,
+    .create = create,
+    .destroy = destroy,
+    .forward = forward,
+    .backward = backward,
+    .support = sae_code_dense,
+    .max_active = sae_code_unbounded,
+    .infer = infer,
+};
