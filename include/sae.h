@@ -13,11 +13,15 @@
  *    fail without a handle, with a NULL handle, or on a const handle (the
  *    getters) leave theirs in sae_last_error() (thread-local).
  *  - Every *_free accepts NULL. Nothing aborts on caller mistakes.
- *  - Handles are not thread-safe: one thread at a time per handle. Distinct
- *    handles may be used from distinct threads, except that a trainer and
- *    its model are one unit (no encode while the model's trainer fits);
- *    note that train.threads > 0 sets the BLAS's thread count, which is
- *    process-wide.
+ *  - Handles are not thread-safe: one thread at a time per handle, with one
+ *    exception: the inference calls on a model (sae_model_encode, decode,
+ *    reconstruct, encode_binary, reconstruction_error, prefix_errors) may
+ *    run from any number of threads at once and give, bit for bit, what
+ *    serial calls give (since 0.4; each call takes its own inference
+ *    context from the model's pool). Distinct handles may be used from
+ *    distinct threads, except that a trainer and its model are one unit
+ *    (no encode while the model's trainer fits); note that train.threads
+ *    > 0 sets the BLAS's thread count, which is process-wide.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -62,7 +66,8 @@ typedef enum sae_status {
     SAE_ERR_VERSION = -11,      /* a file's format version is not supported */
     SAE_ERR_CANCELLED = -12,    /* a progress callback asked to stop */
     SAE_ERR_STATE = -13,        /* the call is not valid in the current state */
-    SAE_ERR_UNSUPPORTED = -14,  /* a feature is not built into this library */
+    SAE_ERR_UNSUPPORTED = -14,  /* a feature is not built into this library,
+                                   or not available for this model */
     SAE_ERR_DIVERGED = -15,     /* training produced a non-finite loss */
     SAE_ERR_TYPE = -16,         /* a parameter was set with the wrong type */
     SAE_ERR_SOURCE = -20        /* a data source's callback reported a failure
@@ -214,9 +219,9 @@ typedef enum sae_param {
     SAE_P_BIAS = 105,               /* bool arch.bias: layers have biases (1) */
     SAE_P_INIT_SCALE = 106,         /* float arch.init_scale: multiplies the
                                        Glorot range or std of arch.init (1) */
-    SAE_P_INIT = 107,               /* enum arch.init: glorot_uniform or
-                                       glorot_normal (glorot_uniform).
-                                       Since: 0.2 */
+    SAE_P_INIT = 107,               /* enum arch.init: glorot_uniform,
+                                       glorot_normal or fan_in_uniform
+                                       (glorot_uniform). Since: 0.2 */
     SAE_P_UNIT_NORM_DECODER = 108,  /* bool arch.unit_norm_decoder: decoder
                                        rows (the dictionary atoms) kept at
                                        unit norm, their gradient's parallel
@@ -316,6 +321,12 @@ typedef enum sae_param {
     SAE_P_INPUT_KEEP = 602,         /* float corrupt.input_keep (0,1] (1) */
     SAE_P_HIDDEN_KEEP = 603,        /* float corrupt.hidden_keep (0,1] (1):
                                        dropout on the decoder path only */
+    /* divergence (rel): 700.. */
+    SAE_P_ROLLBACK = 700,           /* bool train.rollback: a step whose
+                                       loss is non-finite takes the weights
+                                       back to the last step with a finite
+                                       loss, at the cost of one copy of the
+                                       parameters per step (1). Since: 0.4 */
     /* built-in regularizers, each off while its weight is 0: 1000.. */
     SAE_P_KL_WEIGHT = 1000,         /* float kl.weight >= 0 (0) */
     SAE_P_KL_RHO = 1001,            /* float kl.rho (0,1) (0.05) */
@@ -429,6 +440,17 @@ typedef enum sae_param {
                                        Since: 0.4 */
 } sae_param_t;
 
+/* ------------------------------------------------------------------------ */
+/* Parameter ids named after their keys (rel)                               */
+/* ------------------------------------------------------------------------ */
+
+/* Ids whose first names do not match their keys, under names that do; the
+ * first names stay. Since: 0.4 */
+#define SAE_P_ENCODE_K SAE_P_KWTA_K              /* encode.k */
+#define SAE_P_CORRUPT_NOISE_STD SAE_P_NOISE_STDDEV /* corrupt.noise_std */
+#define SAE_P_DECAY_L2 SAE_P_WEIGHT_DECAY        /* decay.l2 */
+#define SAE_P_OPTIM_TYPE SAE_P_OPTIMIZER         /* optim.type */
+
 /* Type of a parameter's value. */
 typedef enum sae_param_type {
     SAE_TYPE_INT = 0,
@@ -517,7 +539,8 @@ SAE_API sae_status_t sae_config_get(const sae_config_t *cfg, const char *key, ch
  *   conv2d 32 k5 s2 relu; maxpool2d k2 code; convt2d 16 k3 s2 relu;
  *   convt2d 8 k5 s2 relu; convt2d 1 k8 sigmoid
  *
- * Errors: SAE_ERR_BAD_VALUE for text that does not parse,
+ * Errors: SAE_ERR_BAD_VALUE for text that does not parse or says one thing
+ * twice (relu relu), SAE_ERR_RANGE for a size beyond 65536 (since 0.4),
  * SAE_ERR_DIMENSION for shapes that do not chain; the config is then
  * unchanged. An empty text goes back to the one-hidden-layer model. The
  * same is reachable as sae_config_set(cfg, "arch.layers", text). Since: 0.3 */
@@ -699,12 +722,18 @@ SAE_API sae_status_t sae_model_init_decoder_bias(sae_model_t *model, const float
 
 /* Saves the model (config, weights, format version and checksum) as a
  * safetensors file. Atomic: a temporary file in the same folder is written,
- * flushed, synced and renamed, so path never holds a half-written file.
- * Since: 0.1 */
+ * flushed, synced and renamed, so path never holds a half-written file;
+ * temporaries left by killed saves to the same path are removed. A
+ * symbolic link is followed (the file it names is replaced); an existing
+ * file keeps its mode. Errors: SAE_ERR_NULL, SAE_ERR_NONFINITE (nothing
+ * written), SAE_ERR_IO (also for a target that is a directory, device,
+ * FIFO or socket, a link to nothing, or a file the caller may not write;
+ * docs/file-format.md, "Saving"), SAE_ERR_NOMEM. Since: 0.1 */
 SAE_API sae_status_t sae_model_save(const sae_model_t *model, const char *path);
 /* Loads a model saved by sae_model_save. Every header field is checked
  * before use: SAE_ERR_IO, SAE_ERR_FORMAT, SAE_ERR_CHECKSUM or
- * SAE_ERR_VERSION, with the message in sae_last_error(). Since: 0.1 */
+ * SAE_ERR_VERSION, SAE_ERR_NOMEM when an allocation fails (never reported
+ * as a malformed file), with the message in sae_last_error(). Since: 0.1 */
 SAE_API sae_status_t sae_model_load(const char *path, sae_model_t **out);
 
 /* ------------------------------------------------------------------------ */
@@ -753,6 +782,21 @@ typedef int (*sae_progress_fn)(sae_progress_kind_t kind, const sae_stats_t *stat
 SAE_API sae_status_t sae_trainer_create(sae_model_t *model, sae_trainer_t **out);
 SAE_API void sae_trainer_free(sae_trainer_t *trainer);
 SAE_API const char *sae_trainer_errmsg(const sae_trainer_t *trainer);
+/* ------------------------------------------------------------------------ */
+/* Recovering from divergence (rel)                                         */
+/* ------------------------------------------------------------------------ */
+
+/* Sets the learning rate (optim.lr) the trainer uses from its next step,
+ * in the model's config (so a saved model records it). This is how
+ * training goes on after SAE_ERR_DIVERGED: a backprop step whose loss or
+ * gradient is non-finite is not applied, and one whose loss is non-finite
+ * also takes the weights back to the last step whose loss was finite (the
+ * optimizer's moments restart from zero; sae_trainer_steps counts that
+ * step); the trainer stays usable. Errors: SAE_ERR_NULL, SAE_ERR_RANGE
+ * (lr not in optim.lr's bounds), with the message in the trainer.
+ * Since: 0.4 */
+SAE_API sae_status_t sae_trainer_set_learning_rate(sae_trainer_t *trainer, double lr);
+
 /* Sets (or clears, with NULL) the progress callback. Since: 0.1 */
 SAE_API sae_status_t sae_trainer_set_callback(sae_trainer_t *trainer, sae_progress_fn fn,
                                               void *user_data);

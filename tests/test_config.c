@@ -159,6 +159,7 @@ static const spec_t specs[] = {
     {SAE_P_NOISE_CLIP, "corrupt.noise_clip", F, 2, U, U, 0, 0},
     {SAE_P_INPUT_KEEP, "corrupt.input_keep", F, 1, 0, 1, 1, 0},
     {SAE_P_HIDDEN_KEEP, "corrupt.hidden_keep", F, 1, 0, 1, 1, 0},
+    {SAE_P_ROLLBACK, "train.rollback", I, 1, 0, 1, 0, 0},
     {SAE_P_KL_WEIGHT, "kl.weight", F, 0, 0, U, 0, 0},
     {SAE_P_KL_RHO, "kl.rho", F, 0.05, 0, 1, 1, 1},
     {SAE_P_L1_WEIGHT, "l1.weight", F, 0, 0, U, 0, 0},

@@ -12,6 +12,9 @@
 #   examples every example program's --quick run on the data cache
 #   asan     setup, ninja, meson test in build-asan with -Db_sanitize=address,undefined,
 #            built with clang when it is there (it adds the fuzz-seed tests)
+#   tsan     build-tsan with -Db_sanitize=thread (clang), the threads test only:
+#            8 threads on one model through every inference call, 8 training
+#            8 models (OpenBLAS and OpenMP at one thread: not instrumented)
 #   abi      tools/abi-check.sh against abi/libsae.abi     (on build/)
 #   blis     build-blis with -Dblas=blis, the numerical core tests only
 #   python   bindings/python/tests (pytest with /usr/bin/python3) against build/'s
@@ -19,7 +22,7 @@
 #
 # Environment: SAE_TEST_SKIP="valgrind blis" skips stages; SAE_TEST_JOBS sets
 # ninja's and meson test's parallelism (default: all cores);
-# SAE_VALGRIND_SKIP lists tests kept out of memcheck (default "nsc lbfgs").
+# SAE_VALGRIND_SKIP lists tests kept out of memcheck (default "nsc lbfgs save": save's kill test forks 200 savers).
 # SPDX-License-Identifier: MIT
 set -euo pipefail
 
@@ -159,7 +162,7 @@ if [[ $skip != *" valgrind "* ]] && command -v valgrind >/dev/null 2>&1 && [ -f 
     # under memcheck), so the tests named in SAE_VALGRIND_SKIP are left to the
     # sanitizer stage.
     t0=$SECONDS
-    vg_skip=" ${SAE_VALGRIND_SKIP-nsc lbfgs} "
+    vg_skip=" ${SAE_VALGRIND_SKIP-nsc lbfgs save} "
     mapfile -t vg_tests < <(meson introspect build --tests | python3 -c '
 import json, os, sys
 build, skip = os.path.realpath(sys.argv[1]), sys.argv[2].split()
@@ -224,6 +227,26 @@ if [[ $skip != *" asan "* ]]; then
     CC=$asan_cc CXX=$asan_cxx \
         build_and_test asan build-asan "-Db_sanitize=address,undefined -Db_lundef=false"
     unset ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
+if [[ $skip != *" tsan "* ]] && command -v clang >/dev/null 2>&1; then
+    # ThreadSanitizer needs every thread's memory accesses instrumented:
+    # the BLAS and OpenMP runtimes are not, so both stay on the calling
+    # thread; only the test that exercises threads is built.
+    t0=$SECONDS result=ok
+    say "tsan: meson setup build-tsan -Db_sanitize=thread -Db_lundef=false (clang)"
+    if CC=clang CXX=clang++ setup_build build-tsan -Db_sanitize=thread -Db_lundef=false \
+        -Dexamples=false && ninja -C build-tsan -j "$jobs" tests/test_threads > build-tsan/ninja.log 2>&1; then
+        if ! OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
+            meson test -C build-tsan --no-rebuild --print-errorlogs threads; then
+            result=FAIL
+        fi
+        count_tests build-tsan
+    else
+        tail -n 40 build-tsan/ninja.log 2>/dev/null || true
+        result=FAIL
+    fi
+    record tsan "$result" $((SECONDS - t0))
 fi
 
 if [[ $skip != *" abi "* ]]; then

@@ -150,8 +150,8 @@ typedef struct sae_code_op {
     size_t (*max_active)(const sae_config_t *cfg);
 
     /* Inference form on z [rows x units] (x W^T) in place. state is the
-     * inference state of create(rows = 0); it is written, so one model's
-     * inference calls must not overlap. */
+     * inference state of create(rows = 0); it is written, so each of a
+     * model's inference contexts (model/infer_ctx.c) makes its own. */
     void (*infer)(void *state, sae_activation_t act, float *z, const float *bias, size_t rows,
                   size_t units, int threads);
 

@@ -26,9 +26,10 @@ sae_status_t sae_config_create(sae_config_t **out)
 
 sae_status_t sae_config_clone(const sae_config_t *cfg, sae_config_t **out)
 {
+    if (out)
+        *out = NULL; /* constructors leave NULL on failure, NULL cfg included */
     if (!cfg || !out)
         return sae_fail_global(SAE_ERR_NULL, "sae_config_clone: NULL argument");
-    *out = NULL;
     sae_config_t *c = malloc(sizeof *c);
     if (!c)
         return sae_fail_global(SAE_ERR_NOMEM, "sae_config_clone: out of memory");
@@ -85,8 +86,54 @@ static int in_bounds(const sae_param_desc_t *d, double v)
 
 static sae_status_t range_error(sae_config_t *cfg, const sae_param_desc_t *d, double v)
 {
+    /* Integers as integers: 16777216, not 1.67772e+07. */
+    if (d->type == SAE_TYPE_INT)
+        return sae_fail(cfg->errmsg, SAE_ERR_RANGE,
+                        "%s = %.0f is out of range: must be an integer in %c%.0f, %.0f%c", d->name,
+                        v, d->lo_open ? '(' : '[', d->lo, d->hi, d->hi_open ? ')' : ']');
     return sae_fail(cfg->errmsg, SAE_ERR_RANGE, "%s = %g is out of range: must be in %c%g, %g%c",
                     d->name, v, d->lo_open ? '(' : '[', d->lo, d->hi, d->hi_open ? ')' : ']');
+}
+
+/* Edit distance of two short names (Levenshtein), capped at 9. */
+static int distance(const char *a, const char *b)
+{
+    size_t n = strlen(b);
+    if (n > 63 || strlen(a) > 63)
+        return 9;
+    int row[64];
+    for (size_t j = 0; j <= n; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; a[i - 1]; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= n; j++) {
+            int up = row[j];
+            int best = diag + (a[i - 1] != b[j - 1]);
+            best = up + 1 < best ? up + 1 : best;
+            best = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[n] > 9 ? 9 : row[n];
+}
+
+/* The known key nearest to an unknown one, when it is near enough to be a
+ * typo (at most a third of its length, and 3, edits away); else NULL. */
+static const char *nearest_key(const char *key)
+{
+    const char *best = NULL;
+    int best_d = 4;
+    int limit = (int)strlen(key) / 3;
+    for (size_t i = 0; i < sae_param_table_len; i++) {
+        int dd = distance(key, sae_param_table[i].name);
+        if (dd < best_d && dd <= limit) {
+            best_d = dd;
+            best = sae_param_table[i].name;
+        }
+    }
+    return best;
 }
 
 static const sae_param_desc_t *lookup_desc(sae_config_t *cfg, sae_param_t param, const char *fn)
@@ -216,33 +263,42 @@ sae_status_t sae_param_at(size_t index, sae_param_t *param)
     return SAE_OK;
 }
 
-/* Parses an enum/bool name or a number. */
+/* What parse_value found. */
+enum { PARSED = 1, UNPARSEABLE = 0, INT_OVERFLOW = -1, NOT_FINITE = -2 };
+
+/* Parses an enum/bool name or a number: integers as strtoll reads them,
+ * floats as strtod does, except that non-finite values (nan, inf,
+ * infinity, and numbers that overflow a double) are refused. */
 static int parse_value(const sae_param_desc_t *d, const char *text, double *out)
 {
     if (d->enum_names)
         for (int k = 0; d->enum_names[k]; k++)
             if (strcasecmp(text, d->enum_names[k]) == 0) {
                 *out = k;
-                return 1;
+                return PARSED;
             }
     if (!*text)
-        return 0;
+        return UNPARSEABLE;
     errno = 0;
     char *end = NULL;
     if (d->type == SAE_TYPE_INT) {
         long long v = strtoll(text, &end, 10);
-        if (errno || *end)
-            return 0;
+        if (end == text || *end)
+            return UNPARSEABLE;
+        if (errno == ERANGE)
+            return INT_OVERFLOW;
         *out = (double)v;
     } else {
         double v = strtod(text, &end);
+        if (end == text || *end)
+            return UNPARSEABLE;
         /* glibc sets ERANGE for subnormal results too, which are valid
          * values (sae_config_get prints them): only overflow is an error. */
-        if (end == text || *end || !isfinite(v))
-            return 0;
+        if (!isfinite(v))
+            return NOT_FINITE;
         *out = v;
     }
-    return 1;
+    return PARSED;
 }
 
 sae_status_t sae_config_set(sae_config_t *cfg, const char *key, const char *value)
@@ -255,11 +311,26 @@ sae_status_t sae_config_set(sae_config_t *cfg, const char *key, const char *valu
     if (tk)
         return tk->set(cfg, value);
     sae_param_t id;
-    if (sae_param_lookup(key, &id) != SAE_OK)
+    if (sae_param_lookup(key, &id) != SAE_OK) {
+        const char *near = nearest_key(key);
+        if (near)
+            return sae_fail(cfg->errmsg, SAE_ERR_UNKNOWN_KEY,
+                            "unknown config key '%s' (did you mean %s?)", key, near);
         return sae_fail(cfg->errmsg, SAE_ERR_UNKNOWN_KEY, "unknown config key '%s'", key);
+    }
     const sae_param_desc_t *d = &sae_param_table[sae_param_index(id)];
     double v;
-    if (!parse_value(d, value, &v)) {
+    int parsed = parse_value(d, value, &v);
+    if (parsed == INT_OVERFLOW)
+        return sae_fail(cfg->errmsg, SAE_ERR_RANGE,
+                        "%s = %s is out of range: must be an integer in %c%.0f, %.0f%c", key,
+                        value, d->lo_open ? '(' : '[', d->lo, d->hi, d->hi_open ? ')' : ']');
+    if (parsed == NOT_FINITE)
+        return sae_fail(cfg->errmsg, SAE_ERR_BAD_VALUE,
+                        "%s: '%s' is not a finite number (NaN, infinities and numbers beyond "
+                        "a double are refused)",
+                        key, value);
+    if (parsed != PARSED) {
         if (d->enum_names) {
             char names[160] = "";
             for (int k = 0; d->enum_names[k]; k++) {

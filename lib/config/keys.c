@@ -154,6 +154,9 @@ const sae_param_desc_t sae_param_table[] = {
         "input dropout keep probability (inverted scaling)"},
     {SAE_P_HIDDEN_KEEP, "corrupt.hidden_keep", F, 0, 1, 1, 0, 1.0, NULL,
         "dropout keep probability on the decoder's copy of the code"},
+    {SAE_P_ROLLBACK, "train.rollback", I, 0, 1, 0, 0, 1, bool_names,
+        "after a non-finite loss, go back to the last weights with a finite one (one copy of "
+        "the parameters per step; guide section 5.5)"},
     {SAE_P_KL_WEIGHT, "kl.weight", F, 0, 1e9, 0, 0, 0.0, NULL,
         "weight of the KL term ([kl.md](regularizers/kl.md)); 0 = off"},
     {SAE_P_KL_RHO, "kl.rho", F, 0, 1, 1, 1, 0.05, NULL,

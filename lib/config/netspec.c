@@ -31,34 +31,47 @@ const char *sae_layer_kind_name(sae_layer_kind_t kind)
     return (unsigned)kind < 4 ? kind_names[kind] : "?";
 }
 
-/* Reads a decimal count in [lo, MAX_DIM] from s; 0 on failure. */
+/* What the readers below return besides 1 (read). */
+enum { NOT_READ = 0, OUT_OF_RANGE = -1, TWICE = -2 };
+
+/* Reads a decimal count in [lo, MAX_DIM] from s: 1, NOT_READ when s is not
+ * a number, OUT_OF_RANGE when it is one outside the bounds. */
 static int read_count(const char *s, size_t lo, size_t *out)
 {
     if (!isdigit((unsigned char)*s))
-        return 0;
+        return NOT_READ;
     errno = 0;
     char *end;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v < lo || v > MAX_DIM)
-        return 0;
+    if (*end)
+        return NOT_READ;
+    if (errno || v < lo || v > MAX_DIM)
+        return OUT_OF_RANGE;
     *out = (size_t)v;
     return 1;
 }
 
-/* Reads "CxHxW" into c, h, w. */
+/* Reads "CxHxW" into c, h, w (read_count's results). */
 static int read_dims(const char *s, size_t *c, size_t *h, size_t *w)
 {
     char a[24], b[24], d[24];
     const char *x1 = strchr(s, 'x');
     const char *x2 = x1 ? strchr(x1 + 1, 'x') : NULL;
     if (!x1 || !x2 || x1 - s >= 24 || x2 - x1 > 24 || strlen(x2 + 1) >= 24)
-        return 0;
+        return NOT_READ;
     memcpy(a, s, (size_t)(x1 - s));
     a[x1 - s] = '\0';
     memcpy(b, x1 + 1, (size_t)(x2 - x1 - 1));
     b[x2 - x1 - 1] = '\0';
     strcpy(d, x2 + 1);
-    return read_count(a, 1, c) && read_count(b, 1, h) && read_count(d, 1, w);
+    int r[3] = {read_count(a, 1, c), read_count(b, 1, h), read_count(d, 1, w)};
+    for (int i = 0; i < 3; i++)
+        if (r[i] == NOT_READ)
+            return NOT_READ;
+    for (int i = 0; i < 3; i++)
+        if (r[i] == OUT_OF_RANGE)
+            return OUT_OF_RANGE;
+    return 1;
 }
 
 static int read_shape(const char *s, sae_netspec_t *spec)
@@ -66,30 +79,57 @@ static int read_shape(const char *s, sae_netspec_t *spec)
     return read_dims(s, &spec->in_c, &spec->in_h, &spec->in_w);
 }
 
+/* Marks option bit in *seen; TWICE when it was already there. */
+static int once(unsigned *seen, unsigned bit)
+{
+    if (*seen & bit)
+        return TWICE;
+    *seen |= bit;
+    return 1;
+}
+
 /* One token of a layer after its kind (and count): kK sS pP opO, an
- * activation, "code" or "penalize". */
-static int read_option(const char *tok, sae_layer_spec_t *l, int *seen_stride)
+ * activation, "code" or "penalize"; each at most once (*seen). */
+static int read_option(const char *tok, sae_layer_spec_t *l, unsigned *seen)
 {
     for (int a = 0; a < 5; a++)
         if (!strcmp(tok, act_names[a]) && l->kind != SAE_LAYER_MAXPOOL2D) {
             l->act = (sae_activation_t)a;
-            return 1;
+            return once(seen, 1u << 0);
         }
     if (!strcmp(tok, "code"))
-        return l->is_code = 1;
+        return l->is_code = 1, once(seen, 1u << 1);
     if (!strcmp(tok, "penalize"))
-        return l->penalize = 1;
+        return l->penalize = 1, once(seen, 1u << 2);
     if (l->kind == SAE_LAYER_DENSE)
-        return 0;
+        return NOT_READ;
+    int r = NOT_READ;
+    unsigned bit = 0;
     if (tok[0] == 'k')
-        return read_count(tok + 1, 1, &l->kernel);
-    if (tok[0] == 's')
-        return *seen_stride = 1, read_count(tok + 1, 1, &l->stride);
-    if (tok[0] == 'p' && l->kind != SAE_LAYER_MAXPOOL2D)
-        return read_count(tok + 1, 0, &l->padding);
-    if (tok[0] == 'o' && tok[1] == 'p' && l->kind == SAE_LAYER_CONVT2D)
-        return read_count(tok + 2, 0, &l->output_padding);
-    return 0;
+        r = read_count(tok + 1, 1, &l->kernel), bit = 1u << 3;
+    else if (tok[0] == 's')
+        r = read_count(tok + 1, 1, &l->stride), bit = 1u << 4;
+    else if (tok[0] == 'p' && l->kind != SAE_LAYER_MAXPOOL2D)
+        r = read_count(tok + 1, 0, &l->padding), bit = 1u << 5;
+    else if (tok[0] == 'o' && tok[1] == 'p' && l->kind == SAE_LAYER_CONVT2D)
+        r = read_count(tok + 2, 0, &l->output_padding), bit = 1u << 6;
+    return r == 1 ? once(seen, bit) : r;
+}
+
+/* A layer's option that cannot be taken, said as what is wrong with it. */
+static sae_status_t option_error(int r, size_t index, const char *kind, const char *tok,
+                                 char *errbuf)
+{
+    if (r == OUT_OF_RANGE)
+        return sae_fail(errbuf, SAE_ERR_RANGE,
+                        "arch.layers: layer %zu (%s): '%s' is out of range (sizes are at most %d)",
+                        index, kind, tok, MAX_DIM);
+    if (r == TWICE)
+        return sae_fail(errbuf, SAE_ERR_BAD_VALUE,
+                        "arch.layers: layer %zu (%s): '%s' says again what an earlier word said",
+                        index, kind, tok);
+    return sae_fail(errbuf, SAE_ERR_BAD_VALUE, "arch.layers: layer %zu (%s): cannot read '%s'",
+                    index, kind, tok);
 }
 
 /* Parses one layer's tokens (already split) into l. */
@@ -114,22 +154,29 @@ static sae_status_t parse_layer(char **tok, size_t ntok, size_t index, sae_layer
     l->out_h = l->out_w = 1;
     size_t t = 1;
     if (l->kind != SAE_LAYER_MAXPOOL2D) {
-        int ok = ntok >= 2 && read_count(tok[1], 1, &l->out);
-        if (!ok && ntok >= 2 && l->kind == SAE_LAYER_DENSE)
+        int ok = ntok >= 2 ? read_count(tok[1], 1, &l->out) : NOT_READ;
+        if (ok == NOT_READ && ntok >= 2 && l->kind == SAE_LAYER_DENSE)
             ok = read_dims(tok[1], &l->out, &l->out_h, &l->out_w);
-        if (!ok)
+        if (ok == OUT_OF_RANGE)
+            return sae_fail(errbuf, SAE_ERR_RANGE,
+                            "arch.layers: layer %zu (%s): %s output %s is out of range: each "
+                            "must be in [1, %d]",
+                            index, tok[0], tok[1],
+                            l->kind == SAE_LAYER_DENSE ? "units" : "channels", MAX_DIM);
+        if (ok != 1)
             return sae_fail(errbuf, SAE_ERR_BAD_VALUE,
                             "arch.layers: layer %zu (%s) needs its output %s first",
                             index, tok[0],
                             l->kind == SAE_LAYER_DENSE ? "units (N or CxHxW)" : "channels (N)");
         t = 2;
     }
-    int seen_stride = 0;
-    for (; t < ntok; t++)
-        if (!read_option(tok[t], l, &seen_stride))
-            return sae_fail(errbuf, SAE_ERR_BAD_VALUE,
-                            "arch.layers: layer %zu (%s): cannot read '%s'", index, tok[0],
-                            tok[t]);
+    unsigned seen = 0;
+    for (; t < ntok; t++) {
+        int r = read_option(tok[t], l, &seen);
+        if (r != 1)
+            return option_error(r, index, tok[0], tok[t], errbuf);
+    }
+    int seen_stride = (seen & (1u << 4)) != 0;
     if (l->kind != SAE_LAYER_DENSE && l->kernel == 0)
         return sae_fail(errbuf, SAE_ERR_BAD_VALUE,
                         "arch.layers: layer %zu (%s) needs a kernel size, e.g. k3", index, tok[0]);
@@ -289,7 +336,12 @@ sae_status_t sae_netspec_parse(const char *text, sae_netspec_t *spec, char *errb
         if (ntok == 0)
             continue;
         if (!strcmp(tok[0], "input")) {
-            if (have_input || s.n > 0 || ntok != 2 || !read_shape(tok[1], &s))
+            if (!have_input && s.n == 0 && ntok == 2 && read_shape(tok[1], &s) == OUT_OF_RANGE)
+                return sae_fail(errbuf, SAE_ERR_RANGE,
+                                "arch.layers: input %s is out of range: C, H and W must each be "
+                                "in [1, %d]",
+                                tok[1], MAX_DIM);
+            if (have_input || s.n > 0 || ntok != 2 || read_shape(tok[1], &s) != 1)
                 return sae_fail(errbuf, SAE_ERR_BAD_VALUE,
                                 "arch.layers: the list must start with 'input CxHxW' (e.g. "
                                 "input 1x28x28), once");

@@ -12,5 +12,8 @@ void sae_aligned_free(void *p);
 
 /* 1 when the n floats of x are all finite. */
 int sae_all_finite(const float *x, size_t n);
+/* The same, and the smallest and largest value in *lo and *hi (the same
+ * pass: binary cross-entropy's targets must lie in [0, 1]). */
+int sae_finite_range(const float *x, size_t n, float *lo, float *hi);
 
 #endif

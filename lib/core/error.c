@@ -24,7 +24,7 @@ const char *sae_status_str(sae_status_t status)
     case SAE_ERR_VERSION: return "unsupported format version";
     case SAE_ERR_CANCELLED: return "cancelled by callback";
     case SAE_ERR_STATE: return "invalid state or inconsistent configuration";
-    case SAE_ERR_UNSUPPORTED: return "not supported by this build";
+    case SAE_ERR_UNSUPPORTED: return "not supported (by this build, or for this model)";
     case SAE_ERR_DIVERGED: return "training diverged (non-finite loss)";
     case SAE_ERR_TYPE: return "parameter has another type";
     case SAE_ERR_SOURCE: return "the data source reported a failure";

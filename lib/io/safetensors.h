@@ -21,6 +21,12 @@ _Static_assert(sizeof(float) == 4 && FLT_RADIX == 2 && FLT_MANT_DIG == 24 && FLT
 
 #define SAE_ST_FORMAT         "libsae"
 #define SAE_ST_FORMAT_VERSION "1"
+/* decoder.weight's layout, recorded since 0.4: one row per code unit,
+ * [hidden_dim, input_dim]. */
+#define SAE_ST_DECODER_LAYOUT "unit_rows"
+/* The most floats a file's train.batch_size may ask a trainer for, as
+ * batch_size * (input_dim + hidden_dim): 2^28 (1 GiB per batch buffer). */
+#define SAE_ST_MAX_BATCH_FLOATS ((uint64_t)1 << 28)
 /* Largest JSON header accepted. A libsae header is about 2 KiB; the cap
  * keeps a hostile length field from making the loader allocate gigabytes
  * (the safetensors reference reader uses 100 MB for general files). */

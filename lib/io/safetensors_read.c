@@ -44,6 +44,25 @@ sae_status_t sae_st_fail(const st_load_t *ld, sae_status_t status, const char *f
 /* Reading the raw parts                                                    */
 /* ------------------------------------------------------------------------ */
 
+/* libc reports an allocation failure (fopen's stream, a read buffer) as
+ * errno ENOMEM: out of memory, not an unreadable file. */
+static sae_status_t io_status(int err)
+{
+    return err == ENOMEM ? SAE_ERR_NOMEM : SAE_ERR_IO;
+}
+
+/* cJSON returns NULL both for bad JSON and when an allocation fails; the
+ * allocator's errno ENOMEM (malloc sets it; nothing else in the parser
+ * does) tells them apart without global cJSON hooks, which would take the
+ * application's own away. */
+static cJSON *parse_json(const char *text, size_t n, const char **end, int *nomem)
+{
+    errno = 0;
+    cJSON *json = cJSON_ParseWithLengthOpts(text, n, end, 0);
+    *nomem = !json && errno == ENOMEM;
+    return json;
+}
+
 /* Reads exactly n bytes. A short read is a truncated file (SAE_ERR_FORMAT)
  * unless the stream reports an I/O error. */
 static sae_status_t read_exact(st_load_t *ld, void *buf, size_t n, const char *what)
@@ -51,7 +70,7 @@ static sae_status_t read_exact(st_load_t *ld, void *buf, size_t n, const char *w
     if (fread(buf, 1, n, ld->f) == n)
         return SAE_OK;
     if (ferror(ld->f))
-        return sae_st_fail(ld, SAE_ERR_IO, "read error in the %s: %s", what, strerror(errno));
+        return sae_st_fail(ld, io_status(errno), "read error in the %s: %s", what, strerror(errno));
     return sae_st_fail(ld, SAE_ERR_FORMAT, "file ends inside the %s", what);
 }
 
@@ -59,7 +78,7 @@ static sae_status_t open_file(st_load_t *ld)
 {
     ld->f = fopen(ld->path, "rb");
     if (!ld->f)
-        return sae_st_fail(ld, SAE_ERR_IO, "cannot open: %s", strerror(errno));
+        return sae_st_fail(ld, io_status(errno), "cannot open: %s", strerror(errno));
     struct stat sb;
     if (fstat(fileno(ld->f), &sb) != 0)
         return sae_st_fail(ld, SAE_ERR_IO, "cannot stat: %s", strerror(errno));
@@ -112,8 +131,11 @@ static sae_status_t read_header(st_load_t *ld)
         st = sae_st_fail(ld, SAE_ERR_FORMAT, "header does not start with '{'");
     if (st == SAE_OK) {
         const char *end = NULL;
-        ld->header = cJSON_ParseWithLengthOpts(text, n, &end, 0);
-        if (!ld->header || !cJSON_IsObject(ld->header))
+        int nomem = 0;
+        ld->header = parse_json(text, n, &end, &nomem);
+        if (nomem)
+            st = sae_st_fail(ld, SAE_ERR_NOMEM, "out of memory parsing the %zu-byte header", n);
+        else if (!ld->header || !cJSON_IsObject(ld->header))
             st = sae_st_fail(ld, SAE_ERR_FORMAT, "header is not a JSON object");
         else if (!end || !only_whitespace(end, text + n))
             st = sae_st_fail(ld, SAE_ERR_FORMAT, "header has bytes after its JSON object");
@@ -413,9 +435,14 @@ static sae_status_t set_config_entry(st_load_t *ld, const cJSON *item)
  * before a parameter existed still load. */
 static sae_status_t build_config(st_load_t *ld)
 {
-    cJSON *obj = cJSON_ParseWithOpts(ld->config_text, NULL, 1);
+    const char *end = NULL;
+    int nomem = 0;
+    size_t n = strlen(ld->config_text);
+    cJSON *obj = parse_json(ld->config_text, n, &end, &nomem);
     sae_status_t st = SAE_OK;
-    if (!cJSON_IsObject(obj))
+    if (nomem)
+        st = sae_st_fail(ld, SAE_ERR_NOMEM, "out of memory parsing __metadata__.config");
+    else if (!cJSON_IsObject(obj) || !end || !only_whitespace(end, ld->config_text + n))
         st = sae_st_fail(ld, SAE_ERR_FORMAT, "__metadata__.config is not a JSON object");
     if (st == SAE_OK && sae_config_create(&ld->cfg) != SAE_OK)
         st = sae_st_fail(ld, SAE_ERR_NOMEM, "cannot create a config: %s", sae_last_error());
@@ -454,6 +481,39 @@ static sae_status_t alloc_model(st_load_t *ld)
                          "config's [%" PRId64 " x %" PRId64 "] encoder does not fit in the %" PRIu64
                          "-byte data section",
                          hid, in, ld->data_size);
+    /* What the file asks a trainer to allocate: a batch's rows at the
+     * input and code widths. Weights are bounded by the data section;
+     * this is not, and 2^24 rows would make the next trainer ask for
+     * many GiB. */
+    int64_t batch = 0;
+    sae_config_get_int(ld->cfg, SAE_P_BATCH_SIZE, &batch);
+    uint64_t width = (uint64_t)in + (uint64_t)hid;
+    if ((uint64_t)batch > SAE_ST_MAX_BATCH_FLOATS / width)
+        return sae_st_fail(ld, SAE_ERR_FORMAT,
+                         "config's train.batch_size %" PRId64 " times the %" PRIu64
+                         " input and code units exceeds the %" PRIu64 " floats a file may ask of "
+                         "a trainer",
+                         batch, width, SAE_ST_MAX_BATCH_FLOATS);
+    /* decoder.weight holds one row per code unit since the top-k work of
+     * 0.1's development; files from before it held [input, hidden]. Files
+     * say which since format 1's "decoder_layout"; without it, a 0.1 file
+     * with an untied square decoder cannot be told apart. */
+    const char *layout = meta_string(ld, "decoder_layout");
+    const char *writer = meta_string(ld, "library_version");
+    int64_t tied = 0;
+    sae_config_get_int(ld->cfg, SAE_P_TIED, &tied);
+    if (layout && strcmp(layout, SAE_ST_DECODER_LAYOUT) != 0)
+        return sae_st_fail(ld, SAE_ERR_VERSION,
+                         "decoder_layout '" NAME_FMT "' is not supported (this library reads "
+                         "\"" SAE_ST_DECODER_LAYOUT "\")",
+                         layout);
+    if (!layout && writer && strncmp(writer, "0.1.", 4) == 0 && !tied && in == hid &&
+        ld->cfg->layers.n == 0)
+        return sae_st_fail(ld, SAE_ERR_VERSION,
+                         "written by libsae %.16s without decoder_layout, and its decoder is "
+                         "square (%" PRId64 " x %" PRId64 "): 0.1 builds stored it either way, "
+                         "so it cannot be read safely",
+                         writer, in, hid);
     char errbuf[SAE_ERRMSG_SIZE] = "";
     sae_status_t st = sae_model_alloc(ld->cfg, &ld->model, errbuf);
     if (st == SAE_OK)

@@ -1,18 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* Writing model files: safetensors with the config, format version and a
  * CRC-32 of the data in "__metadata__" (docs/file-format.md). */
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cJSON.h>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "io/checksum.h"
 #include "io/safetensors.h"
@@ -126,114 +122,36 @@ static sae_status_t build_header(const sae_st_tensor_t *tensors, size_t n_tensor
 }
 
 /* ------------------------------------------------------------------------ */
-/* Atomic file replacement                                                  */
+/* The file's bytes                                                         */
 /* ------------------------------------------------------------------------ */
 
-/* Creates "<path>.tmp.XXXXXX" exclusively. This is mkstemp's algorithm, but
- * opened with mode 0666 so that the umask applies as it would for any new
- * file: mkstemp's fixed 0600 would leave saved models unreadable to the
- * group even where the user's umask says otherwise. O_EXCL still guarantees
- * that an existing file is never reused or clobbered. */
-static int create_temp(const char *path, char **tmp_out)
-{
-    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    static _Thread_local uint64_t counter;
-    size_t n = strlen(path);
-    char *tmp = malloc(n + sizeof ".tmp.XXXXXX");
-    if (!tmp) {
-        errno = ENOMEM;
-        return -1;
-    }
-    memcpy(tmp, path, n);
-    memcpy(tmp + n, ".tmp.", 5);
+typedef struct st_content {
+    const char *header;
+    size_t header_len;
+    const sae_st_tensor_t *tensors;
+    size_t n_tensors;
+} st_content_t;
 
-    struct timespec ts;
-    timespec_get(&ts, TIME_UTC);
-    uint64_t state = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
-                     ((uint64_t)getpid() << 16) ^ (uint64_t)(uintptr_t)tmp;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        /* splitmix64 step: names need only differ, not be unpredictable,
-         * because O_EXCL makes a collision a retry, never a hazard. */
-        uint64_t z = (state += 0x9e3779b97f4a7c15u) + ++counter;
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-        z ^= z >> 31;
-        for (size_t i = 0; i < 6; i++) {
-            tmp[n + 5 + i] = alphabet[z % (sizeof alphabet - 1)];
-            z /= sizeof alphabet - 1;
-        }
-        tmp[n + 11] = '\0';
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            *tmp_out = tmp;
-            return fd;
-        }
-        if (errno != EEXIST)
-            break;
-    }
-    int err = errno;
-    free(tmp);
-    errno = err;
-    return -1;
-}
-
-/* After the rename, syncing the folder makes the new directory entry itself
- * durable. Best effort: some file systems refuse fsync on directories, and
- * the file is already complete and in place either way. */
-static void sync_parent_dir(const char *path)
+/* The writer core/atomic_file.c calls with the temporary's descriptor. */
+static int write_content(int fd, void *ctx)
 {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? malloc((size_t)(slash - path) + 2) : NULL;
-    if (slash && !dir)
-        return;
-    if (dir) {
-        size_t n = slash == path ? 1 : (size_t)(slash - path);
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    int fd = open(dir ? dir : ".", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-    free(dir);
-}
-
-static int write_data(FILE *f, const sae_st_tensor_t *tensors, size_t n_tensors)
-{
+    const st_content_t *c = ctx;
     unsigned char buf[SAE_ST_CHUNK];
-    for (size_t i = 0; i < n_tensors; i++) {
-        size_t n = tensor_elems(&tensors[i]), w = sae_dtype_size(tensors[i].dtype);
+    sae_st_store_u64le(buf, (uint64_t)c->header_len);
+    if (sae_write_all(fd, buf, 8) != 0 || sae_write_all(fd, c->header, c->header_len) != 0)
+        return -1;
+    for (size_t i = 0; i < c->n_tensors; i++) {
+        const sae_st_tensor_t *t = &c->tensors[i];
+        size_t n = tensor_elems(t), w = sae_dtype_size(t->dtype);
         size_t per_chunk = SAE_ST_CHUNK / w;
         for (size_t done = 0; done < n; done += per_chunk) {
             size_t k = n - done < per_chunk ? n - done : per_chunk;
-            sae_st_encode(tensors[i].dtype, (const unsigned char *)tensors[i].data + w * done, k,
-                          buf);
-            if (fwrite(buf, 1, w * k, f) != w * k)
+            sae_st_encode(t->dtype, (const unsigned char *)t->data + w * done, k, buf);
+            if (sae_write_all(fd, buf, w * k) != 0)
                 return -1;
         }
     }
     return 0;
-}
-
-/* Writes everything to the open temporary file and closes it. Returns 0, or
- * -1 with errno set; the stream is closed in both cases. */
-static int write_and_close(FILE *f, const char *header, size_t header_len,
-                           const sae_st_tensor_t *tensors, size_t n_tensors)
-{
-    unsigned char len_le[8];
-    sae_st_store_u64le(len_le, (uint64_t)header_len);
-    int ok = fwrite(len_le, 1, 8, f) == 8 && fwrite(header, 1, header_len, f) == header_len &&
-             write_data(f, tensors, n_tensors) == 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    int err = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = 0;
-        err = errno;
-    }
-    if (!ok && err == 0)
-        err = EIO; /* a short fwrite need not set errno */
-    errno = err;
-    return ok ? 0 : -1;
 }
 
 static sae_status_t check_sizes(const sae_st_tensor_t *tensors, size_t n_tensors, char *errbuf)
@@ -271,36 +189,10 @@ sae_status_t sae_st_save(const char *path, const sae_st_tensor_t *tensors, size_
     if (st != SAE_OK)
         return st;
 
-    char *tmp = NULL;
-    int fd = create_temp(path, &tmp);
-    if (fd < 0) {
-        int err = errno;
-        free(header);
-        return sae_fail(errbuf, SAE_ERR_IO, "cannot save model to '%s': %s", path, strerror(err));
-    }
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        int err = errno;
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        free(header);
-        return sae_fail(errbuf, SAE_ERR_IO, "cannot save model to '%s': %s", path, strerror(err));
-    }
-
-    int rc = write_and_close(f, header, header_len, tensors, n_tensors);
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -1;
-    int err = errno;
+    st_content_t content = {header, header_len, tensors, n_tensors};
+    st = sae_atomic_write(path, "model", write_content, &content, errbuf);
     free(header);
-    if (rc != 0) {
-        unlink(tmp);
-        free(tmp);
-        return sae_fail(errbuf, SAE_ERR_IO, "cannot save model to '%s': %s", path, strerror(err));
-    }
-    free(tmp);
-    sync_parent_dir(path);
-    return SAE_OK;
+    return st;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -376,14 +268,15 @@ sae_status_t sae_model_save_with(const sae_model_t *model, const char *path,
 
     char *config = NULL;
     sae_status_t st = config_json(sae_model_config(model), &config, errmsg);
-    sae_st_meta_t meta[8] = {
+    sae_st_meta_t meta[12] = {
         {"format", SAE_ST_FORMAT},
         {"format_version", SAE_ST_FORMAT_VERSION},
+        {"decoder_layout", SAE_ST_DECODER_LAYOUT},
         {"config", config},
         {"library_version", sae_version_string()},
     };
-    size_t n_meta = 4;
-    for (size_t i = 0; i < n_extra_meta && n_meta < 8; i++)
+    size_t n_meta = 5;
+    for (size_t i = 0; i < n_extra_meta && n_meta < 12; i++)
         meta[n_meta++] = extra_meta[i];
     if (st == SAE_OK)
         st = sae_st_save(path, tensors, n, meta, n_meta, errmsg);

@@ -274,10 +274,11 @@ const float *sae_model_center_input(const sae_model_t *m, const float *x, size_t
     size_t d = m->input_dim;
     /* With an input scale s the encoder reads s x - b = s (x - b / s). */
     float inv = 1.0f / sae_model_input_scale(m);
+    float *center = sae_infer_center(m);
     for (size_t b = 0; b < rows; b++)
         for (size_t i = 0; i < d; i++)
-            dn->center[b * d + i] = x[b * d + i] - dn->dec_b[i] * inv;
-    return dn->center;
+            center[b * d + i] = x[b * d + i] - dn->dec_b[i] * inv;
+    return center;
 }
 
 void sae_model_forward_encoder(const sae_model_t *m, const float *x, size_t rows, float *code)
@@ -291,7 +292,7 @@ void sae_model_forward_encoder(const sae_model_t *m, const float *x, size_t rows
         sae_gemm(0, 1, n, h, d, dn->enc_scale * sae_model_input_scale(m), xin, d, dn->enc_w, d,
                  0.0f, code + r * h, h);
     }
-    dn->code_op->infer(dn->code_infer, m->hidden_act, code, dn->enc_b, rows, h,
+    dn->code_op->infer(sae_infer_code_state(m), m->hidden_act, code, dn->enc_b, rows, h,
                       sae_model_threads(m));
 }
 

@@ -1,8 +1,11 @@
-/* K-winners-take-all binary codes. SPDX-License-Identifier: MIT */
+/* The inference calls: encode, decode, reconstruct and k-winners-take-all
+ * binary codes, each in an inference context of its own
+ * (model/infer_ctx.h). SPDX-License-Identifier: MIT */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/select.h"
+#include "model/infer_ctx.h"
 #include "model/kind.h"
 #include "model/model.h"
 
@@ -35,8 +38,8 @@ sae_status_t sae_model_encode_binary(sae_model_t *m, const float *x, size_t rows
     if (rows == 0)
         return SAE_OK;
     size_t h = m->code_dim;
-    /* The chunk's code is our own: a kind's encoder may use the model's
-     * scratch itself. */
+    /* The chunk's code is our own: a kind's encoder may use the
+     * context's scratch itself. */
     float *code = malloc(KWTA_CHUNK * h * sizeof *code);
     uint32_t *idx = malloc(h * sizeof *idx);
     if (!code || !idx) {
@@ -44,7 +47,9 @@ sae_status_t sae_model_encode_binary(sae_model_t *m, const float *x, size_t rows
         free(code);
         return sae_fail(m->errmsg, SAE_ERR_NOMEM, "sae_model_encode_binary: out of memory");
     }
-    for (size_t r = 0; r < rows; r += KWTA_CHUNK) {
+    sae_infer_call_t call;
+    st = sae_infer_begin(m, &call);
+    for (size_t r = 0; st == SAE_OK && r < rows; r += KWTA_CHUNK) {
         size_t n = rows - r < KWTA_CHUNK ? rows - r : KWTA_CHUNK;
         st = m->kind->encode(m, x + r * m->input_dim, n, code);
         if (st != SAE_OK)
@@ -57,7 +62,52 @@ sae_status_t sae_model_encode_binary(sae_model_t *m, const float *x, size_t rows
                 out[idx[j]] = 1;
         }
     }
+    sae_infer_end(m, &call); /* also after a failed begin: a no-op */
     free(idx);
     free(code);
     return st;
+}
+
+/* The three inference calls: checks, then the kind's form. */
+typedef enum { INFER_ENCODE, INFER_DECODE, INFER_RECONSTRUCT } infer_t;
+
+static sae_status_t infer(sae_model_t *m, infer_t what, const char *fn, const float *in,
+                          size_t rows, float *out)
+{
+    size_t in_dim = !m ? 0 : (what == INFER_DECODE ? m->code_dim : m->input_dim);
+    sae_status_t st = sae_model_check_io(m, fn, in, rows, in_dim, out);
+    if (st != SAE_OK || rows == 0)
+        return st;
+    sae_infer_call_t call;
+    st = sae_infer_begin(m, &call);
+    if (st != SAE_OK)
+        return st;
+    switch (what) {
+    case INFER_ENCODE:
+        st = m->kind->encode(m, in, rows, out);
+        break;
+    case INFER_DECODE:
+        st = m->kind->decode(m, in, rows, out);
+        break;
+    case INFER_RECONSTRUCT:
+        st = m->kind->reconstruct(m, in, rows, out);
+        break;
+    }
+    sae_infer_end(m, &call);
+    return st;
+}
+
+sae_status_t sae_model_encode(sae_model_t *m, const float *x, size_t rows, float *code)
+{
+    return infer(m, INFER_ENCODE, "sae_model_encode", x, rows, code);
+}
+
+sae_status_t sae_model_decode(sae_model_t *m, const float *code, size_t rows, float *x_hat)
+{
+    return infer(m, INFER_DECODE, "sae_model_decode", code, rows, x_hat);
+}
+
+sae_status_t sae_model_reconstruct(sae_model_t *m, const float *x, size_t rows, float *x_hat)
+{
+    return infer(m, INFER_RECONSTRUCT, "sae_model_reconstruct", x, rows, x_hat);
 }

@@ -106,8 +106,10 @@ void sae_model_free(sae_model_t *m)
 {
     if (!m)
         return;
-    if (m->kind)
+    if (m->kind) {
+        sae_infer_pool_free(m); /* contexts hold the kind's code state */
         m->kind->release(m);
+    }
     sae_config_free(m->cfg);
     sae_aligned_free(m->weights);
     sae_aligned_free(m->scratch);
@@ -152,54 +154,6 @@ sae_status_t sae_model_check_io(sae_model_t *m, const char *fn, const float *in,
     return SAE_OK;
 }
 
-/* The three inference calls: checks, then the kind's form. */
-typedef enum { INFER_ENCODE, INFER_DECODE, INFER_RECONSTRUCT } infer_t;
-
-static sae_status_t infer(sae_model_t *m, infer_t what, const char *fn, const float *in,
-                          size_t rows, float *out)
-{
-    size_t in_dim = !m ? 0 : (what == INFER_DECODE ? m->code_dim : m->input_dim);
-    sae_status_t st = sae_model_check_io(m, fn, in, rows, in_dim, out);
-    if (st != SAE_OK || rows == 0)
-        return st;
-    switch (what) {
-    case INFER_ENCODE:
-        return m->kind->encode(m, in, rows, out);
-    case INFER_DECODE:
-        return m->kind->decode(m, in, rows, out);
-    case INFER_RECONSTRUCT:
-        break;
-    }
-    return m->kind->reconstruct(m, in, rows, out);
-}
-
-sae_status_t sae_model_encode(sae_model_t *m, const float *x, size_t rows, float *code)
-{
-    return infer(m, INFER_ENCODE, "sae_model_encode", x, rows, code);
-}
-
-sae_status_t sae_model_decode(sae_model_t *m, const float *code, size_t rows, float *x_hat)
-{
-    return infer(m, INFER_DECODE, "sae_model_decode", code, rows, x_hat);
-}
-
-sae_status_t sae_model_reconstruct(sae_model_t *m, const float *x, size_t rows, float *x_hat)
-{
-    return infer(m, INFER_RECONSTRUCT, "sae_model_reconstruct", x, rows, x_hat);
-}
-
-float *sae_model_scratch(sae_model_t *m, size_t floats)
-{
-    if (m->scratch_size < floats) {
-        float *p = sae_aligned_alloc(floats * sizeof(float));
-        if (!p)
-            return NULL;
-        sae_aligned_free(m->scratch);
-        m->scratch = p;
-        m->scratch_size = floats;
-    }
-    return m->scratch;
-}
 
 size_t sae_model_tensor_count(const sae_model_t *m)
 {

@@ -7,6 +7,8 @@
 #ifndef SAE_MODEL_MODEL_H
 #define SAE_MODEL_MODEL_H
 
+#include <stdatomic.h>
+
 #include "core/alloc.h"
 #include "core/error.h"
 #include "config/config.h"
@@ -44,9 +46,14 @@ struct sae_model {
     size_t n_weights;
     sae_tensor_desc_t tensors[SAE_MAX_TENSORS];
     size_t n_tensors;
-    /* Scratch for inference calls, grown on demand. */
+    /* Scratch for calls made outside an inference context (training),
+     * grown on demand; inference calls use their context's
+     * (model/infer_ctx.h). */
     float *scratch;
     size_t scratch_size;
+    /* Free inference contexts, and the spin lock that guards the list. */
+    struct sae_infer_ctx *infer_pool;
+    atomic_int infer_lock;
 
     char errmsg[SAE_ERRMSG_SIZE];
 };
@@ -62,8 +69,17 @@ void sae_model_init_params(sae_model_t *m, uint64_t seed);
 
 /* Threads for element-wise kernels, from train.threads (0 = OpenMP's). */
 int sae_model_threads(const sae_model_t *m);
-/* Scratch of at least `floats` floats owned by the model. */
+/* Scratch of at least `floats` floats: the calling thread's inference
+ * context's inside an inference call, else the model's own
+ * (model/infer_ctx.c). */
 float *sae_model_scratch(sae_model_t *m, size_t floats);
+/* The calling thread's inference context's centred-rows buffer and code
+ * operator state (one-hidden-layer kind), or the model's own outside an
+ * inference call; and freeing the model's pool of contexts
+ * (model/infer_ctx.c). */
+float *sae_infer_center(const sae_model_t *m);
+void *sae_infer_code_state(const sae_model_t *m);
+void sae_infer_pool_free(sae_model_t *m);
 /* encode.k, with 0 resolved to 5% of the code (at least 1). */
 size_t sae_model_default_k(const sae_model_t *m);
 /* Argument checks shared by the inference calls. */

@@ -14,6 +14,7 @@
 #include "layers/activation.h"
 #include "model/dense.h"
 #include "model/input_scale.h"
+#include "model/infer_ctx.h"
 #include "model/kind.h"
 
 /* Rows encoded at a time: bounds the scratch memory. */
@@ -92,9 +93,13 @@ sae_status_t sae_model_prefix_errors(sae_model_t *m, const float *x, size_t rows
     const sae_dense_t *dn = sae_dense(m);
     /* z and the code of a chunk, s and out of a row, the ranked units (two
      * floats' room each). */
-    float *z = sae_model_scratch(m, 2 * CHUNK * h + 2 * d + 2 * h);
-    if (!z)
-        return sae_fail(m->errmsg, SAE_ERR_NOMEM, "%s: out of memory", fn);
+    sae_infer_call_t call;
+    st = sae_infer_begin(m, &call);
+    float *z = st == SAE_OK ? sae_model_scratch(m, 2 * CHUNK * h + 2 * d + 2 * h) : NULL;
+    if (!z) {
+        sae_infer_end(m, &call);
+        return st != SAE_OK ? st : sae_fail(m->errmsg, SAE_ERR_NOMEM, "%s: out of memory", fn);
+    }
     float *code = z + CHUNK * h, *s = code + CHUNK * h, *out = s + d;
     sae_ranked_t *rk = (sae_ranked_t *)(out + d);
     for (size_t i = 0; i < n_ks; i++)
@@ -114,6 +119,7 @@ sae_status_t sae_model_prefix_errors(sae_model_t *m, const float *x, size_t rows
         for (size_t b = 0; b < n; b++)
             row_errors(m, xc + b * d, z + b * h, code + b * h, ks, n_ks, k_max, rk, s, out, errors);
     }
+    sae_infer_end(m, &call);
     for (size_t i = 0; i < n_ks; i++)
         errors[i] /= (double)rows;
     return SAE_OK;

@@ -11,10 +11,11 @@ sae_status_t sae_trainer_unit_activity(const sae_trainer_t *t, double *frequency
         return sae_fail_global(SAE_ERR_NULL, "sae_trainer_unit_activity: trainer is NULL");
     const sae_workspace_t *ws = &t->ws;
     size_t h = t->model->code_dim;
+    /* Every trainer call reports through the trainer (the message buffer
+     * is the one mutable part of a const handle, as for sae_model_save). */
     if (frequency && units != h)
-        return sae_fail_global(SAE_ERR_DIMENSION,
-                               "sae_trainer_unit_activity: %zu units asked, the code has %zu",
-                               units, h);
+        return sae_fail(((sae_trainer_t *)t)->errmsg, SAE_ERR_DIMENSION,
+                        "sae_trainer_unit_activity: %zu units asked, the code has %zu", units, h);
     size_t dead = 0;
     for (size_t j = 0; j < h; j++) {
         if (frequency)

@@ -3,7 +3,11 @@
  * batch per step, with coupled L2 weight decay and, with
  * arch.unit_norm_decoder, the projected update of Gao et al. 2024.
  * SPDX-License-Identifier: MIT */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
 
 #include "model/dense.h"
 #include "optim/optimizer.h"
@@ -19,6 +23,11 @@ typedef struct backprop_state {
     sae_optim_hparams_t hp; /* lr set per step by the schedule */
     sae_segment_t seg[SAE_MAX_TENSORS]; /* one per tensor of the model */
     size_t n_seg;
+    /* The weights before the last update, whose loss was finite: where a
+     * step that finds a non-finite loss goes back to (the update before
+     * it is what made the loss blow up). */
+    float *last_good;
+    int have_last_good;
 } backprop_state_t;
 
 /* The model's tensors as segments of its parameter block; weight decay on
@@ -87,6 +96,13 @@ static sae_status_t setup(sae_trainer_t *t, char *errbuf)
         free(s);
         return st;
     }
+    if (sae_cfg_int(cfg, SAE_P_ROLLBACK))
+        s->last_good = sae_aligned_alloc(m->n_weights * sizeof *s->last_good);
+    if (sae_cfg_int(cfg, SAE_P_ROLLBACK) && !s->last_good) {
+        sae_optim_release(&s->opt);
+        free(s);
+        return sae_fail(errbuf, SAE_ERR_NOMEM, "optimizer: cannot allocate state");
+    }
     t->method_state = s;
     return SAE_OK;
 }
@@ -94,8 +110,10 @@ static sae_status_t setup(sae_trainer_t *t, char *errbuf)
 static void release(sae_trainer_t *t)
 {
     backprop_state_t *s = t->method_state;
-    if (s)
+    if (s) {
         sae_optim_release(&s->opt);
+        sae_aligned_free(s->last_good);
+    }
     free(s);
     t->method_state = NULL;
 }
@@ -118,13 +136,60 @@ static void track_activity(sae_workspace_t *ws, size_t units, size_t rows)
     ws->rows_seen += rows;
 }
 
+/* The loss came out non-finite: the weights of the previous step made it
+ * so, so they are undone, back to the last weights whose loss was finite,
+ * and the optimizer's moments (which hold the runaway gradient) restart
+ * from zero. The pass wrote the message; this adds where training now is. */
+static sae_status_t roll_back(sae_trainer_t *t, backprop_state_t *s)
+{
+    sae_model_t *m = t->model;
+    if (!s->have_last_good)
+        return SAE_ERR_DIVERGED;
+    memcpy(m->weights, s->last_good, m->n_weights * sizeof *m->weights);
+    memset(s->opt.m, 0, m->n_weights * sizeof *s->opt.m);
+    if (s->opt.v)
+        memset(s->opt.v, 0, m->n_weights * sizeof *s->opt.v);
+    s->opt.t = 0;
+    s->have_last_good = 0;
+    t->steps--;
+    size_t n = strlen(t->errmsg);
+    snprintf(t->errmsg + n, sizeof t->errmsg - n,
+             "; the weights are back at step %llu, the last with a finite loss",
+             (unsigned long long)t->steps);
+    return SAE_ERR_DIVERGED;
+}
+
+/* The first tensor whose gradient holds NaN or Inf, or NULL. */
+static const char *nonfinite_grad(const sae_trainer_t *t)
+{
+    const sae_model_t *m = t->model;
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        const sae_tensor_desc_t *d = &m->tensors[i];
+        if (!sae_all_finite(t->ws.grad + d->offset, d->rows * d->cols))
+            return d->name;
+    }
+    return NULL;
+}
+
 static sae_status_t step(sae_trainer_t *t, const float *batch, size_t rows, sae_stats_t *stats)
 {
+    backprop_state_t *s = t->method_state;
     sae_status_t st = sae_forward_backward(t, batch, rows, 1, 1, stats);
+    if (st == SAE_ERR_DIVERGED)
+        return roll_back(t, s);
     if (st != SAE_OK)
         return st;
     sae_model_t *m = t->model;
-    backprop_state_t *s = t->method_state;
+    const char *bad = nonfinite_grad(t);
+    if (bad)
+        return sae_fail(t->errmsg, SAE_ERR_DIVERGED,
+                        "step %llu: the gradient of %s holds NaN or Inf (the loss, %g, is "
+                        "finite); the step was not applied: lower the learning rate",
+                        (unsigned long long)t->steps + 1, bad, stats->loss);
+    if (s->last_good) {
+        memcpy(s->last_good, m->weights, m->n_weights * sizeof *m->weights);
+        s->have_last_good = 1;
+    }
     track_activity(&t->ws, m->code_dim, rows);
     /* Unit-norm atoms: the gradient's radial part removed before the
      * update, the rows rescaled after it. */

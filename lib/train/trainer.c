@@ -92,8 +92,22 @@ static sae_status_t check_data(sae_trainer_t *t, const char *fn, const float *x,
     size_t d = t->model->input_dim;
     if (rows > SIZE_MAX / sizeof(float) / d || rows > UINT32_MAX)
         return sae_fail(t->errmsg, SAE_ERR_DIMENSION, "%s: %zu rows is too many", fn, rows);
-    if (!sae_all_finite(x, rows * d))
+    if (sae_cfg_int(t->model->cfg, SAE_P_LOSS) != SAE_LOSS_BCE) {
+        if (!sae_all_finite(x, rows * d))
+            return sae_fail(t->errmsg, SAE_ERR_NONFINITE, "%s: data holds NaN or Inf", fn);
+        return SAE_OK;
+    }
+    /* Cross-entropy against targets outside [0, 1] is not a loss: it has
+     * no minimum, and training "succeeds" towards minus infinity (0..255
+     * pixels reach -12.5). */
+    float lo, hi;
+    if (!sae_finite_range(x, rows * d, &lo, &hi))
         return sae_fail(t->errmsg, SAE_ERR_NONFINITE, "%s: data holds NaN or Inf", fn);
+    if (lo < 0.0f || hi > 1.0f)
+        return sae_fail(t->errmsg, SAE_ERR_RANGE,
+                        "%s: loss.type = bce needs data in [0, 1], these rows reach [%g, %g]: "
+                        "scale them (pixels: divide by 255) or use loss.type = mse",
+                        fn, (double)lo, (double)hi);
     return SAE_OK;
 }
 

@@ -106,4 +106,34 @@ if command -v ldd >/dev/null 2>&1; then
     esac
 fi
 "$tmp/consumer"
+
+# The static library: pkg-config --static lists what libsae.a needs.
+if [ ! -f "$libdir/libsae.a" ]; then
+    echo "FAIL: libsae.a not installed in ${libdir#"$dest"}"
+    exit 1
+fi
+static_libs=$(pkg-config --static --libs sae) || {
+    echo "FAIL: pkg-config --static --libs sae"
+    exit 1
+}
+# shellcheck disable=SC2086 # word splitting of the flags is intended
+if [ "$sanitize" = "none" ] || [ -z "$sanitize" ]; then
+    "$cc" -std=c99 -Wall -Wextra -Werror -o "$tmp/consumer_static" \
+        "$src/tests/abi/installed_consumer.c" $(pkg-config --cflags sae) \
+        "$libdir/libsae.a" $(echo "$static_libs" | sed 's/-lsae\b//') || {
+        echo "FAIL: could not link installed_consumer.c with libsae.a ($static_libs)"
+        exit 1
+    }
+    if readelf -d "$tmp/consumer_static" | grep -q 'NEEDED.*libsae'; then
+        echo "FAIL: the static consumer still needs the shared libsae"
+        exit 1
+    fi
+    "$tmp/consumer_static"
+    echo "ok: static link with libsae.a and pkg-config --static: $static_libs"
+fi
+if ! find "$dest" -path '*/doc/libsae/guide.md' | grep -q .; then
+    echo "FAIL: docs/guide.md is not installed under share/doc/libsae"
+    exit 1
+fi
+echo "ok: documentation installed"
 echo "installed: all checks passed"

@@ -3,13 +3,14 @@
  * temporary file and loaded. Any crash, sanitizer report or leak is a bug;
  * a rejection is the expected outcome for almost every input.
  *
- * Built by tests/meson.build when the compiler is clang. For coverage
- * inside the library, configure with
- *     CC=clang meson setup build-fuzz -Db_sanitize=address,undefined \
- *         -Dc_args=-fsanitize=fuzzer-no-link
- * then run, seeded with the golden files:
+ * Built by tests/meson.build when the compiler is clang. A clang build with
+ * ASan (tools/test.sh's asan stage: -Db_sanitize=address,undefined
+ * -Db_lundef=false) instruments the library itself with
+ * -fsanitize=fuzzer-no-link (lib/meson.build), so the suite's io-fuzz test
+ * (tests/fuzz/run-fuzz.sh: 5000 runs, seed 1) is coverage-guided. Longer
+ * runs by hand, seeded with the golden files:
  *     mkdir -p corpus && cp tests/data/golden-*.safetensors corpus/
- *     build-fuzz/tests/fuzz_model_load corpus -max_len=4096
+ *     build-asan/tests/fuzz_model_load corpus -max_len=4096
  * The loader goes through a file (not memory) because the file is its
  * interface: size checks, short reads and stat are part of what is tested. */
 #include <stdint.h>

@@ -193,6 +193,7 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any], bool]] = {
     "sae_trainer_evaluate": (sae_status_t, [sae_trainer_p, float_p, c_size_t,
                                             _P(sae_stats_t)], False),
     "sae_trainer_steps": (c_uint64, [sae_trainer_p], False),
+    "sae_trainer_set_learning_rate": (sae_status_t, [sae_trainer_p, c_double], True),
     "sae_trainer_unit_activity": (sae_status_t, [sae_trainer_p, _P(c_double), c_size_t, c_uint64,
                                                  _P(c_double)], False),
     "sae_trainer_gradcheck": (sae_status_t, [sae_trainer_p, float_p, c_size_t,

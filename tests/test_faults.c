@@ -1,0 +1,489 @@
+/* Every allocation failure, one at a time (as sqlite's test suite does):
+ * for each public operation, the Nth allocation made while it runs fails,
+ * for N = 1, 2, 3, ... until the operation runs without reaching N. Each
+ * time the call must return SAE_ERR_NOMEM with a message (or succeed, when
+ * the failed allocation was optional), the handles stay usable (the same
+ * call then succeeds) and nothing leaks (valgrind and LeakSanitizer stages
+ * of tools/test.sh).
+ *
+ * The library's calls reach the counter through the linker's --wrap and
+ * cJSON's through cJSON_InitHooks; plain builds (not sanitizer builds,
+ * whose runtime owns malloc) also define malloc and its relatives in this
+ * program, so that libc's own allocations (fopen's stream, opendir's
+ * buffer, realpath) fail in turn too.
+ * SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "testutil.h"
+
+/* 0: no fault armed; otherwise the number of the allocation that fails. */
+static atomic_long fault_at;
+static atomic_long n_seen;
+static atomic_int injected;
+
+static int should_fail(void)
+{
+    long at = atomic_load(&fault_at);
+    if (at == 0)
+        return 0;
+    if (atomic_fetch_add(&n_seen, 1) + 1 != at)
+        return 0;
+    atomic_store(&injected, 1);
+    errno = ENOMEM;
+    return 1;
+}
+
+static void arm(long n)
+{
+    atomic_store(&n_seen, 0);
+    atomic_store(&injected, 0);
+    atomic_store(&fault_at, n);
+}
+
+static void disarm(void)
+{
+    atomic_store(&fault_at, 0);
+}
+
+/* The library's own calls, through the linker's --wrap (tests/meson.build),
+ * and cJSON's, through its hooks. */
+void *__real_malloc(size_t size);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t size);
+int __real_posix_memalign(void **p, size_t align, size_t size);
+void *__wrap_malloc(size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t size);
+int __wrap_posix_memalign(void **p, size_t align, size_t size);
+
+#ifdef SAE_FAULT_INTERPOSE
+/* Plain builds also replace malloc itself (glibc allows a program to), so
+ * that libc's own allocations fail in turn; the __libc_* entry points are
+ * the real allocator underneath. Under valgrind, whose allocator replaces
+ * these definitions, the --wrap path above still injects. */
+void *__libc_malloc(size_t size);
+void *__libc_calloc(size_t n, size_t size);
+void *__libc_realloc(void *p, size_t size);
+void *__libc_memalign(size_t align, size_t size);
+void *memalign(size_t align, size_t size);
+
+void *malloc(size_t size)
+{
+    return should_fail() ? NULL : __libc_malloc(size);
+}
+
+void *calloc(size_t n, size_t size)
+{
+    return should_fail() ? NULL : __libc_calloc(n, size);
+}
+
+void *realloc(void *p, size_t size)
+{
+    return should_fail() ? NULL : __libc_realloc(p, size);
+}
+
+void *memalign(size_t align, size_t size)
+{
+    return should_fail() ? NULL : __libc_memalign(align, size);
+}
+
+void *aligned_alloc(size_t align, size_t size)
+{
+    return should_fail() ? NULL : __libc_memalign(align, size);
+}
+
+int posix_memalign(void **p, size_t align, size_t size)
+{
+    if (should_fail())
+        return ENOMEM;
+    void *q = __libc_memalign(align, size);
+    if (!q)
+        return ENOMEM;
+    *p = q;
+    return 0;
+}
+
+/* The wrapped calls go straight to the allocator: one count per call. */
+#define REAL_MALLOC __libc_malloc
+#define REAL_CALLOC __libc_calloc
+#define REAL_REALLOC __libc_realloc
+static int real_posix_memalign(void **p, size_t align, size_t size)
+{
+    void *q = __libc_memalign(align, size);
+    if (!q)
+        return ENOMEM;
+    *p = q;
+    return 0;
+}
+#else
+#define REAL_MALLOC __real_malloc
+#define REAL_CALLOC __real_calloc
+#define REAL_REALLOC __real_realloc
+#define real_posix_memalign __real_posix_memalign
+#endif
+
+void *__wrap_malloc(size_t size)
+{
+    return should_fail() ? NULL : REAL_MALLOC(size);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    return should_fail() ? NULL : REAL_CALLOC(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t size)
+{
+    return should_fail() ? NULL : REAL_REALLOC(p, size);
+}
+
+int __wrap_posix_memalign(void **p, size_t align, size_t size)
+{
+    return should_fail() ? ENOMEM : real_posix_memalign(p, align, size);
+}
+
+static void install_hooks(void)
+{
+    /* The test's own choice: the library never installs cJSON hooks. */
+    cJSON_Hooks hooks = {__wrap_malloc, free};
+    cJSON_InitHooks(&hooks);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The sweep                                                                */
+/* ------------------------------------------------------------------------ */
+
+typedef struct fixture {
+    const char *layers; /* NULL: the one-hidden-layer kind */
+    sae_config_t *cfg;
+    sae_model_t *model;
+    sae_trainer_t *trainer;
+    sae_model_t *loaded;
+    float *x, *out;
+    size_t rows, in_dim, code_dim;
+    char dir[256], path[512];
+    char msg[512]; /* the config's message, copied before it is freed */
+} fixture_t;
+
+typedef struct op {
+    const char *name;
+    void (*setup)(fixture_t *f);                  /* not counted */
+    sae_status_t (*run)(fixture_t *f);            /* counted */
+    const char *(*message)(const fixture_t *f);   /* the message of a failed run */
+    void (*undo)(fixture_t *f);                   /* after each run, not counted */
+} op_t;
+
+static sae_config_t *make_config(const char *layers)
+{
+    sae_config_t *cfg = NULL;
+    assert_int_equal(sae_config_create(&cfg), SAE_OK);
+    if (layers) {
+        tu_assert_status(sae_config_set_layers(cfg, layers), SAE_OK);
+    } else {
+        assert_int_equal(sae_config_set(cfg, "arch.input_dim", "20"), SAE_OK);
+        assert_int_equal(sae_config_set(cfg, "arch.hidden_dim", "12"), SAE_OK);
+        assert_int_equal(sae_config_set(cfg, "kl.weight", "0.1"), SAE_OK);
+    }
+    assert_int_equal(sae_config_set(cfg, "train.batch_size", "8"), SAE_OK);
+    return cfg;
+}
+
+static void fixture_init(fixture_t *f, const char *layers)
+{
+    memset(f, 0, sizeof *f);
+    f->layers = layers;
+    f->cfg = make_config(layers);
+    assert_int_equal(sae_model_create(f->cfg, &f->model), SAE_OK);
+    assert_int_equal(sae_trainer_create(f->model, &f->trainer), SAE_OK);
+    f->in_dim = sae_model_input_dim(f->model);
+    f->code_dim = sae_model_code_dim(f->model);
+    f->rows = 24;
+    f->x = malloc(f->rows * f->in_dim * sizeof *f->x);
+    size_t wide = f->in_dim > f->code_dim ? f->in_dim : f->code_dim;
+    f->out = malloc(f->rows * wide * sizeof *f->out);
+    assert_non_null(f->x);
+    assert_non_null(f->out);
+    tu_fill_uniform(f->x, f->rows * f->in_dim, 0, 1, 7);
+    snprintf(f->dir, sizeof f->dir, "%s", tu_tmpdir());
+    snprintf(f->path, sizeof f->path, "%s/m.safetensors", f->dir);
+    assert_int_equal(sae_model_save(f->model, f->path), SAE_OK);
+}
+
+static void fixture_free(fixture_t *f)
+{
+    sae_trainer_free(f->trainer);
+    sae_model_free(f->model);
+    sae_model_free(f->loaded);
+    sae_config_free(f->cfg);
+    free(f->x);
+    free(f->out);
+    unlink(f->path);
+    rmdir(f->dir);
+}
+
+/* Files in the fixture's folder besides the model: a failed save must
+ * leave no temporary behind. */
+static int stray_files(const fixture_t *f)
+{
+    DIR *d = opendir(f->dir);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "m.safetensors"))
+            n++;
+    closedir(d);
+    return n;
+}
+
+/* Runs op with allocation N failing, N = 1, 2, ...; returns how many
+ * allocations the operation makes. */
+static long sweep(fixture_t *f, const op_t *op)
+{
+    for (long n = 1;; n++) {
+        if (op->setup)
+            op->setup(f);
+        arm(n);
+        sae_status_t st = op->run(f);
+        disarm();
+        int hit = atomic_load(&injected);
+        if (!hit) {
+            if (st != SAE_OK)
+                fail_msg("%s: %s without a fault (%s)", op->name, sae_status_str(st),
+                         op->message(f));
+            if (op->undo)
+                op->undo(f);
+            return n - 1;
+        }
+        if (st != SAE_OK && st != SAE_ERR_NOMEM)
+            fail_msg("%s: allocation %ld failed, status %s: %s", op->name, n, sae_status_str(st),
+                     op->message(f));
+        if (st == SAE_ERR_NOMEM && op->message(f)[0] == '\0')
+            fail_msg("%s: allocation %ld failed with no message", op->name, n);
+        if (stray_files(f) != 0)
+            fail_msg("%s: allocation %ld failed, a temporary file is left", op->name, n);
+        /* The handles stay usable: the same call on the same handles now
+         * succeeds (after a success, what it made is undone first). */
+        if (st == SAE_OK && op->undo)
+            op->undo(f);
+        if (st == SAE_OK && op->setup)
+            op->setup(f);
+        st = op->run(f);
+        if (st != SAE_OK)
+            fail_msg("%s: retry after allocation %ld failed: %s", op->name, n, op->message(f));
+        if (op->undo)
+            op->undo(f);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Operations                                                               */
+/* ------------------------------------------------------------------------ */
+
+static const char *global_msg(const fixture_t *f)
+{
+    (void)f;
+    return sae_last_error();
+}
+
+static const char *model_msg(const fixture_t *f)
+{
+    return sae_model_errmsg(f->model);
+}
+
+static const char *trainer_msg(const fixture_t *f)
+{
+    return sae_trainer_errmsg(f->trainer);
+}
+
+static sae_status_t run_config(fixture_t *f)
+{
+    sae_config_t *cfg = NULL, *copy = NULL;
+    sae_status_t st = sae_config_create(&cfg);
+    const char *msg = sae_last_error();
+    if (st == SAE_OK && f->layers) {
+        st = sae_config_set_layers(cfg, f->layers);
+        msg = sae_config_errmsg(cfg);
+    }
+    if (st == SAE_OK) {
+        st = sae_config_set(cfg, "kl.rho", "0.05");
+        msg = sae_config_errmsg(cfg);
+    }
+    if (st == SAE_OK) {
+        st = sae_config_clone(cfg, &copy);
+        msg = sae_last_error();
+    }
+    snprintf(f->msg, sizeof f->msg, "%s", st == SAE_OK ? "" : msg);
+    sae_config_free(copy);
+    sae_config_free(cfg);
+    return st;
+}
+
+static const char *config_msg(const fixture_t *f)
+{
+    return f->msg;
+}
+
+static sae_status_t run_model_create(fixture_t *f)
+{
+    return sae_model_create(f->cfg, &f->loaded);
+}
+
+static void undo_loaded(fixture_t *f)
+{
+    sae_model_free(f->loaded);
+    f->loaded = NULL;
+}
+
+static sae_status_t run_trainer_create(fixture_t *f)
+{
+    sae_trainer_t *t = NULL;
+    sae_status_t st = sae_trainer_create(f->model, &t);
+    sae_trainer_free(t);
+    return st;
+}
+
+/* A fresh trainer each time: a first fit sizes its buffers. */
+static void setup_fresh_trainer(fixture_t *f)
+{
+    sae_trainer_free(f->trainer);
+    f->trainer = NULL;
+    assert_int_equal(sae_trainer_create(f->model, &f->trainer), SAE_OK);
+}
+
+static sae_status_t run_fit(fixture_t *f)
+{
+    return sae_trainer_fit(f->trainer, f->x, f->rows, 2);
+}
+
+static sae_status_t run_step_evaluate(fixture_t *f)
+{
+    sae_stats_t s;
+    sae_status_t st = sae_trainer_step(f->trainer, f->x, 8, &s);
+    if (st == SAE_OK)
+        st = sae_trainer_evaluate(f->trainer, f->x, f->rows, &s);
+    return st;
+}
+
+static sae_status_t run_save(fixture_t *f)
+{
+    return sae_model_save(f->model, f->path);
+}
+
+static sae_status_t run_load(fixture_t *f)
+{
+    return sae_model_load(f->path, &f->loaded);
+}
+
+static sae_status_t run_inference(fixture_t *f)
+{
+    sae_status_t st = sae_model_encode(f->model, f->x, f->rows, f->out);
+    if (st == SAE_OK)
+        st = sae_model_reconstruct(f->model, f->x, f->rows, f->out);
+    if (st == SAE_OK)
+        st = sae_model_decode(f->model, f->x, 2, f->out); /* any code values */
+    double nmse = 0;
+    if (st == SAE_OK)
+        st = sae_model_reconstruction_error(f->model, f->x, f->rows, &nmse, NULL);
+    uint8_t bits[24 * 64];
+    if (st == SAE_OK && f->code_dim <= 64)
+        st = sae_model_encode_binary(f->model, f->x, f->rows, 2, bits);
+    if (st == SAE_OK && !f->layers) { /* the one-hidden-layer kind's own calls */
+        const size_t ks[2] = {1, 3};
+        double errors[2];
+        st = sae_model_prefix_errors(f->model, f->x, f->rows, ks, 2, errors);
+        if (st == SAE_OK)
+            st = sae_model_init_decoder_bias(f->model, f->x, f->rows, SAE_BIAS_INIT_GEOMETRIC_MEDIAN);
+    }
+    return st;
+}
+
+/* The first calls on a fresh model make its inference context (scratch,
+ * code-operator state, centred rows). */
+static void setup_fresh_model(fixture_t *f)
+{
+    sae_model_free(f->loaded);
+    f->loaded = NULL;
+    assert_int_equal(sae_model_create(f->cfg, &f->loaded), SAE_OK);
+}
+
+static sae_status_t run_first_inference(fixture_t *f)
+{
+    sae_status_t st = sae_model_reconstruct(f->loaded, f->x, f->rows, f->out);
+    if (st == SAE_OK)
+        st = sae_model_encode(f->loaded, f->x, f->rows, f->out);
+    return st;
+}
+
+static const char *loaded_msg(const fixture_t *f)
+{
+    return sae_model_errmsg(f->loaded);
+}
+
+static const op_t ops[] = {
+    {"config create, set, clone", NULL, run_config, config_msg, NULL},
+    {"model create", NULL, run_model_create, global_msg, undo_loaded},
+    {"trainer create", NULL, run_trainer_create, global_msg, NULL},
+    {"fit", setup_fresh_trainer, run_fit, trainer_msg, NULL},
+    {"step, evaluate", setup_fresh_trainer, run_step_evaluate, trainer_msg, NULL},
+    {"save", NULL, run_save, model_msg, NULL},
+    {"load", NULL, run_load, global_msg, undo_loaded},
+    {"inference calls, bias init", NULL, run_inference, model_msg, NULL},
+    {"first inference on a fresh model", setup_fresh_model, run_first_inference, loaded_msg,
+     undo_loaded},
+};
+
+static void sweep_all(const char *layers)
+{
+    fixture_t f;
+    fixture_init(&f, layers);
+    /* Once without faults first: the OpenMP and BLAS runtimes set
+     * themselves up on first use, and abort on failure, outside the
+     * library's control. */
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        if (ops[i].setup)
+            ops[i].setup(&f);
+        assert_int_equal(ops[i].run(&f), SAE_OK);
+        if (ops[i].undo)
+            ops[i].undo(&f);
+    }
+    long total = 0;
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        long n = sweep(&f, &ops[i]);
+        print_message("%-36s %4ld allocations, each failed once\n", ops[i].name, n);
+        total += n;
+    }
+    assert_true(total > 0);
+    fixture_free(&f);
+}
+
+static void test_dense(void **state)
+{
+    (void)state;
+    sweep_all(NULL);
+}
+
+static void test_layered(void **state)
+{
+    (void)state;
+    sweep_all("input 1x6x6; conv2d 3 k3 relu; maxpool2d k2 s1; dense 5 sigmoid code;"
+              "dense 36 sigmoid");
+}
+
+int main(void)
+{
+    install_hooks();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dense),
+        cmocka_unit_test(test_layered),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
