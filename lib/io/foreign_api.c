@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* sae_model_import and sae_model_export: the format named or detected
+ * from what the path holds (docs/formats.md). */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/error.h"
+#include "io/foreign.h"
+
+static int is_file(const char *dir, const char *name)
+{
+    char path[4096];
+    struct stat sb;
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return 0;
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
+static sae_status_t detect(const char *path, const char **format)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return sae_fail_global(SAE_ERR_IO, "sae_model_import: '%s' does not exist", path);
+    if (S_ISDIR(sb.st_mode) && is_file(path, "cfg.json") &&
+        is_file(path, "sae_weights.safetensors")) {
+        *format = "saelens";
+        return SAE_OK;
+    }
+    return sae_fail_global(SAE_ERR_FORMAT,
+                           "sae_model_import: '%s' is no SAE folder or file that libsae "
+                           "recognises (SAELens: a folder with cfg.json and "
+                           "sae_weights.safetensors)",
+                           path);
+}
+
+sae_status_t sae_model_import(const char *path, const char *format, sae_model_t **out)
+{
+    if (!path || !out)
+        return sae_fail_global(SAE_ERR_NULL, "sae_model_import: %s is NULL", !path ? "path" : "out");
+    *out = NULL;
+    if (!format || strcmp(format, "auto") == 0) {
+        sae_status_t st = detect(path, &format);
+        if (st != SAE_OK)
+            return st;
+    }
+    if (strcmp(format, "saelens") == 0)
+        return sae_saelens_import(path, out);
+    return sae_fail_global(SAE_ERR_BAD_VALUE,
+                           "sae_model_import: unknown format '%.40s' (auto, saelens)", format);
+}
+
+sae_status_t sae_model_export(const sae_model_t *model, const char *path, const char *format)
+{
+    if (!model || !path || !format)
+        return sae_fail_global(SAE_ERR_NULL, "sae_model_export: %s is NULL",
+                               !model ? "model" : !path ? "path" : "format");
+    if (strcmp(format, "saelens") == 0)
+        return sae_saelens_export(model, path);
+    return sae_fail_global(SAE_ERR_BAD_VALUE,
+                           "sae_model_export: unknown format '%.40s' (saelens)", format);
+}
