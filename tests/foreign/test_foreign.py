@@ -331,6 +331,105 @@ class SAELensExport(Base):
                 self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
 
+def gemmascope_arrays(rng, d=D, s=H):
+    return {"W_enc": rng.normal(0, 0.5, (d, s)).astype(np.float32),
+            "W_dec": rng.normal(0, 0.3, (s, d)).astype(np.float32),
+            "b_enc": rng.normal(0, 0.3, s).astype(np.float32),
+            "b_dec": rng.normal(0, 0.2, d).astype(np.float32),
+            "threshold": rng.uniform(0.05, 0.6, s).astype(np.float32)}
+
+
+def gemmascope_forward(w, x):
+    """The Gemma Scope tutorial's JumpReLU: no b_dec subtracted from x."""
+    w = {n: a.astype(np.float64) for n, a in w.items()}
+    pre = x @ w["W_enc"] + w["b_enc"]
+    h = (pre > w["threshold"]) * np.maximum(pre, 0)
+    return h, h @ w["W_dec"] + w["b_dec"]
+
+
+class GemmaScope(Base):
+    def check(self, path, w, fmt="-"):
+        x = self.rng.normal(0, 1, (ROWS, D)).astype(np.float32).astype(np.float64)
+        code, rec = self.encode(path, fmt, D, H, x)
+        ref, ref_rec = gemmascope_forward(w, x)
+        self.assertTrue(0.02 < (ref != 0).mean() < 0.98)
+        self.assertClose(code, ref, path + " code")
+        self.assertClose(rec, ref_rec, path + " reconstruction")
+
+    def test_npz_stored_and_compressed(self):
+        for save in (np.savez, np.savez_compressed):
+            with self.subTest(save=save.__name__):
+                w = gemmascope_arrays(self.rng)
+                path = os.path.join(self.dir, "params.npz")
+                save(path, **w)
+                self.check(path, w)
+                self.check(self.dir, w)  # the folder holding it
+                w16 = {n: a.astype(np.float16) for n, a in w.items()}
+                save(path, **w16)
+                self.check(path, w16, "gemmascope")
+
+    def test_gemma_scope_2_safetensors(self):
+        for names in ({"W_enc": "w_enc", "W_dec": "w_dec"}, {}):
+            for dtype in ("F32", "BF16"):
+                with self.subTest(names=names, dtype=dtype):
+                    w = gemmascope_arrays(self.rng)
+                    folder = os.path.join(self.dir, f"gs2-{dtype}-{len(names)}")
+                    os.makedirs(folder)
+                    stored = st_write(os.path.join(folder, "params.safetensors"),
+                                      {names.get(n, n): a for n, a in w.items()}, dtype)
+                    self.check(folder, {n: stored[names.get(n, n)] for n in w})
+
+    def test_refusals(self):
+        path = os.path.join(self.dir, "params.npz")
+
+        def case(status, words, **change):
+            w = gemmascope_arrays(self.rng)
+            drop = change.pop("drop", None)
+            w.update(change)
+            if drop:
+                del w[drop]
+            np.savez(path, **w)
+            self.refused(path, status, words)
+
+        case("FORMAT", ["threshold.npy", "missing"], drop="threshold")
+        # W_dec transposed has W_enc's shape, which a reader taking the
+        # dimensions from W_enc would accept: the biases say it is wrong.
+        case("DIMENSION", ["W_dec.npy", "transposed"],
+             W_dec=self.rng.normal(0, 1, (D, H)).astype(np.float32))
+        case("DIMENSION", ["W_enc.npy", "transposed"],
+             W_enc=self.rng.normal(0, 1, (H, D)).astype(np.float32))
+        case("DIMENSION", ["W_enc.npy", "does not match"],
+             W_enc=self.rng.normal(0, 1, (D, H + 1)).astype(np.float32))
+        case("FORMAT", ["unexpected array 'log_threshold.npy'"], log_threshold=np.zeros(H))
+        case("UNSUPPORTED", ["W_dec.npy", "<f8"], W_dec=np.zeros((H, D)))
+        case("UNSUPPORTED", ["W_dec.npy", "fortran"],
+             W_dec=np.asfortranarray(np.zeros((H, D), np.float32)))
+        case("NONFINITE", ["threshold"], threshold=np.full(H, np.inf, np.float32))
+        case("DIMENSION", ["b_enc.npy", "one-dimensional"], b_enc=np.zeros((H, 1), np.float32))
+        w = gemmascope_arrays(self.rng)
+        np.savez_compressed(path, **w)
+        with open(path, "rb") as fh:
+            data = fh.read()
+        with open(path, "wb") as fh:
+            fh.write(data[:len(data) // 2])
+        self.refused(path, "FORMAT", ["params.npz"])
+        with open(path, "wb") as fh:
+            fh.write(b"PK not a zip at all" * 10)
+        self.refused(path, "FORMAT", ["params.npz"])
+        # A corrupted .npy header inside a valid zip.
+        import zipfile
+        with zipfile.ZipFile(path, "w") as z:
+            for n, a in w.items():
+                buf = __import__("io").BytesIO()
+                np.save(buf, a)
+                b = buf.getvalue()
+                if n == "b_enc":
+                    b = b.replace(b"'shape'", b"'shapf'")
+                z.writestr(n + ".npy", b)
+        self.refused(path, "FORMAT", ["b_enc.npy", ".npy header"])
+        self.refused(os.path.join(self.dir, "missing.npz"), "IO", ["missing.npz"])
+
+
 if __name__ == "__main__":
     TOOL = sys.argv.pop(1)
     unittest.main(verbosity=1)
