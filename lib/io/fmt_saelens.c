@@ -253,7 +253,7 @@ sae_status_t sae_saelens_import(const char *dir, sae_model_t **out)
 }
 
 /* cfg.json goes through a temporary file and a rename, as model files do. */
-static sae_status_t write_text(const char *path, const char *text)
+sae_status_t sae_foreign_write_text(const char *path, const char *text)
 {
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
@@ -338,7 +338,7 @@ sae_status_t sae_saelens_export(const sae_model_t *m, const char *dir)
         goto out;
     }
     snprintf(path, sizeof path, "%s/" CFG_NAME, dir);
-    st = write_text(path, text);
+    st = sae_foreign_write_text(path, text);
 out:
     free(text);
     cJSON_Delete(cfg);

@@ -54,6 +54,11 @@ sae_status_t sae_foreign_tensor(fst_file_t *sf, const char *name, size_t ndim, s
 
 sae_status_t sae_saelens_import(const char *dir, sae_model_t **out);
 sae_status_t sae_saelens_export(const sae_model_t *m, const char *dir);
+/* Writes text and a newline to path through a temporary file, fsync and
+ * rename. SAE_ERR_IO. */
+sae_status_t sae_foreign_write_text(const char *path, const char *text);
+sae_status_t sae_sparsify_import(const char *dir, sae_model_t **out);
+sae_status_t sae_sparsify_export(const sae_model_t *m, const char *dir);
 /* params.npz (by its name's .npz) or params.safetensors. */
 sae_status_t sae_gemmascope_import(const char *path, sae_model_t **out);
 

@@ -26,6 +26,8 @@ static sae_status_t detect(const char *path, const char **format)
     if (S_ISDIR(sb.st_mode) && is_file(path, "cfg.json") &&
         is_file(path, "sae_weights.safetensors"))
         *format = "saelens";
+    else if (S_ISDIR(sb.st_mode) && is_file(path, "cfg.json") && is_file(path, "sae.safetensors"))
+        *format = "sparsify";
     else if (S_ISDIR(sb.st_mode) && (is_file(path, "params.npz") ||
                                      is_file(path, "params.safetensors")))
         *format = "gemmascope";
@@ -36,7 +38,8 @@ static sae_status_t detect(const char *path, const char **format)
     return sae_fail_global(SAE_ERR_FORMAT,
                            "sae_model_import: '%s' is no SAE folder or file that libsae "
                            "recognises (SAELens: a folder with cfg.json and "
-                           "sae_weights.safetensors; Gemma Scope: params.npz or "
+                           "sae_weights.safetensors; sparsify: cfg.json and sae.safetensors; "
+                           "Gemma Scope: params.npz or "
                            "params.safetensors, or a folder holding one)",
                            path);
 }
@@ -54,6 +57,8 @@ sae_status_t sae_model_import(const char *path, const char *format, sae_model_t 
     }
     if (strcmp(format, "saelens") == 0)
         return sae_saelens_import(path, out);
+    if (strcmp(format, "sparsify") == 0)
+        return sae_sparsify_import(path, out);
     if (strcmp(format, "gemmascope") == 0) {
         /* A folder: its params.npz, else its params.safetensors. */
         struct stat sb;
@@ -67,7 +72,8 @@ sae_status_t sae_model_import(const char *path, const char *format, sae_model_t 
         return sae_gemmascope_import(path, out);
     }
     return sae_fail_global(SAE_ERR_BAD_VALUE,
-                           "sae_model_import: unknown format '%.40s' (auto, saelens, gemmascope)",
+                           "sae_model_import: unknown format '%.40s' (auto, saelens, sparsify, "
+                           "gemmascope)",
                            format);
 }
 
@@ -78,6 +84,8 @@ sae_status_t sae_model_export(const sae_model_t *model, const char *path, const 
                                !model ? "model" : !path ? "path" : "format");
     if (strcmp(format, "saelens") == 0)
         return sae_saelens_export(model, path);
+    if (strcmp(format, "sparsify") == 0)
+        return sae_sparsify_export(model, path);
     return sae_fail_global(SAE_ERR_BAD_VALUE,
-                           "sae_model_export: unknown format '%.40s' (saelens)", format);
+                           "sae_model_export: unknown format '%.40s' (saelens, sparsify)", format);
 }

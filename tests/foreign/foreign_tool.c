@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 {
     if (argc < 3) {
         fprintf(stderr, "usage: foreign_tool import PATH FORMAT [X ROWS CODE RECON] | "
-                        "export PATH FORMAT OUT | roundtrip PATH FORMAT TMPDIR\n");
+                        "export PATH FORMAT OUT [OUTFORMAT] | roundtrip PATH FORMAT TMPDIR [OUTFORMAT]\n");
         return 2;
     }
     const char *fmt = argc > 3 && strcmp(argv[3], "-") ? argv[3] : NULL;
@@ -69,6 +69,7 @@ int main(int argc, char **argv)
     if (st != SAE_OK)
         return failed(st);
     int rc = 0;
+    const char *outfmt = argc > 5 ? argv[5] : "saelens";
     if (strcmp(argv[1], "import") == 0 && argc == 8) {
         size_t rows = (size_t)atol(argv[5]), d = sae_model_input_dim(m), h = sae_model_code_dim(m);
         float *x = read_floats(argv[4], rows * d);
@@ -85,15 +86,15 @@ int main(int argc, char **argv)
         free(x);
         free(code);
         free(rec);
-    } else if (strcmp(argv[1], "export") == 0 && argc == 5) {
-        st = sae_model_export(m, argv[4], "saelens");
+    } else if (strcmp(argv[1], "export") == 0 && (argc == 5 || argc == 6)) {
+        st = sae_model_export(m, argv[4], outfmt);
         if (st != SAE_OK)
             rc = failed(st);
-    } else if (strcmp(argv[1], "roundtrip") == 0 && argc == 5) {
+    } else if (strcmp(argv[1], "roundtrip") == 0 && (argc == 5 || argc == 6)) {
         sae_model_t *b = NULL;
-        st = sae_model_export(m, argv[4], "saelens");
+        st = sae_model_export(m, argv[4], outfmt);
         if (st == SAE_OK)
-            st = sae_model_import(argv[4], "saelens", &b);
+            st = sae_model_import(argv[4], outfmt, &b);
         if (st != SAE_OK)
             rc = failed(st);
         else if (!same_bits(m, b))

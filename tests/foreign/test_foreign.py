@@ -430,6 +430,95 @@ class GemmaScope(Base):
         self.refused(os.path.join(self.dir, "missing.npz"), "IO", ["missing.npz"])
 
 
+def write_sparsify(folder, rng, dtype="F32", cfg_extra=None, extra=None, k=5, n=H):
+    os.makedirs(folder, exist_ok=True)
+    w = {"encoder.weight": rng.normal(0, 0.5, (n, D)), "encoder.bias": rng.normal(0, 0.3, n),
+         "W_dec": rng.normal(0, 0.3, (n, D)), "b_dec": rng.normal(0, 0.2, D)}
+    w.update(extra or {})
+    cfg = {"activation": "topk", "expansion_factor": 32, "normalize_decoder": True,
+           "num_latents": n, "k": k, "multi_topk": False, "skip_connection": False,
+           "transcode": False, "d_in": D}
+    cfg.update(cfg_extra or {})
+    cfg = {a: b for a, b in cfg.items() if b is not None}
+    stored = st_write(os.path.join(folder, "sae.safetensors"), w, dtype)
+    with open(os.path.join(folder, "cfg.json"), "w") as f:
+        json.dump(cfg, f)
+    return stored, cfg
+
+
+def sparsify_forward(w, x, k):
+    """sparsify's SparseCoder: the k largest of relu(encoder(x - b_dec)),
+    decoded as code W_dec + b_dec."""
+    pre = np.maximum((x - w["b_dec"]) @ w["encoder.weight"].T + w["encoder.bias"], 0)
+    h = np.zeros_like(pre)
+    idx = np.argsort(-pre, axis=1)[:, :k]
+    np.put_along_axis(h, idx, np.take_along_axis(pre, idx, 1), 1)
+    return h, h @ w["W_dec"] + w["b_dec"]
+
+
+class Sparsify(Base):
+    def test_import(self):
+        for dtype in ("F32", "F16", "BF16"):
+            with self.subTest(dtype=dtype):
+                folder = os.path.join(self.dir, dtype)
+                w, cfg = write_sparsify(folder, self.rng, dtype)
+                x = self.rng.normal(0, 1, (ROWS, D)).astype(np.float32).astype(np.float64)
+                code, rec = self.encode(folder, "-", D, H, x)
+                ref, ref_rec = sparsify_forward(w, x, 5)
+                self.assertClose(code, ref, "sparsify code")
+                self.assertClose(rec, ref_rec, "sparsify reconstruction")
+        # num_latents 0: d_in * expansion_factor latents.
+        folder = os.path.join(self.dir, "ef")
+        w, _ = write_sparsify(folder, self.rng, n=2 * D, cfg_extra={"num_latents": 0,
+                                                                    "expansion_factor": 2})
+        x = self.rng.normal(0, 1, (ROWS, D)).astype(np.float32).astype(np.float64)
+        code, _ = self.encode(folder, "sparsify", D, 2 * D, x)
+        self.assertClose(code, sparsify_forward(w, x, 5)[0], "expansion_factor")
+
+    def test_refusals(self):
+        f = os.path.join(self.dir, "s")
+        for kw, status, words in [
+                ({"cfg_extra": {"transcode": True}}, "UNSUPPORTED", ["transcode"]),
+                ({"cfg_extra": {"skip_connection": True}}, "UNSUPPORTED", ["skip_connection"]),
+                ({"extra": {"W_skip": np.zeros((D, D))}}, "UNSUPPORTED", ["W_skip"]),
+                ({"cfg_extra": {"activation": "groupmax"}}, "UNSUPPORTED", ["groupmax"]),
+                ({"cfg_extra": {"k": None}}, "FORMAT", ["no k"]),
+                ({"cfg_extra": {"k": H + 1}}, "RANGE", ["k"]),
+                ({"cfg_extra": {"d_in": None}}, "FORMAT", ["d_in"]),
+                ({"cfg_extra": {"num_latents": H + 2}}, "DIMENSION", ["encoder.weight"]),
+                ({"extra": {"encoder.weight": np.zeros((D, H))}}, "DIMENSION",
+                 ["encoder.weight", "transposed"])]:
+            with self.subTest(kw=str(kw)[:60]):
+                write_sparsify(f, self.rng, **kw)
+                self.refused(f, status, words)
+
+    def test_export_and_round_trip(self):
+        src = os.path.join(self.dir, "src")
+        w, cfg = write_sparsify(src, self.rng)
+        out = os.path.join(self.dir, "out")
+        r = run("export", src, "sparsify", out, "sparsify")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        got = st_read(os.path.join(out, "sae.safetensors"))
+        self.assertEqual(sorted(got), sorted(w))
+        for n in w:
+            np.testing.assert_array_equal(got[n], w[n].astype(np.float32), err_msg=n)
+        with open(os.path.join(out, "cfg.json")) as fh:
+            gcfg = json.load(fh)
+        self.assertEqual((gcfg["d_in"], gcfg["num_latents"], gcfg["k"]), (D, H, 5))
+        self.assertFalse(gcfg["transcode"])
+        r = run("roundtrip", src, "sparsify", os.path.join(self.dir, "rt"), "sparsify")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # sparsify -> SAELens topk -> libsae: the same model bit for bit.
+        r = run("roundtrip", src, "sparsify", os.path.join(self.dir, "rt2"), "saelens")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # What sparsify cannot say: a jumprelu SAE, refused by name.
+        sl = os.path.join(self.dir, "jr")
+        write_saelens(sl, "jumprelu", self.rng)
+        r = run("export", sl, "saelens", os.path.join(self.dir, "x"), "sparsify")
+        self.assertEqual(r.stdout.splitlines()[0], "status -14", r.stdout)
+        self.assertIn("top-k", r.stdout)
+
+
 if __name__ == "__main__":
     TOOL = sys.argv.pop(1)
     unittest.main(verbosity=1)
