@@ -59,6 +59,7 @@ sae_status_t sae_saelens_export(const sae_model_t *m, const char *dir);
 sae_status_t sae_foreign_write_text(const char *path, const char *text);
 sae_status_t sae_sparsify_import(const char *dir, sae_model_t **out);
 sae_status_t sae_sparsify_export(const sae_model_t *m, const char *dir);
+sae_status_t sae_llamascope_import(const char *dir, sae_model_t **out);
 /* params.npz (by its name's .npz) or params.safetensors. */
 sae_status_t sae_gemmascope_import(const char *path, sae_model_t **out);
 

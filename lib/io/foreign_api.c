@@ -28,6 +28,8 @@ static sae_status_t detect(const char *path, const char **format)
         *format = "saelens";
     else if (S_ISDIR(sb.st_mode) && is_file(path, "cfg.json") && is_file(path, "sae.safetensors"))
         *format = "sparsify";
+    else if (S_ISDIR(sb.st_mode) && is_file(path, "hyperparams.json"))
+        *format = "llamascope";
     else if (S_ISDIR(sb.st_mode) && (is_file(path, "params.npz") ||
                                      is_file(path, "params.safetensors")))
         *format = "gemmascope";
@@ -39,7 +41,7 @@ static sae_status_t detect(const char *path, const char **format)
                            "sae_model_import: '%s' is no SAE folder or file that libsae "
                            "recognises (SAELens: a folder with cfg.json and "
                            "sae_weights.safetensors; sparsify: cfg.json and sae.safetensors; "
-                           "Gemma Scope: params.npz or "
+                           "Llama Scope: hyperparams.json; Gemma Scope: params.npz or "
                            "params.safetensors, or a folder holding one)",
                            path);
 }
@@ -59,6 +61,8 @@ sae_status_t sae_model_import(const char *path, const char *format, sae_model_t 
         return sae_saelens_import(path, out);
     if (strcmp(format, "sparsify") == 0)
         return sae_sparsify_import(path, out);
+    if (strcmp(format, "llamascope") == 0)
+        return sae_llamascope_import(path, out);
     if (strcmp(format, "gemmascope") == 0) {
         /* A folder: its params.npz, else its params.safetensors. */
         struct stat sb;
@@ -73,7 +77,7 @@ sae_status_t sae_model_import(const char *path, const char *format, sae_model_t 
     }
     return sae_fail_global(SAE_ERR_BAD_VALUE,
                            "sae_model_import: unknown format '%.40s' (auto, saelens, sparsify, "
-                           "gemmascope)",
+                           "gemmascope, llamascope)",
                            format);
 }
 

@@ -519,6 +519,86 @@ class Sparsify(Base):
         self.assertIn("top-k", r.stdout)
 
 
+def write_llamascope(folder, rng, hp_extra=None, dtype="BF16", extra=None, drop=None,
+                     nested=True):
+    os.makedirs(os.path.join(folder, "checkpoints"), exist_ok=True)
+    w = {"encoder.weight": rng.normal(0, 0.5, (H, D)), "encoder.bias": rng.normal(-0.5, 0.3, H),
+         "decoder.weight": rng.normal(0, 0.3, (D, H)), "decoder.bias": rng.normal(0, 0.2, D)}
+    w.update(extra or {})
+    if drop:
+        del w[drop]
+    hp = {"d_model": D, "d_sae": H, "act_fn": "jumprelu", "jump_relu_threshold": 0.25,
+          "norm_activation": "dataset-wise", "use_decoder_bias": True,
+          "apply_decoder_bias_to_pre_encoder": False,
+          "dataset_average_activation_norm": {"in": 7.5, "out": 7.5}, "top_k": 50,
+          "hook_point_in": "blocks.3.hook_resid_post", "hook_point_out": "blocks.3.hook_resid_post"}
+    hp.update(hp_extra or {})
+    hp = {a: b for a, b in hp.items() if b is not None}
+    where = os.path.join(folder, "checkpoints") if nested else folder
+    stored = st_write(os.path.join(where, "final.safetensors"), w, dtype)
+    with open(os.path.join(folder, "hyperparams.json"), "w") as f:
+        json.dump(hp, f)
+    return stored, hp
+
+
+def llamascope_forward(w, x, hp):
+    """OpenMOSS lm-saes' dataset-wise normalisation around a JumpReLU SAE
+    with one threshold: x scaled by sqrt(d_model) / norm_in, pre =
+    encoder(x'), code = pre * (pre > theta), out = decoder(code) scaled
+    back by norm_out / sqrt(d_model)."""
+    norms = hp.get("dataset_average_activation_norm", {"in": None})
+    c_in = np.sqrt(D) / norms["in"] if norms["in"] else 1.0
+    c_out = np.sqrt(D) / norms["out"] if norms["in"] else 1.0
+    xs = x * c_in
+    if hp.get("apply_decoder_bias_to_pre_encoder"):
+        xs = xs - w["decoder.bias"]
+    pre = xs @ w["encoder.weight"].T + w["encoder.bias"]
+    h = pre * (pre > hp["jump_relu_threshold"])
+    return h, (h @ w["decoder.weight"].T + w["decoder.bias"]) / c_out
+
+
+class LlamaScope(Base):
+    def check(self, hp_extra=None, **kw):
+        folder = tempfile.mkdtemp(dir=self.dir)
+        w, hp = write_llamascope(folder, self.rng, hp_extra, **kw)
+        x = self.rng.normal(0, 3, (ROWS, D)).astype(np.float32).astype(np.float64)
+        code, rec = self.encode(folder, "-", D, H, x)
+        ref, ref_rec = llamascope_forward(w, x, hp)
+        self.assertTrue(0.02 < (ref != 0).mean() < 0.98, (ref != 0).mean())
+        self.assertClose(code, ref, "Llama Scope code")
+        self.assertClose(rec, ref_rec, "Llama Scope reconstruction")
+
+    def test_import(self):
+        self.check()
+        self.check(dtype="F32", nested=False)
+        self.check({"dataset_average_activation_norm": {"in": 5.0, "out": 9.0}})
+        self.check({"apply_decoder_bias_to_pre_encoder": True})
+        self.check({"norm_activation": "none", "dataset_average_activation_norm": None})
+
+    def test_refusals(self):
+        f = os.path.join(self.dir, "ls")
+        for kw, status, words in [
+                ({"hp_extra": {"jump_relu_threshold": None}}, "FORMAT", ["jump_relu_threshold"]),
+                ({"hp_extra": {"norm_activation": "token-wise"}}, "UNSUPPORTED", ["token-wise"]),
+                ({"hp_extra": {"norm_activation": "batch"}}, "BAD_VALUE", ["batch"]),
+                ({"hp_extra": {"act_fn": "topk"}}, "UNSUPPORTED", ["topk"]),
+                ({"hp_extra": {"hook_point_out": "blocks.3.hook_mlp_out"}}, "UNSUPPORTED",
+                 ["transcoder"]),
+                ({"hp_extra": {"dataset_average_activation_norm": {"in": 0, "out": 1}}},
+                 "FORMAT", ["dataset_average_activation_norm"]),
+                ({"hp_extra": {"apply_decoder_bias_to_pre_encoder": True,
+                               "dataset_average_activation_norm": {"in": 2, "out": 3}}},
+                 "UNSUPPORTED", ["apply_decoder_bias_to_pre_encoder"]),
+                # The SAELens layout (decoder [d_sae, d_model]) where Llama Scope's is expected.
+                ({"extra": {"decoder.weight": np.zeros((H, D))}}, "DIMENSION",
+                 ["decoder.weight", "transposed"]),
+                ({"drop": "encoder.bias"}, "FORMAT", ["missing tensor 'encoder.bias'"]),
+                ({"extra": {"W_skip": np.zeros(D)}}, "FORMAT", ["unexpected tensor 'W_skip'"])]:
+            with self.subTest(kw=str(kw)[:60]):
+                write_llamascope(f, self.rng, **kw)
+                self.refused(f, status, words)
+
+
 if __name__ == "__main__":
     TOOL = sys.argv.pop(1)
     unittest.main(verbosity=1)
