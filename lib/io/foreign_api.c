@@ -35,6 +35,10 @@ static sae_status_t detect(const char *path, const char **format)
         *format = "gemmascope";
     else if (S_ISREG(sb.st_mode) && n >= 4 && strcmp(path + n - 4, ".npz") == 0)
         *format = "gemmascope";
+    else if (S_ISREG(sb.st_mode) && n >= 18 && strcmp(path + n - 18, "params.safetensors") == 0)
+        *format = "gemmascope";
+    else if (S_ISREG(sb.st_mode))
+        *format = "libsae"; /* sae_model_load says what else it may be */
     if (*format)
         return SAE_OK;
     return sae_fail_global(SAE_ERR_FORMAT,
@@ -57,6 +61,8 @@ sae_status_t sae_model_import(const char *path, const char *format, sae_model_t 
         if (st != SAE_OK)
             return st;
     }
+    if (strcmp(format, "libsae") == 0)
+        return sae_model_load(path, out);
     if (strcmp(format, "saelens") == 0)
         return sae_saelens_import(path, out);
     if (strcmp(format, "sparsify") == 0)
@@ -76,8 +82,8 @@ sae_status_t sae_model_import(const char *path, const char *format, sae_model_t 
         return sae_gemmascope_import(path, out);
     }
     return sae_fail_global(SAE_ERR_BAD_VALUE,
-                           "sae_model_import: unknown format '%.40s' (auto, saelens, sparsify, "
-                           "gemmascope, llamascope)",
+                           "sae_model_import: unknown format '%.40s' (auto, libsae, saelens, "
+                           "sparsify, gemmascope, llamascope)",
                            format);
 }
 

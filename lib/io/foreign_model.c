@@ -164,10 +164,6 @@ sae_status_t sae_foreign_from_model(const sae_model_t *m, sae_foreign_t *fs)
         why = "a nonlinear output (arch.output_activation is not linear)";
     else if (act != SAE_ACT_RELU && act != SAE_ACT_JUMPRELU)
         why = "a hidden activation other than relu and jumprelu";
-    else if (k > 0 && sae_cfg_int(cfg, SAE_P_TOPK_MODE) != 0)
-        why = "topk.mode = batch (BatchTopK's inference threshold is not exported yet)";
-    else if (k > 0 && sae_topk_k_infer(cfg, (size_t)sae_model_code_dim(m)) != (size_t)k)
-        why = "topk.alpha != 1 (inference keeps round(alpha k) units)";
     if (why)
         return sae_fail_global(SAE_ERR_UNSUPPORTED, "export: cannot express %s", why);
     fs->d_in = sae_model_input_dim(m);
@@ -176,7 +172,23 @@ sae_status_t sae_foreign_from_model(const sae_model_t *m, sae_foreign_t *fs)
                : act == SAE_ACT_JUMPRELU        ? SAE_FA_JUMPRELU
                : k > 0                          ? SAE_FA_TOPK
                                                 : SAE_FA_RELU;
-    fs->k = (size_t)k;
+    /* What inference computes is exported: a top-k code keeps
+     * round(alpha k) units per row; BatchTopK with its threshold estimated
+     * is relu(z) * 1[relu(z) > theta], a JumpReLU with theta for every
+     * latent (as SAELens saves its BatchTopK SAEs). */
+    float batch_theta = 0.0f;
+    if (k > 0) {
+        fs->k = sae_topk_k_infer(cfg, fs->d_sae);
+        const float *th = NULL, *nb = NULL;
+        if (sae_cfg_int(cfg, SAE_P_TOPK_MODE) == 1 &&
+            sae_cfg_int(cfg, SAE_P_TOPK_INFERENCE) != SAE_TOPK_INFER_K &&
+            sae_model_tensor_by_name(m, "topk.threshold", NULL, NULL, &th) == SAE_OK &&
+            sae_model_tensor_by_name(m, "topk.threshold_batches", NULL, NULL, &nb) == SAE_OK &&
+            *nb > 0.0f) {
+            fs->arch = SAE_FA_JUMPRELU;
+            batch_theta = *th;
+        }
+    }
     fs->subtract_b_dec = (int)sae_cfg_int(cfg, SAE_P_PRE_ENCODER_BIAS);
     sae_status_t st = sae_foreign_alloc(fs);
     size_t h = fs->d_sae, d = fs->d_in;
@@ -188,7 +200,10 @@ sae_status_t sae_foreign_from_model(const sae_model_t *m, sae_foreign_t *fs)
         st = copy_tensor(m, "decoder.weight", h * d, &fs->dec_w);
     if (st == SAE_OK)
         st = copy_tensor(m, "decoder.bias", d, &fs->dec_b);
-    if (st == SAE_OK && fs->arch == SAE_FA_JUMPRELU) {
+    if (st == SAE_OK && fs->arch == SAE_FA_JUMPRELU && k > 0) {
+        for (size_t j = 0; j < h; j++)
+            fs->threshold[j] = batch_theta;
+    } else if (st == SAE_OK && fs->arch == SAE_FA_JUMPRELU) {
         st = copy_tensor(m, "jumprelu.log_threshold", h, &fs->threshold);
         for (size_t j = 0; st == SAE_OK && j < h; j++)
             fs->threshold[j] = expf(fs->threshold[j]);

@@ -56,8 +56,47 @@ static int same_bits(const sae_model_t *a, const sae_model_t *b)
     return 1;
 }
 
+/* A libsae model file to export: a per-row or BatchTopK top-k model
+ * (theta set as training would have estimated it) or a JumpReLU one,
+ * random weights. */
+static int make_model(const char *kind, const char *path)
+{
+    sae_config_t *cfg;
+    sae_model_t *m;
+    int batch = strcmp(kind, "batchtopk") == 0, jr = strcmp(kind, "jumprelu") == 0;
+    if (sae_config_create(&cfg) || sae_config_set(cfg, "arch.input_dim", "12") ||
+        sae_config_set(cfg, "arch.hidden_dim", "40") ||
+        sae_config_set(cfg, "arch.hidden_activation", jr ? "jumprelu" : "relu") ||
+        sae_config_set(cfg, "arch.tied", "false") ||
+        sae_config_set(cfg, "arch.pre_encoder_bias", "true") ||
+        (!jr && sae_config_set(cfg, "topk.k", "4")) ||
+        (batch && sae_config_set(cfg, "topk.mode", "batch")) ||
+        (strcmp(kind, "alpha") == 0 && sae_config_set(cfg, "topk.alpha", "1.5")) ||
+        sae_model_create(cfg, &m))
+        return failed(SAE_ERR_STATE);
+    float theta = 0.3f, n = 17.0f;
+    sae_status_t st = SAE_OK;
+    if (batch)
+        st = sae_model_set_tensor(m, "topk.threshold", 1, 1, &theta);
+    if (st == SAE_OK && batch)
+        st = sae_model_set_tensor(m, "topk.threshold_batches", 1, 1, &n);
+    if (st == SAE_OK && jr) {
+        float lt[40];
+        for (int j = 0; j < 40; j++)
+            lt[j] = -2.5f + 0.05f * (float)j;
+        st = sae_model_set_tensor(m, "jumprelu.log_threshold", 40, 1, lt);
+    }
+    if (st == SAE_OK)
+        st = sae_model_save(m, path);
+    sae_model_free(m);
+    sae_config_free(cfg);
+    return st == SAE_OK ? 0 : failed(st);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "make") == 0)
+        return make_model(argv[2], argv[3]);
     if (argc < 3) {
         fprintf(stderr, "usage: foreign_tool import PATH FORMAT [X ROWS CODE RECON] | "
                         "export PATH FORMAT OUT [OUTFORMAT] | roundtrip PATH FORMAT TMPDIR [OUTFORMAT]\n");

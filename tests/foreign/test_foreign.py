@@ -599,6 +599,37 @@ class LlamaScope(Base):
                 self.refused(f, status, words)
 
 
+class ExportLibsae(Base):
+    """libsae models of each code exported to SAELens and read back by the
+    reader above: SAELens's forward on the exported arrays gives libsae's
+    codes."""
+
+    def test_codes_survive_export(self):
+        for kind, arch, k in [("topk", "topk", 4), ("alpha", "topk", 6),
+                              ("batchtopk", "jumprelu", None), ("jumprelu", "jumprelu", None)]:
+            with self.subTest(kind=kind):
+                model = os.path.join(self.dir, kind + ".safetensors")
+                r = run("make", kind, model)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                x = self.rng.normal(0, 1, (ROWS, D)).astype(np.float32).astype(np.float64)
+                code, rec = self.encode(model, "-", D, H, x)
+                out = os.path.join(self.dir, "out-" + kind)
+                r = run("export", model, "libsae", out)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                with open(os.path.join(out, "cfg.json")) as fh:
+                    cfg = json.load(fh)
+                self.assertEqual(cfg["architecture"], arch)
+                self.assertEqual(cfg.get("k"), k)
+                w = {n: a.astype(np.float64) for n, a in
+                     st_read(os.path.join(out, "sae_weights.safetensors")).items()}
+                if kind == "batchtopk":
+                    np.testing.assert_array_equal(w["threshold"], np.float32(0.3))
+                ref, ref_rec = saelens_forward(arch, w, x, cfg)
+                self.assertTrue(0.02 < (ref != 0).mean() < 0.98)
+                self.assertClose(code, ref, kind + " code")
+                self.assertClose(rec, ref_rec, kind + " reconstruction")
+
+
 if __name__ == "__main__":
     TOOL = sys.argv.pop(1)
     unittest.main(verbosity=1)
