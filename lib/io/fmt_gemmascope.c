@@ -165,6 +165,13 @@ static sae_status_t import_npz(const char *path, sae_model_t **out)
             st = npz_fail(&nz, SAE_ERR_FORMAT, NULL, why);
         }
     }
+    uint64_t ds[2] = {d, s}, sd[2] = {s, d};
+    /* The matrices' headers and sizes first: the allocation the biases ask
+     * for is then bounded by the entries' (and so the file's) sizes. */
+    if (st == SAE_OK)
+        st = npz_array(&nz, "W_enc.npy", 2, ds, NULL, NULL);
+    if (st == SAE_OK)
+        st = npz_array(&nz, "W_dec.npy", 2, sd, NULL, NULL);
     if (st == SAE_OK) {
         fs.d_in = (size_t)d;
         fs.d_sae = (size_t)s;
@@ -173,7 +180,6 @@ static sae_status_t import_npz(const char *path, sae_model_t **out)
     float *tmp = NULL;
     if (st == SAE_OK && !(tmp = malloc(fs.d_in * fs.d_sae * sizeof *tmp)))
         st = npz_fail(&nz, SAE_ERR_NOMEM, NULL, "out of memory");
-    uint64_t ds[2] = {d, s}, sd[2] = {s, d};
     if (st == SAE_OK)
         st = npz_array(&nz, "W_enc.npy", 2, ds, tmp, NULL);
     if (st == SAE_OK)
@@ -234,6 +240,10 @@ static sae_status_t import_safetensors(const char *path, sae_model_t **out)
                 st = sae_fail_global(SAE_ERR_FORMAT, "'%s': unexpected tensor '%s'", path, nm);
         }
     }
+    if (st == SAE_OK)
+        st = sae_foreign_tensor(&sf, we, 2, fs.d_sae, fs.d_in, 1, NULL);
+    if (st == SAE_OK)
+        st = sae_foreign_tensor(&sf, wd, 2, fs.d_sae, fs.d_in, 0, NULL);
     if (st == SAE_OK)
         st = sae_foreign_alloc(&fs);
     if (st == SAE_OK)

@@ -142,6 +142,10 @@ sae_status_t sae_llamascope_import(const char *dir, sae_model_t **out)
             st = sae_fail_global(SAE_ERR_FORMAT, "'%s': unexpected tensor '%s'", path, nm);
     }
     if (st == SAE_OK)
+        st = sae_foreign_tensor(&sf, "encoder.weight", 2, h, d, 0, NULL);
+    if (st == SAE_OK)
+        st = sae_foreign_tensor(&sf, "decoder.weight", 2, h, d, 1, NULL);
+    if (st == SAE_OK)
         st = sae_foreign_alloc(&fs);
     if (st == SAE_OK)
         st = sae_foreign_tensor(&sf, "encoder.weight", 2, h, d, 0, fs.enc_w);

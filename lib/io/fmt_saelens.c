@@ -242,6 +242,10 @@ sae_status_t sae_saelens_import(const char *dir, sae_model_t **out)
     fst_file_t sf;
     st = sae_fst_open(&sf, path);
     if (st == SAE_OK)
+        st = sae_foreign_tensor(&sf, "W_enc", 2, fs.d_sae, fs.d_in, 1, NULL);
+    if (st == SAE_OK)
+        st = sae_foreign_tensor(&sf, "W_dec", 2, fs.d_sae, fs.d_in, 0, NULL);
+    if (st == SAE_OK)
         st = sae_foreign_alloc(&fs);
     if (st == SAE_OK)
         st = read_weights(&sf, &fs);

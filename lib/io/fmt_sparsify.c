@@ -101,6 +101,10 @@ sae_status_t sae_sparsify_import(const char *dir, sae_model_t **out)
                                  sf.tensors[i].name);
     }
     if (st == SAE_OK)
+        st = sae_foreign_tensor(&sf, "encoder.weight", 2, fs.d_sae, fs.d_in, 0, NULL);
+    if (st == SAE_OK)
+        st = sae_foreign_tensor(&sf, "W_dec", 2, fs.d_sae, fs.d_in, 0, NULL);
+    if (st == SAE_OK)
         st = sae_foreign_alloc(&fs);
     if (st == SAE_OK)
         st = sae_foreign_tensor(&sf, "encoder.weight", 2, fs.d_sae, fs.d_in, 0, fs.enc_w);

@@ -48,7 +48,9 @@ sae_status_t sae_foreign_read_json(const char *path, cJSON **out);
 /* Reads tensor name of sf, which must have exactly the shape given
  * (ndim 1 or 2); transpose: the file holds [cols x rows] and dst gets
  * [rows x cols]. A shape that is the transpose of the expected one is
- * SAE_ERR_DIMENSION with "transposed" in the message. */
+ * SAE_ERR_DIMENSION with "transposed" in the message. dst NULL: the
+ * shape is checked only, which the importers do for the matrices before
+ * allocating what a config's sizes ask for (the file's size bounds them). */
 sae_status_t sae_foreign_tensor(fst_file_t *sf, const char *name, size_t ndim, size_t rows,
                                 size_t cols, int transpose, float *dst);
 

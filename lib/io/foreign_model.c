@@ -267,6 +267,8 @@ sae_status_t sae_foreign_tensor(fst_file_t *sf, const char *name, size_t ndim, s
         return sae_fail_global(SAE_ERR_DIMENSION, "'%s': tensor '%s' is [%s], expected [%llu]",
                                sf->path, name, got, (unsigned long long)want0);
     }
+    if (!dst)
+        return SAE_OK;
     if (!transpose)
         return sae_fst_read(sf, t, dst);
     float *tmp = malloc(rows * cols * sizeof *tmp + 1);

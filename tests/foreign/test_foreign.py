@@ -253,6 +253,9 @@ class SAELensRefusals(Base):
              ["apply_b_dec_to_input"]),
             ({"cfg_extra": {"d_sae": H + 1}}, "DIMENSION", ["W_enc", "expected [12, 41]"]),
             ({"cfg_extra": {"d_in": None}}, "FORMAT", ["d_in"]),
+            # A config claiming a billion latents beside a small file: a shape
+            # error before any allocation of that size.
+            ({"cfg_extra": {"d_sae": 10**9}}, "DIMENSION", ["W_enc", "1000000000"]),
             ({"drop": "b_enc"}, "FORMAT", ["missing tensor 'b_enc'"]),
             ({"extra": {"W_skip": np.zeros((D, D))}}, "FORMAT", ["unexpected tensor 'W_skip'"]),
             ({"transform": lambda w: w.update(W_enc=w["W_enc"].T)}, "DIMENSION",
