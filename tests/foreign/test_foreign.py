@@ -633,6 +633,31 @@ class ExportLibsae(Base):
                 self.assertClose(rec, ref_rec, kind + " reconstruction")
 
 
+class HalfPrecision(Base):
+    """Every finite F16 and BF16 bit pattern is read as the float it
+    denotes: b_dec holds them all, W_dec is zero, so the reconstruction
+    is b_dec (numpy's float16 conversion and the bf16 definition are the
+    references)."""
+
+    def test_every_pattern(self):
+        bits = np.arange(65536, dtype=np.uint32)
+        f16 = bits.astype(np.uint16).view(np.float16)
+        f16 = f16[np.isfinite(f16)]
+        bf = (bits << 16).view(np.float32)
+        bf = bf[np.isfinite(bf)]
+        for name, vals, dt in (("f16", f16, "F16"), ("bf16", bf, "BF16")):
+            with self.subTest(dtype=dt):
+                d = len(vals)
+                folder = os.path.join(self.dir, name)
+                os.makedirs(folder)
+                w = {"w_enc": np.zeros((d, 1), np.float32), "w_dec": np.zeros((1, d), np.float32),
+                     "b_enc": np.zeros(1, np.float32), "b_dec": vals,
+                     "threshold": np.ones(1, np.float32)}
+                st_write(os.path.join(folder, "params.safetensors"), w, {"b_dec": dt})
+                _, rec = self.encode(folder, "gemmascope", d, 1, np.zeros((1, d)))
+                np.testing.assert_array_equal(rec[0], vals.astype(np.float64))
+
+
 if __name__ == "__main__":
     TOOL = sys.argv.pop(1)
     unittest.main(verbosity=1)
