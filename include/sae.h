@@ -737,6 +737,49 @@ SAE_API sae_status_t sae_model_save(const sae_model_t *model, const char *path);
 SAE_API sae_status_t sae_model_load(const char *path, sae_model_t **out);
 
 /* ------------------------------------------------------------------------ */
+/* eco: SAEs of other tools (docs/formats.md)                               */
+/* ------------------------------------------------------------------------ */
+
+/* Builds a model from an SAE saved by another tool. format: "saelens" (a
+ * folder with cfg.json and sae_weights.safetensors: standard, topk,
+ * jumprelu, gated), "sparsify" (cfg.json and sae.safetensors),
+ * "gemmascope" (params.npz or params.safetensors, or a folder holding
+ * one), "llamascope" (hyperparams.json and final.safetensors), "libsae"
+ * (sae_model_load), or NULL / "auto" to detect it from what path holds.
+ * Tensors of dtype F32, F16 and BF16 are read into fp32 exactly. The
+ * model computes what the tool's forward computes (docs/formats.md lists
+ * how each setting maps); *out is a new model the caller frees with
+ * sae_model_free, NULL on failure. Errors, with the message in
+ * sae_last_error() naming the file and the quirk: SAE_ERR_NULL,
+ * SAE_ERR_IO (missing or unreadable files), SAE_ERR_FORMAT (malformed
+ * files, a missing or unexpected tensor), SAE_ERR_DIMENSION (a tensor's
+ * shape does not match the config or the other tensors; "transposed" when
+ * it is the transpose of the expected one), SAE_ERR_BAD_VALUE (an unknown
+ * architecture, dtype or option string, or an unknown format), SAE_ERR_RANGE
+ * (k outside 1..d_sae), SAE_ERR_UNSUPPORTED (a setting libsae cannot
+ * compute: SAELens's constant_norm_rescale or layer_norm input
+ * normalisation, rescale_acts_by_decoder_norm, tensors of another dtype),
+ * SAE_ERR_NONFINITE (a tensor holds NaN or Inf), SAE_ERR_NOMEM.
+ * Since: 0.4 */
+SAE_API sae_status_t sae_model_import(const char *path, const char *format, sae_model_t **out);
+/* Writes the model in another tool's format: "saelens" writes the folder
+ * path (created if absent; cfg.json and sae_weights.safetensors replaced
+ * atomically, each) that SAELens's SAE.load_from_disk reads, "sparsify"
+ * the folder (cfg.json, sae.safetensors) that sparsify's
+ * SparseCoder.load_from_disk reads. What inference computes is written:
+ * an untied, biased one-hidden-layer model with a linear output and a relu
+ * code (standard), a top-k code (topk, k = round(topk.alpha x topk.k)),
+ * BatchTopK with its estimated threshold (jumprelu, theta for every
+ * latent, as SAELens saves BatchTopK SAEs), a JumpReLU code (jumprelu:
+ * threshold = exp(log_threshold)) or the gated code; sparsify takes top-k
+ * codes with arch.pre_encoder_bias only. Anything else is
+ * SAE_ERR_UNSUPPORTED with a message naming it. SAE_ERR_NULL,
+ * SAE_ERR_BAD_VALUE (unknown format), SAE_ERR_IO, SAE_ERR_NOMEM.
+ * Since: 0.4 */
+SAE_API sae_status_t sae_model_export(const sae_model_t *model, const char *path,
+                                      const char *format);
+
+/* ------------------------------------------------------------------------ */
 /* Training                                                                 */
 /* ------------------------------------------------------------------------ */
 

@@ -24,6 +24,7 @@ python3-torch
 libopenblas-dev
 libblis-dev
 libcjson-dev
+libzip-dev
 liblbfgs-dev
 libdnnl-dev
 libcmocka-dev
@@ -51,6 +52,7 @@ ca-certificates
 #                                  PyTorch reference benchmarks
 #   libopenblas-dev, libblis-dev   CBLAS: OpenBLAS by default, BLIS with -Dblas=blis
 #   libcjson-dev                   the model file's JSON header
+#   libzip-dev                     Gemma Scope's params.npz (a zip of .npy arrays)
 #   liblbfgs-dev                   full-batch L-BFGS (train/lbfgs.c, -Dlbfgs)
 #   libdnnl-dev                    oneDNN's matmul: train.precision = bf16 and
 #                                  train.gemm = onednn (core/matmul.c, -Donednn)
