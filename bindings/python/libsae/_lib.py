@@ -183,6 +183,9 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any], bool]] = {
                                                    sae_bias_init_t], False),
     "sae_model_save": (sae_status_t, [sae_model_p, c_char_p], False),
     "sae_model_load": (sae_status_t, [c_char_p, _P(sae_model_p)], False),
+    # 0.4, eco: SAEs of other tools
+    "sae_model_import": (sae_status_t, [c_char_p, c_char_p, _P(sae_model_p)], True),
+    "sae_model_export": (sae_status_t, [sae_model_p, c_char_p, c_char_p], True),
     "sae_trainer_create": (sae_status_t, [sae_model_p, _P(sae_trainer_p)], False),
     "sae_trainer_free": (None, [sae_trainer_p], False),
     "sae_trainer_errmsg": (c_char_p, [sae_trainer_p], False),

@@ -18,7 +18,8 @@ from typing import (Any, Callable, Dict, Iterable, Iterator, List, Mapping, Muta
 import numpy as np
 
 from . import _lib
-from .errors import DimensionError, Error, ParamTypeError, StateError, UnknownKeyError
+from .errors import (DimensionError, Error, ParamTypeError, StateError, UnknownKeyError,
+                     UnsupportedError)
 
 __all__ = ["SparseAutoencoder", "Regularizer", "DataSource", "load", "load_checkpoint", "parameters",
            "Parameter",
@@ -1298,6 +1299,15 @@ class SparseAutoencoder:
         st = _lib.sae_model_save(h.model, _b(os.fspath(path)))
         _lib.check(st, h.errmsg() if st else "")
 
+    def export(self, path: PathLike, format: str = "saelens") -> None:
+        """Writes the model as another tool reads it (``sae_model_export``):
+        ``"saelens"`` a folder that SAELens's ``SAE.load_from_disk`` reads,
+        ``"sparsify"`` one for sparsify's ``SparseCoder.load_from_disk``.
+        :func:`libsae.load` reads both back. ``UnsupportedError`` (with the
+        reason) for a model the format cannot express."""
+        h = self._need()
+        _lib.check(_lib.sae_model_export(h.model, _b(os.fspath(path)), _b(format)))
+
     def __getstate__(self) -> Dict[str, Any]:
         state = {"epochs": self.epochs, "values": dict(self._values), "model": None}
         if self._handle is not None:
@@ -1318,9 +1328,15 @@ class SparseAutoencoder:
                 self._handle = _load_handle(p)
 
 
-def _load_handle(path: PathLike) -> _Handle:
+def _load_handle(path: PathLike, fmt: Optional[str] = None) -> _Handle:
     p = c_void_p()
-    _lib.check(_lib.sae_model_load(_b(os.fspath(path)), byref(p)))
+    path = os.fspath(path)
+    if fmt is None and os.path.isfile(path) and not path.endswith(".npz"):
+        _lib.check(_lib.sae_model_load(_b(path), byref(p)))
+    else:
+        if not _lib.has("sae_model_import"):
+            raise UnsupportedError("this libsae reads no other tool's files (0.4 does)")
+        _lib.check(_lib.sae_model_import(_b(path), _b(fmt) if fmt else None, byref(p)))
     return _Handle(p.value)
 
 
@@ -1350,12 +1366,20 @@ def load_checkpoint(path: PathLike, *, epochs: int = 10) -> SparseAutoencoder:
     return _estimator_of(h, epochs)
 
 
-def load(path: PathLike, *, epochs: int = 10) -> SparseAutoencoder:
-    """Loads a model file written by ``sae_model_save`` (or
-    :meth:`SparseAutoencoder.save`) into a fitted :class:`SparseAutoencoder`
-    whose parameters are the file's config. Errors: ``IoError``,
-    ``FormatError``, ``ChecksumError``, ``VersionError``."""
-    h = _load_handle(path)
+def load(path: PathLike, *, format: Optional[str] = None,
+         epochs: int = 10) -> SparseAutoencoder:
+    """Loads a model into a fitted :class:`SparseAutoencoder` whose
+    parameters are the model's config: a file written by ``sae_model_save``
+    (or :meth:`SparseAutoencoder.save`), or another tool's SAE through
+    ``sae_model_import`` (docs/formats.md): a SAELens or sparsify folder, a
+    Gemma Scope ``params.npz`` or ``params.safetensors``, a Llama Scope
+    folder. ``format`` (``"saelens"``, ``"sparsify"``, ``"gemmascope"``,
+    ``"llamascope"``, ``"libsae"``) names it; ``None`` detects it. Errors:
+    ``IoError``, ``FormatError``, ``ChecksumError``, ``VersionError``,
+    ``DimensionError`` (a tensor of the wrong shape, "transposed" in the
+    message when it is the transpose), ``UnsupportedError`` (a setting
+    libsae cannot compute), ``BadValueError``."""
+    h = _load_handle(path, format)
     cfgp = _lib.sae_model_config(h.model)
     values = {}
     for key in _all_keys():

@@ -90,3 +90,27 @@ def test_python_training_equals_c_bitwise(cc, tmp_path, data, config):
     assert set(c.tensors) == set(py.tensors)
     for name, t in py.tensors.items():
         assert t.tobytes() == c.tensors[name].tobytes(), name
+
+
+def test_export_to_saelens_and_back(tmp_path):
+    """A top-k model written as a SAELens folder and read back through
+    libsae.load(format=...) (sae_model_import) encodes bitwise alike; the
+    folder holds SAELens's tensor names and layout."""
+    rng = np.random.default_rng(3)
+    x = rng.random((256, 24), dtype=np.float32)
+    m = libsae.SparseAutoencoder({"arch.hidden_dim": 48, "arch.hidden_activation": "relu",
+                                  "topk.k": 6, "arch.pre_encoder_bias": True,
+                                  "arch.output_activation": "linear"}, epochs=2)
+    m.fit(x)
+    folder = tmp_path / "saelens"
+    m.export(folder, "saelens")
+    names = {"cfg.json", "sae_weights.safetensors"}
+    assert names <= {p.name for p in folder.iterdir()}
+    back = libsae.load(folder, format="saelens")
+    assert np.array_equal(back.encode(x), m.encode(x))
+    assert np.array_equal(libsae.load(folder).encode(x), m.encode(x))
+    with pytest.raises(libsae.BadValueError):
+        libsae.load(folder, format="no-such-format")
+    with pytest.raises(libsae.UnsupportedError):
+        libsae.SparseAutoencoder({"arch.hidden_dim": 8, "arch.hidden_activation": "sigmoid"},
+                                 epochs=1).fit(x).export(tmp_path / "s2", "saelens")
