@@ -28,7 +28,7 @@ from .errors import (STATUS_ERRORS, BadValueError, CancelledError, ChecksumError
                      UnsupportedError, VersionError)
 
 #: This package's version.
-__version__: str = "0.3.0"
+__version__: str = "0.4.0"
 
 
 def library_version() -> str:
