@@ -86,12 +86,13 @@ static const arch_t archs[] = {
       {"matryoshka.prefixes", "PREFIXES"}},
      "topk.k", {{"4", "8", "16"}, {"8", "16", "32"}}, {200, 40, 40}},
     {"jumprelu", "JumpReLU",
-     {{"arch.hidden_activation", "jumprelu"}, {"jumprelu.threshold_init", "0.001"},
-      {"jumprelu.bandwidth", "0.001"}},
-     "l0.weight", {{"1e-3", "3e-3", "1e-2"}, {"1e-3", "3e-3", "1e-2"}}, {130, 80, 180}},
+     {{"arch.hidden_activation", "jumprelu"}, {"jumprelu.threshold_init", "0.1"},
+      {"jumprelu.bandwidth", "0.05"}},
+     "l0.weight", {{"0.002", "0.01", "0.05"}, {"0.1", "0.4", "1.6"}}, {130, 80, 180}},
     {"gated", "gated",
-     {{"arch.gated", "true"}, {"arch.hidden_activation", "relu"}},
-     "l1.weight", {{"6", "10", "15"}, {"0.5", "1", "3"}}, {140, 86, 75}},
+     {{"arch.gated", "true"}, {"arch.hidden_activation", "relu"},
+      {"arch.pre_encoder_bias", "false"}},
+     "l1.weight", {{"30", "60", "120"}, {"1.5", "3", "6"}}, {140, 86, 75}},
     {"batchtopk_threshold", "BatchTopK, threshold at inference",
      {{"arch.hidden_activation", "relu"}, {"arch.unit_norm_decoder", "true"},
       {"arch.encoder_from_decoder", "true"}, {"topk.mode", "batch"},
@@ -337,9 +338,14 @@ int main(int argc, char **argv)
     cJSON_AddNumberToObject(root, "planted_true_l0", planted.l0);
     static run_t runs[2][N_ARCHS][LEVELS];
     int avail[N_ARCHS];
+    const char *only = getenv("SAE_ARCHITECTURES_ONLY");
     for (size_t a = 0; a < N_ARCHS; a++) {
         char why[512] = "";
         avail[a] = 1;
+        if (only && !strstr(only, archs[a].name)) {
+            avail[a] = 0;
+            continue;
+        }
         for (int di = 0; di < 2 && avail[a]; di++) {
             const data_t *d = &data[di];
             double best_gap = INFINITY, best_cos = 0, best_frac = 0, best_l0 = 0;
