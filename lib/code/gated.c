@@ -107,13 +107,6 @@ static void destroy(void *state)
     free(s);
 }
 
-static int grab(void **p, size_t bytes)
-{
-    *p = sae_aligned_alloc(bytes ? bytes : 1);
-    if (*p)
-        memset(*p, 0, bytes);
-    return *p != NULL;
-}
 
 static sae_status_t create(const sae_config_t *cfg, size_t units, size_t rows, void **state)
 {
@@ -122,15 +115,15 @@ static sae_status_t create(const sae_config_t *cfg, size_t units, size_t rows, v
     if (!s)
         return SAE_ERR_NOMEM;
     size_t d = (size_t)sae_cfg_int(cfg, SAE_P_INPUT_DIM);
-    int ok = grab((void **)&s->scale, units * sizeof(float));
+    int ok = sae_aligned_grab((void **)&s->scale, units * sizeof(float));
     if (ok && rows > 0)
-        ok = grab((void **)&s->pg, rows * units * sizeof(float)) &&
-             grab((void **)&s->aux, rows * units * sizeof(float)) &&
-             grab((void **)&s->xa, rows * d * sizeof(float)) &&
-             grab((void **)&s->norm, units * sizeof(double)) &&
-             grab((void **)&s->gsum, units * sizeof(double)) &&
-             grab((void **)&s->acc_r, units * sizeof(double)) &&
-             grab((void **)&s->acc_bm, units * sizeof(double));
+        ok = sae_aligned_grab((void **)&s->pg, rows * units * sizeof(float)) &&
+             sae_aligned_grab((void **)&s->aux, rows * units * sizeof(float)) &&
+             sae_aligned_grab((void **)&s->xa, rows * d * sizeof(float)) &&
+             sae_aligned_grab((void **)&s->norm, units * sizeof(double)) &&
+             sae_aligned_grab((void **)&s->gsum, units * sizeof(double)) &&
+             sae_aligned_grab((void **)&s->acc_r, units * sizeof(double)) &&
+             sae_aligned_grab((void **)&s->acc_bm, units * sizeof(double));
     if (!ok) {
         destroy(s);
         return SAE_ERR_NOMEM;

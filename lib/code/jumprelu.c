@@ -107,13 +107,6 @@ static void destroy(void *state)
     free(s);
 }
 
-static int grab(void **p, size_t bytes)
-{
-    *p = sae_aligned_alloc(bytes ? bytes : 1);
-    if (*p)
-        memset(*p, 0, bytes);
-    return *p != NULL;
-}
 
 static sae_status_t create(const sae_config_t *cfg, size_t units, size_t rows, void **state)
 {
@@ -124,16 +117,16 @@ static sae_status_t create(const sae_config_t *cfg, size_t units, size_t rows, v
     double bw = sae_cfg_float(cfg, SAE_P_JUMPRELU_BANDWIDTH);
     s->half_bw = (float)(0.5 * bw);
     s->inv_bw = (float)(1.0 / bw);
-    int ok = grab((void **)&s->theta, units * sizeof(float));
+    int ok = sae_aligned_grab((void **)&s->theta, units * sizeof(float));
     if (ok && rows > 0) {
         s->cap = rows * max_active(cfg);
-        ok = grab((void **)&s->win, rows * units) &&
-             grab((void **)&s->code.row_ptr, (rows + 1) * sizeof(uint32_t)) &&
-             grab((void **)&s->code.idx, s->cap * sizeof(uint32_t)) &&
-             grab((void **)&s->code.val, s->cap * sizeof(float)) &&
-             grab((void **)&s->code_win, s->cap) &&
-             grab((void **)&s->gsum, units * sizeof(double)) &&
-             grab((void **)&s->count, units * sizeof(double));
+        ok = sae_aligned_grab((void **)&s->win, rows * units) &&
+             sae_aligned_grab((void **)&s->code.row_ptr, (rows + 1) * sizeof(uint32_t)) &&
+             sae_aligned_grab((void **)&s->code.idx, s->cap * sizeof(uint32_t)) &&
+             sae_aligned_grab((void **)&s->code.val, s->cap * sizeof(float)) &&
+             sae_aligned_grab((void **)&s->code_win, s->cap) &&
+             sae_aligned_grab((void **)&s->gsum, units * sizeof(double)) &&
+             sae_aligned_grab((void **)&s->count, units * sizeof(double));
     }
     if (!ok) {
         destroy(s);

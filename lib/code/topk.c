@@ -193,13 +193,6 @@ static void destroy(void *state)
     free(s);
 }
 
-static int grab(void **p, size_t bytes)
-{
-    *p = sae_aligned_alloc(bytes);
-    if (*p)
-        memset(*p, 0, bytes);
-    return *p != NULL;
-}
 
 static sae_status_t create(const sae_config_t *cfg, size_t units, size_t rows, void **state)
 {
@@ -210,14 +203,14 @@ static sae_status_t create(const sae_config_t *cfg, size_t units, size_t rows, v
     s->cfg = cfg;
     s->batch_mode = sae_cfg_int(cfg, SAE_P_TOPK_MODE) == 1;
     s->infer_k = sae_topk_k_infer(cfg, units);
-    int ok = grab((void **)&s->infer_select, 2 * units * sizeof(uint32_t));
+    int ok = sae_aligned_grab((void **)&s->infer_select, 2 * units * sizeof(uint32_t));
     if (ok && rows > 0) {
         size_t k = sae_topk_k_max(cfg), sel = s->batch_mode ? rows * units : units;
-        ok = grab((void **)&s->code.row_ptr, (rows + 1) * sizeof(uint32_t)) &&
-             grab((void **)&s->code.idx, rows * k * sizeof(uint32_t)) &&
-             grab((void **)&s->code.val, rows * k * sizeof(float)) &&
-             grab((void **)&s->keep, rows * k * sizeof(float)) &&
-             grab((void **)&s->select, sel * sizeof(uint32_t));
+        ok = sae_aligned_grab((void **)&s->code.row_ptr, (rows + 1) * sizeof(uint32_t)) &&
+             sae_aligned_grab((void **)&s->code.idx, rows * k * sizeof(uint32_t)) &&
+             sae_aligned_grab((void **)&s->code.val, rows * k * sizeof(float)) &&
+             sae_aligned_grab((void **)&s->keep, rows * k * sizeof(float)) &&
+             sae_aligned_grab((void **)&s->select, sel * sizeof(uint32_t));
     }
     if (!ok) {
         destroy(s);

@@ -1,6 +1,7 @@
 /* Aligned allocation and finiteness checks. SPDX-License-Identifier: MIT */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/alloc.h"
 
@@ -16,6 +17,14 @@ void *sae_aligned_alloc(size_t bytes)
 void sae_aligned_free(void *p)
 {
     free(p);
+}
+
+int sae_aligned_grab(void **p, size_t bytes)
+{
+    *p = sae_aligned_alloc(bytes);
+    if (*p)
+        memset(*p, 0, bytes);
+    return *p != NULL;
 }
 
 int sae_all_finite(const float *x, size_t n)

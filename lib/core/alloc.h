@@ -9,6 +9,9 @@
  * sae_aligned_free. NULL when out of memory. */
 void *sae_aligned_alloc(size_t bytes);
 void sae_aligned_free(void *p);
+/* *p = a zeroed sae_aligned_alloc of bytes; 1 on success, 0 (and *p NULL)
+ * when out of memory. Workspaces chain it: ok = ok && sae_aligned_grab(...). */
+int sae_aligned_grab(void **p, size_t bytes);
 
 /* 1 when the n floats of x are all finite. */
 int sae_all_finite(const float *x, size_t n);

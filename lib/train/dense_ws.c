@@ -7,17 +7,11 @@
 
 #include <string.h>
 
+#include "core/alloc.h"
 #include "model/dense.h"
 #include "sparsity/terms.h"
 #include "train/matryoshka.h"
 
-static int grab(void **p, size_t bytes)
-{
-    *p = sae_aligned_alloc(bytes);
-    if (*p)
-        memset(*p, 0, bytes);
-    return *p != NULL;
-}
 
 /* Buffers of the AuxK term (auxk.k > 0). */
 static int init_auxk(sae_auxk_ws_t *ax, const sae_model_t *m, size_t batch)
@@ -26,15 +20,15 @@ static int init_auxk(sae_auxk_ws_t *ax, const sae_model_t *m, size_t batch)
     if (k == 0)
         return 1;
     ax->k = k = k < h ? k : h;
-    return grab((void **)&ax->dead, h * sizeof(uint32_t)) &&
-           grab((void **)&ax->cand, h * sizeof(float)) &&
-           grab((void **)&ax->sel, h * sizeof(uint32_t)) &&
-           grab((void **)&ax->code.row_ptr, (batch + 1) * sizeof(uint32_t)) &&
-           grab((void **)&ax->code.idx, batch * k * sizeof(uint32_t)) &&
-           grab((void **)&ax->code.val, batch * k * sizeof(float)) &&
-           grab((void **)&ax->dval, batch * k * sizeof(float)) &&
-           grab((void **)&ax->res, batch * d * sizeof(float)) &&
-           grab((void **)&ax->grad, batch * d * sizeof(float));
+    return sae_aligned_grab((void **)&ax->dead, h * sizeof(uint32_t)) &&
+           sae_aligned_grab((void **)&ax->cand, h * sizeof(float)) &&
+           sae_aligned_grab((void **)&ax->sel, h * sizeof(uint32_t)) &&
+           sae_aligned_grab((void **)&ax->code.row_ptr, (batch + 1) * sizeof(uint32_t)) &&
+           sae_aligned_grab((void **)&ax->code.idx, batch * k * sizeof(uint32_t)) &&
+           sae_aligned_grab((void **)&ax->code.val, batch * k * sizeof(float)) &&
+           sae_aligned_grab((void **)&ax->dval, batch * k * sizeof(float)) &&
+           sae_aligned_grab((void **)&ax->res, batch * d * sizeof(float)) &&
+           sae_aligned_grab((void **)&ax->grad, batch * d * sizeof(float));
 }
 
 /* The sparse path is taken when asked for, or when it pays (auto: at
@@ -47,7 +41,7 @@ static int init_code(sae_dense_ws_t *dw, const sae_model_t *m, size_t batch, flo
     if (k > 0) {
         int64_t path = sae_cfg_int(m->cfg, SAE_P_TOPK_SPARSE_PATH);
         dw->sparse_path = path == 1 || (path == 0 && 4 * k <= h);
-        if (!grab((void **)&dw->dval, batch * k * sizeof(float)))
+        if (!sae_aligned_grab((void **)&dw->dval, batch * k * sizeof(float)))
             return 0;
     }
     if (op->create(m->cfg, h, batch, &dw->code_state) != SAE_OK)
@@ -69,22 +63,22 @@ sae_status_t sae_dense_ws_init(sae_workspace_t *ws, const sae_model_t *m, size_t
     sae_dense_ws_t *dw = &ws->dense;
     size_t d = m->input_dim, h = m->code_dim;
     size_t bd = batch * d * sizeof(float), bh = batch * h * sizeof(float);
-    int ok = grab((void **)&dw->h, bh) && grab((void **)&dw->out, bd) &&
-             grab((void **)&dw->dh, bh) && grab((void **)&dw->row_coef, batch * sizeof(float)) &&
-             grab((void **)&dw->col_coef, h * sizeof(float));
+    int ok = sae_aligned_grab((void **)&dw->h, bh) && sae_aligned_grab((void **)&dw->out, bd) &&
+             sae_aligned_grab((void **)&dw->dh, bh) && sae_aligned_grab((void **)&dw->row_coef, batch * sizeof(float)) &&
+             sae_aligned_grab((void **)&dw->col_coef, h * sizeof(float));
     if (ok && sae_cfg_float(m->cfg, SAE_P_HIDDEN_KEEP) < 1.0)
-        ok = grab((void **)&dw->hd, bh) && grab((void **)&dw->drop_scale, bh);
+        ok = sae_aligned_grab((void **)&dw->hd, bh) && sae_aligned_grab((void **)&dw->drop_scale, bh);
     if (ok && m->cfg->n_user_regs > 0)
-        ok = grab((void **)&dw->extra, bh);
+        ok = sae_aligned_grab((void **)&dw->extra, bh);
     if (ok && sae_cfg_int(m->cfg, SAE_P_NORMALIZE_INPUT))
-        ok = grab((void **)&dw->xs, bd);
+        ok = sae_aligned_grab((void **)&dw->xs, bd);
     if (ok && sae_terms_read_atoms(m->cfg))
-        ok = grab((void **)&dw->atom_norm, h * sizeof(float));
+        ok = sae_aligned_grab((void **)&dw->atom_norm, h * sizeof(float));
     ok = ok && init_auxk(&dw->aux, m, batch) && init_code(dw, m, batch, ws->grad) &&
          sae_matryoshka_ws_init(dw, m, batch);
     if (ok && sae_cfg_int(m->cfg, SAE_P_BIAS_INIT) != SAE_BIAS_INIT_ZERO && sae_dense(m)->dec_b)
-        ok = grab((void **)&dw->bias_est, d * sizeof(double)) &&
-             grab((void **)&dw->bias_work, d * sizeof(double));
+        ok = sae_aligned_grab((void **)&dw->bias_est, d * sizeof(double)) &&
+             sae_aligned_grab((void **)&dw->bias_work, d * sizeof(double));
     return ok ? SAE_OK : SAE_ERR_NOMEM;
 }
 

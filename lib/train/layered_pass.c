@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/gemm.h"
 #include "loss/loss.h"
 #include "sparsity/terms.h"
@@ -14,13 +15,6 @@
 #include "train/trainer.h"
 #include "model/network.h"
 
-static int grab(void **p, size_t bytes)
-{
-    *p = sae_aligned_alloc(bytes ? bytes : 64);
-    if (*p)
-        memset(*p, 0, bytes);
-    return *p != NULL;
-}
 
 static void net_ws_free(sae_net_ws_t *nw)
 {
@@ -49,18 +43,18 @@ static sae_status_t net_ws_init(sae_net_ws_t **out, const sae_model_t *m, size_t
     int ok = 1;
     for (size_t i = 0; ok && i < net->n; i++) {
         size_t n = batch * net->layer[i].out_size;
-        ok = grab((void **)&nw->buf.out[i], n * sizeof(float));
+        ok = sae_aligned_grab((void **)&nw->buf.out[i], n * sizeof(float));
         if (ok && net->layer[i].spec.kind == SAE_LAYER_MAXPOOL2D)
-            ok = grab((void **)&nw->buf.argmax[i], n * sizeof(uint32_t));
+            ok = sae_aligned_grab((void **)&nw->buf.argmax[i], n * sizeof(uint32_t));
     }
-    ok = ok && grab((void **)&nw->buf.scratch, sae_net_scratch_floats(net, batch) * sizeof(float)) &&
-         grab((void **)&nw->d0, batch * big * sizeof(float)) &&
-         grab((void **)&nw->d1, batch * big * sizeof(float)) &&
-         grab((void **)&nw->row_sum, batch * sizeof(double)) &&
-         grab((void **)&nw->col_sum, big * sizeof(double)) &&
-         grab((void **)&nw->row_coef, batch * sizeof(float)) &&
-         grab((void **)&nw->col_coef, big * sizeof(float)) &&
-         grab((void **)&nw->scr.buf, (size_t)threads * big * sizeof(double));
+    ok = ok && sae_aligned_grab((void **)&nw->buf.scratch, sae_net_scratch_floats(net, batch) * sizeof(float)) &&
+         sae_aligned_grab((void **)&nw->d0, batch * big * sizeof(float)) &&
+         sae_aligned_grab((void **)&nw->d1, batch * big * sizeof(float)) &&
+         sae_aligned_grab((void **)&nw->row_sum, batch * sizeof(double)) &&
+         sae_aligned_grab((void **)&nw->col_sum, big * sizeof(double)) &&
+         sae_aligned_grab((void **)&nw->row_coef, batch * sizeof(float)) &&
+         sae_aligned_grab((void **)&nw->col_coef, big * sizeof(float)) &&
+         sae_aligned_grab((void **)&nw->scr.buf, (size_t)threads * big * sizeof(double));
     nw->scr.threads = threads;
     if (!ok) {
         net_ws_free(nw);

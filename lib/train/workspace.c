@@ -3,17 +3,11 @@
  * by its pass's ws_init (train/pass.h). SPDX-License-Identifier: MIT */
 #include <string.h>
 
+#include "core/alloc.h"
 #include "train/pass.h"
 #include "train/precision.h"
 #include "train/trainer.h"
 
-static int grab(void **p, size_t bytes)
-{
-    *p = sae_aligned_alloc(bytes);
-    if (*p)
-        memset(*p, 0, bytes);
-    return *p != NULL;
-}
 
 sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_t batch,
                                 int threads, char *errbuf)
@@ -28,14 +22,14 @@ sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_
     ws->model = m;
     ws->pass = sae_pass_for(m);
     ws->scr.threads = threads;
-    int ok = grab((void **)&ws->xin, bd) && grab((void **)&ws->gather, bd) &&
-             grab((void **)&ws->grad, m->n_weights * sizeof(float)) &&
-             grab((void **)&ws->row_sum, batch * sizeof(double)) &&
-             grab((void **)&ws->col_sum, h * sizeof(double)) &&
-             grab((void **)&ws->col_active, h * sizeof(double)) &&
-             grab((void **)&ws->fired, h * sizeof(uint64_t)) &&
-             grab((void **)&ws->idle, h * sizeof(uint64_t)) &&
-             grab((void **)&ws->scr.buf, (size_t)threads * wide * sizeof(double)) &&
+    int ok = sae_aligned_grab((void **)&ws->xin, bd) && sae_aligned_grab((void **)&ws->gather, bd) &&
+             sae_aligned_grab((void **)&ws->grad, m->n_weights * sizeof(float)) &&
+             sae_aligned_grab((void **)&ws->row_sum, batch * sizeof(double)) &&
+             sae_aligned_grab((void **)&ws->col_sum, h * sizeof(double)) &&
+             sae_aligned_grab((void **)&ws->col_active, h * sizeof(double)) &&
+             sae_aligned_grab((void **)&ws->fired, h * sizeof(uint64_t)) &&
+             sae_aligned_grab((void **)&ws->idle, h * sizeof(uint64_t)) &&
+             sae_aligned_grab((void **)&ws->scr.buf, (size_t)threads * wide * sizeof(double)) &&
              ws->pass->ws_init(ws, m, batch, threads) == SAE_OK;
     if (!ok) {
         sae_workspace_release(ws);
