@@ -25,14 +25,6 @@ static sae_status_t bad(sae_status_t st, const char *dir, const char *what)
     return sae_fail_global(st, "Llama Scope folder '%s': %s", dir, what);
 }
 
-static int json_dim(const cJSON *item, size_t *out)
-{
-    if (!cJSON_IsNumber(item) || !(item->valuedouble >= 1) || item->valuedouble > 1e9 ||
-        item->valuedouble != floor(item->valuedouble))
-        return 0;
-    *out = (size_t)item->valuedouble;
-    return 1;
-}
 
 typedef struct ls_cfg {
     double threshold, c_in, c_out;
@@ -42,8 +34,8 @@ typedef struct ls_cfg {
 static sae_status_t parse_cfg(const char *dir, const cJSON *hp, sae_foreign_t *fs, ls_cfg_t *lc)
 {
     char msg[200];
-    if (!json_dim(cJSON_GetObjectItemCaseSensitive(hp, "d_model"), &fs->d_in) ||
-        !json_dim(cJSON_GetObjectItemCaseSensitive(hp, "d_sae"), &fs->d_sae))
+    if (!sae_foreign_json_count(cJSON_GetObjectItemCaseSensitive(hp, "d_model"), 1, &fs->d_in) ||
+        !sae_foreign_json_count(cJSON_GetObjectItemCaseSensitive(hp, "d_sae"), 1, &fs->d_sae))
         return bad(SAE_ERR_FORMAT, dir, "hyperparams.json: d_model and d_sae must be positive "
                                         "integers");
     const cJSON *act = cJSON_GetObjectItemCaseSensitive(hp, "act_fn");

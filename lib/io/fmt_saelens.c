@@ -25,14 +25,6 @@ static sae_status_t bad(sae_status_t st, const char *dir, const char *what)
     return sae_fail_global(st, "SAELens folder '%s': %s", dir, what);
 }
 
-static int json_size(const cJSON *item, size_t *out)
-{
-    if (!cJSON_IsNumber(item) || !(item->valuedouble >= 1) || item->valuedouble > 1e9 ||
-        item->valuedouble != floor(item->valuedouble))
-        return 0;
-    *out = (size_t)item->valuedouble;
-    return 1;
-}
 
 /* Reads what cfg.json says into fs (architecture, sizes, k, b_dec). */
 static sae_status_t parse_cfg(const char *dir, const cJSON *cfg, sae_foreign_t *fs)
@@ -83,8 +75,8 @@ static sae_status_t parse_cfg(const char *dir, const cJSON *cfg, sae_foreign_t *
     else if (act && fs->arch != SAE_FA_TOPK)
         return bad(SAE_ERR_UNSUPPORTED, dir,
                    "cfg.json: activation_fn topk with a jumprelu or gated architecture");
-    if (!json_size(cJSON_GetObjectItemCaseSensitive(cfg, "d_in"), &fs->d_in) ||
-        !json_size(cJSON_GetObjectItemCaseSensitive(cfg, "d_sae"), &fs->d_sae))
+    if (!sae_foreign_json_count(cJSON_GetObjectItemCaseSensitive(cfg, "d_in"), 1, &fs->d_in) ||
+        !sae_foreign_json_count(cJSON_GetObjectItemCaseSensitive(cfg, "d_sae"), 1, &fs->d_sae))
         return bad(SAE_ERR_FORMAT, dir, "cfg.json: d_in and d_sae must be positive integers");
     if (fs->arch == SAE_FA_TOPK) {
         const cJSON *k = cJSON_GetObjectItemCaseSensitive(cfg, "k");
@@ -93,7 +85,7 @@ static sae_status_t parse_cfg(const char *dir, const cJSON *cfg, sae_foreign_t *
             k = cJSON_GetObjectItemCaseSensitive(kw, "k");
         if (!k)
             return bad(SAE_ERR_FORMAT, dir, "cfg.json: a topk SAE without k");
-        if (!json_size(k, &fs->k) || fs->k > fs->d_sae)
+        if (!sae_foreign_json_count(k, 1, &fs->k) || fs->k > fs->d_sae)
             return bad(SAE_ERR_RANGE, dir, "cfg.json: k is not an integer in 1..d_sae");
     }
     const cJSON *b = cJSON_GetObjectItemCaseSensitive(cfg, "apply_b_dec_to_input");

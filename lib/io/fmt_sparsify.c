@@ -23,14 +23,6 @@ static sae_status_t bad(sae_status_t st, const char *dir, const char *what)
     return sae_fail_global(st, "sparsify folder '%s': %s", dir, what);
 }
 
-static int json_count(const cJSON *item, size_t *out)
-{
-    if (!cJSON_IsNumber(item) || !(item->valuedouble >= 0) || item->valuedouble > 1e9 ||
-        item->valuedouble != floor(item->valuedouble))
-        return 0;
-    *out = (size_t)item->valuedouble;
-    return 1;
-}
 
 static sae_status_t parse_cfg(const char *dir, const cJSON *cfg, sae_foreign_t *fs)
 {
@@ -50,11 +42,11 @@ static sae_status_t parse_cfg(const char *dir, const cJSON *cfg, sae_foreign_t *
         return bad(SAE_ERR_UNSUPPORTED, dir, msg);
     }
     size_t n = 0, ef = 0;
-    if (!json_count(cJSON_GetObjectItemCaseSensitive(cfg, "d_in"), &fs->d_in) || !fs->d_in)
+    if (!sae_foreign_json_count(cJSON_GetObjectItemCaseSensitive(cfg, "d_in"), 1, &fs->d_in))
         return bad(SAE_ERR_FORMAT, dir, "cfg.json: d_in must be a positive integer");
     const cJSON *nl = cJSON_GetObjectItemCaseSensitive(cfg, "num_latents");
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(cfg, "expansion_factor");
-    if ((nl && !json_count(nl, &n)) || (e && !json_count(e, &ef)))
+    if ((nl && !sae_foreign_json_count(nl, 0, &n)) || (e && !sae_foreign_json_count(e, 0, &ef)))
         return bad(SAE_ERR_FORMAT, dir, "cfg.json: num_latents and expansion_factor must be "
                                         "integers");
     /* sparsify: num_latents, else d_in * expansion_factor. */
@@ -64,7 +56,7 @@ static sae_status_t parse_cfg(const char *dir, const cJSON *cfg, sae_foreign_t *
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(cfg, "k");
     if (!k)
         return bad(SAE_ERR_FORMAT, dir, "cfg.json: no k");
-    if (!json_count(k, &fs->k) || fs->k < 1 || fs->k > fs->d_sae)
+    if (!sae_foreign_json_count(k, 0, &fs->k) || fs->k < 1 || fs->k > fs->d_sae)
         return bad(SAE_ERR_RANGE, dir, "cfg.json: k is not an integer in 1..num_latents");
     return SAE_OK;
 }

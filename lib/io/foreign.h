@@ -45,6 +45,9 @@ sae_status_t sae_foreign_from_model(const sae_model_t *m, sae_foreign_t *fs);
 /* Reads a JSON object from a file of at most 1 MiB. SAE_ERR_IO,
  * SAE_ERR_FORMAT, SAE_ERR_NOMEM. */
 sae_status_t sae_foreign_read_json(const char *path, cJSON **out);
+/* 1 and *out set when item is a whole JSON number in [min, 1e9] (the
+ * sizes and counts of the tools' config files); 0 otherwise. */
+int sae_foreign_json_count(const cJSON *item, size_t min, size_t *out);
 /* Reads tensor name of sf, which must have exactly the shape given
  * (ndim 1 or 2); transpose: the file holds [cols x rows] and dst gets
  * [rows x cols]. A shape that is the transpose of the expected one is

@@ -217,6 +217,15 @@ sae_status_t sae_foreign_from_model(const sae_model_t *m, sae_foreign_t *fs)
     return st;
 }
 
+int sae_foreign_json_count(const cJSON *item, size_t min, size_t *out)
+{
+    if (!cJSON_IsNumber(item) || !(item->valuedouble >= (double)min) ||
+        item->valuedouble > 1e9 || item->valuedouble != floor(item->valuedouble))
+        return 0;
+    *out = (size_t)item->valuedouble;
+    return 1;
+}
+
 sae_status_t sae_foreign_read_json(const char *path, cJSON **out)
 {
     FILE *f = fopen(path, "rb");
