@@ -70,8 +70,13 @@ typedef enum sae_status {
                                    or not available for this model */
     SAE_ERR_DIVERGED = -15,     /* training produced a non-finite loss */
     SAE_ERR_TYPE = -16,         /* a parameter was set with the wrong type */
-    SAE_ERR_SOURCE = -20        /* a data source's callback reported a failure
+    SAE_ERR_SOURCE = -20,       /* a data source's callback reported a failure
                                    (sae_source_ops_t). Since: 0.4 */
+    SAE_ERR_REDUCER = -21,      /* a reducer's callback reported a failure (a
+                                   peer died, the network failed;
+                                   sae_reducer_ops_t). Since: 0.4 */
+    SAE_ERR_MISMATCH = -22      /* the ranks of a data-parallel run disagree
+                                   (config, model size). Since: 0.4 */
 } sae_status_t;
 
 /* A short English description of a status ("invalid argument: NULL ...").
@@ -1058,6 +1063,61 @@ SAE_API uint64_t sae_trainer_epochs(const sae_trainer_t *trainer);
  * estimated yet (0). Errors: SAE_ERR_NULL for a NULL model. Trainers of the
  * model must not be in use during the call. Since: 0.4 */
 SAE_API sae_status_t sae_model_fold_input_scale(sae_model_t *model);
+
+/* ---- Data-parallel training: reducers (mpi) --------------------------- */
+
+/* A reducer joins the trainers of several processes (ranks) into one
+ * data-parallel run: each rank trains on its own rows, and once per step
+ * the ranks' gradients and statistics are summed, so that every rank
+ * applies the same update of the mean over the global batch (the sum of the
+ * ranks' batches) and the models stay bitwise identical. The library never
+ * links an engine: MPI (tools/sae's adapter), NCCL, gloo or a user's own
+ * plugs in through these callbacks (docs/distributed.md has the contract).
+ * Every callback is collective: all ranks call it in the same order with
+ * the same sizes; it returns 0 on success, anything else stops the step
+ * with SAE_ERR_REDUCER (and the message of errmsg, when given). Since: 0.4 */
+typedef struct sae_reducer_ops {
+    uint32_t struct_size; /* sizeof(sae_reducer_ops_t) as the caller knows it */
+    int rank;             /* this process's rank, 0 <= rank < ranks */
+    int ranks;            /* processes in the run, >= 1 */
+    /* Required. Replaces buf[0..n) with its element-wise sum over the
+     * ranks, identical on every rank (the gradient block, in floats). */
+    int (*allreduce_float)(void *user_data, float *buf, size_t n);
+    /* Required. The same in doubles (step statistics, activity counts). */
+    int (*allreduce_double)(void *user_data, double *buf, size_t n);
+    /* Required. Copies rank 0's bytes of buf into every other rank's buf
+     * (initial weights, the decoder-bias and input-scale estimates, the
+     * weights after a dead-unit resampling). */
+    int (*broadcast)(void *user_data, void *buf, size_t bytes);
+    /* Optional: a message for the last failure (copied at once). */
+    const char *(*errmsg)(void *user_data);
+} sae_reducer_ops_t;
+
+/* Makes the trainer one rank of a data-parallel run through ops (copied;
+ * user_data is kept and must outlive the trainer's fits). The call is
+ * collective: it compares a hash of the configuration (all but
+ * train.threads and the estimated arch.input_scale) and the model's size
+ * with rank 0's, so that every rank refuses a mismatched run before any
+ * training. The first step after the call (or after a checkpoint is loaded
+ * into a new trainer) broadcasts rank 0's weights, with its decoder-bias
+ * initialisation and input scale; every step then sums the rows, the step
+ * statistics (the loss and terms are the global batch's row-weighted
+ * means, the same on every rank), the units' activity counts (dead
+ * latents, AuxK and resampling agree) and a non-finite-loss flag (a
+ * non-finite loss on any rank stops every rank with SAE_ERR_DIVERGED),
+ * then the gradient block, each rank's weighted by its rows over the
+ * global batch's. A fit ends an epoch when every rank's data is exhausted;
+ * a rank whose shard ended first takes part with zero rows. Terms that read
+ * statistics of the whole batch (KL's mean activation, batch top-k's
+ * threshold, AuxK's normalisation) see the rank's rows only
+ * (docs/distributed.md). ops NULL detaches the reducer. Only
+ * train.algorithm = backprop takes one. Errors: SAE_ERR_NULL (trainer),
+ * SAE_ERR_RANGE (struct_size too small, rank or ranks out of range),
+ * SAE_ERR_BAD_VALUE (a required callback NULL), SAE_ERR_STATE (another
+ * training method), SAE_ERR_REDUCER, SAE_ERR_MISMATCH (the message names
+ * what differs). Since: 0.4 */
+SAE_API sae_status_t sae_trainer_set_reducer(sae_trainer_t *trainer, const sae_reducer_ops_t *ops,
+                                             void *user_data);
 
 #ifdef __cplusplus
 }

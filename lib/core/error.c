@@ -28,6 +28,8 @@ const char *sae_status_str(sae_status_t status)
     case SAE_ERR_DIVERGED: return "training diverged (non-finite loss)";
     case SAE_ERR_TYPE: return "parameter has another type";
     case SAE_ERR_SOURCE: return "the data source reported a failure";
+    case SAE_ERR_REDUCER: return "the reducer reported a failure (a peer or the network)";
+    case SAE_ERR_MISMATCH: return "the ranks of a data-parallel run disagree";
     }
     return "unknown status";
 }

@@ -14,6 +14,7 @@
 #include "optim/unit_norm.h"
 #include "sparsity/terms.h"
 #include "train/method.h"
+#include "train/reduce.h"
 #include "train/resample.h"
 #include "train/trainer.h"
 #include "train/schedule.h"
@@ -174,12 +175,23 @@ static const char *nonfinite_grad(const sae_trainer_t *t)
 static sae_status_t step(sae_trainer_t *t, const float *batch, size_t rows, sae_stats_t *stats)
 {
     backprop_state_t *s = t->method_state;
-    sae_status_t st = sae_forward_backward(t, batch, rows, 1, 1, stats);
+    sae_model_t *m = t->model;
+    sae_status_t st = sae_reduce_begin_step(t);
+    if (st != SAE_OK)
+        return st;
+    /* With a reducer a rank whose data ran out takes part with no rows. */
+    if (rows > 0)
+        st = sae_forward_backward(t, batch, rows, 1, 1, stats);
+    else
+        sae_stats_start(stats, 0);
+    if (t->red && (st == SAE_OK || st == SAE_ERR_DIVERGED))
+        st = sae_reduce_step(t, rows, st, stats);
     if (st == SAE_ERR_DIVERGED)
         return roll_back(t, s);
     if (st != SAE_OK)
         return st;
-    sae_model_t *m = t->model;
+    size_t local_rows = rows;
+    rows = (size_t)stats->samples; /* the global batch's, with a reducer */
     const char *bad = nonfinite_grad(t);
     if (bad)
         return sae_fail(t->errmsg, SAE_ERR_DIVERGED,
@@ -207,7 +219,12 @@ static sae_status_t step(sae_trainer_t *t, const float *batch, size_t rows, sae_
     t->steps++;
     stats->step = t->steps;
     stats->learning_rate = s->hp.lr;
-    return sae_resample_after_step(t, batch, rows, &s->opt);
+    st = sae_resample_after_step(t, batch, local_rows, &s->opt);
+    /* Resampling draws from this rank's batch: rank 0's result wins. */
+    if (st == SAE_OK && t->red && sae_cfg_int(m->cfg, SAE_P_RESAMPLE_EVERY) > 0 &&
+        t->steps % (uint64_t)sae_cfg_int(m->cfg, SAE_P_RESAMPLE_EVERY) == 0)
+        st = sae_reduce_after_resample(t, &s->opt);
+    return st;
 }
 
 static sae_status_t evaluate(sae_trainer_t *t, const float *x, size_t rows, sae_stats_t *stats)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "train/method.h"
+#include "train/reducer.h"
 #include "train/trainer.h"
 
 /* The end of the 0.4 struct's fields a caller must have. */
@@ -124,16 +125,27 @@ sae_status_t sae_trainer_fit_source(sae_trainer_t *t, const sae_source_ops_t *op
     }
     size_t d = t->model->input_dim;
     uint64_t done = 0, ends = 0;
+    /* With a reducer: this rank's source gave its epoch's last rows, and
+     * it takes part with none until every rank's has (train/reduce.h). */
+    int drained = 0;
     for (;;) {
         if (steps && done == steps)
             return SAE_OK;
         if (t->pos == 0 && (st = reset(t)) != SAE_OK)
             return st;
-        size_t n;
-        if ((st = pull(t, &n)) != SAE_OK)
+        size_t n = 0;
+        if (!drained && (st = pull(t, &n)) != SAE_OK)
             return st;
-        if (n == 0) {
-            if (t->pos == 0)
+        uint64_t global = n;
+        if ((st = sae_reduce_rows(t->red, n, &global, t->steps + 1, t->errmsg)) != SAE_OK)
+            return st;
+        drained = n == 0 && global > 0;
+        if (global == 0) {
+            drained = 0;
+            uint64_t used = t->pos;
+            if ((st = sae_reduce_rows(t->red, t->pos, &used, t->steps + 1, t->errmsg)) != SAE_OK)
+                return st;
+            if (used == 0)
                 return sae_fail(t->errmsg, SAE_ERR_DIMENSION,
                                 "data source: epoch %llu gave no rows",
                                 (unsigned long long)t->epochs);
@@ -143,11 +155,12 @@ sae_status_t sae_trainer_fit_source(sae_trainer_t *t, const sae_source_ops_t *op
                 return SAE_OK;
             continue;
         }
-        if (!sae_all_finite(t->ws.gather, n * d))
+        if (n > 0 && !sae_all_finite(t->ws.gather, n * d))
             return sae_fail(t->errmsg, SAE_ERR_NONFINITE,
                             "data source: a batch of epoch %llu holds NaN or Inf",
                             (unsigned long long)t->epochs);
-        sae_trainer_init_bias(t, t->ws.gather, n);
+        if (n > 0)
+            sae_trainer_init_bias(t, t->ws.gather, n);
         if ((st = sae_loop_step(t, t->ws.gather, n, total)) != SAE_OK)
             return st;
         done++;

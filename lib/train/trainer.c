@@ -9,6 +9,7 @@
 #include "model/bias_init.h"
 #include "sparsity/terms.h"
 #include "train/method.h"
+#include "train/reducer.h"
 #include "model/dense.h"
 #include "model/input_scale.h"
 #include "model/kind.h"
@@ -54,6 +55,7 @@ void sae_trainer_free(sae_trainer_t *t)
         t->method->release(t);
     free(t->order);
     free(t->src_cursor);
+    sae_reduce_free(t->red);
     free(t);
 }
 
@@ -259,19 +261,25 @@ static sae_status_t run(sae_trainer_t *t, const float *x, size_t rows, uint64_t 
             return sae_fail(t->errmsg, SAE_ERR_NOMEM, "trainer: cannot allocate %zu indices",
                             rows);
     }
+    sae_sampling_t mode = (sae_sampling_t)sae_cfg_int(t->model->cfg, SAE_P_SAMPLING);
     for (uint64_t done = 0;; done++) {
-        if (t->pos >= rows) {
-            sae_status_t st = sae_loop_epoch_end(t, total_steps);
-            if (st != SAE_OK)
-                return st;
-        }
+        /* With a reducer the epoch ends when every rank's rows are used
+         * (a rank with fewer steps to go takes part with none). */
+        uint64_t left = t->pos < rows ? rows - t->pos : 0, global;
+        sae_status_t st = sae_reduce_rows(t->red, left, &global, t->steps + 1, t->errmsg);
+        if (st == SAE_OK && global == 0)
+            st = sae_loop_epoch_end(t, total_steps);
+        if (st != SAE_OK)
+            return st;
         if (done == total_steps)
             return SAE_OK;
-        if (t->pos == 0 && sae_cfg_int(t->model->cfg, SAE_P_SAMPLING) == SAE_SAMPLE_SHUFFLE)
+        if (t->pos == 0 && mode == SAE_SAMPLE_SHUFFLE)
             shuffle(t, rows);
-        size_t n;
-        const float *batch = next_batch(t, x, rows, (size_t)t->pos, &n);
-        sae_status_t st = sae_loop_step(t, batch, n, total_steps);
+        size_t n = 0;
+        const float *batch = x;
+        if (t->pos < rows)
+            batch = next_batch(t, x, rows, (size_t)t->pos, &n);
+        st = sae_loop_step(t, batch, n, total_steps);
         if (st != SAE_OK)
             return st;
     }

@@ -132,6 +132,8 @@ struct sae_trainer {
         uint64_t model[1];     /* bias_init_pending of the dense kind */
     } pack;
     sae_recipe_state_t recipe;
+    /* The data-parallel reducer (train/reduce.h), NULL: one process. */
+    struct sae_reduce *red;
     sae_progress_fn callback;
     void *callback_data;
     char errmsg[SAE_ERRMSG_SIZE];

@@ -24,8 +24,8 @@ from .core import (LAYERS_KEY, ConfigView, DataSource, Parameter, Regularizer,
 from .errors import (STATUS_ERRORS, BadValueError, CancelledError, ChecksumError,
                      DimensionError, DivergedError, Error, FormatError, IoError,
                      LibraryVersionError, NoMemError, NonFiniteError, NullError,
-                     ParamTypeError, RangeError, SourceError, StateError, UnknownKeyError,
-                     UnsupportedError, VersionError)
+                     ParamTypeError, RangeError, ReducerError, MismatchError, SourceError,
+                     StateError, UnknownKeyError, UnsupportedError, VersionError)
 
 #: This package's version.
 __version__: str = "0.4.0"
@@ -42,5 +42,5 @@ __all__ = [
     "Error", "NullError", "NoMemError", "RangeError", "UnknownKeyError", "BadValueError",
     "DimensionError", "NonFiniteError", "IoError", "FormatError", "ChecksumError",
     "VersionError", "CancelledError", "StateError", "UnsupportedError", "DivergedError",
-    "ParamTypeError", "SourceError", "LibraryVersionError", "STATUS_ERRORS",
+    "ParamTypeError", "SourceError", "ReducerError", "MismatchError", "LibraryVersionError", "STATUS_ERRORS",
 ]

@@ -136,6 +136,18 @@ class SourceError(Error):
     status, status_name = -20, "SAE_ERR_SOURCE"
 
 
+class ReducerError(Error):
+    """SAE_ERR_REDUCER (-21): a data-parallel run's reducer reported a
+    failure (a peer died, the network failed)."""
+    status, status_name = -21, "SAE_ERR_REDUCER"
+
+
+class MismatchError(Error):
+    """SAE_ERR_MISMATCH (-22): the ranks of a data-parallel run disagree
+    (configuration, model size)."""
+    status, status_name = -22, "SAE_ERR_MISMATCH"
+
+
 class LibraryVersionError(Error, ImportError):
     """The loaded libsae is older than this package needs, or lacks a
     function this package binds (raised by the binding, status None)."""
@@ -148,7 +160,8 @@ STATUS_ERRORS: Dict[int, Type[Error]] = {
         NullError, NoMemError, RangeError, UnknownKeyError, BadValueError,
         DimensionError, NonFiniteError, IoError, FormatError, ChecksumError,
         VersionError, CancelledError, StateError, UnsupportedError,
-        DivergedError, ParamTypeError, SourceError)
+        DivergedError, ParamTypeError, SourceError, ReducerError,
+        MismatchError)
 }
 
 
