@@ -27,6 +27,8 @@ libcjson-dev
 libzip-dev
 liblbfgs-dev
 libdnnl-dev
+libopenmpi-dev
+openmpi-bin
 libcmocka-dev
 zlib1g-dev
 libpng-dev
@@ -56,6 +58,9 @@ ca-certificates
 #   liblbfgs-dev                   full-batch L-BFGS (train/lbfgs.c, -Dlbfgs)
 #   libdnnl-dev                    oneDNN's matmul: train.precision = bf16 and
 #                                  train.gemm = onednn (core/matmul.c, -Donednn)
+#   libopenmpi-dev, openmpi-bin    sae train --mpi (tools/sae/mpi.c, -Dmpi) and its
+#                                  tests under mpirun (tests/mpi); the library never
+#                                  links MPI (docs/distributed.md)
 #   libcmocka-dev                  the unit tests
 #   zlib1g-dev, libpng-dev         the examples (IDX .gz input, PNG input); zlib also
 #                                  for the sae tool's gzip IDX files

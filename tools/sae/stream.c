@@ -17,7 +17,7 @@ static uint64_t splitmix(uint64_t *x)
 
 /* Fisher-Yates with an unbiased bounded draw (rejection of the top
  * remainder). */
-static void permute(size_t *p, size_t n, uint64_t seed)
+void cli_permute(size_t *p, size_t n, uint64_t seed)
 {
     uint64_t st = seed;
     for (size_t i = 0; i < n; i++)
@@ -33,7 +33,7 @@ static void permute(size_t *p, size_t n, uint64_t seed)
     }
 }
 
-static uint64_t mix(uint64_t a, uint64_t b, uint64_t c)
+uint64_t cli_mix(uint64_t a, uint64_t b, uint64_t c)
 {
     uint64_t x = a ^ 0x5ae5ae5ae5ae5ae5ULL;
     x = splitmix(&x) ^ b;
@@ -79,7 +79,7 @@ static size_t chunk_rows(const cli_stream_t *s, size_t c)
 static void start_epoch(cli_stream_t *s, uint64_t epoch)
 {
     s->epoch = epoch;
-    permute(s->order, s->n_chunks, mix(s->seed, epoch, UINT64_MAX));
+    cli_permute(s->order, s->n_chunks, cli_mix(s->seed, epoch, UINT64_MAX));
     s->loaded = 0;
 }
 
@@ -91,7 +91,7 @@ static int load(cli_stream_t *s)
         return -1;
     }
     sd_set_release(s->set, c * s->buffer, n);
-    permute(s->perm, n, mix(s->seed, s->epoch, c));
+    cli_permute(s->perm, n, cli_mix(s->seed, s->epoch, c));
     s->loaded = c + 1;
     return 0;
 }

@@ -36,4 +36,10 @@ void cli_stream_free(cli_stream_t *s);
 /* The ops to give sae_trainer_fit_source with s as user_data. */
 const sae_source_ops_t *cli_stream_ops(void);
 
+/* p = a permutation of 0..n-1 drawn from seed (Fisher-Yates over
+ * splitmix64), and a seed mixed from three numbers: shared with the shard
+ * source of --mpi (shard.c). */
+void cli_permute(size_t *p, size_t n, uint64_t seed);
+uint64_t cli_mix(uint64_t a, uint64_t b, uint64_t c);
+
 #endif /* SAE_CLI_STREAM_H */

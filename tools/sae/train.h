@@ -15,6 +15,7 @@ typedef struct train_opts {
     char *ckpt_default; /* MODEL.ckpt, for a signal without --checkpoint */
     uint64_t epochs, steps, threads, log_every, shuffle, ckpt_every;
     int quiet, have_threads;
+    int mpi; /* --mpi: one rank of a data-parallel run (mpi.h) */
     sd_options_t dopt;
 } train_opts_t;
 

@@ -25,6 +25,10 @@ static const char train_help[] =
     "      --checkpoint-every N  a checkpoint every N steps\n"
     "      --resume FILE     continue the run of a checkpoint (same --data and data\n"
     "                        options; --steps/--epochs are the run's total)\n"
+    "      --mpi             one rank of a data-parallel run under mpirun: each rank\n"
+    "                        trains on its own blocks of train.batch_size rows (the\n"
+    "                        global batch is ranks x batch size); rank 0 writes the\n"
+    "                        model, logs and checkpoints (docs/distributed.md)\n"
     "  -q, --quiet           print nothing but errors\n"
     "  -h, --help            this help\n\n" CLI_DATA_HELP
     "\narch.input_dim comes from the data. SIGINT or SIGTERM writes a checkpoint and\n"
@@ -39,7 +43,8 @@ enum {
     OPT_SHUFFLE,
     OPT_CKPT,
     OPT_CKPT_EVERY,
-    OPT_RESUME
+    OPT_RESUME,
+    OPT_MPI
 };
 
 int train_parse(int argc, char **argv, train_opts_t *o)
@@ -58,6 +63,7 @@ int train_parse(int argc, char **argv, train_opts_t *o)
         {"checkpoint", required_argument, NULL, OPT_CKPT},
         {"checkpoint-every", required_argument, NULL, OPT_CKPT_EVERY},
         {"resume", required_argument, NULL, OPT_RESUME},
+        {"mpi", no_argument, NULL, OPT_MPI},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         CLI_DATA_LONGOPTS,
@@ -111,6 +117,7 @@ int train_parse(int argc, char **argv, train_opts_t *o)
                 return CLI_USAGE;
             break;
         case OPT_RESUME: o->resume = optarg; break;
+        case OPT_MPI: o->mpi = 1; break;
         case OPT_LOG_EVERY:
             if (cli_parse_size(cmd, "--log-every", optarg, 1, UINT64_MAX >> 1, &o->log_every) < 0)
                 return CLI_USAGE;
@@ -128,6 +135,9 @@ int train_parse(int argc, char **argv, train_opts_t *o)
         return cli_usage(cmd, "--epochs and --steps cannot both be given");
     if (!o->epochs && !o->steps)
         o->epochs = 1;
+    if (o->mpi && o->shuffle)
+        return cli_usage(cmd, "--mpi reads each rank's blocks of rows from the files: no "
+                              "--shuffle-buffer (train.sampling = shuffle permutes the blocks)");
     if (o->ckpt_every && !o->ckpt)
         return cli_usage(cmd, "--checkpoint-every needs --checkpoint FILE");
     if (o->resume && (o->config || o->n_sets || o->have_threads))
