@@ -194,9 +194,9 @@ sae_status_t sae_reduce_step(sae_trainer_t *t, size_t rows, sae_status_t pass_st
     if (b[R_BAD] > 0.0) {
         if (!bad)
             sae_fail(t->errmsg, SAE_ERR_DIVERGED,
-                     "the loss became non-finite at step %llu on %.0f of the %d ranks (this "
+                     "step %llu: the loss became non-finite on %.0f of the %d ranks (this "
                      "rank's was finite): lower the learning rate?",
-                     (unsigned long long)t->steps, b[R_BAD], r->ops.ranks);
+                     (unsigned long long)t->steps + 1, b[R_BAD], r->ops.ranks);
         return SAE_ERR_DIVERGED;
     }
     double n = b[R_ROWS];
