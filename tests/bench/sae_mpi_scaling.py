@@ -12,6 +12,7 @@ mpi_2ranks_over_1proc_2threads: the MPI run's time over the single
 process's, per model and overall (geometric mean; < 1: MPI is faster).
 
     sae_mpi_scaling.py SAE MPIRUN DATA_CACHE [--epochs N] [--steps S]
+                       [--allreduce BENCH_MPI_ALLREDUCE]
 """
 import argparse
 import math
@@ -58,6 +59,8 @@ def main():
     ap.add_argument("cache")
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--steps", type=int, default=0, help="instead of epochs (a quick check)")
+    ap.add_argument("--allreduce", default="none",
+                    help="bench_mpi_allreduce: the pure allreduce time of each message")
     a = ap.parse_args()
     cpu_lines()
     if a.mpirun == "none":
@@ -98,6 +101,12 @@ def main():
             print(f"{name}: per step: compute {1000 * (t2 - comm) / steps2:.2f} ms a rank "
                   f"({GLOBAL_BATCH // 2} rows), gradient message {grad_bytes} bytes "
                   f"({grad_bytes / 2**20:.2f} MiB)")
+            if a.allreduce != "none":
+                ar = run([a.mpirun, "-np", "2", "--bind-to", "core", a.allreduce,
+                          str(grad_bytes // 4), "20"], env)
+                ms = float(re.search(r": ([0-9.]+) ms", ar).group(1))
+                print(f"{name}: one MPI_Allreduce of the gradient alone: {ms:.2f} ms "
+                      f"({100 * ms / (1000 * t2 / steps2):.1f}% of a step)")
             ratios.append(t2 / t1)
             print(f"mpi_2ranks_over_1proc_2threads[{name}]: {t2 / t1:.3f}")
     g = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
