@@ -7,7 +7,7 @@ folders directly. The files are made with the writers of test_foreign.py
 (numpy + json, the tools' own layouts); codes are checked against its numpy
 forwards.
 
-usage: test_cli_foreign.py SAE_PROGRAM
+usage: test_cli_foreign.py SAE_PROGRAM GEMMA_SCOPE_EXAMPLE
 """
 import json
 import os
@@ -23,6 +23,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_foreign as tf  # noqa: E402
 
 SAE = os.path.abspath(sys.argv.pop(1))
+EXAMPLE = os.path.abspath(sys.argv.pop(1))
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+
+
+def doc_blocks(lang):
+    """The ```lang blocks of docs/interop.md."""
+    with open(os.path.join(ROOT, "docs", "interop.md")) as f:
+        return re.findall(r"```" + lang + r"\n(.*?)```", f.read(), re.S)
 
 
 def run(*args, ok=0):
@@ -152,6 +160,58 @@ class Convert(Base):
         self.assertIn("--to takes libsae, saelens or sparsify", r.stderr)
         r = run("convert", "--to", "saelens", self.xp, self.p("o"), ok=1)
         self.assertFalse(os.path.exists(self.p("o")))
+
+
+class Docs(Base):
+    def test_c_example(self):
+        """docs/interop.md's C program is the one compiled here, and its
+        codes are the Gemma Scope forward's."""
+        with open(os.path.join(ROOT, "tests", "foreign", "gemma_scope_example.c")) as f:
+            src = f.read()
+        self.assertIn(src[src.index("#include <stdio.h>"):], doc_blocks("c"))
+        w = tf.gemmascope_arrays(self.rng)
+        np.savez_compressed(self.p("params.npz"), **w)
+        r = subprocess.run([EXAMPLE, self.p("params.npz")], input=self.x.tobytes(),
+                           capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        codes = np.frombuffer(r.stdout, dtype=np.float32).reshape(tf.ROWS, tf.H)
+        self.close(codes.astype(np.float64), tf.gemmascope_forward(w, self.x)[0])
+        r = subprocess.run([EXAMPLE, self.p("none.npz")], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("does not exist", r.stderr)
+
+    def test_pickle_conversion(self):
+        """The conversion block of docs/interop.md on state dicts of
+        dictionary_learning's and OpenAI's layouts (torch.save), imported and
+        compared with their PyTorch forwards."""
+        try:
+            import torch
+        except ImportError:
+            self.skipTest("no torch")
+        block = [b for b in doc_blocks("python") if "def from_openai" in b]
+        self.assertEqual(len(block), 1)
+        ns = {}
+        exec(block[0], ns)  # noqa: S102 - the documented code itself
+        g = torch.Generator().manual_seed(3)
+        d, n = tf.D, tf.H
+        x = torch.from_numpy(self.x)
+        dl = {"encoder.weight": torch.randn(n, d, generator=g) * 0.5,
+              "encoder.bias": torch.randn(n, generator=g) * 0.3,
+              "decoder.weight": torch.randn(d, n, generator=g) * 0.3,
+              "bias": torch.randn(d, generator=g) * 0.2}
+        torch.save(dl, self.p("ae.pt"))
+        ns["from_dictionary_learning"](self.p("ae.pt"), self.p("dl"))
+        ref = torch.relu((x - dl["bias"]) @ dl["encoder.weight"].T + dl["encoder.bias"])
+        self.close(self.codes(self.p("dl")), ref.double().numpy())
+        oa = {"pre_bias": dl["bias"], "latent_bias": dl["encoder.bias"],
+              "encoder.weight": dl["encoder.weight"], "decoder.weight": dl["decoder.weight"],
+              "activation": "TopK", "activation_state_dict": {"k": 6}}
+        torch.save(oa, self.p("openai.pt"))
+        ns["from_openai"](self.p("openai.pt"), self.p("oa"), k=6)
+        pre = (x - oa["pre_bias"]) @ oa["encoder.weight"].T + oa["latent_bias"]
+        top = torch.topk(pre, 6, dim=1)
+        ref = torch.zeros_like(pre).scatter(1, top.indices, torch.relu(top.values))
+        self.close(self.codes(self.p("oa")), ref.double().numpy())
 
 
 if __name__ == "__main__":
