@@ -1267,9 +1267,12 @@ class SparseAutoencoder:
         h = self._need()
         if not _lib.has("sae_metrics_create"):
             raise UnsupportedError("this libsae has no sae_metrics calls (0.4 does)")
-        chunks = [X] if isinstance(X, np.ndarray) or not isinstance(
-            X, collections.abc.Iterable) or (isinstance(X, (list, tuple)) and X and
-                                            not isinstance(X[0], np.ndarray)) else X
+        # One array (an ndarray, or nested lists of numbers), or chunks (an
+        # iterator, or a list of 2-D arrays).
+        one = isinstance(X, np.ndarray) or not isinstance(X, collections.abc.Iterable) or (
+            isinstance(X, (list, tuple)) and len(X) > 0 and
+            not (isinstance(X[0], np.ndarray) and X[0].ndim == 2))
+        chunks = [X] if one else X
         mx = c_void_p()
         _lib.check(_lib.sae_metrics_create(h.model, byref(mx)))
         try:

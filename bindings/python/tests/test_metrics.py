@@ -72,6 +72,9 @@ def test_chunks_stream(fitted):
         # float GEMMs round differently for other row counts
         assert parts[key] == pytest.approx(whole[key], rel=1e-6), key
     np.testing.assert_array_equal(parts["frequency"], whole["frequency"])
+    # A list of 2-D arrays is chunks too; nested lists of numbers are one array.
+    assert m.eval_metrics([x[:450], x[450:]])["rows"] == len(x)
+    assert m.eval_metrics(x[:3].tolist())["rows"] == 3
 
 
 def test_errors(fitted):
