@@ -785,6 +785,90 @@ SAE_API sae_status_t sae_model_export(const sae_model_t *model, const char *path
                                       const char *format);
 
 /* ------------------------------------------------------------------------ */
+/* metrics: the standard evaluation metrics of an SAE (docs/metrics.md)     */
+/* ------------------------------------------------------------------------ */
+
+/* An accumulator of evaluation metrics over rows given in chunks, so that a
+ * set larger than memory is measured in one pass with O(input_dim +
+ * code_dim) state. Opaque; one thread at a time. Since: 0.4 */
+typedef struct sae_metrics sae_metrics_t;
+
+/* The metrics of the rows added so far, from x_hat = sae_model_decode(
+ * sae_model_encode(x)) (what sae_model_reconstruct gives). The caller sets
+ * struct_size (sizeof, as compiled); the library fills the fields that fit
+ * in it, so the struct grows by appending fields in later versions.
+ * "Active" is as sae_stats_t.l0 counts: |h| > 1e-3 for sigmoid and tanh
+ * codes, h != 0 otherwise. Averages are accumulated in double. */
+typedef struct sae_metrics_summary {
+    uint32_t struct_size;      /* set by the caller: sizeof(sae_metrics_summary_t) */
+    uint64_t rows;             /* rows added */
+    uint64_t units;            /* code_dim */
+    double l0;                 /* mean count of active latents per row */
+    double mse;                /* mean over all rows x input_dim values of (x - x_hat)^2 */
+    double fvu;                /* sum ||x - x_hat||^2 / sum ||x - mean(x)||^2 (mean over
+                                  the rows added): the fraction of variance unexplained;
+                                  NAN with fewer than 2 rows or rows that do not vary */
+    double explained_variance; /* 1 - fvu (NAN when fvu is) */
+    double cosine;             /* mean over rows with x != 0 of cos(x, x_hat) (0 when
+                                  x_hat = 0); NAN when every row is 0 */
+    double l2_ratio;           /* mean over rows with x != 0 of ||x_hat|| / ||x||; NAN
+                                  when every row is 0 */
+    double rel_bias;           /* relative reconstruction bias (Rajamanoharan et al. 2024,
+                                  arXiv 2404.16014): gamma = argmin_g sum ||x_hat / g - x||^2
+                                  = sum ||x_hat||^2 / sum <x, x_hat>; 1 unbiased, below 1
+                                  shrinkage; NAN when sum <x, x_hat> = 0 */
+    double dead_fraction;      /* fraction of latents active on no row */
+    double dense_fraction;     /* fraction of latents active on more than 10% of rows */
+    uint64_t dead_units;       /* their counts */
+    uint64_t dense_units;
+} sae_metrics_summary_t;
+
+/* Creates an accumulator for model, which it uses (not owns) in
+ * sae_metrics_add: the model must outlive it and not change between adds
+ * for the metrics to mean one model. *out is NULL on failure. Errors:
+ * SAE_ERR_NULL, SAE_ERR_NOMEM (message in sae_last_error()). Since: 0.4 */
+SAE_API sae_status_t sae_metrics_create(sae_model_t *model, sae_metrics_t **out);
+/* Frees an accumulator; NULL is allowed. Since: 0.4 */
+SAE_API void sae_metrics_free(sae_metrics_t *metrics);
+/* Last error message on metrics. Since: 0.4 */
+SAE_API const char *sae_metrics_errmsg(const sae_metrics_t *metrics);
+/* Forgets every row added (the model stays). Since: 0.4 */
+SAE_API void sae_metrics_reset(sae_metrics_t *metrics);
+/* Adds rows of x [rows x input_dim] (rows may be 0): encodes and decodes
+ * them in chunks of at most 256 rows and updates the sums. x is not kept.
+ * Errors, with nothing added: SAE_ERR_NULL, SAE_ERR_NONFINITE (x holds NaN
+ * or Inf), SAE_ERR_NOMEM, or the model's own inference errors (after
+ * which the accumulator holds the rows of the earlier calls only).
+ * Since: 0.4 */
+SAE_API sae_status_t sae_metrics_add(sae_metrics_t *metrics, const float *x, size_t rows);
+/* Fills *out with the metrics of the rows added so far (see
+ * sae_metrics_summary_t). Errors: SAE_ERR_NULL, SAE_ERR_RANGE
+ * (out->struct_size below 16: no field fits), SAE_ERR_STATE (no rows added
+ * yet). Since: 0.4 */
+SAE_API sae_status_t sae_metrics_summary(const sae_metrics_t *metrics,
+                                         sae_metrics_summary_t *out);
+/* The firing frequency of every latent over the rows added:
+ * frequency[j] = rows in which latent j was active / rows. units must be
+ * the code size (SAE_ERR_DIMENSION otherwise). SAE_ERR_STATE before any
+ * rows. Since: 0.4 */
+SAE_API sae_status_t sae_metrics_frequency(const sae_metrics_t *metrics, double *frequency,
+                                           size_t units);
+/* Histogram of log10(frequency) over the latents that fired (dead ones are
+ * sae_metrics_summary_t.dead_units, log10 0 being -inf): bins equal bins
+ * over [lo, hi), counts[i] the latents with lo + i w <= log10 f < lo + (i +
+ * 1) w, w = (hi - lo) / bins; a value below lo counts in bin 0, one at or
+ * above hi in the last. The plot SAE papers show (feature density).
+ * Errors: SAE_ERR_NULL, SAE_ERR_RANGE (bins 0, lo >= hi or not finite),
+ * SAE_ERR_STATE before any rows. Since: 0.4 */
+SAE_API sae_status_t sae_metrics_histogram(const sae_metrics_t *metrics, double lo, double hi,
+                                           size_t bins, uint64_t *counts);
+/* One call for rows that are all in memory: create, add, summary, free.
+ * Errors as those calls', the message in the model (sae_model_errmsg).
+ * Since: 0.4 */
+SAE_API sae_status_t sae_model_metrics(sae_model_t *model, const float *x, size_t rows,
+                                       sae_metrics_summary_t *out);
+
+/* ------------------------------------------------------------------------ */
 /* Training                                                                 */
 /* ------------------------------------------------------------------------ */
 

@@ -148,21 +148,50 @@ class RoundTrip(Base):
         r = run("eval", "--model", m, "--data", xp, "--json", ok=0)
         ev = json.loads(r.stdout)
         met = model.metrics(x)
+        std = model.eval_metrics(x, hist_range=(-8, 0), bins=16)
         obj = model.evaluate(x)
         self.assertEqual(ev["rows"], 400)
-        self.assertEqual(ev["fvu"], met["nmse"])
-        self.assertEqual(ev["explained_variance"], met["explained_variance"])
+        # CLI == API: every metric is sae_metrics_*'s on the same rows.
+        for key in ("l0", "mse", "fvu", "explained_variance", "cosine", "l2_ratio",
+                    "rel_bias", "dead_fraction", "dense_fraction", "dead_units",
+                    "dense_units"):
+            self.assertEqual(ev[key], std[key], key)
+        self.assertEqual(ev["log10_frequency_histogram"],
+                         {"lo": -8, "hi": 0, "counts": std["log10_histogram"].tolist()})
+        # sae_model_reconstruction_error reconstructs all rows in one call,
+        # the metrics 256 at a time: float GEMMs round differently.
+        self.assertAlmostEqual(ev["fvu"], met["nmse"], delta=1e-6 * met["nmse"])
         rec = model.reconstruct(x)
         self.assertAlmostEqual(ev["mse"], float(np.mean((x.astype(np.float64) - rec) ** 2)),
-                               delta=1e-12)
+                               delta=1e-6 * ev["mse"])
         self.assertEqual(ev["l0"], float((codes != 0).sum()) / 400)
         self.assertEqual(ev["dead_fraction"], float((~(codes != 0).any(0)).mean()))
         self.assertEqual(ev["loss"], obj["loss"])
         self.assertEqual(ev["recon_loss"], obj["recon_loss"])
         self.assertEqual(ev["terms"]["l1"], obj["terms"]["l1"])
         self.assertEqual(ev["mean_activation"], obj["mean_activation"])
+        # The text form: one "key: value" line each, the same values.
         r = run("eval", "--model", m, "--data", xp, ok=0)
-        self.assertRegex(r.stdout, r"explained_variance +-?[0-9.]+")
+        lines = dict(line.split(": ", 1) for line in r.stdout.splitlines())
+        for key in ("l0", "mse", "fvu", "explained_variance", "cosine", "l2_ratio",
+                    "rel_bias", "dead_fraction", "dense_fraction", "loss"):
+            self.assertEqual(float(lines[key]), ev[key], key)
+        self.assertEqual(lines["terms.l1"], repr(ev["terms"]["l1"]))
+        self.assertEqual(lines["log10_frequency_histogram"],
+                         "-8:0 " + ",".join(str(c) for c in std["log10_histogram"]))
+        # More rows than one chunk (65500 rows with batches of 50): the same
+        # metrics, to rounding, and the objective of the whole set.
+        big = data(65600, 12, seed=5)
+        bp = self.npy("big.npy", big)
+        ev = json.loads(run("eval", "--model", m, "--data", bp, "--json", ok=0).stdout)
+        std = model.eval_metrics(big)
+        obj = model.evaluate(big)
+        for key in ("l0", "mse", "fvu", "cosine", "l2_ratio", "rel_bias"):
+            self.assertAlmostEqual(ev[key], std[key], delta=1e-7 * abs(std[key]), msg=key)
+        for key in ("loss", "recon_loss", "mean_activation"):
+            self.assertAlmostEqual(ev[key], obj[key], delta=1e-7 * abs(obj[key]), msg=key)
+        self.assertEqual(ev["dead_units"], std["dead_units"])
+        os.unlink(bp)
         self.no_leftovers()
 
 

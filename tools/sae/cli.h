@@ -104,6 +104,15 @@ int cli_config_set(const char *cmd, sae_config_t *cfg, const char *kv, const cha
 
 /* Loads a model file; prints the library's message and returns CLI_FAIL. */
 int cli_model_load(const char *cmd, const char *path, sae_model_t **model);
+/* Which other tool's SAE path holds ("saelens", "sparsify", "gemmascope",
+ * "llamascope"; the rules of sae_model_import's detection), with its
+ * weights file in weights (n bytes); NULL for anything else (a libsae file).
+ * (foreign_info.c) */
+const char *cli_foreign_format(const char *path, char *weights, size_t n);
+/* sae info's summary of such an SAE: format, dtype, architecture, k or
+ * thresholds, dimensions, tensors; *out is the imported model. */
+int cli_foreign_info(const char *cmd, const char *path, const char *format, const char *weights,
+                     sae_model_t **out);
 
 /* The JSON header of a safetensors file (cJSON_Delete it), read after its
  * length is checked against the file's size; NULL after a message (none

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* sae convert IN OUT: a model file (any version the library reads) to the
- * current format; a data file (any format the readers take) to a float32
- * .npy, which every subcommand and numpy read without options. */
+/* sae convert IN OUT: a model (a libsae file of any version the library
+ * reads, or another tool's SAE that sae_model_import reads) to a libsae
+ * file of the current format, or with --to to a SAELens or sparsify folder
+ * (sae_model_export); a data file (any format the readers take) to a
+ * float32 .npy, which every subcommand and numpy read without options. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -13,11 +15,17 @@
 
 static const char convert_help[] =
     "Usage: sae convert [OPTIONS] IN OUT\n"
-    "A libsae model file IN is loaded (any format version the library reads) and\n"
-    "saved as OUT in the current version. Any other IN is a data file: its rows\n"
-    "are written to OUT as a float32 .npy (rows x values). OUT is written\n"
-    "atomically.\n\n"
+    "A model IN is loaded and written as OUT: IN is a libsae model file (any\n"
+    "format version the library reads) or another tool's SAE (a SAELens or\n"
+    "sparsify folder, a Gemma Scope params.npz or params.safetensors, a Llama\n"
+    "Scope folder). Any other IN is a data file: its rows are written to OUT as\n"
+    "a float32 .npy (rows x values). OUT is written atomically.\n\n"
+    "      --to FORMAT       what a model is written as: libsae (a model file in\n"
+    "                        the current version; the default), saelens or\n"
+    "                        sparsify (the folder OUT, created if absent)\n"
     "  -h, --help            this help\n\n" CLI_DATA_HELP;
+
+enum { OPT_TO = CLI_OPT_FIRST_FREE };
 
 static int is_model(const char *path)
 {
@@ -81,9 +89,11 @@ done:
 
 int cmd_convert(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'}, CLI_DATA_LONGOPTS, {NULL, 0, NULL, 0}};
-    const char *cmd = "convert";
+    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'},
+                                             {"to", required_argument, NULL, OPT_TO},
+                                             CLI_DATA_LONGOPTS,
+                                             {NULL, 0, NULL, 0}};
+    const char *cmd = "convert", *to = NULL;
     sd_options_t dopt = {0};
     int opt;
     optind = 1;
@@ -98,6 +108,13 @@ int cmd_convert(int argc, char **argv)
             fputs(convert_help, stdout);
             return CLI_OK;
         }
+        if (opt == OPT_TO) {
+            if (strcmp(optarg, "libsae") != 0 && strcmp(optarg, "saelens") != 0 &&
+                strcmp(optarg, "sparsify") != 0)
+                return cli_usage(cmd, "--to takes libsae, saelens or sparsify, not '%s'", optarg);
+            to = optarg;
+            continue;
+        }
         if (opt == ':')
             return cli_usage(cmd, "option '%s' needs a value", argv[optind - 1]);
         return cli_usage(cmd, "unknown option '%s'", argv[optind - 1]);
@@ -107,13 +124,19 @@ int cmd_convert(int argc, char **argv)
     const char *in = argv[optind], *out = argv[optind + 1];
     if (strcmp(in, out) == 0)
         return cli_usage(cmd, "IN and OUT are the same file");
-    if (dopt.format == SD_FMT_AUTO && is_model(in)) {
+    char weights[4096];
+    if (to || (dopt.format == SD_FMT_AUTO &&
+               (is_model(in) || cli_foreign_format(in, weights, sizeof weights)))) {
         sae_model_t *model = NULL;
         int rc = cli_model_load(cmd, in, &model);
         if (rc != CLI_OK)
             return rc;
-        if (sae_model_save(model, out) != SAE_OK)
-            rc = cli_fail(cmd, "%s", sae_model_errmsg(model));
+        if (!to || strcmp(to, "libsae") == 0) {
+            if (sae_model_save(model, out) != SAE_OK)
+                rc = cli_fail(cmd, "%s", sae_model_errmsg(model));
+        } else if (sae_model_export(model, out, to) != SAE_OK) {
+            rc = cli_fail(cmd, "%s", sae_last_error());
+        }
         sae_model_free(model);
         return rc;
     }

@@ -1,15 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* sae eval: reconstruction and sparsity metrics of a model on data rows,
- * each from the library's own calls on all the rows at once:
- *   fvu, explained_variance   sae_model_reconstruction_error
- *   mse                       mean over all values of (x - x_hat)^2, x_hat
- *                             from sae_model_reconstruct
- *   l0, dead_fraction         from sae_model_encode's codes: active units a
- *                             row (|h| > 1e-3 for sigmoid and tanh codes, h
- *                             != 0 otherwise, as sae_stats_t.l0 counts), and
- *                             the fraction of units active on no row
- *   loss, recon_loss, terms,  sae_trainer_evaluate: the training objective
- *   mean_activation           and its terms at the model's weights */
+/* sae eval: the standard evaluation metrics of a model on data rows
+ * (sae_metrics_*, docs/metrics.md: l0, mse, fvu, explained_variance,
+ * cosine, l2_ratio, rel_bias, dead and dense latents, the log10 histogram
+ * of the firing frequencies), and the training objective with its terms
+ * at the model's weights (sae_trainer_evaluate: loss, recon_loss, terms,
+ * mean_activation). The rows are read and measured in chunks (a multiple
+ * of train.batch_size, so that the objective's batches are the ones one
+ * call over all rows would take): a data file larger than memory is
+ * evaluated in bounded memory. */
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -21,99 +19,142 @@
 
 static const char eval_help[] =
     "Usage: sae eval --model MODEL --data FILE... [--json] [OPTIONS]\n"
-    "Reconstruction and sparsity metrics of the model on the data's rows.\n\n"
-    "  -m, --model MODEL     the model file\n"
+    "The standard evaluation metrics of the model on the data's rows, one\n"
+    "'key: value' line each (docs/metrics.md).\n\n"
+    "  -m, --model MODEL     the model file (or a folder or file of another tool:\n"
+    "                        SAELens, sparsify, Gemma Scope, Llama Scope)\n"
     "  -d, --data FILE       a data file; several are read in order\n"
     "      --json            one JSON object on stdout (rows, mse, fvu,\n"
-    "                        explained_variance, l0, dead_fraction, loss, ...)\n"
+    "                        explained_variance, l0, cosine, l2_ratio, rel_bias,\n"
+    "                        dead_fraction, dense_fraction, loss, ...)\n"
+    "      --bins N          bins of the log10 firing-frequency histogram (16)\n"
+    "      --hist-range LO:HI  its range of log10 frequency (-8:0)\n"
     "  -h, --help            this help\n\n" CLI_DATA_HELP;
 
-enum { OPT_JSON = CLI_OPT_FIRST_FREE };
+enum { OPT_JSON = CLI_OPT_FIRST_FREE, OPT_BINS, OPT_RANGE };
+
+/* Rows per chunk: about 2^16, a multiple of the batch size, at most 2^26
+ * values (256 MB of floats), at least one batch. */
+static size_t chunk_rows(size_t batch, size_t dim, size_t rows)
+{
+    size_t c = ((size_t)1 << 16) / batch * batch;
+    while (c > batch && c * dim > ((size_t)1 << 26))
+        c -= batch;
+    if (c < batch)
+        c = batch;
+    return c < rows ? c : rows;
+}
 
 typedef struct metrics {
-    size_t rows, dim, units, dead_units;
-    double mse, fvu, ev, l0, dead_fraction;
+    size_t rows, dim, units, bins;
+    double lo, hi;
+    sae_metrics_summary_t s;
+    uint64_t *hist;
     sae_stats_t st;
 } metrics_t;
 
-static int compute(const char *cmd, sae_model_t *model, const float *x, size_t rows, metrics_t *m)
+/* Adds the objective of n rows (sae_stats_t, averages over them) to acc
+ * with weight n. */
+static void add_stats(sae_stats_t *acc, const sae_stats_t *c, size_t n)
 {
-    size_t in = sae_model_input_dim(model), units = sae_model_code_dim(model);
+    double w = (double)n;
+    acc->samples += c->samples;
+    acc->loss += c->loss * w;
+    acc->recon_loss += c->recon_loss * w;
+    acc->mean_activation += c->mean_activation * w;
+    acc->l0 += c->l0 * w;
+    acc->n_terms = c->n_terms;
+    for (uint32_t i = 0; i < c->n_terms && i < SAE_MAX_TERMS; i++) {
+        acc->term_loss[i] += c->term_loss[i] * w;
+        acc->term_name[i] = c->term_name[i];
+    }
+}
+
+static int compute(const char *cmd, sae_model_t *model, const sd_set_t *set, metrics_t *m)
+{
+    size_t in = sae_model_input_dim(model), rows = set->rows;
     m->rows = rows;
     m->dim = in;
-    m->units = units;
+    m->units = sae_model_code_dim(model);
     if (rows < 2)
         return cli_fail(cmd, "the metrics need at least 2 rows, the data has %zu", rows);
-    if (sae_model_reconstruction_error(model, x, rows, &m->fvu, &m->ev) != SAE_OK)
-        return cli_fail(cmd, "%s", sae_model_errmsg(model));
-    char act[32] = "";
-    sae_config_get(sae_model_config(model), "arch.hidden_activation", act, sizeof act);
-    float thr = strcmp(act, "sigmoid") == 0 || strcmp(act, "tanh") == 0 ? 1e-3f : 0.0f;
-    enum { CHUNK = 512 };
-    size_t c = rows < CHUNK ? rows : CHUNK;
-    float *xh = malloc(c * in * sizeof *xh), *h = malloc(c * units * sizeof *h);
-    unsigned char *ever = calloc(units, 1);
-    if (!xh || !h || !ever) {
-        free(xh);
-        free(h);
-        free(ever);
-        return cli_fail(cmd, "out of memory");
-    }
-    double se = 0, active = 0;
+    int64_t batch = 100;
+    sae_config_get_int(sae_model_config(model), SAE_P_BATCH_SIZE, &batch);
+    size_t c = chunk_rows(batch > 0 ? (size_t)batch : 1, in, rows);
+    float *x = malloc(c * in * sizeof *x);
+    m->hist = calloc(m->bins, sizeof *m->hist);
+    sae_metrics_t *mx = NULL;
+    sae_trainer_t *t = NULL;
     int rc = CLI_OK;
+    if (!x || !m->hist)
+        rc = cli_fail(cmd, "out of memory");
+    else if (sae_metrics_create(model, &mx) != SAE_OK || sae_trainer_create(model, &t) != SAE_OK)
+        rc = cli_fail(cmd, "%s", sae_last_error());
+    memset(&m->st, 0, sizeof m->st);
+    m->st.struct_size = sizeof m->st;
     for (size_t r = 0; r < rows && rc == CLI_OK; r += c) {
         size_t n = rows - r < c ? rows - r : c;
-        const float *xr = x + r * in;
-        if (sae_model_reconstruct(model, xr, n, xh) != SAE_OK ||
-            sae_model_encode(model, xr, n, h) != SAE_OK) {
-            rc = cli_fail(cmd, "%s", sae_model_errmsg(model));
-            break;
-        }
-        for (size_t i = 0; i < n * in; i++) {
-            double d = (double)xr[i] - (double)xh[i];
-            se += d * d;
-        }
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < units; j++)
-                if (fabsf(h[i * units + j]) > thr) {
-                    active += 1;
-                    ever[j] = 1;
-                }
-    }
-    free(xh);
-    free(h);
-    if (rc == CLI_OK) {
-        m->mse = se / ((double)rows * (double)in);
-        m->l0 = active / (double)rows;
-        m->dead_units = 0;
-        for (size_t j = 0; j < units; j++)
-            m->dead_units += !ever[j];
-        m->dead_fraction = (double)m->dead_units / (double)units;
-        sae_trainer_t *t = NULL;
-        memset(&m->st, 0, sizeof m->st);
-        m->st.struct_size = sizeof m->st;
-        if (sae_trainer_create(model, &t) != SAE_OK)
-            rc = cli_fail(cmd, "%s", sae_last_error());
-        else if (sae_trainer_evaluate(t, x, rows, &m->st) != SAE_OK)
+        sae_stats_t st;
+        memset(&st, 0, sizeof st);
+        st.struct_size = sizeof st;
+        if (sd_set_read(set, r, n, x) < 0)
+            rc = cli_fail(cmd, "cannot read rows %zu..%zu of the data", r, r + n);
+        else if (sae_metrics_add(mx, x, n) != SAE_OK)
+            rc = cli_fail(cmd, "%s", sae_metrics_errmsg(mx));
+        else if (sae_trainer_evaluate(t, x, n, &st) != SAE_OK)
             rc = cli_fail(cmd, "%s", sae_trainer_errmsg(t));
-        sae_trainer_free(t);
+        else if (n == rows) /* one chunk: exactly the one call's numbers */
+            m->st = st;
+        else
+            add_stats(&m->st, &st, n);
+        sd_set_release(set, r, n);
     }
-    free(ever);
+    if (rc == CLI_OK && c < rows) {
+        double w = (double)rows;
+        m->st.loss /= w;
+        m->st.recon_loss /= w;
+        m->st.mean_activation /= w;
+        m->st.l0 /= w;
+        for (uint32_t i = 0; i < m->st.n_terms && i < SAE_MAX_TERMS; i++)
+            m->st.term_loss[i] /= w;
+    }
+    memset(&m->s, 0, sizeof m->s);
+    m->s.struct_size = sizeof m->s;
+    if (rc == CLI_OK && (sae_metrics_summary(mx, &m->s) != SAE_OK ||
+                         sae_metrics_histogram(mx, m->lo, m->hi, m->bins, m->hist) != SAE_OK))
+        rc = cli_fail(cmd, "%s", sae_metrics_errmsg(mx));
+    sae_trainer_free(t);
+    sae_metrics_free(mx);
+    free(x);
     return rc;
 }
 
 static void print_json(const metrics_t *m)
 {
+    const sae_metrics_summary_t *s = &m->s;
     cJSON *o = cJSON_CreateObject(), *t = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "rows", (double)m->rows);
     cJSON_AddNumberToObject(o, "input_dim", (double)m->dim);
     cJSON_AddNumberToObject(o, "code_dim", (double)m->units);
-    cJSON_AddNumberToObject(o, "mse", m->mse);
-    cJSON_AddNumberToObject(o, "fvu", m->fvu);
-    cJSON_AddNumberToObject(o, "explained_variance", m->ev);
-    cJSON_AddNumberToObject(o, "l0", m->l0);
-    cJSON_AddNumberToObject(o, "dead_fraction", m->dead_fraction);
-    cJSON_AddNumberToObject(o, "dead_units", (double)m->dead_units);
+    /* NaN (undefined) is JSON's null. */
+    cJSON_AddNumberToObject(o, "l0", s->l0);
+    cJSON_AddNumberToObject(o, "mse", s->mse);
+    cJSON_AddNumberToObject(o, "fvu", s->fvu);
+    cJSON_AddNumberToObject(o, "explained_variance", s->explained_variance);
+    cJSON_AddNumberToObject(o, "cosine", s->cosine);
+    cJSON_AddNumberToObject(o, "l2_ratio", s->l2_ratio);
+    cJSON_AddNumberToObject(o, "rel_bias", s->rel_bias);
+    cJSON_AddNumberToObject(o, "dead_fraction", s->dead_fraction);
+    cJSON_AddNumberToObject(o, "dead_units", (double)s->dead_units);
+    cJSON_AddNumberToObject(o, "dense_fraction", s->dense_fraction);
+    cJSON_AddNumberToObject(o, "dense_units", (double)s->dense_units);
+    cJSON *h = cJSON_CreateObject(), *counts = cJSON_CreateArray();
+    cJSON_AddNumberToObject(h, "lo", m->lo);
+    cJSON_AddNumberToObject(h, "hi", m->hi);
+    for (size_t i = 0; i < m->bins; i++)
+        cJSON_AddItemToArray(counts, cJSON_CreateNumber((double)m->hist[i]));
+    cJSON_AddItemToObject(h, "counts", counts);
+    cJSON_AddItemToObject(o, "log10_frequency_histogram", h);
     cJSON_AddNumberToObject(o, "mean_activation", m->st.mean_activation);
     cJSON_AddNumberToObject(o, "loss", m->st.loss);
     cJSON_AddNumberToObject(o, "recon_loss", m->st.recon_loss);
@@ -121,28 +162,41 @@ static void print_json(const metrics_t *m)
         if (m->st.term_name[i])
             cJSON_AddNumberToObject(t, m->st.term_name[i], m->st.term_loss[i]);
     cJSON_AddItemToObject(o, "terms", t);
-    char *s = cJSON_PrintUnformatted(o);
-    if (s)
-        printf("%s\n", s);
-    cJSON_free(s);
+    char *str = cJSON_PrintUnformatted(o);
+    if (str)
+        printf("%s\n", str);
+    cJSON_free(str);
     cJSON_Delete(o);
 }
 
+/* One "key: value" line each; %.17g so that a value reads back exactly. */
 static void print_text(const metrics_t *m)
 {
-    printf("rows                %zu\n", m->rows);
-    printf("input_dim           %zu\n", m->dim);
-    printf("code_dim            %zu\n", m->units);
-    printf("mse                 %.9g\n", m->mse);
-    printf("fvu                 %.9g\n", m->fvu);
-    printf("explained_variance  %.9g\n", m->ev);
-    printf("l0                  %.9g\n", m->l0);
-    printf("dead_fraction       %.9g (%zu units)\n", m->dead_fraction, m->dead_units);
-    printf("mean_activation     %.9g\n", m->st.mean_activation);
-    printf("loss                %.9g\n", m->st.loss);
+    const sae_metrics_summary_t *s = &m->s;
+    printf("rows: %zu\n", m->rows);
+    printf("input_dim: %zu\n", m->dim);
+    printf("code_dim: %zu\n", m->units);
+    printf("l0: %.17g\n", s->l0);
+    printf("mse: %.17g\n", s->mse);
+    printf("fvu: %.17g\n", s->fvu);
+    printf("explained_variance: %.17g\n", s->explained_variance);
+    printf("cosine: %.17g\n", s->cosine);
+    printf("l2_ratio: %.17g\n", s->l2_ratio);
+    printf("rel_bias: %.17g\n", s->rel_bias);
+    printf("dead_fraction: %.17g\n", s->dead_fraction);
+    printf("dead_units: %llu\n", (unsigned long long)s->dead_units);
+    printf("dense_fraction: %.17g\n", s->dense_fraction);
+    printf("dense_units: %llu\n", (unsigned long long)s->dense_units);
+    printf("log10_frequency_histogram: %g:%g", m->lo, m->hi);
+    for (size_t i = 0; i < m->bins; i++)
+        printf("%s%llu", i ? "," : " ", (unsigned long long)m->hist[i]);
+    printf("\n");
+    printf("mean_activation: %.17g\n", m->st.mean_activation);
+    printf("loss: %.17g\n", m->st.loss);
+    printf("recon_loss: %.17g\n", m->st.recon_loss);
     for (uint32_t i = 0; i < m->st.n_terms && i < SAE_MAX_TERMS; i++)
         if (m->st.term_name[i])
-            printf("  %-17s %.9g\n", m->st.term_name[i], m->st.term_loss[i]);
+            printf("terms.%s: %.17g\n", m->st.term_name[i], m->st.term_loss[i]);
 }
 
 int cmd_eval(int argc, char **argv)
@@ -150,6 +204,8 @@ int cmd_eval(int argc, char **argv)
     static const struct option longopts[] = {{"model", required_argument, NULL, 'm'},
                                              {"data", required_argument, NULL, 'd'},
                                              {"json", no_argument, NULL, OPT_JSON},
+                                             {"bins", required_argument, NULL, OPT_BINS},
+                                             {"hist-range", required_argument, NULL, OPT_RANGE},
                                              {"help", no_argument, NULL, 'h'},
                                              CLI_DATA_LONGOPTS,
                                              {NULL, 0, NULL, 0}};
@@ -160,7 +216,11 @@ int cmd_eval(int argc, char **argv)
     sd_options_t dopt = {0};
     sd_set_t set = {0};
     sae_model_t *model = NULL;
-    float *x = NULL;
+    metrics_t m;
+    memset(&m, 0, sizeof m);
+    m.bins = 16;
+    m.lo = -8;
+    m.hi = 0;
     if (!data)
         return cli_fail(cmd, "out of memory");
     optind = 1;
@@ -175,6 +235,26 @@ int cmd_eval(int argc, char **argv)
         case 'm': model_path = optarg; break;
         case 'd': data[n_data++] = optarg; break;
         case OPT_JSON: json = 1; break;
+        case OPT_BINS: {
+            char *end;
+            unsigned long long b = strtoull(optarg, &end, 10);
+            if (*end || optarg[0] == '-' || b < 1 || b > 10000) {
+                cli_usage(cmd, "--bins takes 1..10000, not '%s'", optarg);
+                goto done;
+            }
+            m.bins = (size_t)b;
+            break;
+        }
+        case OPT_RANGE: {
+            char *end, *end2;
+            m.lo = strtod(optarg, &end);
+            m.hi = *end == ':' ? strtod(end + 1, &end2) : NAN;
+            if (*end != ':' || *end2 || !isfinite(m.lo) || !isfinite(m.hi) || !(m.lo < m.hi)) {
+                cli_usage(cmd, "--hist-range takes LO:HI with LO < HI, not '%s'", optarg);
+                goto done;
+            }
+            break;
+        }
         case 'h':
             fputs(eval_help, stdout);
             rc = CLI_OK;
@@ -200,11 +280,7 @@ int cmd_eval(int argc, char **argv)
                       sae_model_input_dim(model));
         goto done;
     }
-    if ((rc = cli_data_load(cmd, &set, &x)) != CLI_OK)
-        goto done;
-    metrics_t m;
-    memset(&m, 0, sizeof m);
-    if ((rc = compute(cmd, model, x, set.rows, &m)) != CLI_OK)
+    if ((rc = compute(cmd, model, &set, &m)) != CLI_OK)
         goto done;
     if (json)
         print_json(&m);
@@ -212,7 +288,7 @@ int cmd_eval(int argc, char **argv)
         print_text(&m);
     rc = CLI_OK;
 done:
-    free(x);
+    free(m.hist);
     sd_set_close(&set);
     sae_model_free(model);
     free(data);

@@ -14,7 +14,11 @@ static const char info_help[] =
     "Usage: sae info MODEL\n"
     "Prints a model file's format, version, dimensions, configuration, tensors\n"
     "and checksum status. Exit status 1 when the file does not load (a bad\n"
-    "checksum, version or header); what could be read is printed first.\n\n"
+    "checksum, version or header); what could be read is printed first.\n"
+    "MODEL may also be another tool's SAE (a SAELens or sparsify folder, a Gemma\n"
+    "Scope params.npz or params.safetensors, a Llama Scope folder): its format,\n"
+    "stored dtype, architecture, k or thresholds, dimensions, the configuration\n"
+    "it imports as, and the imported tensors.\n\n"
     "  -h, --help            this help\n";
 
 static const char *meta(const cJSON *m, const char *key)
@@ -70,6 +74,16 @@ int cmd_info(int argc, char **argv)
     if (argc - optind != 1)
         return cli_usage(cmd, "one model file is needed");
     const char *path = argv[optind];
+    char weights[4096];
+    const char *format = cli_foreign_format(path, weights, sizeof weights);
+    if (format) {
+        sae_model_t *fm = NULL;
+        int rc = cli_foreign_info(cmd, path, format, weights, &fm);
+        if (rc == CLI_OK)
+            config(sae_model_config(fm));
+        sae_model_free(fm);
+        return rc;
+    }
     uint64_t size = 0;
     cJSON *root = cli_safetensors_header(cmd, path, &size);
     if (!root)

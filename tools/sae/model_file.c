@@ -8,9 +8,10 @@
 
 #include "cli.h"
 
+/* A libsae file, or another tool's SAE (sae_model_import detects which). */
 int cli_model_load(const char *cmd, const char *path, sae_model_t **model)
 {
-    sae_status_t s = sae_model_load(path, model);
+    sae_status_t s = sae_model_import(path, NULL, model);
     if (s != SAE_OK)
         return cli_fail(cmd, "%s", sae_last_error()[0] ? sae_last_error() : sae_status_str(s));
     return CLI_OK;

@@ -111,6 +111,26 @@ class sae_source_ops_t(Structure):
     ]
 
 
+class sae_metrics_summary_t(Structure):
+    """``sae_metrics_summary_t``: evaluation metrics of rows (0.4)."""
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("rows", c_uint64),
+        ("units", c_uint64),
+        ("l0", c_double),
+        ("mse", c_double),
+        ("fvu", c_double),
+        ("explained_variance", c_double),
+        ("cosine", c_double),
+        ("l2_ratio", c_double),
+        ("rel_bias", c_double),
+        ("dead_fraction", c_double),
+        ("dense_fraction", c_double),
+        ("dead_units", c_uint64),
+        ("dense_units", c_uint64),
+    ]
+
+
 # Status codes, as in sae.h.
 SAE_OK = 0
 SAE_PROGRESS_STEP = 0
@@ -186,6 +206,18 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any], bool]] = {
     # 0.4, eco: SAEs of other tools
     "sae_model_import": (sae_status_t, [c_char_p, c_char_p, _P(sae_model_p)], True),
     "sae_model_export": (sae_status_t, [sae_model_p, c_char_p, c_char_p], True),
+    # 0.4, metrics: the standard evaluation metrics, accumulated over chunks
+    "sae_metrics_create": (sae_status_t, [sae_model_p, _P(c_void_p)], True),
+    "sae_metrics_free": (None, [c_void_p], True),
+    "sae_metrics_errmsg": (c_char_p, [c_void_p], True),
+    "sae_metrics_reset": (None, [c_void_p], True),
+    "sae_metrics_add": (sae_status_t, [c_void_p, float_p, c_size_t], True),
+    "sae_metrics_summary": (sae_status_t, [c_void_p, _P(sae_metrics_summary_t)], True),
+    "sae_metrics_frequency": (sae_status_t, [c_void_p, _P(c_double), c_size_t], True),
+    "sae_metrics_histogram": (sae_status_t, [c_void_p, c_double, c_double, c_size_t,
+                                             _P(c_uint64)], True),
+    "sae_model_metrics": (sae_status_t, [sae_model_p, float_p, c_size_t,
+                                         _P(sae_metrics_summary_t)], True),
     "sae_trainer_create": (sae_status_t, [sae_model_p, _P(sae_trainer_p)], False),
     "sae_trainer_free": (None, [sae_trainer_p], False),
     "sae_trainer_errmsg": (c_char_p, [sae_trainer_p], False),
@@ -308,5 +340,5 @@ def check(status: int, message: Optional[str] = None) -> None:
 
 
 __all__ = ["lib", "path", "FUNCTIONS", "MIN_VERSION", "SONAME", "sae_stats_t",
-           "sae_regularizer_ops_t", "sae_source_ops_t", "PENALTY_FN", "DESTROY_FN", "PROGRESS_FN", "check",
+           "sae_metrics_summary_t", "sae_regularizer_ops_t", "sae_source_ops_t", "PENALTY_FN", "DESTROY_FN", "PROGRESS_FN", "check",
            "has", "last_error", "version_number", "version_string", "Error"] + list(FUNCTIONS)

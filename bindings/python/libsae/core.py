@@ -1249,6 +1249,60 @@ class SparseAutoencoder:
         return {"nmse": nmse.value, "explained_variance": ev.value,
                 "l0": self.evaluate(x)["l0"], "dead_fraction": dead.value, "frequency": freq}
 
+    def eval_metrics(self, X: Union[ArrayLike, Iterable[ArrayLike]], *, hist_range:
+                     Tuple[float, float] = (-8.0, 0.0), bins: int = 32) -> Dict[str, Any]:
+        """The standard evaluation metrics of the model on the rows of X
+        (``sae_metrics_*``, docs/metrics.md): X is one 2-D array, or an
+        iterable of 2-D arrays (chunks, e.g. read from a file larger than
+        memory) that are accumulated in one pass. Returns a dict with every
+        ``sae_metrics_summary_t`` field (``rows``, ``units``, ``l0``,
+        ``mse``, ``fvu``, ``explained_variance``, ``cosine``, ``l2_ratio``,
+        ``rel_bias``, ``dead_fraction``, ``dense_fraction``, ``dead_units``,
+        ``dense_units``; NaN where undefined), ``frequency`` (each latent's
+        firing rate, float64 [code_dim]), and ``log10_histogram`` (counts of
+        log10 frequency of the latents that fired, ``bins`` bins over
+        ``hist_range``, edge bins taking values outside) with
+        ``histogram_edges`` (float64 [bins + 1]). StateError when no rows
+        were given."""
+        h = self._need()
+        if not _lib.has("sae_metrics_create"):
+            raise UnsupportedError("this libsae has no sae_metrics calls (0.4 does)")
+        # One array (an ndarray, or nested lists of numbers), or chunks (an
+        # iterator, or a list of 2-D arrays).
+        one = isinstance(X, np.ndarray) or not isinstance(X, collections.abc.Iterable) or (
+            isinstance(X, (list, tuple)) and len(X) > 0 and
+            not (isinstance(X[0], np.ndarray) and X[0].ndim == 2))
+        chunks = [X] if one else X
+        mx = c_void_p()
+        _lib.check(_lib.sae_metrics_create(h.model, byref(mx)))
+        try:
+            def check(st: int) -> None:
+                _lib.check(st, _lib._text(_lib.sae_metrics_errmsg(mx)) if st else "")
+            for chunk in chunks:
+                x = _as_rows(chunk, self.n_features_in_, "eval_metrics")
+                with h.lock:
+                    st = _lib.sae_metrics_add(mx, _ptr(x), x.shape[0])
+                check(st)
+            s = _lib.sae_metrics_summary_t()
+            s.struct_size = ctypes.sizeof(s)
+            check(_lib.sae_metrics_summary(mx, byref(s)))
+            out: Dict[str, Any] = {name: getattr(s, name) for name, _ in s._fields_
+                                   if name != "struct_size"}
+            units = int(s.units)
+            freq = np.zeros(units, dtype=np.float64)
+            check(_lib.sae_metrics_frequency(mx, freq.ctypes.data_as(
+                ctypes.POINTER(c_double)), units))
+            counts = np.zeros(int(bins), dtype=np.uint64)
+            lo, hi = float(hist_range[0]), float(hist_range[1])
+            check(_lib.sae_metrics_histogram(mx, lo, hi, int(bins), counts.ctypes.data_as(
+                ctypes.POINTER(ctypes.c_uint64))))
+            out["frequency"] = freq
+            out["log10_histogram"] = counts
+            out["histogram_edges"] = np.linspace(lo, hi, int(bins) + 1)
+            return out
+        finally:
+            _lib.sae_metrics_free(mx)
+
     def gradcheck(self, X: ArrayLike, *, double: bool = False) -> Union[float, Tuple[float, float]]:
         """Gradient check on a batch X (rows <= train.batch_size):
         ``sae_trainer_gradcheck``'s max relative error, or with
