@@ -172,6 +172,13 @@ typedef struct fixture {
     size_t rows, in_dim, code_dim;
     char dir[256], path[512];
     char msg[512]; /* the config's message, copied before it is freed */
+    char ckpt[512];            /* a checkpoint of trainer */
+    sae_trainer_t *loaded_t;   /* the trainer of a loaded checkpoint */
+    size_t src_pos;            /* the data source's cursor (rows given this epoch) */
+    /* Models SAELens's and sparsify's formats can hold (the dense kind
+     * only), and the folders they are exported to. */
+    sae_model_t *sl_model, *sp_model;
+    char sl_dir[512], sp_dir[512];
 } fixture_t;
 
 typedef struct op {
@@ -181,6 +188,26 @@ typedef struct op {
     const char *(*message)(const fixture_t *f);   /* the message of a failed run */
     void (*undo)(fixture_t *f);                   /* after each run, not counted */
 } op_t;
+
+/* A one-hidden-layer model that export can write: relu (SAELens's
+ * standard) or top-k with the pre-encoder bias (sparsify). */
+static sae_model_t *export_model(int topk)
+{
+    sae_config_t *cfg = NULL;
+    assert_int_equal(sae_config_create(&cfg), SAE_OK);
+    const char *set[][2] = {{"arch.input_dim", "10"}, {"arch.hidden_dim", "16"},
+                            {"arch.hidden_activation", "relu"}};
+    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
+        tu_assert_status(sae_config_set(cfg, set[i][0], set[i][1]), SAE_OK);
+    if (topk) {
+        tu_assert_status(sae_config_set(cfg, "topk.k", "3"), SAE_OK);
+        tu_assert_status(sae_config_set(cfg, "arch.pre_encoder_bias", "true"), SAE_OK);
+    }
+    sae_model_t *m = NULL;
+    tu_assert_status(sae_model_create(cfg, &m), SAE_OK);
+    sae_config_free(cfg);
+    return m;
+}
 
 static sae_config_t *make_config(const char *layers)
 {
@@ -216,32 +243,81 @@ static void fixture_init(fixture_t *f, const char *layers)
     snprintf(f->dir, sizeof f->dir, "%s", tu_tmpdir());
     snprintf(f->path, sizeof f->path, "%s/m.safetensors", f->dir);
     assert_int_equal(sae_model_save(f->model, f->path), SAE_OK);
+    assert_int_equal(sae_trainer_fit(f->trainer, f->x, f->rows, 1), SAE_OK);
+    snprintf(f->ckpt, sizeof f->ckpt, "%s/c.safetensors", f->dir);
+    tu_assert_status(sae_trainer_save_checkpoint(f->trainer, f->ckpt), SAE_OK);
+    if (!layers) {
+        f->sl_model = export_model(0);
+        f->sp_model = export_model(1);
+        snprintf(f->sl_dir, sizeof f->sl_dir, "%s/saelens", f->dir);
+        snprintf(f->sp_dir, sizeof f->sp_dir, "%s/sparsify", f->dir);
+        tu_assert_status(sae_model_export(f->sl_model, f->sl_dir, "saelens"), SAE_OK);
+        tu_assert_status(sae_model_export(f->sp_model, f->sp_dir, "sparsify"), SAE_OK);
+    }
+}
+
+/* Removes a folder's files, then the folder. */
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    char p[1024];
+    for (struct dirent *e; (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            unlink(p);
+        }
+    closedir(d);
+    rmdir(dir);
 }
 
 static void fixture_free(fixture_t *f)
 {
     sae_trainer_free(f->trainer);
+    sae_trainer_free(f->loaded_t);
     sae_model_free(f->model);
     sae_model_free(f->loaded);
+    sae_model_free(f->sl_model);
+    sae_model_free(f->sp_model);
     sae_config_free(f->cfg);
     free(f->x);
     free(f->out);
     unlink(f->path);
+    unlink(f->ckpt);
+    if (!f->layers) {
+        remove_dir(f->sl_dir);
+        remove_dir(f->sp_dir);
+    }
     rmdir(f->dir);
 }
 
-/* Files in the fixture's folder besides the model: a failed save must
- * leave no temporary behind. */
-static int stray_files(const fixture_t *f)
+/* Files in folder dir that are not among the names given: a failed save
+ * must leave no temporary behind. */
+static int strays_in(const char *dir, const char *const *names)
 {
-    DIR *d = opendir(f->dir);
-    assert_non_null(d);
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
     int n = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && strcmp(e->d_name, "m.safetensors"))
-            n++;
+    for (struct dirent *e; (e = readdir(d));) {
+        int known = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+        for (size_t i = 0; !known && names[i]; i++)
+            known = !strcmp(e->d_name, names[i]);
+        n += !known;
+    }
     closedir(d);
     return n;
+}
+
+static int stray_files(const fixture_t *f)
+{
+    static const char *const top[] = {"m.safetensors", "c.safetensors", "saelens", "sparsify",
+                                      NULL};
+    static const char *const sl[] = {"cfg.json", "sae_weights.safetensors", NULL};
+    static const char *const sp[] = {"cfg.json", "sae.safetensors", NULL};
+    return strays_in(f->dir, top) + (f->layers ? 0 : strays_in(f->sl_dir, sl) +
+                                                     strays_in(f->sp_dir, sp));
 }
 
 /* Runs op with allocation N failing, N = 1, 2, ...; returns how many
@@ -428,6 +504,100 @@ static const char *loaded_msg(const fixture_t *f)
     return sae_model_errmsg(f->loaded);
 }
 
+static sae_status_t run_save_checkpoint(fixture_t *f)
+{
+    return sae_trainer_save_checkpoint(f->trainer, f->ckpt);
+}
+
+static sae_status_t run_load_checkpoint(fixture_t *f)
+{
+    return sae_trainer_load_checkpoint(f->ckpt, &f->loaded, &f->loaded_t);
+}
+
+static void undo_checkpoint(fixture_t *f)
+{
+    sae_trainer_free(f->loaded_t);
+    f->loaded_t = NULL;
+    undo_loaded(f);
+}
+
+/* A data source over the fixture's rows, with a cursor (so that a
+ * checkpoint of a source fit asks it). */
+static int src_next(void *ud, float *rows_out, size_t max_rows, size_t dim, size_t *rows)
+{
+    fixture_t *f = ud;
+    size_t n = f->rows - f->src_pos < max_rows ? f->rows - f->src_pos : max_rows;
+    memcpy(rows_out, f->x + f->src_pos * dim, n * dim * sizeof *rows_out);
+    f->src_pos += n;
+    *rows = n;
+    return 0;
+}
+
+static int src_reset(void *ud, uint64_t epoch)
+{
+    (void)epoch;
+    ((fixture_t *)ud)->src_pos = 0;
+    return 0;
+}
+
+static size_t src_cursor_size(void *ud)
+{
+    (void)ud;
+    return sizeof(size_t);
+}
+
+static int src_save(void *ud, void *buf, size_t size)
+{
+    memcpy(buf, &((fixture_t *)ud)->src_pos, size);
+    return 0;
+}
+
+static int src_restore(void *ud, const void *buf, size_t size)
+{
+    memcpy(&((fixture_t *)ud)->src_pos, buf, size);
+    return 0;
+}
+
+static const sae_source_ops_t source_ops = {sizeof(sae_source_ops_t), src_next, src_reset, NULL,
+                                            src_cursor_size, src_save, src_restore, NULL};
+
+static sae_status_t run_fit_source(fixture_t *f)
+{
+    sae_status_t st = sae_trainer_fit_source(f->trainer, &source_ops, f, 2, 0);
+    if (st == SAE_OK) /* the source's cursor saved with the trainer's state */
+        st = sae_trainer_save_checkpoint(f->trainer, f->ckpt);
+    return st;
+}
+
+static sae_status_t run_export(fixture_t *f)
+{
+    /* export reports through sae_last_error() (the model is const) */
+    sae_status_t st = sae_model_export(f->sl_model, f->sl_dir, "saelens");
+    if (st == SAE_OK)
+        st = sae_model_export(f->sp_model, f->sp_dir, "sparsify");
+    return st;
+}
+
+static sae_status_t import_one(fixture_t *f, const char *dir, const char *format)
+{
+    sae_status_t st = sae_model_import(dir, format, &f->loaded);
+    undo_loaded(f);
+    return st;
+}
+
+static sae_status_t run_import(fixture_t *f)
+{
+    sae_status_t st = import_one(f, f->sl_dir, "saelens");
+    if (st == SAE_OK)
+        st = import_one(f, f->sp_dir, "auto");
+    return st;
+}
+
+static const op_t ops_dense_io[] = {
+    {"export: saelens, sparsify", NULL, run_export, global_msg, NULL},
+    {"import: saelens, sparsify", NULL, run_import, global_msg, NULL},
+};
+
 static const op_t ops[] = {
     {"config create, set, clone", NULL, run_config, config_msg, NULL},
     {"model create", NULL, run_model_create, global_msg, undo_loaded},
@@ -439,6 +609,9 @@ static const op_t ops[] = {
     {"inference calls, bias init", NULL, run_inference, model_msg, NULL},
     {"first inference on a fresh model", setup_fresh_model, run_first_inference, loaded_msg,
      undo_loaded},
+    {"checkpoint save", NULL, run_save_checkpoint, trainer_msg, NULL},
+    {"checkpoint load", NULL, run_load_checkpoint, global_msg, undo_checkpoint},
+    {"fit_source, checkpoint", setup_fresh_trainer, run_fit_source, trainer_msg, NULL},
 };
 
 static void sweep_all(const char *layers)
@@ -459,6 +632,12 @@ static void sweep_all(const char *layers)
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         long n = sweep(&f, &ops[i]);
         print_message("%-36s %4ld allocations, each failed once\n", ops[i].name, n);
+        total += n;
+    }
+    for (size_t i = 0; !layers && i < sizeof ops_dense_io / sizeof ops_dense_io[0]; i++) {
+        assert_int_equal(ops_dense_io[i].run(&f), SAE_OK);
+        long n = sweep(&f, &ops_dense_io[i]);
+        print_message("%-36s %4ld allocations, each failed once\n", ops_dense_io[i].name, n);
         total += n;
     }
     assert_true(total > 0);
