@@ -14,6 +14,7 @@
  * SPDX-License-Identifier: MIT */
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -644,6 +645,155 @@ static void sweep_all(const char *layers)
     fixture_free(&f);
 }
 
+#ifdef SAE_FAULTS_SAEDATA
+/* The sae tool's data readers (tools/sae/data): each kind of file opened,
+ * read and closed, as `sae train` does, with every allocation failing in
+ * turn; a failure must say "memory" (not call a good file malformed). */
+#include <zlib.h>
+
+#include "files.h"
+
+typedef struct data_files {
+    char dir[256], npy[2][320], raw[320], idx[320], st[320];
+} data_files_t;
+
+static data_files_t df;
+
+static void write_bytes(const char *path, const void *a, size_t na, const void *b, size_t nb)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(a, 1, na, f), na);
+    if (nb)
+        assert_int_equal(fwrite(b, 1, nb, f), nb);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* 4 rows of 5 values in each format. */
+static void make_data_files(void)
+{
+    static float v[20];
+    for (int i = 0; i < 20; i++)
+        v[i] = (float)i / 20.0f;
+    snprintf(df.dir, sizeof df.dir, "%s", tu_tmpdir());
+    /* NPY 1.0: magic, header length, the dict padded so data starts at 128 */
+    char npy[128];
+    memset(npy, ' ', sizeof npy);
+    memcpy(npy, "\x93NUMPY\x01\x00\x76\x00", 10);
+    const char *dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 5), }";
+    memcpy(npy + 10, dict, strlen(dict));
+    npy[127] = '\n';
+    for (int k = 0; k < 2; k++) {
+        snprintf(df.npy[k], sizeof df.npy[k], "%s/shard%d.npy", df.dir, k);
+        write_bytes(df.npy[k], npy, sizeof npy, v, sizeof v);
+    }
+    snprintf(df.raw, sizeof df.raw, "%s/rows.f32", df.dir);
+    write_bytes(df.raw, v, sizeof v, NULL, 0);
+    /* safetensors: one F32 tensor [4, 5] */
+    const char *hdr = "{\"x\":{\"dtype\":\"F32\",\"shape\":[4,5],\"data_offsets\":[0,80]}}";
+    uint8_t st[8 + 64];
+    memset(st, ' ', sizeof st);
+    uint64_t hl = 64;
+    for (int i = 0; i < 8; i++)
+        st[i] = (uint8_t)(hl >> (8 * i));
+    memcpy(st + 8, hdr, strlen(hdr));
+    snprintf(df.st, sizeof df.st, "%s/x.safetensors", df.dir);
+    write_bytes(df.st, st, sizeof st, v, sizeof v);
+    /* IDX, gzip-compressed: u8 [4 x 1 x 5] */
+    uint8_t idx[4 + 12 + 20] = {0, 0, 8, 3, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 5};
+    for (int i = 0; i < 20; i++)
+        idx[16 + i] = (uint8_t)(i * 12);
+    snprintf(df.idx, sizeof df.idx, "%s/images-idx3-ubyte.gz", df.dir);
+    gzFile gz = gzopen(df.idx, "wb");
+    assert_non_null(gz);
+    assert_int_equal(gzwrite(gz, idx, sizeof idx), (int)sizeof idx);
+    assert_int_equal(gzclose(gz), Z_OK);
+}
+
+static void remove_data_files(void)
+{
+    unlink(df.npy[0]);
+    unlink(df.npy[1]);
+    unlink(df.raw);
+    unlink(df.st);
+    unlink(df.idx);
+    rmdir(df.dir);
+}
+
+static sae_status_t read_set(fixture_t *f, const char *const *paths, size_t n,
+                             const sd_options_t *opt, size_t rows)
+{
+    sd_set_t set;
+    float out[8 * 5];
+    int rc = sd_set_open(&set, paths, n, opt);
+    if (rc == 0) {
+        if (set.rows != rows || set.dim != 5)
+            fail_msg("%s: %zu rows of %zu, not %zu of 5", paths[0], set.rows, set.dim, rows);
+        rc = sd_set_read(&set, 0, rows, out);
+        sd_set_close(&set);
+        if (rc == 0 && fabsf(out[1] - (opt->format == SD_FMT_IDX ? 12.0f / 255.0f : 0.05f)) > 1e-6f)
+            fail_msg("%s: read %g", paths[0], (double)out[1]);
+    }
+    snprintf(f->msg, sizeof f->msg, "%s", rc == 0 ? "" : sd_errmsg());
+    if (rc == 0)
+        return SAE_OK;
+    /* An allocation failed: the message must say so. */
+    return strstr(f->msg, "memory") ? SAE_ERR_NOMEM : SAE_ERR_IO;
+}
+
+static sae_status_t run_read_npy_shards(fixture_t *f)
+{
+    const char *paths[2] = {df.npy[0], df.npy[1]};
+    sd_options_t opt = {SD_FMT_AUTO, 0, SD_F32, NULL, 0};
+    return read_set(f, paths, 2, &opt, 8);
+}
+
+static sae_status_t run_read_raw(fixture_t *f)
+{
+    const char *paths[1] = {df.raw};
+    sd_options_t opt = {SD_FMT_RAW, 5, SD_F32, NULL, 0};
+    return read_set(f, paths, 1, &opt, 4);
+}
+
+static sae_status_t run_read_idx_gz(fixture_t *f)
+{
+    const char *paths[1] = {df.idx};
+    sd_options_t opt = {SD_FMT_IDX, 0, SD_F32, NULL, 1};
+    return read_set(f, paths, 1, &opt, 4);
+}
+
+static sae_status_t run_read_safetensors(fixture_t *f)
+{
+    const char *paths[1] = {df.st};
+    sd_options_t opt = {SD_FMT_AUTO, 0, SD_F32, NULL, 0};
+    return read_set(f, paths, 1, &opt, 4);
+}
+
+static const op_t ops_readers[] = {
+    {"sae data: npy, two shards", NULL, run_read_npy_shards, config_msg, NULL},
+    {"sae data: raw f32", NULL, run_read_raw, config_msg, NULL},
+    {"sae data: idx gzip", NULL, run_read_idx_gz, config_msg, NULL},
+    {"sae data: safetensors", NULL, run_read_safetensors, config_msg, NULL},
+};
+
+static void test_cli_readers(void **state)
+{
+    (void)state;
+    fixture_t f;
+    memset(&f, 0, sizeof f);
+    snprintf(f.dir, sizeof f.dir, "%s", tu_tmpdir());
+    f.layers = "none"; /* no export folders to look into */
+    make_data_files();
+    for (size_t i = 0; i < sizeof ops_readers / sizeof ops_readers[0]; i++) {
+        assert_int_equal(ops_readers[i].run(&f), SAE_OK);
+        long n = sweep(&f, &ops_readers[i]);
+        print_message("%-36s %4ld allocations, each failed once\n", ops_readers[i].name, n);
+    }
+    remove_data_files();
+    rmdir(f.dir);
+}
+#endif
+
 static void test_dense(void **state)
 {
     (void)state;
@@ -663,6 +813,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dense),
         cmocka_unit_test(test_layered),
+#ifdef SAE_FAULTS_SAEDATA
+        cmocka_unit_test(test_cli_readers),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
