@@ -270,6 +270,8 @@ static const char *why_not(const run *r, double test, uint64_t steps)
         return "fewer steps than E2's 1,000: not comparable";
     if (r->v == V_KL)
         return "literal README KL: 21,080 ReLU units' Bernoulli KL dominates (e2.md)";
+    if (r->v == V_KL_SIGMOID)
+        return "sigmoid(ReLU) >= 1/2 > rho: the KL's floor holds every unit at 0 (e2.md)";
     if (test > 0.25)
         return "decoder died (mean image): lr 9e-3, PyTorch too (e2.md)";
     return "not within 10% of the published test BCE";
