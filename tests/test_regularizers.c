@@ -23,6 +23,80 @@ static void test_kl_exact(void **state)
     sae_config_free(cfg);
 }
 
+/* kl.squash = sigmoid: rho_hat_j is the batch mean of sigmoid(h_bj). */
+static void test_kl_sigmoid_exact(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = tu_config(4, 2);
+    assert_int_equal(sae_config_set_float(cfg, SAE_P_KL_RHO, 0.1), SAE_OK);
+    assert_int_equal(sae_config_set(cfg, "kl.squash", "sigmoid"), SAE_OK);
+    /* sigmoid(0) = 1/2, sigmoid(+-ln 3) = 3/4 and 1/4: column means 5/8 and 3/8. */
+    float l3 = (float)log(3.0);
+    float h[4] = {0.0f, 0.0f, l3, -l3};
+    const sae_term_t *kl = &sae_terms[SAE_TERM_KL_SIGMOID];
+    double p = sae_builtin_penalty(kl, cfg, h, 2, 2, 1.0f, NULL);
+    double e1 = 0.1 * log(0.1 / 0.625) + 0.9 * log(0.9 / 0.375);
+    double e2 = 0.1 * log(0.1 / 0.375) + 0.9 * log(0.9 / 0.625);
+    assert_true(fabs(p - (e1 + e2)) < 1e-6);
+    /* dP/dh_bj = (1/B) KL'(rho_hat_j) s (1 - s); weight 2 doubles it. */
+    float g[4] = {0};
+    sae_builtin_penalty(kl, cfg, h, 2, 2, 2.0f, g);
+    double s1 = -0.1 / 0.625 + 0.9 / 0.375, s2 = -0.1 / 0.375 + 0.9 / 0.625;
+    assert_true(fabs(g[0] - 2.0 * 0.5 * s1 * 0.25) < 1e-5);
+    assert_true(fabs(g[2] - 2.0 * 0.5 * s1 * 0.1875) < 1e-5);
+    assert_true(fabs(g[3] - 2.0 * 0.5 * s2 * 0.1875) < 1e-5);
+    /* The switch picks exactly one of the two rows. */
+    assert_true(sae_term_weight(cfg, SAE_TERM_KL) == 0.0f);
+    assert_int_equal(sae_config_set_float(cfg, SAE_P_KL_WEIGHT, 0.5), SAE_OK);
+    assert_true(sae_term_weight(cfg, SAE_TERM_KL) == 0.0f);
+    assert_true(sae_term_weight(cfg, SAE_TERM_KL_SIGMOID) == 0.5f);
+    assert_int_equal(sae_terms_code_coefs(cfg), SAE_COEF_DENSE);
+    assert_int_equal(sae_config_set(cfg, "kl.squash", "none"), SAE_OK);
+    assert_true(sae_term_weight(cfg, SAE_TERM_KL) == 0.5f);
+    assert_true(sae_term_weight(cfg, SAE_TERM_KL_SIGMOID) == 0.0f);
+    tu_assert_status(sae_config_set(cfg, "kl.squash", "tanh"), SAE_ERR_BAD_VALUE);
+    sae_config_free(cfg);
+}
+
+/* The whole one-layer model's gradient with the squashed KL, in double
+ * against central differences on a smooth code (tanh: both signs; ReLU's
+ * kinks put central differences off by 1e-3 with either KL), and the float
+ * pass against the double one on both. */
+static void model_gradient(const char *act, double max_rel)
+{
+    enum { D = 6, H = 8, R = 5 };
+    sae_config_t *cfg = tu_config(D, H);
+    const char *set[][2] = {{"arch.hidden_activation", act}, {"kl.weight", "0.3"},
+                            {"kl.rho", "0.1"}, {"kl.squash", "sigmoid"}};
+    for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
+        assert_int_equal(sae_config_set(cfg, set[i][0], set[i][1]), SAE_OK);
+    sae_model_t *m = NULL;
+    sae_trainer_t *t = NULL;
+    assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
+    assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
+    float x[R * D];
+    tu_fill_uniform(x, R * D, -1.0f, 1.0f, 3);
+    double rel = -1, frel = -1;
+    assert_int_equal(sae_trainer_gradcheck_double(t, x, R, &rel, &frel), SAE_OK);
+    print_message("squashed KL, %s code: double vs differences %.3g, float vs double %.3g\n",
+                  act, rel, frel);
+    assert_true(rel < max_rel);
+    assert_true(frel < 1e-5);
+    sae_stats_t s;
+    assert_int_equal(sae_trainer_evaluate(t, x, R, &s), SAE_OK);
+    assert_true(s.n_terms >= 1 && !strcmp(s.term_name[0], "kl") && s.term_loss[0] > 0.0);
+    sae_trainer_free(t);
+    sae_model_free(m);
+    sae_config_free(cfg);
+}
+
+static void test_kl_sigmoid_model_gradient(void **state)
+{
+    (void)state;
+    model_gradient("tanh", 1e-8);
+    model_gradient("relu", 1.0); /* the float pass against the double form only */
+}
+
 static void test_sample_batch_l1_exact(void **state)
 {
     (void)state;
@@ -59,6 +133,33 @@ static void test_builtin_gradients(void **state)
     check_single(SAE_P_L1_WEIGHT);
     check_single(SAE_P_SAMPLE_WEIGHT);
     check_single(SAE_P_BATCH_WEIGHT);
+    /* The squashed KL on codes of both signs and beyond 1 (ReLU maps). */
+    sae_config_t *cfg = tu_config(10, 9);
+    assert_int_equal(sae_config_set_float(cfg, SAE_P_KL_WEIGHT, 2.5), SAE_OK);
+    assert_int_equal(sae_config_set(cfg, "kl.squash", "sigmoid"), SAE_OK);
+    double err = -1;
+    assert_int_equal(sae_config_gradcheck_regularizers(cfg, 6, 7, &err), SAE_OK);
+    assert_true(err >= 0.0 && err < 1e-5);
+    const sae_term_t *kl = &sae_terms[SAE_TERM_KL_SIGMOID];
+    enum { R = 7, U = 5 };
+    float h[R * U], g[R * U] = {0};
+    tu_fill_uniform(h, R * U, -2.0f, 4.0f, 5);
+    sae_builtin_penalty(kl, cfg, h, R, U, 1.0f, g);
+    double worst = 0.0;
+    for (size_t i = 0; i < R * U; i++) {
+        float keep = h[i];
+        h[i] = keep + 1e-2f;
+        double up = sae_builtin_penalty(kl, cfg, h, R, U, 1.0f, NULL);
+        h[i] = keep - 1e-2f;
+        double down = sae_builtin_penalty(kl, cfg, h, R, U, 1.0f, NULL);
+        h[i] = keep;
+        double step = (double)(keep + 1e-2f) - (double)(keep - 1e-2f);
+        double num = (up - down) / step;
+        worst = fmax(worst, fabs(num - g[i]) / fmax(1e-3, fabs(num)));
+    }
+    if (worst > 1e-3)
+        fail_msg("squashed KL: gradient vs central differences %g", worst);
+    sae_config_free(cfg);
 }
 
 /* A user regularizer: P = (1/B) sum_b (sum_j h_bj^2 - c)^2, with a switch
@@ -187,6 +288,17 @@ static void test_double_forms_match_fused(void **state)
             n_checked++;
         }
         assert_int_equal(n_checked, 6); /* kl, l1, sample, batch, l0, l1 with decoder norms */
+        /* The dense terms (the squashed KL): float hook against double form. */
+        const sae_term_t *kl = &sae_terms[SAE_TERM_KL_SIGMOID];
+        assert_null(kl->fused);
+        assert_non_null(kl->dense_d);
+        float gf[R * U] = {0};
+        double gd[R * U] = {0};
+        double pf = kl->dense(cfg, h, R, U, 1.0f, gf);
+        double pd = kl->dense_d(cfg, hd, R, U, gd);
+        assert_agree(pf, pd, kl->name, "penalty", 0);
+        for (size_t i = 0; i < R * U; i++)
+            assert_agree(gf[i], gd[i], kl->name, "dense", i);
     }
     sae_config_free(cfg);
 }
@@ -195,6 +307,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kl_exact),
+        cmocka_unit_test(test_kl_sigmoid_exact),
+        cmocka_unit_test(test_kl_sigmoid_model_gradient),
         cmocka_unit_test(test_sample_batch_l1_exact),
         cmocka_unit_test(test_builtin_gradients),
         cmocka_unit_test(test_user_regularizer_gradcheck),

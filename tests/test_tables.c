@@ -183,6 +183,12 @@ static void test_term_flags_match_what_terms_write(void **state)
             assert_null(t->fused);
             continue;
         }
+        if (t->dense) { /* a per-element term: its dense gradient, its double form */
+            assert_null(t->fused);
+            assert_non_null(t->dense_d);
+            assert_int_equal(t->coefs, SAE_COEF_DENSE);
+            continue;
+        }
         assert_non_null(t->fused);
         assert_non_null(t->penalty_d);
         unsigned w = written(cfg, id);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "io/foreign.h"
 #include "io/safetensors.h"
@@ -248,23 +249,20 @@ sae_status_t sae_saelens_import(const char *dir, sae_model_t **out)
     return st;
 }
 
-/* cfg.json goes through a temporary file and a rename, as model files do. */
+static int write_text(int fd, void *ctx)
+{
+    const char *text = ctx;
+    return sae_write_all(fd, text, strlen(text)) == 0 && sae_write_all(fd, "\n", 1) == 0 ? 0 : -1;
+}
+
+/* cfg.json is written as model files are (core/atomic_file.h): a
+ * temporary, fsync, rename; an allocation failure (fopen's, realpath's) is
+ * SAE_ERR_NOMEM, not an I/O error, and no temporary is left. */
 sae_status_t sae_foreign_write_text(const char *path, const char *text)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return sae_fail_global(SAE_ERR_IO, "'%s': cannot create: %s", tmp, strerror(errno));
-    int ok = fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-    ok = (fflush(f) == 0) & ok;
-    ok = (fsync(fileno(f)) == 0) & ok;
-    ok = (fclose(f) == 0) & ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return sae_fail_global(SAE_ERR_IO, "'%s': write failed", path);
-    }
-    return SAE_OK;
+    char errbuf[SAE_ERRMSG_SIZE];
+    sae_status_t st = sae_atomic_write(path, "config", write_text, (void *)text, errbuf);
+    return st == SAE_OK ? SAE_OK : sae_fail_global(st, "%s", errbuf);
 }
 
 sae_status_t sae_saelens_export(const sae_model_t *m, const char *dir)

@@ -229,8 +229,10 @@ int sae_foreign_json_count(const cJSON *item, size_t min, size_t *out)
 sae_status_t sae_foreign_read_json(const char *path, cJSON **out)
 {
     FILE *f = fopen(path, "rb");
+    /* fopen's own allocation failing is out of memory, not a missing file */
     if (!f)
-        return sae_fail_global(SAE_ERR_IO, "'%s': cannot open: %s", path, strerror(errno));
+        return sae_fail_global(errno == ENOMEM ? SAE_ERR_NOMEM : SAE_ERR_IO,
+                               "'%s': cannot open: %s", path, strerror(errno));
     enum { CAP = 1 << 20 };
     char *text = malloc(CAP + 1);
     size_t n = text ? fread(text, 1, CAP + 1, f) : 0;
@@ -241,8 +243,13 @@ sae_status_t sae_foreign_read_json(const char *path, cJSON **out)
         return sae_fail_global(!text ? SAE_ERR_NOMEM : err ? SAE_ERR_IO : SAE_ERR_FORMAT, "'%s': %s",
                                path, !text ? "out of memory" : err ? "read error" : "larger than 1 MiB");
     }
+    errno = 0;
     cJSON *root = cJSON_ParseWithLength(text, n);
+    /* cJSON says NULL for both; its allocator (malloc) sets ENOMEM */
+    int nomem = !root && errno == ENOMEM;
     free(text);
+    if (nomem)
+        return sae_fail_global(SAE_ERR_NOMEM, "'%s': out of memory parsing it", path);
     if (!root || !cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return sae_fail_global(SAE_ERR_FORMAT, "'%s': not a JSON object", path);

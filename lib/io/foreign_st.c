@@ -142,7 +142,8 @@ sae_status_t sae_fst_open(fst_file_t *sf, const char *path)
     sf->path = path;
     sf->f = fopen(path, "rb");
     if (!sf->f)
-        return fail(sf, SAE_ERR_IO, "cannot open: %s", strerror(errno));
+        return fail(sf, errno == ENOMEM ? SAE_ERR_NOMEM : SAE_ERR_IO, "cannot open: %s",
+                    strerror(errno));
     struct stat sb;
     if (fstat(fileno(sf->f), &sb) != 0 || !S_ISREG(sb.st_mode))
         return fail(sf, SAE_ERR_IO, "not a regular file");
@@ -167,11 +168,16 @@ sae_status_t sae_fst_open(fst_file_t *sf, const char *path)
         return fail(sf, SAE_ERR_FORMAT, "file ends inside the header");
     }
     const char *end = NULL;
+    errno = 0;
     cJSON *root = cJSON_ParseWithLengthOpts(text, (size_t)hlen, &end, 0);
+    /* cJSON says NULL for both; its allocator (malloc) sets ENOMEM */
+    int nomem = !root && errno == ENOMEM;
     int trailing = 0;
     for (const char *p = end; root && p && p < text + hlen; p++)
         trailing |= *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r';
     free(text);
+    if (nomem)
+        return fail(sf, SAE_ERR_NOMEM, "out of memory parsing the header");
     if (!root || !cJSON_IsObject(root) || trailing) {
         cJSON_Delete(root);
         return fail(sf, SAE_ERR_FORMAT, "header is not a JSON object");

@@ -28,6 +28,15 @@ typedef double (*sae_term_fused_fn)(const sae_config_t *cfg, const sae_code_stat
 
 double sae_kl_fused(const sae_config_t *cfg, const sae_code_stats_t *st, size_t rows,
                     size_t units, float weight, sae_reg_coefs_t *co);
+/* A built-in code term that needs every element of the code h [rows x
+ * units], not only its statistics: returns the unweighted penalty and,
+ * when grad is not NULL, adds weight * dP/dh into grad (the user
+ * regularizers' contract, sae_regularizer_ops_t). */
+typedef double (*sae_term_dense_fn)(const sae_config_t *cfg, const float *h, size_t rows,
+                                    size_t units, float weight, float *grad);
+/* KL on sigmoid-squashed batch means (kl.squash = sigmoid): kl.c. */
+double sae_kl_sigmoid_dense(const sae_config_t *cfg, const float *h, size_t rows, size_t units,
+                            float weight, float *grad);
 double sae_l1_fused(const sae_config_t *cfg, const sae_code_stats_t *st, size_t rows,
                     size_t units, float weight, sae_reg_coefs_t *co);
 /* Target mean activity per row (sample) and per column (batch): activity.c. */

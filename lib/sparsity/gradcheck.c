@@ -101,7 +101,7 @@ sae_status_t sae_config_gradcheck_regularizers(const sae_config_t *cfg, size_t r
                                "1..65536");
     *max_rel_err = 0.0;
     for (size_t id = 0; id < SAE_N_BUILTIN_TERMS; id++) {
-        if (!sae_terms[id].fused || sae_term_weight(cfg, id) <= 0.0f)
+        if (!sae_term_at_code(id) || sae_term_weight(cfg, id) <= 0.0f)
             continue;
         reg_ref_t r = {NULL, NULL, &sae_terms[id], cfg};
         sae_status_t st = check_one(&r, rows, units, seed, max_rel_err);

@@ -10,6 +10,8 @@
 double sae_builtin_penalty(const sae_term_t *reg, const sae_config_t *cfg, const float *h,
                            size_t rows, size_t units, float weight, float *grad)
 {
+    if (reg->dense)
+        return reg->dense(cfg, h, rows, units, weight, grad);
     double *row_sum = calloc(rows ? rows : 1, sizeof(double));
     double *col_sum = calloc(units ? units : 1, sizeof(double));
     float *row_coef = calloc(rows ? rows : 1, sizeof(float));

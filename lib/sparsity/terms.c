@@ -11,7 +11,7 @@
 const sae_term_t sae_terms[SAE_N_BUILTIN_TERMS] = {
     [SAE_TERM_RECON] = {"recon", SAE_TERM_AT_OUTPUT, SAE_TERM_NO_WEIGHT, 0, NULL},
     [SAE_TERM_KL] = {"kl", SAE_TERM_AT_CODE, SAE_P_KL_WEIGHT, SAE_COEF_COL, sae_kl_fused,
-                     sae_kl_double, .warms_up = 1},
+                     sae_kl_double, SAE_P_KL_SQUASH, 0, .warms_up = 1},
     [SAE_TERM_L1] = {"l1", SAE_TERM_AT_CODE, SAE_P_L1_WEIGHT, SAE_COEF_SIGN, sae_l1_fused,
                      sae_l1_double, SAE_P_L1_DECODER_NORM, 0, NULL, 1},
     [SAE_TERM_SAMPLE] = {"sample", SAE_TERM_AT_CODE, SAE_P_SAMPLE_WEIGHT, SAE_COEF_ROW,
@@ -33,7 +33,17 @@ const sae_term_t sae_terms[SAE_N_BUILTIN_TERMS] = {
     [SAE_TERM_L1_DECNORM] = {"l1", SAE_TERM_AT_CODE, SAE_P_L1_WEIGHT, SAE_COEF_COL,
                              sae_l1_decnorm_fused, sae_l1_decnorm_double,
                              SAE_P_L1_DECODER_NORM, 1, sae_l1_decnorm_atoms, 1},
+    /* KL on sigmoid-squashed batch means: each element's gradient has its
+     * own factor sigmoid'(h_bj), so it reads the code (the dense hook). */
+    [SAE_TERM_KL_SIGMOID] = {"kl", SAE_TERM_AT_CODE, SAE_P_KL_WEIGHT, SAE_COEF_DENSE, NULL,
+                             NULL, SAE_P_KL_SQUASH, 1, .warms_up = 1,
+                             .dense = sae_kl_sigmoid_dense, .dense_d = sae_kl_sigmoid_double},
 };
+
+int sae_term_at_code(size_t id)
+{
+    return id < SAE_N_BUILTIN_TERMS && (sae_terms[id].fused || sae_terms[id].dense);
+}
 
 size_t sae_term_by_weight(sae_param_t key)
 {
@@ -69,7 +79,7 @@ float sae_term_weight(const sae_config_t *cfg, size_t id)
 /* A built-in code term the config turns on. */
 static int code_builtin_on(const sae_config_t *cfg, size_t id)
 {
-    return sae_terms[id].fused && sae_term_weight(cfg, id) > 0.0f;
+    return sae_term_at_code(id) && sae_term_weight(cfg, id) > 0.0f;
 }
 
 unsigned sae_terms_code_coefs(const sae_config_t *cfg)
@@ -98,12 +108,17 @@ sae_status_t sae_terms_at_code(const sae_config_t *cfg, const sae_code_stats_t *
     }
     sae_reg_coefs_t co = {bufs->row_coef, bufs->col_coef, 0.0f, 0.0f};
     for (size_t id = 0; id < SAE_N_BUILTIN_TERMS; id++) {
-        float w = sae_terms[id].fused ? sae_term_weight(cfg, id) : 0.0f;
+        float w = sae_term_at_code(id) ? sae_term_weight(cfg, id) : 0.0f;
         if (w <= 0.0f || (bufs->skip && sae_terms[id].weight == bufs->skip))
             continue;
         if (sae_terms[id].warms_up)
             w *= 1.0f - bufs->warmup_left;
-        sums[id] += (double)w * sae_terms[id].fused(cfg, cs, rows, units, w, grad ? &co : NULL);
+        if (sae_terms[id].dense)
+            sums[id] += (double)w * sae_terms[id].dense(cfg, h, rows, units, w,
+                                                         grad ? bufs->extra : NULL);
+        else
+            sums[id] += (double)w * sae_terms[id].fused(cfg, cs, rows, units, w,
+                                                         grad ? &co : NULL);
     }
     for (unsigned u = 0; u < cfg->n_user_regs; u++) {
         const sae_user_reg_t *ur = cfg->user_regs[u];

@@ -25,6 +25,7 @@ typedef enum sae_term_id {
     SAE_TERM_L0,
     SAE_TERM_GATED_AUX,
     SAE_TERM_L1_DECNORM, /* l1 with l1.decoder_norm: sparsity/l1_decoder_norm.c */
+    SAE_TERM_KL_SIGMOID, /* kl with kl.squash = sigmoid: sparsity/kl.c */
     SAE_N_BUILTIN_TERMS
 } sae_term_id_t;
 
@@ -43,7 +44,8 @@ enum {
     SAE_COEF_ROW = 1u << 0,  /* one coefficient per row */
     SAE_COEF_COL = 1u << 1,  /* one per column */
     SAE_COEF_SIGN = 1u << 2, /* one for sign(h) */
-    SAE_COEF_DENSE = 1u << 3, /* a [rows x units] gradient */
+    SAE_COEF_DENSE = 1u << 3, /* a [rows x units] gradient (user terms and
+                                 the built-ins with a dense hook) */
     SAE_COEF_STEP = 1u << 4   /* one for each H(h) of the operator's step
                                  (needs an operator with has_step) */
 };
@@ -67,6 +69,12 @@ typedef void (*sae_term_atoms_fn)(const sae_config_t *cfg, const sae_code_stats_
                                   size_t rows, size_t units, float weight, const float *atoms,
                                   size_t dim, float *grad);
 
+/* The double form of a term with a dense hook: returns the unweighted
+ * penalty of h [rows x units] and adds its unweighted gradient into grad
+ * (same shape). */
+typedef double (*sae_term_dense_double_fn)(const sae_config_t *cfg, const double *h,
+                                           size_t rows, size_t units, double *grad);
+
 typedef struct sae_term {
     const char *name;      /* in sae_stats_t's term_name */
     sae_term_site_t site;
@@ -84,6 +92,13 @@ typedef struct sae_term {
     sae_term_atoms_fn atoms_grad;
     /* 1: a sparsity term whose weight rises over sparsity.warmup_steps. */
     int warms_up;
+    /* A code term whose gradient is not of the coefficient form (each
+     * element has its own factor, as the squashed KL's sigmoid'(h_bj)):
+     * it reads the code itself and adds its gradient into the dense buffer
+     * (coefs SAE_COEF_DENSE); fused and penalty_d are then NULL and
+     * dense_d is its double form. NULL for the others. */
+    sae_term_dense_fn dense;
+    sae_term_dense_double_fn dense_d;
 } sae_term_t;
 
 extern const sae_term_t sae_terms[SAE_N_BUILTIN_TERMS];
@@ -93,6 +108,8 @@ size_t sae_terms_count(const sae_config_t *cfg);
 const char *sae_term_name(const sae_config_t *cfg, size_t id);
 /* The term's weight in cfg as the code terms use it (0 = off). */
 float sae_term_weight(const sae_config_t *cfg, size_t id);
+/* 1 for a built-in term computed at the code (a fused or a dense one). */
+int sae_term_at_code(size_t id);
 /* SAE_COEF_* of every code term cfg turns on. */
 unsigned sae_terms_code_coefs(const sae_config_t *cfg);
 

@@ -13,6 +13,10 @@
 
 double sae_kl_double(const sae_config_t *cfg, const double *h, size_t rows, size_t units,
                      double *row_c, double *col_c, double *sign_c);
+/* The squashed KL (kl.squash = sigmoid) in double: its gradient, not of the
+ * coefficient form, is added into grad [rows x units]. */
+double sae_kl_sigmoid_double(const sae_config_t *cfg, const double *h, size_t rows,
+                             size_t units, double *grad);
 double sae_l1_double(const sae_config_t *cfg, const double *h, size_t rows, size_t units,
                      double *row_c, double *col_c, double *sign_c);
 /* l0.c: its gradient with respect to h is zero wherever it exists. */

@@ -68,7 +68,7 @@ sae_status_t sae_dense_ws_init(sae_workspace_t *ws, const sae_model_t *m, size_t
              sae_aligned_grab((void **)&dw->col_coef, h * sizeof(float));
     if (ok && sae_cfg_float(m->cfg, SAE_P_HIDDEN_KEEP) < 1.0)
         ok = sae_aligned_grab((void **)&dw->hd, bh) && sae_aligned_grab((void **)&dw->drop_scale, bh);
-    if (ok && m->cfg->n_user_regs > 0)
+    if (ok && (sae_terms_code_coefs(m->cfg) & SAE_COEF_DENSE))
         ok = sae_aligned_grab((void **)&dw->extra, bh);
     if (ok && sae_cfg_int(m->cfg, SAE_P_NORMALIZE_INPUT))
         ok = sae_aligned_grab((void **)&dw->xs, bd);

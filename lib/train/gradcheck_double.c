@@ -63,6 +63,8 @@ typedef struct dnet {
     double *dh;            /* [rows x h] */
     double *row_c, *col_c; /* the code terms' weighted coefficients [rows], [h] */
     double *row_t, *col_t; /* one term's unweighted ones */
+    double *dense_c, *dense_t; /* [rows x h]: the dense terms' weighted and one
+                                  term's unweighted gradient (kl.squash) */
 } dnet_t;
 
 static double sgn(double v)
@@ -87,6 +89,8 @@ static void dnet_free(dnet_t *n)
     free(n->col_c);
     free(n->row_t);
     free(n->col_t);
+    free(n->dense_c);
+    free(n->dense_t);
 }
 
 static int dnet_init(dnet_t *n, const sae_model_t *m, const float *x, size_t rows)
@@ -108,7 +112,7 @@ static int dnet_init(dnet_t *n, const sae_model_t *m, const float *x, size_t row
         (sae_loss_reduction_t)sae_cfg_int(cfg, SAE_P_LOSS_REDUCTION), rows, n->d);
     /* The weights in double, as the config holds them. */
     for (size_t id = 0; id < SAE_N_BUILTIN_TERMS; id++)
-        if (sae_terms[id].penalty_d && sae_terms[id].weight != SAE_TERM_NO_WEIGHT &&
+        if ((sae_terms[id].penalty_d || sae_terms[id].dense_d) && sae_terms[id].weight != SAE_TERM_NO_WEIGHT &&
             sae_term_weight(cfg, id) > 0.0f) /* a gated row may be off */
             n->term_w[id] = sae_cfg_float(cfg, sae_terms[id].weight);
     n->lambda = sae_cfg_float(cfg, SAE_P_WEIGHT_DECAY);
@@ -136,8 +140,10 @@ static int dnet_init(dnet_t *n, const sae_model_t *m, const float *x, size_t row
     n->col_c = malloc(n->h * sizeof *n->col_c);
     n->row_t = malloc(rows * sizeof *n->row_t);
     n->col_t = malloc(n->h * sizeof *n->col_t);
+    n->dense_c = malloc(bh * sizeof *n->dense_c);
+    n->dense_t = malloc(bh * sizeof *n->dense_t);
     if (!n->x || !n->xe || !n->z1 || !n->hc || !n->out || !n->dh || !n->row_c || !n->col_c ||
-        !n->row_t || !n->col_t) {
+        !n->row_t || !n->col_t || !n->dense_c || !n->dense_t) {
         dnet_free(n);
         return 0;
     }
@@ -148,19 +154,27 @@ static int dnet_init(dnet_t *n, const sae_model_t *m, const float *x, size_t row
 
 /* Every code term of the table that is on, in double: their weighted
  * penalty of the code n->hc, and their gradient as
- * dP/dh_bj = row_c[b] + col_c[j] + *sign_c sgn(h_bj). */
+ * dP/dh_bj = row_c[b] + col_c[j] + *sign_c sgn(h_bj) + dense_c[b, j]. */
 static double code_terms(const dnet_t *n, double *sign_c)
 {
     size_t rows = n->rows, h = n->h;
     double total = 0.0;
     memset(n->row_c, 0, rows * sizeof *n->row_c);
     memset(n->col_c, 0, h * sizeof *n->col_c);
+    memset(n->dense_c, 0, rows * h * sizeof *n->dense_c);
     *sign_c = 0.0;
     for (size_t id = 0; id < SAE_N_BUILTIN_TERMS; id++) {
         const sae_term_t *term = &sae_terms[id];
         double w = n->term_w[id], s = 0.0;
         if (!(w > 0.0))
             continue;
+        if (term->dense_d) {
+            memset(n->dense_t, 0, rows * h * sizeof *n->dense_t);
+            total += w * term->dense_d(n->cfg, n->hc, rows, h, n->dense_t);
+            for (size_t k = 0; k < rows * h; k++)
+                n->dense_c[k] += w * n->dense_t[k];
+            continue;
+        }
         memset(n->row_t, 0, rows * sizeof *n->row_t);
         memset(n->col_t, 0, h * sizeof *n->col_t);
         total += w * term->penalty_d(n->cfg, n->hc, rows, h, n->row_t, n->col_t, &s);
@@ -224,7 +238,8 @@ static double objective(dnet_t *n, const double *p, double *grad, size_t n_weigh
         for (size_t b = 0; b < rows; b++)
             for (size_t j = 0; j < h; j++) {
                 size_t k = b * h + j;
-                double g = n->dh[k] + n->row_c[b] + n->col_c[j] + sign_c * sgn(n->hc[k]);
+                double g = n->dh[k] + n->row_c[b] + n->col_c[j] + sign_c * sgn(n->hc[k]) +
+                           n->dense_c[k];
                 g *= n->code->deriv_d(n->fa, n->z1[k], n->hc[k]);
                 n->dh[k] = g;
                 if (be)

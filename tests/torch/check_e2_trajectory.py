@@ -3,7 +3,9 @@
 from the same initial weights, images and batches, and checks that the two
 loss trajectories agree step by step: an independent check of the layered
 model's forward pass, gradients, regularizers on the hidden activations and
-Adam. Usage: check_e2_trajectory.py E2_TRAJECTORY_EXE {l1|kl}"""
+Adam; klsig and dense_klsig check kl.squash = sigmoid on E2's network and
+on a one-hidden-layer ReLU model.
+Usage: check_e2_trajectory.py E2_TRAJECTORY_EXE {l1|kl|klsig|dense_klsig}"""
 import json
 import struct
 import subprocess
@@ -45,6 +47,38 @@ def bernoulli_kl(a, rho=0.08, eps=1e-6):
     return torch.where(inside, exact, kl + slope * (mean - c)).sum()
 
 
+def squashed_kl(a, rho=0.08):
+    # kl.squash = sigmoid: rho_hat_j = mean_b sigmoid(a_bj), inside (0, 1),
+    # as PyTorch sparse autoencoders write it for ReLU codes.
+    r = torch.sigmoid(a).mean(0)
+    return (rho * torch.log(rho / r) + (1 - rho) * torch.log((1 - rho) / (1 - r))).sum()
+
+
+def dense_run(w, x, ours):
+    # libsae's one-hidden-layer model: h = relu(x We^T + be),
+    # out = sigmoid(h Wd + bd), with Wd one row per code unit.
+    we = torch.tensor(w["encoder.weight"]).clone().requires_grad_()
+    be = torch.tensor(w["encoder.bias"]).clone().requires_grad_()
+    wd = torch.tensor(w["decoder.weight"]).clone().requires_grad_()
+    bd = torch.tensor(w["decoder.bias"]).clone().requires_grad_()
+    assert tuple(wd.shape) == (64, 784), wd.shape
+    opt = torch.optim.Adam([we, be, wd, bd], lr=3e-3)
+    x = x.reshape(ROWS, 784)
+    worst = 0.0
+    for k in range(len(ours)):
+        b = x[(k % (ROWS // BATCH)) * BATCH:][:BATCH]
+        h = torch.relu(b @ we.T + be)
+        bce = F.binary_cross_entropy_with_logits(h @ wd + bd, b)
+        loss = bce + 0.5 * squashed_kl(h)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        rel = abs(ours[k, 2] - loss.item()) / abs(loss.item())
+        worst = max(worst, rel)
+        print(f"step {k}: loss libsae {ours[k, 2]:.6f} torch {loss.item():.6f} rel {rel:.2e}")
+    return worst
+
+
 def main():
     exe, mode = sys.argv[1], sys.argv[2]
     torch.set_num_threads(1)
@@ -53,6 +87,10 @@ def main():
         w = load_safetensors(d + "/m0.safetensors")
         x = torch.tensor(np.fromfile(d + "/images.f32", dtype="<f4").reshape(ROWS, 1, 28, 28))
         ours = np.loadtxt(d + "/losses.txt")
+    if mode == "dense_klsig":
+        worst = dense_run(w, x, ours)
+        print(f"{mode}: worst relative difference {worst:.2e} over {len(ours)} Adam steps")
+        sys.exit(0 if worst < 2e-3 else 1)
     enc = [nn.Conv2d(1, 8, 3), nn.Conv2d(8, 16, 5), nn.Conv2d(16, 32, 5, stride=2)]
     dec = [nn.ConvTranspose2d(32, 16, 3, stride=2), nn.ConvTranspose2d(16, 8, 5, stride=2),
            nn.ConvTranspose2d(8, 1, 8)]
@@ -84,6 +122,8 @@ def main():
         flat = [a.reshape(a.shape[0], -1) for a in acts]
         if mode == "l1":
             pen = 0.02 * sum(a.abs().mean() for a in flat)
+        elif mode == "klsig":
+            pen = 0.005 * sum(squashed_kl(a) for a in flat)
         else:
             pen = 0.005 * sum(bernoulli_kl(a) for a in flat)
         loss = bce + pen

@@ -1,7 +1,9 @@
 /* Trains E2's convolutional autoencoder for a few Adam steps on synthetic
  * images and writes what tests/torch/check_e2_trajectory.py needs to redo
  * the same run in PyTorch: the initial model, the images and the loss of
- * every step. Usage: e2_trajectory DIR {l1|kl}. SPDX-License-Identifier: MIT */
+ * every step. Modes: l1, kl (the Bernoulli KL), klsig (kl.squash = sigmoid)
+ * on E2's network, and dense_klsig: kl.squash = sigmoid on a one-hidden-layer
+ * ReLU model. Usage: e2_trajectory DIR MODE. SPDX-License-Identifier: MIT */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,8 +55,11 @@ static int check(sae_status_t st, const char *what, const char *msg)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3 || (strcmp(argv[2], "l1") && strcmp(argv[2], "kl"))) {
-        fprintf(stderr, "usage: e2_trajectory DIR {l1|kl}\n");
+    const char *mode = argc == 3 ? argv[2] : "";
+    int dense = !strcmp(mode, "dense_klsig");
+    int squash = dense || !strcmp(mode, "klsig");
+    if (strcmp(mode, "l1") && strcmp(mode, "kl") && !squash) {
+        fprintf(stderr, "usage: e2_trajectory DIR {l1|kl|klsig|dense_klsig}\n");
         return 2;
     }
     char path[4096];
@@ -68,9 +73,11 @@ int main(int argc, char **argv)
     }
     sae_config_t *c = NULL;
     check(sae_config_create(&c), "config", sae_last_error());
-    const char *kl = !strcmp(argv[2], "kl") ? "0.005" : "0";
+    const char *kl = !strcmp(mode, "kl") || squash ? "0.005" : "0";
+    if (dense) /* one code of 64 units: a weight that moves it */
+        kl = "0.5";
     /* E2 uses 4e-5: too small a term to tell a wrong one from rounding. */
-    const char *l1 = !strcmp(argv[2], "l1") ? "0.02" : "0";
+    const char *l1 = !strcmp(mode, "l1") ? "0.02" : "0";
     const char *set[][2] = {{"arch.layers", layers},     {"arch.init", "fan_in_uniform"},
                             {"arch.penalize", "hidden"}, {"loss.type", "bce"},
                             {"kl.weight", kl},           {"kl.rho", "0.08"},
@@ -78,7 +85,16 @@ int main(int argc, char **argv)
                             {"optim.lr", "9e-3"},        {"train.batch_size", "64"},
                             {"train.sampling", "sequential"}, {"train.seed", "3"}};
     for (size_t i = 0; i < sizeof set / sizeof set[0]; i++)
-        check(sae_config_set(c, set[i][0], set[i][1]), set[i][0], sae_config_errmsg(c));
+        if (!dense || strcmp(set[i][0], "arch.layers"))
+            check(sae_config_set(c, set[i][0], set[i][1]), set[i][0], sae_config_errmsg(c));
+    const char *dense_set[][2] = {{"arch.input_dim", "784"}, {"arch.hidden_dim", "64"},
+                                  {"arch.hidden_activation", "relu"},
+                                  {"arch.output_activation", "sigmoid"}, {"optim.lr", "3e-3"}};
+    for (size_t i = 0; dense && i < sizeof dense_set / sizeof dense_set[0]; i++)
+        check(sae_config_set(c, dense_set[i][0], dense_set[i][1]), dense_set[i][0],
+              sae_config_errmsg(c));
+    if (squash)
+        check(sae_config_set(c, "kl.squash", "sigmoid"), "kl.squash", sae_config_errmsg(c));
     sae_model_t *m = NULL;
     sae_trainer_t *t = NULL;
     check(sae_model_create(c, &m), "model", sae_last_error());

@@ -68,8 +68,9 @@ int sd_gunzip_idx(const uint8_t *buf, size_t len, uint8_t **out, size_t *out_len
     *out_len = 0;
     z_stream z;
     memset(&z, 0, sizeof z);
-    if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK)
-        return sd_fail("gzip: zlib cannot start");
+    int init = inflateInit2(&z, 16 + MAX_WBITS);
+    if (init != Z_OK)
+        return sd_fail("gzip: %s", init == Z_MEM_ERROR ? "out of memory" : "zlib cannot start");
     z.next_in = (Bytef *)(uintptr_t)buf;
     size_t cap = 0, n = 0, limit = SIZE_MAX; /* limit: the size the header announces */
     uint8_t *data = NULL;
@@ -95,7 +96,9 @@ int sd_gunzip_idx(const uint8_t *buf, size_t len, uint8_t **out, size_t *out_len
                     goto out;
                 }
                 if (rc != Z_OK && rc != Z_BUF_ERROR) {
-                    sd_fail("gzip: %s", z.msg ? z.msg : "corrupt stream");
+                    sd_fail("gzip: %s", rc == Z_MEM_ERROR ? "out of memory"
+                                        : z.msg             ? z.msg
+                                                            : "corrupt stream");
                     goto out;
                 }
                 if (z.avail_in == 0 && in_left == 0) {
@@ -125,7 +128,10 @@ int sd_gunzip_idx(const uint8_t *buf, size_t len, uint8_t **out, size_t *out_len
         rc = inflate(&z, Z_NO_FLUSH);
         n += before - z.avail_out;
         if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
-            sd_fail("gzip: %s", z.msg ? z.msg : "corrupt stream");
+            /* Z_MEM_ERROR: inflate allocates its window on first use */
+            sd_fail("gzip: %s", rc == Z_MEM_ERROR ? "out of memory"
+                                : z.msg             ? z.msg
+                                                    : "corrupt stream");
             goto out;
         }
         if (limit == SIZE_MAX && n >= 4) {

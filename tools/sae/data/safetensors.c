@@ -6,6 +6,7 @@
  * the others (a 1-D tensor is one value a row). */
 #include "sd.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,7 +53,11 @@ int sd_parse_safetensors(const uint8_t *buf, size_t len, const char *name, sd_la
     if (hlen > len - 8 || hlen > ST_MAX_HEADER)
         return sd_fail("safetensors: the header length %llu does not fit the file (%zu bytes)",
                        (unsigned long long)hlen, len);
+    errno = 0;
     cJSON *root = cJSON_ParseWithLength((const char *)buf + 8, (size_t)hlen);
+    /* cJSON says NULL for both; its allocator (malloc) sets ENOMEM */
+    if (!root && errno == ENOMEM)
+        return sd_fail("safetensors: out of memory parsing the header");
     if (!root || !cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return sd_fail("safetensors: the header is not a JSON object");
