@@ -71,15 +71,16 @@ static void gates(sae_model_t *m, const float *x, unsigned char *g)
         }
 }
 
-/* The objective; without the auxiliary term for the decoder's tensors,
- * which that term reads through a stop-gradient (sg(W_dec), sg(b_dec)). */
+/* The objective; without the gate's terms (its L1 and the auxiliary term)
+ * for the decoder's tensors, which those terms read through a
+ * stop-gradient (sg(||W_dec row||), sg(W_dec), sg(b_dec)). */
 static double objective(sae_trainer_t *t, const float *x, int frozen)
 {
     sae_stats_t s;
     tu_assert_status(sae_forward_backward(t, x, B, 0, 0, &s), SAE_OK);
     double loss = s.loss;
     for (size_t k = 0; frozen && k < s.n_terms; k++)
-        if (!strcmp(s.term_name[k], "gated_aux"))
+        if (!strcmp(s.term_name[k], "gated_aux") || !strcmp(s.term_name[k], "l1"))
             loss -= s.term_loss[k];
     return loss;
 }
@@ -197,6 +198,41 @@ static void test_inference_and_files(void **state)
     sae_config_free(cfg);
 }
 
+/* The gate's L1 follows sparsity.warmup_steps: none at step 0, half of
+ * the full term half-way, for the same weights. */
+static double l1_term_at(sae_trainer_t *t, const float *x, uint64_t step)
+{
+    sae_stats_t s;
+    t->steps = step;
+    tu_assert_status(sae_forward_backward(t, x, B, 0, 0, &s), SAE_OK);
+    for (size_t k = 0; k < s.n_terms; k++)
+        if (!strcmp(s.term_name[k], "l1"))
+            return s.term_loss[k];
+    return -1.0;
+}
+
+static void test_penalty_warms_up(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = gated_config();
+    set(cfg, "sparsity.warmup_steps", "4");
+    sae_model_t *m = NULL;
+    sae_trainer_t *t = NULL;
+    tu_assert_status(sae_model_create(cfg, &m), SAE_OK);
+    spread(m);
+    tu_assert_status(sae_trainer_create(m, &t), SAE_OK);
+    float x[B * D];
+    tu_fill_uniform(x, B * D, -1.0f, 1.0f, 8);
+    double full = l1_term_at(t, x, 4), half = l1_term_at(t, x, 2), none = l1_term_at(t, x, 0);
+    print_message("l1 at steps 0, 2, 4: %g %g %g\n", none, half, full);
+    assert_true(full > 0.0);
+    assert_true(none == 0.0);
+    assert_true(fabs(half - 0.5 * full) <= 1e-6 * full);
+    sae_trainer_free(t);
+    sae_model_free(m);
+    sae_config_free(cfg);
+}
+
 static void expect_refused(const char *k, const char *v, const char *needle)
 {
     sae_config_t *cfg = gated_config();
@@ -219,6 +255,7 @@ static void test_refusals(void **state)
     expect_refused("train.algorithm", "rank_order", "backprop");
     expect_refused("optim.type", "lbfgs", "lbfgs");
     expect_refused("arch.pre_encoder_bias", "true", "pre_encoder_bias");
+    expect_refused("l1.decoder_norm", "true", "l1.decoder_norm");
     expect_refused("arch.layers", "input 1x1x6; dense 4 relu code; dense 6 linear", "gated");
     sae_config_t *cfg = gated_config();
     tu_assert_status(sae_config_set(cfg, "arch.gated", "maybe"), SAE_ERR_BAD_VALUE);
@@ -231,6 +268,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gradients_against_differences),
         cmocka_unit_test(test_inference_and_files),
+        cmocka_unit_test(test_penalty_warms_up),
         cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,24 +6,36 @@
  *   pi_mag   = exp(r_mag) * z + b_mag        (W_mag = exp(r_mag) W_gate, eq. 7)
  *   h        = 1[pi_gate > 0] * relu(pi_mag)
  *   L        = recon(x, h W_dec + b_dec)
- *            + l1.weight * (1/(B H)) sum_bj relu(pi_gate_bj) ||W_dec row j||
+ *            + l1.weight * (1/(B H)) sum_bj relu(pi_gate_bj) sg(||W_dec row j||)
  *            + (1/(B D)) ||x - (relu(pi_gate) sg(W_dec) + sg(b_dec))||^2   (eq. 8)
  *
- * sg(): the decoder is frozen in the auxiliary reconstruction (no gradient
- * to it from there). The magnitude path shares W_gate's directions, so one
- * GEMM gives both paths: pi_mag is element-wise in z. r_mag and b_mag are
- * the operator's tensors gated.r_mag, gated.b_mag [H] (exact gradients).
- * The L1 term is libsae's mean over B x H elements (l1.md) of the gate's
- * relu weighted by each atom's norm, and the auxiliary term has the
- * recon term's reduction (mean over B x D): both keep their keys' scale.
+ * sg(): the decoder is frozen in both of the gate's terms (no gradient to
+ * it from there). The paper's auxiliary term freezes it; the penalty's
+ * atom norms are frozen too, as its authors advise once the L1 is weighted
+ * by the norms instead of constraining them (Rajamanoharan, LessWrong
+ * comment on the paper's post, 2024: freeze the decoder in both terms or
+ * in neither). Frozen in one place only, the penalty shrinks the atoms,
+ * which the magnitude path (r_mag) makes up for and the frozen auxiliary
+ * term does not resist: on the planted dictionary of
+ * examples/architectures that run found 12.5% of the features at the
+ * planted L0, this one all of them (docs/experiments/architectures.md).
+ * With arch.unit_norm_decoder the norms are 1 and both forms agree.
+ * The gate's L1 warms up with sparsity.warmup_steps like every L1
+ * (cx->warmup_left).
+ *
+ * The magnitude path shares W_gate's directions, so one GEMM gives both
+ * paths: pi_mag is element-wise in z. r_mag and b_mag are the operator's
+ * tensors gated.r_mag, gated.b_mag [H] (exact gradients). The L1 term is
+ * libsae's mean over B x H elements (l1.md) of the gate's relu weighted by
+ * each atom's norm, and the auxiliary term has the recon term's reduction
+ * (mean over B x D): both keep their keys' scale.
  *
  * Gradients (g: the gradient at the code h, decoder and code terms):
  *   d pi_mag = g 1[pi_gate > 0] 1[pi_mag > 0]
  *   d pi_gate = 1[pi_gate > 0] (l1.weight/(BH) ||W_dec_j|| + a_bj),
  *     a = dL_aux / d relu(pi_gate) = (2/(BD)) (x_aux - x) W_dec^T
  *   dz = exp(r) d pi_mag + d pi_gate;  d b_gate = sum_b d pi_gate;
- *   d b_mag = sum_b d pi_mag;  d r = sum_b d pi_mag exp(r) z;
- *   d W_dec_j += l1.weight/(BH) (sum_b relu(pi_gate_bj)) W_dec_j / ||W_dec_j||.
+ *   d b_mag = sum_b d pi_mag;  d r = sum_b d pi_mag exp(r) z.
  * The gate's step gets no gradient (the paper's choice, sec. 3.2).
  * SPDX-License-Identifier: MIT */
 #include <math.h>
@@ -80,6 +92,8 @@ static sae_status_t validate(const sae_config_t *cfg, size_t units, char *errbuf
         why = "optim.type = sgd or adam, not lbfgs (the gate makes the objective jump)";
     else if (!sae_cfg_int(cfg, SAE_P_BIAS))
         why = "arch.bias = true (b_gate is encoder.bias)";
+    else if (sae_cfg_int(cfg, SAE_P_L1_DECODER_NORM))
+        why = "l1.decoder_norm = false (the gate's L1 is weighted by the atoms' norms already)";
     if (why)
         return sae_fail(errbuf, SAE_ERR_STATE, "arch.gated = true needs %s", why);
     return SAE_OK;
@@ -198,7 +212,8 @@ static void own_terms(void *state, const sae_code_ctx_t *cx, size_t rows, size_t
         }
     for (size_t j = 0; j < units; j++)
         l1 += s->gsum[j] * s->norm[j];
-    double w = sae_cfg_float(s->cfg, SAE_P_L1_WEIGHT);
+    /* The weight as the sparsity warm-up has it at this step. */
+    double w = sae_cfg_float(s->cfg, SAE_P_L1_WEIGHT) * (1.0 - (double)cx->warmup_left);
     s->l1 = (float)(w / ((double)rows * (double)units));
     *penalty = w * l1 / ((double)rows * (double)units);
     sae_gemm(0, 0, rows, d, units, 1.0f, s->aux, units, cx->dec_rows, d, 0.0f, s->xa, d);
@@ -219,17 +234,6 @@ static void backward(void *state, const sae_code_ctx_t *cx, const float *h, floa
 {
     gated_state_t *s = state;
     const float *bg = s->b_gate;
-    /* The decoder's gradient from the atom-norm-weighted L1. */
-    if (cx->dec_grad && s->l1 != 0.0f) {
-        size_t d = cx->input_dim;
-        for (size_t j = 0; j < units; j++) {
-            if (!(s->norm[j] > 0.0))
-                continue;
-            float c = (float)((double)s->l1 * s->gsum[j] / s->norm[j]);
-            for (size_t i = 0; i < d; i++)
-                cx->dec_grad[j * d + i] += c * cx->dec_rows[j * d + i];
-        }
-    }
     memset(s->acc_r, 0, units * sizeof *s->acc_r);
     memset(s->acc_bm, 0, units * sizeof *s->acc_bm);
     if (dbias)
