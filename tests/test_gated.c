@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "code/code_op.h"
+#include "model/dense.h"
 #include "train/trainer.h"
 
 enum { D = 6, H = 10, B = 8 };
@@ -233,6 +235,78 @@ static void test_penalty_warms_up(void **state)
     sae_config_free(cfg);
 }
 
+/* With few gates open the trainer takes the sparse path (decode and
+ * back-propagate through the open gates only); its gradient of every
+ * tensor is the dense path's (topk.sparse_path = off). */
+enum { HS = 40 };
+static void sparse_grad(const char *path, const float *x, float *grad, size_t n, int *sparse)
+{
+    sae_config_t *cfg = tu_config(D, HS);
+    set(cfg, "arch.gated", "true");
+    set(cfg, "arch.hidden_activation", "relu");
+    set(cfg, "arch.output_activation", "linear");
+    set(cfg, "l1.weight", "0.3");
+    set(cfg, "train.batch_size", "8");
+    set(cfg, "topk.sparse_path", path);
+    sae_model_t *m = NULL;
+    sae_trainer_t *t = NULL;
+    tu_assert_status(sae_model_create(cfg, &m), SAE_OK);
+    float v[HS];
+    tu_fill_uniform(v, HS, -0.5f, 0.5f, 41);
+    tu_assert_status(sae_model_set_tensor(m, "gated.r_mag", HS, 1, v), SAE_OK);
+    tu_fill_uniform(v, HS, -0.2f, 0.3f, 42);
+    tu_assert_status(sae_model_set_tensor(m, "gated.b_mag", HS, 1, v), SAE_OK);
+    /* Gate biases that leave a few units open per row. */
+    tu_fill_uniform(v, HS, -0.9f, 0.1f, 43);
+    tu_assert_status(sae_model_set_tensor(m, "encoder.bias", HS, 1, v), SAE_OK);
+    tu_assert_status(sae_trainer_create(m, &t), SAE_OK);
+    sae_stats_t s;
+    tu_assert_status(sae_forward_backward(t, x, B, 0, 1, &s), SAE_OK);
+    assert_int_equal(m->n_weights, n);
+    memcpy(grad, t->ws.grad, n * sizeof *grad);
+    const sae_code_op_t *op = sae_dense(m)->code_op;
+    *sparse = t->ws.dense.sparse_path && op->support(t->ws.dense.code_state) != NULL;
+    sae_trainer_free(t);
+    sae_model_free(m);
+    sae_config_free(cfg);
+}
+
+static void test_sparse_path_matches_dense(void **state)
+{
+    (void)state;
+    float x[B * D];
+    tu_fill_uniform(x, B * D, -1.0f, 1.0f, 44);
+    sae_config_t *cfg = tu_config(D, HS);
+    set(cfg, "arch.gated", "true");
+    set(cfg, "arch.hidden_activation", "relu");
+    sae_model_t *m = NULL;
+    tu_assert_status(sae_model_create(cfg, &m), SAE_OK);
+    size_t n = m->n_weights;
+    sae_model_free(m);
+    sae_config_free(cfg);
+    float *gs = malloc(n * sizeof *gs), *gd = malloc(n * sizeof *gd);
+    assert_non_null(gs);
+    assert_non_null(gd);
+    int sparse = 0, dense = 1;
+    sparse_grad("auto", x, gs, n, &sparse);
+    sparse_grad("off", x, gd, n, &dense);
+    assert_true(sparse);
+    assert_false(dense);
+    double diff = 0.0, top = 0.0;
+    size_t nonzero = 0;
+    for (size_t i = 0; i < n; i++) {
+        diff = fmax(diff, fabs((double)gs[i] - gd[i]));
+        top = fmax(top, fabs((double)gd[i]));
+        nonzero += gd[i] != 0.0f;
+    }
+    print_message("sparse vs dense gradient: max |diff| %.2e of max %.2e, %zu nonzero\n", diff,
+                  top, nonzero);
+    assert_true(nonzero > n / 4);
+    assert_true(diff <= 1e-5 * top);
+    free(gs);
+    free(gd);
+}
+
 static void expect_refused(const char *k, const char *v, const char *needle)
 {
     sae_config_t *cfg = gated_config();
@@ -269,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_gradients_against_differences),
         cmocka_unit_test(test_inference_and_files),
         cmocka_unit_test(test_penalty_warms_up),
+        cmocka_unit_test(test_sparse_path_matches_dense),
         cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
