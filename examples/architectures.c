@@ -58,6 +58,9 @@ typedef struct arch {
      * values are not needed: prefixes are filled in by the program. */
     const char *levels[2][LEVELS];
     ex_color color;
+    /* Config lines for one data set only (planted, fashion): settings
+     * that depend on the data's scale. */
+    const char *data_set[2][3][2];
 } arch_t;
 
 /* The config lines of each architecture. The last three rows are the other
@@ -65,39 +68,45 @@ typedef struct arch {
 static const arch_t archs[] = {
     {"relu_l1", "ReLU + L1 (unit-norm atoms)",
      {{"arch.hidden_activation", "relu"}, {"arch.unit_norm_decoder", "true"}},
-     "l1.weight", {{"6", "10", "15"}, {"0.5", "1", "3"}}, {31, 100, 180}},
+     "l1.weight", {{"6", "10", "15"}, {"0.5", "1", "3"}}, {31, 100, 180}, {{{NULL}}}},
     {"relu_l1_decoder_norm", "ReLU + decoder-norm L1",
      {{"arch.hidden_activation", "relu"}, {"l1.decoder_norm", "true"}},
-     "l1.weight", {{"6", "10", "15"}, {"0.5", "1", "3"}}, {23, 190, 207}},
+     "l1.weight", {{"6", "10", "15"}, {"0.5", "1", "3"}}, {23, 190, 207}, {{{NULL}}}},
     {"sigmoid_kl", "sigmoid + KL",
      {{"arch.hidden_activation", "sigmoid"}, {"kl.weight", "1"}},
-     "kl.rho", {{"0.01", "0.03", "0.1"}, {"0.01", "0.03", "0.1"}}, {120, 120, 120}},
+     "kl.rho", {{"0.01", "0.03", "0.1"}, {"0.01", "0.03", "0.1"}}, {120, 120, 120}, {{{NULL}}}},
     {"topk", "TopK",
      {{"arch.hidden_activation", "relu"}, {"arch.unit_norm_decoder", "true"},
       {"arch.encoder_from_decoder", "true"}},
-     "topk.k", {{"4", "8", "16"}, {"8", "16", "32"}}, {214, 96, 24}},
+     "topk.k", {{"4", "8", "16"}, {"8", "16", "32"}}, {214, 96, 24}, {{{NULL}}}},
     {"batchtopk", "BatchTopK",
      {{"arch.hidden_activation", "relu"}, {"arch.unit_norm_decoder", "true"},
       {"arch.encoder_from_decoder", "true"}, {"topk.mode", "batch"}},
-     "topk.k", {{"4", "8", "16"}, {"8", "16", "32"}}, {44, 150, 44}},
+     "topk.k", {{"4", "8", "16"}, {"8", "16", "32"}}, {44, 150, 44}, {{{NULL}}}},
     {"matryoshka", "Matryoshka BatchTopK",
      {{"arch.hidden_activation", "relu"}, {"arch.unit_norm_decoder", "true"},
       {"arch.encoder_from_decoder", "true"}, {"topk.mode", "batch"},
       {"matryoshka.prefixes", "PREFIXES"}},
-     "topk.k", {{"4", "8", "16"}, {"8", "16", "32"}}, {200, 40, 40}},
+     "topk.k", {{"4", "8", "16"}, {"8", "16", "32"}}, {200, 40, 40}, {{{NULL}}}},
+    /* Fashion-MNIST's normalised rows give pre-activations several times
+     * the planted data's: theta starts and the kernel is wider there, and
+     * log theta takes 10x the rate, or it cannot reach its level in 395
+     * steps (docs/experiments/architectures.md). */
     {"jumprelu", "JumpReLU",
-     {{"arch.hidden_activation", "jumprelu"}, {"jumprelu.threshold_init", "0.1"},
-      {"jumprelu.bandwidth", "0.05"}},
-     "l0.weight", {{"0.002", "0.01", "0.05"}, {"0.1", "0.4", "1.6"}}, {130, 80, 180}},
+     {{"arch.hidden_activation", "jumprelu"}},
+     "l0.weight", {{"0.002", "0.01", "0.05"}, {"0.0003", "0.001", "0.003"}}, {130, 80, 180},
+     {{{"jumprelu.threshold_init", "0.1"}, {"jumprelu.bandwidth", "0.05"}},
+      {{"jumprelu.threshold_init", "0.2"}, {"jumprelu.bandwidth", "0.5"},
+       {"jumprelu.lr_scale", "10"}}}},
     {"gated", "gated",
      {{"arch.gated", "true"}, {"arch.hidden_activation", "relu"},
-      {"arch.pre_encoder_bias", "false"}},
-     "l1.weight", {{"30", "60", "120"}, {"1.5", "3", "6"}}, {140, 86, 75}},
+      {"arch.pre_encoder_bias", "false"}, {"arch.encoder_from_decoder", "true"}},
+     "l1.weight", {{"10", "15", "20"}, {"1", "2", "4"}}, {140, 86, 75}, {{{NULL}}}},
     {"batchtopk_threshold", "BatchTopK, threshold at inference",
      {{"arch.hidden_activation", "relu"}, {"arch.unit_norm_decoder", "true"},
       {"arch.encoder_from_decoder", "true"}, {"topk.mode", "batch"},
       {"topk.inference", "threshold"}},
-     "topk.k", {{"4", "8", "16"}, {"8", "16", "32"}}, {188, 189, 34}},
+     "topk.k", {{"4", "8", "16"}, {"8", "16", "32"}}, {188, 189, 34}, {{{NULL}}}},
 };
 #define N_ARCHS (sizeof archs / sizeof archs[0])
 
@@ -165,6 +174,13 @@ static sae_config_t *config_for(const arch_t *a, const data_t *d, int level, uin
             return NULL;
         }
     }
+    for (size_t i = 0; i < 3 && a->data_set[di][i][0]; i++)
+        if (sae_config_set(cfg, a->data_set[di][i][0], a->data_set[di][i][1]) != SAE_OK) {
+            snprintf(why, why_size, "%s = %s: %s", a->data_set[di][i][0], a->data_set[di][i][1],
+                     sae_config_errmsg(cfg));
+            sae_config_free(cfg);
+            return NULL;
+        }
     if (sae_config_set(cfg, a->level_key, a->levels[di][level]) != SAE_OK) {
         snprintf(why, why_size, "%s = %s: %s", a->level_key, a->levels[di][level],
                  sae_config_errmsg(cfg));

@@ -406,6 +406,9 @@ typedef enum sae_param {
                                        epsilon of the rectangle kernel of the
                                        straight-through estimators (0.001).
                                        Since: 0.4 */
+    SAE_P_JUMPRELU_LR_SCALE = 1302, /* float jumprelu.lr_scale > 0: factor of
+                                       the learning rate for the log
+                                       thresholds (1). Since: 0.4 */
     /* dead-latent resampling (Bricken et al. 2023): 1500.. */
     SAE_P_RESAMPLE_EVERY = 1500,    /* int  resample.every: steps between
                                        resamplings of the dead units, 0 = off

@@ -182,6 +182,7 @@ static const spec_t specs[] = {
     {SAE_P_AUXK_DEAD_AFTER, "auxk.dead_after", I, 100000, 1, U, 0, 0},
     {SAE_P_JUMPRELU_THRESHOLD_INIT, "jumprelu.threshold_init", F, 0.001, 0, U, 1, 0},
     {SAE_P_JUMPRELU_BANDWIDTH, "jumprelu.bandwidth", F, 0.001, 0, U, 1, 0},
+    {SAE_P_JUMPRELU_LR_SCALE, "jumprelu.lr_scale", F, 1.0, 0, U, 1, 0},
     {SAE_P_ALGORITHM, "train.algorithm", I, SAE_ALGO_BACKPROP, 0, 2, 0, 0},
     {SAE_P_NSC_TAU, "nsc.tau", F, 0.5, 0, U, 0, 0},
     {SAE_P_NSC_ETA, "nsc.eta", F, 1, 0, U, 1, 0},

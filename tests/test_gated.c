@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "code/code_op.h"
+#include "model/dense.h"
 #include "train/trainer.h"
 
 enum { D = 6, H = 10, B = 8 };
@@ -71,15 +73,16 @@ static void gates(sae_model_t *m, const float *x, unsigned char *g)
         }
 }
 
-/* The objective; without the auxiliary term for the decoder's tensors,
- * which that term reads through a stop-gradient (sg(W_dec), sg(b_dec)). */
+/* The objective; without the gate's terms (its L1 and the auxiliary term)
+ * for the decoder's tensors, which those terms read through a
+ * stop-gradient (sg(||W_dec row||), sg(W_dec), sg(b_dec)). */
 static double objective(sae_trainer_t *t, const float *x, int frozen)
 {
     sae_stats_t s;
     tu_assert_status(sae_forward_backward(t, x, B, 0, 0, &s), SAE_OK);
     double loss = s.loss;
     for (size_t k = 0; frozen && k < s.n_terms; k++)
-        if (!strcmp(s.term_name[k], "gated_aux"))
+        if (!strcmp(s.term_name[k], "gated_aux") || !strcmp(s.term_name[k], "l1"))
             loss -= s.term_loss[k];
     return loss;
 }
@@ -197,6 +200,113 @@ static void test_inference_and_files(void **state)
     sae_config_free(cfg);
 }
 
+/* The gate's L1 follows sparsity.warmup_steps: none at step 0, half of
+ * the full term half-way, for the same weights. */
+static double l1_term_at(sae_trainer_t *t, const float *x, uint64_t step)
+{
+    sae_stats_t s;
+    t->steps = step;
+    tu_assert_status(sae_forward_backward(t, x, B, 0, 0, &s), SAE_OK);
+    for (size_t k = 0; k < s.n_terms; k++)
+        if (!strcmp(s.term_name[k], "l1"))
+            return s.term_loss[k];
+    return -1.0;
+}
+
+static void test_penalty_warms_up(void **state)
+{
+    (void)state;
+    sae_config_t *cfg = gated_config();
+    set(cfg, "sparsity.warmup_steps", "4");
+    sae_model_t *m = NULL;
+    sae_trainer_t *t = NULL;
+    tu_assert_status(sae_model_create(cfg, &m), SAE_OK);
+    spread(m);
+    tu_assert_status(sae_trainer_create(m, &t), SAE_OK);
+    float x[B * D];
+    tu_fill_uniform(x, B * D, -1.0f, 1.0f, 8);
+    double full = l1_term_at(t, x, 4), half = l1_term_at(t, x, 2), none = l1_term_at(t, x, 0);
+    print_message("l1 at steps 0, 2, 4: %g %g %g\n", none, half, full);
+    assert_true(full > 0.0);
+    assert_true(none == 0.0);
+    assert_true(fabs(half - 0.5 * full) <= 1e-6 * full);
+    sae_trainer_free(t);
+    sae_model_free(m);
+    sae_config_free(cfg);
+}
+
+/* With few gates open the trainer takes the sparse path (decode and
+ * back-propagate through the open gates only); its gradient of every
+ * tensor is the dense path's (topk.sparse_path = off). */
+enum { HS = 40 };
+static void sparse_grad(const char *path, const float *x, float *grad, size_t n, int *sparse)
+{
+    sae_config_t *cfg = tu_config(D, HS);
+    set(cfg, "arch.gated", "true");
+    set(cfg, "arch.hidden_activation", "relu");
+    set(cfg, "arch.output_activation", "linear");
+    set(cfg, "l1.weight", "0.3");
+    set(cfg, "train.batch_size", "8");
+    set(cfg, "topk.sparse_path", path);
+    sae_model_t *m = NULL;
+    sae_trainer_t *t = NULL;
+    tu_assert_status(sae_model_create(cfg, &m), SAE_OK);
+    float v[HS];
+    tu_fill_uniform(v, HS, -0.5f, 0.5f, 41);
+    tu_assert_status(sae_model_set_tensor(m, "gated.r_mag", HS, 1, v), SAE_OK);
+    tu_fill_uniform(v, HS, -0.2f, 0.3f, 42);
+    tu_assert_status(sae_model_set_tensor(m, "gated.b_mag", HS, 1, v), SAE_OK);
+    /* Gate biases that leave a few units open per row. */
+    tu_fill_uniform(v, HS, -0.9f, 0.1f, 43);
+    tu_assert_status(sae_model_set_tensor(m, "encoder.bias", HS, 1, v), SAE_OK);
+    tu_assert_status(sae_trainer_create(m, &t), SAE_OK);
+    sae_stats_t s;
+    tu_assert_status(sae_forward_backward(t, x, B, 0, 1, &s), SAE_OK);
+    assert_int_equal(m->n_weights, n);
+    memcpy(grad, t->ws.grad, n * sizeof *grad);
+    const sae_code_op_t *op = sae_dense(m)->code_op;
+    *sparse = t->ws.dense.sparse_path && op->support(t->ws.dense.code_state) != NULL;
+    sae_trainer_free(t);
+    sae_model_free(m);
+    sae_config_free(cfg);
+}
+
+static void test_sparse_path_matches_dense(void **state)
+{
+    (void)state;
+    float x[B * D];
+    tu_fill_uniform(x, B * D, -1.0f, 1.0f, 44);
+    sae_config_t *cfg = tu_config(D, HS);
+    set(cfg, "arch.gated", "true");
+    set(cfg, "arch.hidden_activation", "relu");
+    sae_model_t *m = NULL;
+    tu_assert_status(sae_model_create(cfg, &m), SAE_OK);
+    size_t n = m->n_weights;
+    sae_model_free(m);
+    sae_config_free(cfg);
+    float *gs = malloc(n * sizeof *gs), *gd = malloc(n * sizeof *gd);
+    assert_non_null(gs);
+    assert_non_null(gd);
+    int sparse = 0, dense = 1;
+    sparse_grad("auto", x, gs, n, &sparse);
+    sparse_grad("off", x, gd, n, &dense);
+    assert_true(sparse);
+    assert_false(dense);
+    double diff = 0.0, top = 0.0;
+    size_t nonzero = 0;
+    for (size_t i = 0; i < n; i++) {
+        diff = fmax(diff, fabs((double)gs[i] - gd[i]));
+        top = fmax(top, fabs((double)gd[i]));
+        nonzero += gd[i] != 0.0f;
+    }
+    print_message("sparse vs dense gradient: max |diff| %.2e of max %.2e, %zu nonzero\n", diff,
+                  top, nonzero);
+    assert_true(nonzero > n / 4);
+    assert_true(diff <= 1e-5 * top);
+    free(gs);
+    free(gd);
+}
+
 static void expect_refused(const char *k, const char *v, const char *needle)
 {
     sae_config_t *cfg = gated_config();
@@ -219,6 +329,7 @@ static void test_refusals(void **state)
     expect_refused("train.algorithm", "rank_order", "backprop");
     expect_refused("optim.type", "lbfgs", "lbfgs");
     expect_refused("arch.pre_encoder_bias", "true", "pre_encoder_bias");
+    expect_refused("l1.decoder_norm", "true", "l1.decoder_norm");
     expect_refused("arch.layers", "input 1x1x6; dense 4 relu code; dense 6 linear", "gated");
     sae_config_t *cfg = gated_config();
     tu_assert_status(sae_config_set(cfg, "arch.gated", "maybe"), SAE_ERR_BAD_VALUE);
@@ -231,6 +342,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gradients_against_differences),
         cmocka_unit_test(test_inference_and_files),
+        cmocka_unit_test(test_penalty_warms_up),
+        cmocka_unit_test(test_sparse_path_matches_dense),
         cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -272,6 +272,59 @@ static void test_learned_saved_loaded(void **state)
     sae_config_free(cfg);
 }
 
+/* jumprelu.lr_scale multiplies the log thresholds' rate only: Adam's first
+ * step moves each log theta with a gradient by lr * scale, and every other
+ * weight as with scale 1. */
+static void first_step(const char *scale, float *lt_delta, float *w_after, size_t *n_w)
+{
+    sae_config_t *cfg = jr_config("auto");
+    set(cfg, "jumprelu.threshold_init", "0.25");
+    set(cfg, "optim.lr", "0.01");
+    set(cfg, "jumprelu.lr_scale", scale);
+    sae_model_t *m = NULL;
+    sae_trainer_t *t = NULL;
+    tu_assert_status(sae_model_create(cfg, &m), SAE_OK);
+    tu_assert_status(sae_trainer_create(m, &t), SAE_OK);
+    float x[B * D];
+    tu_fill_uniform(x, B * D, 0.0f, 1.0f, 3);
+    float *lt = tensor(m, "jumprelu.log_threshold", NULL), before[H];
+    memcpy(before, lt, sizeof before);
+    sae_stats_t s;
+    tu_assert_status(sae_trainer_step(t, x, B, &s), SAE_OK);
+    for (size_t j = 0; j < H; j++)
+        lt_delta[j] = lt[j] - before[j];
+    *n_w = m->n_weights;
+    memcpy(w_after, m->weights, m->n_weights * sizeof *w_after);
+    /* The thresholds' entries are compared through lt_delta. */
+    memset(w_after + (lt - m->weights), 0, H * sizeof *w_after);
+    sae_trainer_free(t);
+    sae_model_free(m);
+    sae_config_free(cfg);
+}
+
+static void test_threshold_rate_scale(void **state)
+{
+    (void)state;
+    static float w1[4096], w4[4096];
+    float d1[H], d4[H];
+    size_t n1, n4;
+    first_step("1", d1, w1, &n1);
+    first_step("4", d4, w4, &n4);
+    assert_true(n1 == n4 && n1 <= 4096);
+    assert_memory_equal(w1, w4, n1 * sizeof *w1);
+    size_t moved = 0;
+    for (size_t j = 0; j < H; j++) {
+        if (d1[j] == 0.0f) {
+            assert_true(d4[j] == 0.0f);
+            continue;
+        }
+        assert_true(fabs(fabs((double)d1[j]) - 0.01) < 1e-4);
+        assert_true(fabs((double)d4[j] - 4.0 * (double)d1[j]) < 1e-5);
+        moved++;
+    }
+    assert_true(moved > 0);
+}
+
 static void expect_refused(const char *k1, const char *v1, const char *k2, const char *v2,
                            const char *needle)
 {
@@ -301,6 +354,7 @@ static void test_refusals(void **state)
     sae_config_t *cfg = jr_config("auto");
     tu_assert_status(sae_config_set(cfg, "arch.output_activation", "jumprelu"), SAE_ERR_RANGE);
     tu_assert_status(sae_config_set(cfg, "jumprelu.bandwidth", "0"), SAE_ERR_RANGE);
+    tu_assert_status(sae_config_set(cfg, "jumprelu.lr_scale", "0"), SAE_ERR_RANGE);
     tu_assert_status(sae_config_set(cfg, "jumprelu.threshold_init", "-1"), SAE_ERR_RANGE);
     tu_assert_status(sae_config_set(cfg, "l0.weight", "-0.5"), SAE_ERR_RANGE);
     /* The double-precision check does not model the step: refused. */
@@ -323,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_threshold_gradient_is_the_papers),
         cmocka_unit_test(test_inference_form),
         cmocka_unit_test(test_learned_saved_loaded),
+        cmocka_unit_test(test_threshold_rate_scale),
         cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,6 +44,10 @@ typedef struct sae_code_ctx {
     const float *dec_rows, *dec_bias;
     float *dec_grad;
     size_t input_dim;
+    /* The share of the warming terms' weights still missing at this step
+     * (1 - sae_terms_warmup_factor; 0: full weights): an operator's own
+     * penalty warms up with the others (sparsity.warmup_steps). */
+    float warmup_left;
 } sae_code_ctx_t;
 
 /* The operator's own tensors in the model (learned per-latent parameters

@@ -6,24 +6,36 @@
  *   pi_mag   = exp(r_mag) * z + b_mag        (W_mag = exp(r_mag) W_gate, eq. 7)
  *   h        = 1[pi_gate > 0] * relu(pi_mag)
  *   L        = recon(x, h W_dec + b_dec)
- *            + l1.weight * (1/(B H)) sum_bj relu(pi_gate_bj) ||W_dec row j||
+ *            + l1.weight * (1/(B H)) sum_bj relu(pi_gate_bj) sg(||W_dec row j||)
  *            + (1/(B D)) ||x - (relu(pi_gate) sg(W_dec) + sg(b_dec))||^2   (eq. 8)
  *
- * sg(): the decoder is frozen in the auxiliary reconstruction (no gradient
- * to it from there). The magnitude path shares W_gate's directions, so one
- * GEMM gives both paths: pi_mag is element-wise in z. r_mag and b_mag are
- * the operator's tensors gated.r_mag, gated.b_mag [H] (exact gradients).
- * The L1 term is libsae's mean over B x H elements (l1.md) of the gate's
- * relu weighted by each atom's norm, and the auxiliary term has the
- * recon term's reduction (mean over B x D): both keep their keys' scale.
+ * sg(): the decoder is frozen in both of the gate's terms (no gradient to
+ * it from there). The paper's auxiliary term freezes it; the penalty's
+ * atom norms are frozen too, as its authors advise once the L1 is weighted
+ * by the norms instead of constraining them (Rajamanoharan, LessWrong
+ * comment on the paper's post, 2024: freeze the decoder in both terms or
+ * in neither). Frozen in one place only, the penalty shrinks the atoms,
+ * which the magnitude path (r_mag) makes up for and the frozen auxiliary
+ * term does not resist: on the planted dictionary of
+ * examples/architectures that run found 12.5% of the features at the
+ * planted L0, this one all of them (docs/experiments/architectures.md).
+ * With arch.unit_norm_decoder the norms are 1 and both forms agree.
+ * The gate's L1 warms up with sparsity.warmup_steps like every L1
+ * (cx->warmup_left).
+ *
+ * The magnitude path shares W_gate's directions, so one GEMM gives both
+ * paths: pi_mag is element-wise in z. r_mag and b_mag are the operator's
+ * tensors gated.r_mag, gated.b_mag [H] (exact gradients). The L1 term is
+ * libsae's mean over B x H elements (l1.md) of the gate's relu weighted by
+ * each atom's norm, and the auxiliary term has the recon term's reduction
+ * (mean over B x D): both keep their keys' scale.
  *
  * Gradients (g: the gradient at the code h, decoder and code terms):
  *   d pi_mag = g 1[pi_gate > 0] 1[pi_mag > 0]
  *   d pi_gate = 1[pi_gate > 0] (l1.weight/(BH) ||W_dec_j|| + a_bj),
  *     a = dL_aux / d relu(pi_gate) = (2/(BD)) (x_aux - x) W_dec^T
  *   dz = exp(r) d pi_mag + d pi_gate;  d b_gate = sum_b d pi_gate;
- *   d b_mag = sum_b d pi_mag;  d r = sum_b d pi_mag exp(r) z;
- *   d W_dec_j += l1.weight/(BH) (sum_b relu(pi_gate_bj)) W_dec_j / ||W_dec_j||.
+ *   d b_mag = sum_b d pi_mag;  d r = sum_b d pi_mag exp(r) z.
  * The gate's step gets no gradient (the paper's choice, sec. 3.2).
  * SPDX-License-Identifier: MIT */
 #include <math.h>
@@ -46,6 +58,13 @@ typedef struct gated_state {
     double *norm;                 /* [units] ||W_dec_j|| */
     double *gsum;                 /* [units] sum_b relu(pi_gate) */
     double *acc_r, *acc_bm;       /* [units] gradient sums of r_mag, b_mag */
+    /* The open gates by row (pi_gate > 0), with the code h (0 where the
+     * magnitude is not positive): every term is 0 off them. */
+    sae_sparse_code_t code;
+    float *gate_val;              /* per entry: relu(pi_gate) = pi_gate */
+    float *gate_grad;             /* per entry: a */
+    size_t cap;                   /* entries at most */
+    int fits;                     /* the last forward's gates all fit */
     const sae_config_t *cfg;
     float l1;                     /* l1.weight / (B H) of the last own_terms */
     size_t rows_cap;
@@ -80,6 +99,8 @@ static sae_status_t validate(const sae_config_t *cfg, size_t units, char *errbuf
         why = "optim.type = sgd or adam, not lbfgs (the gate makes the objective jump)";
     else if (!sae_cfg_int(cfg, SAE_P_BIAS))
         why = "arch.bias = true (b_gate is encoder.bias)";
+    else if (sae_cfg_int(cfg, SAE_P_L1_DECODER_NORM))
+        why = "l1.decoder_norm = false (the gate's L1 is weighted by the atoms' norms already)";
     if (why)
         return sae_fail(errbuf, SAE_ERR_STATE, "arch.gated = true needs %s", why);
     return SAE_OK;
@@ -89,6 +110,14 @@ static sae_activation_t activation(const sae_config_t *cfg)
 {
     (void)cfg;
     return SAE_ACT_RELU;
+}
+
+/* The open gates are kept as a sparse code up to a quarter of the units
+ * (past that the dense GEMMs cost less than the gathers; topk.sparse_path's
+ * rule, as JumpReLU's). */
+static size_t max_active(const sae_config_t *cfg)
+{
+    return (size_t)sae_cfg_int(cfg, SAE_P_HIDDEN_DIM) / 4;
 }
 
 static const sae_code_tensor_t tensors[] = {
@@ -101,7 +130,9 @@ static void destroy(void *state)
     gated_state_t *s = state;
     if (!s)
         return;
-    void *bufs[] = {s->scale, s->pg, s->aux, s->xa, s->norm, s->gsum, s->acc_r, s->acc_bm};
+    void *bufs[] = {s->scale,         s->pg,       s->aux,      s->xa,        s->norm,
+                    s->gsum,          s->acc_r,    s->acc_bm,   s->code.row_ptr,
+                    s->code.idx,      s->code.val, s->gate_val, s->gate_grad};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         sae_aligned_free(bufs[i]);
     free(s);
@@ -116,14 +147,22 @@ static sae_status_t create(const sae_config_t *cfg, size_t units, size_t rows, v
         return SAE_ERR_NOMEM;
     size_t d = (size_t)sae_cfg_int(cfg, SAE_P_INPUT_DIM);
     int ok = sae_aligned_grab((void **)&s->scale, units * sizeof(float));
-    if (ok && rows > 0)
+    if (ok && rows > 0) {
+        s->cap = rows * max_active(cfg);
         ok = sae_aligned_grab((void **)&s->pg, rows * units * sizeof(float)) &&
              sae_aligned_grab((void **)&s->aux, rows * units * sizeof(float)) &&
              sae_aligned_grab((void **)&s->xa, rows * d * sizeof(float)) &&
              sae_aligned_grab((void **)&s->norm, units * sizeof(double)) &&
              sae_aligned_grab((void **)&s->gsum, units * sizeof(double)) &&
              sae_aligned_grab((void **)&s->acc_r, units * sizeof(double)) &&
-             sae_aligned_grab((void **)&s->acc_bm, units * sizeof(double));
+             sae_aligned_grab((void **)&s->acc_bm, units * sizeof(double)) &&
+             sae_aligned_grab((void **)&s->code.row_ptr, (rows + 1) * sizeof(uint32_t)) &&
+             (s->cap == 0 ||
+              (sae_aligned_grab((void **)&s->code.idx, s->cap * sizeof(uint32_t)) &&
+               sae_aligned_grab((void **)&s->code.val, s->cap * sizeof(float)) &&
+               sae_aligned_grab((void **)&s->gate_val, s->cap * sizeof(float)) &&
+               sae_aligned_grab((void **)&s->gate_grad, s->cap * sizeof(float))));
+    }
     if (!ok) {
         destroy(s);
         return SAE_ERR_NOMEM;
@@ -169,9 +208,44 @@ static void forward(void *state, const sae_code_ctx_t *cx, float *z, const float
     gated_state_t *s = state;
     scales(s, units);
     s->b_gate = bias;
-    for (size_t b = 0; b < rows; b++)
-        row_code(s, z + b * units, bias, s->pg + b * units, units);
+    sae_sparse_code_t *sc = &s->code;
+    size_t n = 0;
+    int fits = s->cap > 0;
+    sc->row_ptr[0] = 0;
+    for (size_t b = 0; b < rows; b++) {
+        float *row = z + b * units, *pg = s->pg + b * units;
+        row_code(s, row, bias, pg, units);
+        for (size_t j = 0; fits && j < units; j++) {
+            if (!(pg[j] > 0.0f))
+                continue;
+            if (n == s->cap) {
+                fits = 0;
+                break;
+            }
+            sc->idx[n] = (uint32_t)j;
+            sc->val[n] = row[j];
+            s->gate_val[n] = pg[j];
+            n++;
+        }
+        sc->row_ptr[b + 1] = (uint32_t)n;
+    }
+    s->fits = fits;
     sae_code_stats(SAE_ACT_RELU, z, rows, units, st, cx->scr);
+}
+
+/* The auxiliary reconstruction's residual in xa (2/(BD) of it, its
+ * gradient) and its mean square; xa holds relu(pi_gate) W_dec. */
+static double aux_residual(gated_state_t *s, const sae_code_ctx_t *cx, size_t rows)
+{
+    size_t d = cx->input_dim;
+    double sq = 0.0, inv = 1.0 / ((double)rows * (double)d);
+    for (size_t b = 0; b < rows; b++)
+        for (size_t i = 0; i < d; i++) {
+            float r = s->xa[b * d + i] + (cx->dec_bias ? cx->dec_bias[i] : 0.0f) - cx->x[b * d + i];
+            sq += (double)r * r;
+            s->xa[b * d + i] = (float)(2.0 * inv) * r;
+        }
+    return sq * inv;
 }
 
 static void own_terms(void *state, const sae_code_ctx_t *cx, size_t rows, size_t units,
@@ -181,7 +255,8 @@ static void own_terms(void *state, const sae_code_ctx_t *cx, size_t rows, size_t
     gated_state_t *s = state;
     size_t d = cx->input_dim;
     /* relu(pi_gate), its atom-norm-weighted L1, and the reconstruction
-     * through the frozen decoder. */
+     * through the frozen decoder: over the open gates only when they fit
+     * (decode and the gradient a through those atoms alone). */
     for (size_t j = 0; j < units; j++) {
         double n2 = 0.0;
         for (size_t i = 0; i < d; i++)
@@ -189,46 +264,74 @@ static void own_terms(void *state, const sae_code_ctx_t *cx, size_t rows, size_t
         s->norm[j] = sqrt(n2);
         s->gsum[j] = 0.0;
     }
+    const sae_sparse_code_t *sc = &s->code;
+    if (s->fits) {
+        for (uint32_t e = 0; e < sc->row_ptr[rows]; e++)
+            s->gsum[sc->idx[e]] += s->gate_val[e];
+    } else {
+        for (size_t b = 0; b < rows; b++)
+            for (size_t j = 0; j < units; j++) {
+                float a = s->pg[b * units + j] > 0.0f ? s->pg[b * units + j] : 0.0f;
+                s->aux[b * units + j] = a;
+                s->gsum[j] += a;
+            }
+    }
     double l1 = 0.0;
-    for (size_t b = 0; b < rows; b++)
-        for (size_t j = 0; j < units; j++) {
-            float a = s->pg[b * units + j] > 0.0f ? s->pg[b * units + j] : 0.0f;
-            s->aux[b * units + j] = a;
-            s->gsum[j] += a;
-        }
     for (size_t j = 0; j < units; j++)
         l1 += s->gsum[j] * s->norm[j];
-    double w = sae_cfg_float(s->cfg, SAE_P_L1_WEIGHT);
+    /* The weight as the sparsity warm-up has it at this step. */
+    double w = sae_cfg_float(s->cfg, SAE_P_L1_WEIGHT) * (1.0 - (double)cx->warmup_left);
     s->l1 = (float)(w / ((double)rows * (double)units));
     *penalty = w * l1 / ((double)rows * (double)units);
+    if (s->fits) {
+        sae_sparse_code_t g = {sc->row_ptr, sc->idx, s->gate_val};
+        sae_sparse_decode(&g, rows, cx->dec_rows, d, s->xa);
+        *aux = aux_residual(s, cx, rows);
+        /* a = dL_aux / d relu(pi_gate) at the open gates. */
+        sae_sparse_code_grad(sc, rows, s->xa, cx->dec_rows, d, s->gate_grad);
+        return;
+    }
     sae_gemm(0, 0, rows, d, units, 1.0f, s->aux, units, cx->dec_rows, d, 0.0f, s->xa, d);
-    double sq = 0.0, inv = 1.0 / ((double)rows * (double)d);
-    for (size_t b = 0; b < rows; b++)
-        for (size_t i = 0; i < d; i++) {
-            float r = s->xa[b * d + i] + (cx->dec_bias ? cx->dec_bias[i] : 0.0f) - cx->x[b * d + i];
-            sq += (double)r * r;
-            s->xa[b * d + i] = (float)(2.0 * inv) * r;
-        }
-    *aux = sq * inv;
+    *aux = aux_residual(s, cx, rows);
     /* a = dL_aux / d relu(pi_gate), over aux's relu values. */
     sae_gemm(0, 1, rows, units, d, 1.0f, s->xa, d, cx->dec_rows, d, 0.0f, s->aux, units);
+}
+
+/* The gradient at the code of entry (b, j) with code h, the code terms
+ * joined in. */
+static inline float code_grad(float d, const sae_code_grad_terms_t *t, float rowc, size_t b,
+                              size_t j, size_t units, float h)
+{
+    float g = d + rowc;
+    if (t->col_coef)
+        g += t->col_coef[j];
+    if (t->extra)
+        g += t->extra[b * units + j];
+    return g + t->sign_coef * (float)(h > 0.0f);
+}
+
+static void finish_tensor_grads(gated_state_t *s, size_t units)
+{
+    if (s->g_r)
+        for (size_t j = 0; j < units; j++) {
+            s->g_r[j] = (float)s->acc_r[j];
+            s->g_bmag[j] = (float)s->acc_bm[j];
+        }
 }
 
 static void backward(void *state, const sae_code_ctx_t *cx, const float *h, float *dh,
                      size_t rows, size_t units, const sae_code_grad_terms_t *t, float *dbias)
 {
+    (void)cx;
     gated_state_t *s = state;
     const float *bg = s->b_gate;
-    /* The decoder's gradient from the atom-norm-weighted L1. */
-    if (cx->dec_grad && s->l1 != 0.0f) {
-        size_t d = cx->input_dim;
-        for (size_t j = 0; j < units; j++) {
-            if (!(s->norm[j] > 0.0))
-                continue;
-            float c = (float)((double)s->l1 * s->gsum[j] / s->norm[j]);
-            for (size_t i = 0; i < d; i++)
-                cx->dec_grad[j * d + i] += c * cx->dec_rows[j * d + i];
-        }
+    /* own_terms left a at the open gates only: spread it. */
+    if (s->fits) {
+        const sae_sparse_code_t *sc = &s->code;
+        memset(s->aux, 0, rows * units * sizeof *s->aux);
+        for (size_t b = 0; b < rows; b++)
+            for (uint32_t e = sc->row_ptr[b]; e < sc->row_ptr[b + 1]; e++)
+                s->aux[b * units + sc->idx[e]] = s->gate_grad[e];
     }
     memset(s->acc_r, 0, units * sizeof *s->acc_r);
     memset(s->acc_bm, 0, units * sizeof *s->acc_bm);
@@ -239,13 +342,7 @@ static void backward(void *state, const sae_code_ctx_t *cx, const float *h, floa
         for (size_t j = 0; j < units; j++) {
             size_t k = b * units + j;
             float pg = s->pg[k];
-            /* The gradient at the code, the code terms joined in. */
-            float gh = dh[k] + rowc;
-            if (t->col_coef)
-                gh += t->col_coef[j];
-            if (t->extra)
-                gh += t->extra[k];
-            gh += t->sign_coef * (float)(h[k] > 0.0f);
+            float gh = code_grad(dh[k], t, rowc, b, j, units, h[k]);
             float dpm = h[k] > 0.0f ? gh : 0.0f;
             float dpg = pg > 0.0f ? s->l1 * (float)s->norm[j] + s->aux[k] : 0.0f;
             dh[k] = s->scale[j] * dpm + dpg;
@@ -255,11 +352,43 @@ static void backward(void *state, const sae_code_ctx_t *cx, const float *h, floa
             s->acc_r[j] += (double)dpm * s->scale[j] * (pg - (bg ? bg[j] : 0.0f));
         }
     }
-    if (s->g_r)
-        for (size_t j = 0; j < units; j++) {
-            s->g_r[j] = (float)s->acc_r[j];
-            s->g_bmag[j] = (float)s->acc_bm[j];
+    finish_tensor_grads(s, units);
+}
+
+/* The same at the open gates only: dval [entries], the gradient at the
+ * code, becomes the gradient at z (every other entry's is 0). */
+static void sparse_backward(void *state, const sae_code_ctx_t *cx, const sae_sparse_code_t *sc,
+                            size_t rows, size_t units, const sae_code_grad_terms_t *t,
+                            float *dval, float *dbias)
+{
+    (void)cx;
+    gated_state_t *s = state;
+    const float *bg = s->b_gate;
+    memset(s->acc_r, 0, units * sizeof *s->acc_r);
+    memset(s->acc_bm, 0, units * sizeof *s->acc_bm);
+    if (dbias)
+        memset(dbias, 0, units * sizeof *dbias);
+    for (size_t b = 0; b < rows; b++) {
+        float rowc = t->row_coef ? t->row_coef[b] : 0.0f;
+        for (uint32_t e = sc->row_ptr[b]; e < sc->row_ptr[b + 1]; e++) {
+            size_t j = sc->idx[e];
+            float hv = sc->val[e], pg = s->gate_val[e];
+            float dpm = hv > 0.0f ? code_grad(dval[e], t, rowc, b, j, units, hv) : 0.0f;
+            float dpg = s->l1 * (float)s->norm[j] + s->gate_grad[e];
+            dval[e] = s->scale[j] * dpm + dpg;
+            if (dbias)
+                dbias[j] += dpg;
+            s->acc_bm[j] += dpm;
+            s->acc_r[j] += (double)dpm * s->scale[j] * (pg - (bg ? bg[j] : 0.0f));
         }
+    }
+    finish_tensor_grads(s, units);
+}
+
+static const sae_sparse_code_t *support(const void *state)
+{
+    const gated_state_t *s = state;
+    return s->fits ? &s->code : NULL;
 }
 
 /* Inference writes nothing but z (calls may overlap): the scales of a
@@ -301,7 +430,8 @@ const sae_code_op_t sae_code_gated = {
     .destroy = destroy,
     .forward = forward,
     .backward = backward,
-    .support = sae_code_dense,
-    .max_active = sae_code_unbounded,
+    .support = support,
+    .sparse_backward = sparse_backward,
+    .max_active = max_active,
     .infer = infer,
 };

@@ -226,6 +226,11 @@ const sae_param_desc_t sae_param_table[] = {
         "theta of every unit at creation (stored as its log, `jumprelu.log_threshold`)"},
     {SAE_P_JUMPRELU_BANDWIDTH, "jumprelu.bandwidth", F, 0, 1e6, 1, 0, 0.001, NULL,
         "width epsilon of the rectangle kernel of JumpReLU's straight-through estimators"},
+    /* Adam moves log theta by about the rate per step, theta by 0.1% at
+     * 1e-3: the paper trains theta itself, which at its rate and theta's
+     * start moves several percent a step (docs/architectures/jumprelu.md). */
+    {SAE_P_JUMPRELU_LR_SCALE, "jumprelu.lr_scale", F, 0, 1e6, 1, 0, 1.0, NULL,
+        "factor of `optim.lr` (and of its schedule) for JumpReLU's log thresholds"},
     /* Bricken et al. 2023 ("Towards Monosemanticity", resampling): every
      * 25,000 steps; 0.2 times the alive encoder rows' mean norm. */
     {SAE_P_RESAMPLE_EVERY, "resample.every", I, 0, BIG, 0, 0, 0, NULL,

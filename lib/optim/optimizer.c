@@ -147,7 +147,9 @@ double sae_optim_update(sae_optim_t *o, const sae_optim_hparams_t *hp, float *w,
     for (size_t i = 0; i < n_seg; i++) {
         size_t n = seg[i].length;
         int nt = sae_threads_for(n, threads);
-        update_job_t j = {o, hp->adam, w, g, seg[i].offset, &c, (float)hp->lr,
+        adam_coef_t cs = c;
+        cs.lr = c.lr * seg[i].lr_scale;
+        update_job_t j = {o, hp->adam, w, g, seg[i].offset, &cs, (float)hp->lr * seg[i].lr_scale,
                           (float)hp->momentum, (float)lambda, seg[i].decay, {0}};
         sae_parallel_rows(n, nt, update_block, &j);
         if (j.decay)

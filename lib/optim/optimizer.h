@@ -14,6 +14,7 @@
 typedef struct sae_segment {
     size_t offset, length;
     int decay;
+    float lr_scale; /* the segment's rate is lr * lr_scale */
 } sae_segment_t;
 
 /* The hyperparameters of one update. Kept in double: Adam's bias

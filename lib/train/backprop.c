@@ -57,6 +57,11 @@ static size_t decay_segments(const sae_model_t *m, sae_segment_t *seg)
         seg[n].length = t->rows * t->cols;
         seg[n].decay = on && t->is_weight && (t->is_encoder ? dec_enc : dec_dec) &&
                        m->weights + t->offset != atoms;
+        /* Straight-through tensors (JumpReLU's log thresholds) may take
+         * a rate of their own (jumprelu.lr_scale). */
+        seg[n].lr_scale = t->role == SAE_TENSOR_STE
+                              ? (float)sae_cfg_float(m->cfg, SAE_P_JUMPRELU_LR_SCALE)
+                              : 1.0f;
         n++;
     }
     return n;

@@ -92,6 +92,7 @@ static sae_code_ctx_t code_ctx(sae_trainer_t *t)
         .dec_bias = dn->dec_b,
         .dec_grad = dn->tied ? NULL : t->ws.grad + (dn->dec_w - m->weights),
         .input_dim = m->input_dim,
+        .warmup_left = 1.0f - sae_terms_warmup_factor(m->cfg, t->steps),
     };
     if (t->ws.dense.aux.k > 0) {
         cx.before_select = auxk_before_select;

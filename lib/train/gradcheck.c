@@ -17,17 +17,21 @@
  * small. */
 #define GC_EPS 1e-3f
 
-/* The objective; without_aux: less the gated SAE's auxiliary term, which
- * reads the decoder through a stop-gradient (code/gated.c), so that the
- * decoder's differences are those of the training gradient. */
+/* The objective; without_aux: less the code operator's own terms (the
+ * gated SAE's penalty and auxiliary term), which read the decoder through a
+ * stop-gradient (code/gated.c), so that the decoder's differences are
+ * those of the training gradient. */
 static double objective(sae_trainer_t *t, const float *x, size_t rows, int without_aux)
 {
     sae_stats_t s;
     if (sae_forward_backward(t, x, rows, 0, 0, &s) != SAE_OK)
         return NAN;
     double v = s.loss + sae_backprop_l2_penalty(t);
+    size_t own = without_aux ? sae_term_by_weight(sae_dense(t->model)->code_op->own_penalty)
+                             : SAE_N_BUILTIN_TERMS;
     for (size_t k = 0; without_aux && k < s.n_terms; k++)
-        if (!strcmp(s.term_name[k], sae_terms[SAE_TERM_GATED_AUX].name))
+        if (!strcmp(s.term_name[k], sae_terms[SAE_TERM_GATED_AUX].name) ||
+            (own < SAE_N_BUILTIN_TERMS && !strcmp(s.term_name[k], sae_terms[own].name)))
             v -= s.term_loss[k];
     return v;
 }

@@ -98,7 +98,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
         check(sae_config_set(c, common[i][0], common[i][1]), common[i][0], sae_config_errmsg(c));
     const char *gated_keys[][2] = {{"arch.hidden_activation", "relu"}, {"arch.gated", "true"},
-                                   {"l1.weight", "0.05"}};
+                                   {"l1.weight", "0.05"},
+                                   {"sparsity.warmup_steps", "4"}};
     const char *(*arch)[2] = jr ? jumprelu : gated ? gated_keys : batchtopk;
     size_t n_arch = jr ? sizeof jumprelu / sizeof jumprelu[0]
                        : gated ? sizeof gated_keys / sizeof gated_keys[0]

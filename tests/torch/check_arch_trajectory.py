@@ -10,8 +10,9 @@ batches, and checks every loss term of every step (10 Adam steps) within
              for theta in the JumpReLU and in the L0 penalty, none to p.
   gated:     Rajamanoharan et al. 2024, arXiv 2404.16014: h = 1[pi_gate > 0]
              relu(exp(r_mag) x We^T + b_mag), pi_gate = x We^T + be; the
-             gate's L1 weighted by the atoms' norms; the auxiliary
-             reconstruction from relu(pi_gate) through the detached decoder.
+             gate's L1 weighted by the atoms' detached norms and warmed up
+             over 4 steps; the auxiliary reconstruction from relu(pi_gate)
+             through the detached decoder.
   batchtopk: Bussmann, Leask, Nanda 2024, arXiv 2412.06410: the batch's B*k
              largest of relu(x We^T + be) kept; theta the running mean of
              each batch's smallest kept (positive) activation; inference
@@ -113,7 +114,10 @@ def run(mode, d):
             pi_mag = params["gated.r_mag"].exp() * z + params["gated.b_mag"]
             h = (pi_gate > 0).to(z) * torch.relu(pi_mag)
             a = torch.relu(pi_gate)
-            terms["l1"] = lam1 * (a * wd.norm(dim=1)).mean()
+            # The atoms' norms frozen like the auxiliary term's decoder, and
+            # the weight warmed up over 4 steps (sparsity.warmup_steps).
+            warm = min(1.0, k / 4)
+            terms["l1"] = lam1 * warm * (a * wd.norm(dim=1).detach()).mean()
             terms["gated_aux"] = ((a @ wd.detach() + bd.detach() - b) ** 2).mean()
         elif mode == "jumprelu":
             theta = params["jumprelu.log_threshold"].exp()
