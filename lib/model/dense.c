@@ -178,15 +178,23 @@ static sae_status_t bind(sae_model_t *m, char *errbuf)
         if (!dn->center)
             return sae_fail(errbuf, SAE_ERR_NOMEM, "sae_model_create: out of memory");
     }
+    sae_dense_rebind(m);
+    return SAE_OK;
+}
+
+void sae_dense_rebind(sae_model_t *m)
+{
+    sae_dense_t *dn = sae_dense(m);
     for (size_t i = 0; i < dn->op_tensor0; i++) {
+        /* bf16 weights: the matrices are not in the block. */
         float *p = m->weights + m->tensors[i].offset;
         const char *n = m->tensors[i].name;
         if (!strcmp(n, "encoder.weight"))
-            dn->enc_w = p;
+            dn->enc_w = m->bf16 ? NULL : p;
         else if (!strcmp(n, "encoder.bias"))
             dn->enc_b = p;
         else if (!strcmp(n, "decoder.weight"))
-            dn->dec_w = p;
+            dn->dec_w = m->bf16 ? NULL : p;
         else
             dn->dec_b = p;
     }
@@ -195,7 +203,6 @@ static sae_status_t bind(sae_model_t *m, char *errbuf)
         sae_dense_code_params(m, &p);
         dn->code_op->bind(dn->code_infer, &p);
     }
-    return SAE_OK;
 }
 
 static void init(sae_model_t *m, sae_rng_t *rng)
@@ -289,8 +296,11 @@ void sae_model_forward_encoder(const sae_model_t *m, const float *x, size_t rows
     for (size_t r = 0; r < rows; r += step) {
         size_t n = rows - r < step ? rows - r : step;
         const float *xin = sae_model_center_input(m, x + r * d, n);
-        sae_gemm(0, 1, n, h, d, dn->enc_scale * sae_model_input_scale(m), xin, d, dn->enc_w, d,
-                 0.0f, code + r * h, h);
+        float alpha = dn->enc_scale * sae_model_input_scale(m);
+        if (m->bf16)
+            sae_bf16_encoder_gemm(m, n, alpha, xin, code + r * h);
+        else
+            sae_gemm(0, 1, n, h, d, alpha, xin, d, dn->enc_w, d, 0.0f, code + r * h, h);
     }
     dn->code_op->infer(sae_infer_code_state(m), m->hidden_act, code, dn->enc_b, rows, h,
                       sae_model_threads(m));
@@ -306,6 +316,10 @@ const float *sae_model_decoder_rows(const sae_model_t *m)
 
 void sae_model_forward_decoder_pre(const sae_model_t *m, const float *h, size_t rows, float *out)
 {
+    if (m->bf16) {
+        sae_bf16_decoder_gemm(m, rows, h, out);
+        return;
+    }
     sae_gemm(0, 0, rows, m->input_dim, m->code_dim, 1.0f, h, m->code_dim,
              sae_model_decoder_rows(m), m->input_dim, 0.0f, out, m->input_dim);
 }

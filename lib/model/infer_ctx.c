@@ -4,6 +4,8 @@
 
 #include "code/code_op.h"
 #include "core/alloc.h"
+#include "core/matmul.h"
+#include "model/bf16_weights.h"
 #include "model/dense.h"
 #include "model/infer_ctx.h"
 #include "model/kind.h"
@@ -15,6 +17,11 @@ struct sae_infer_ctx {
     size_t scratch_size;
     float *center;    /* one-hidden-layer kind with a pre-encoder bias */
     void *code_state; /* one-hidden-layer kind: its code operator's */
+    /* bf16 weights (model/bf16_weights.c): oneDNN engine, widening buffer. */
+    sae_mm_t *mm;
+    int mm_tried;
+    float *wide;
+    size_t wide_size;
 };
 
 /* The calling thread's context, and whose it is. */
@@ -42,6 +49,8 @@ static void ctx_free(sae_model_t *m, sae_infer_ctx_t *c)
         sae_dense_t *dn = sae_dense(m);
         dn->code_op->destroy(c->code_state);
     }
+    sae_mm_free(c->mm);
+    sae_aligned_free(c->wide);
     sae_aligned_free(c->center);
     sae_aligned_free(c->scratch);
     free(c);
@@ -154,4 +163,40 @@ void sae_infer_pool_free(sae_model_t *m)
         c = next;
     }
     m->infer_pool = NULL;
+}
+
+/* A buffer of at least floats floats in *buf (grown, contents dropped). */
+static float *grow(float **buf, size_t *size, size_t floats)
+{
+    if (*size < floats) {
+        float *p = sae_aligned_alloc(floats * sizeof(float));
+        if (!p)
+            return NULL;
+        sae_aligned_free(*buf);
+        *buf = p;
+        *size = floats;
+    }
+    return *buf;
+}
+
+struct sae_mm *sae_infer_mm(const sae_model_t *m)
+{
+    sae_infer_ctx_t *c = current(m);
+    sae_bf16_weights_t *b = m->bf16;
+    sae_mm_t **mm = c ? &c->mm : &b->mm;
+    int *tried = c ? &c->mm_tried : &b->mm_tried;
+    if (!*tried) {
+        char why[SAE_ERRMSG_SIZE];
+        *tried = 1;
+        if (sae_mm_create(SAE_MM_ONEDNN_BF16, mm, why) != SAE_OK)
+            *mm = NULL;
+    }
+    return *mm;
+}
+
+float *sae_infer_wide(const sae_model_t *m, size_t floats)
+{
+    sae_infer_ctx_t *c = current(m);
+    sae_bf16_weights_t *b = m->bf16;
+    return c ? grow(&c->wide, &c->wide_size, floats) : grow(&b->wide, &b->wide_size, floats);
 }
