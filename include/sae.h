@@ -152,10 +152,10 @@ typedef enum sae_precision {
     SAE_PRECISION_BF16 = 1 /* bf16 operands, fp32 accumulation (oneDNN) */
 } sae_precision_t;
 
-/* Who runs fp32 training products (train.gemm). Since: 0.4 */
+/* Who runs fp32 products (train.gemm): in training and in the model's
+ * fp32 inference calls. Since: 0.4 */
 typedef enum sae_gemm_engine {
-    SAE_GEMM_AUTO = 0,  /* the faster one measured on this kind of CPU
-                           (docs/precision.md) */
+    SAE_GEMM_AUTO = 0,  /* CBLAS in 0.4 (docs/precision.md says why) */
     SAE_GEMM_BLAS = 1,  /* the CBLAS the library was built with */
     SAE_GEMM_ONEDNN = 2 /* oneDNN's matmul primitives (builds with oneDNN) */
 } sae_gemm_engine_t;
@@ -308,8 +308,9 @@ typedef enum sae_param {
                                        else SAE_ERR_UNSUPPORTED at
                                        sae_trainer_create (fp32). Since: 0.4 */
     SAE_P_GEMM = 411,               /* enum train.gemm: who runs the fp32
-                                       training products: auto, blas (CBLAS)
-                                       or onednn (auto). Since: 0.4 */
+                                       products of training and inference:
+                                       auto (= blas), blas (CBLAS) or onednn
+                                       (auto). Since: 0.4 */
     /* weight decay (L2, lambda/2 * sum W^2): 500.. */
     SAE_P_WEIGHT_DECAY = 500,       /* float decay.l2 >= 0 (0) */
     SAE_P_DECAY_ENCODER = 501,      /* bool decay.encoder (1) */

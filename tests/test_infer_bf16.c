@@ -279,6 +279,47 @@ static void test_refusals(void **state)
     sae_config_free(cfg);
 }
 
+/* train.gemm = onednn also runs a model's fp32 inference products through
+ * oneDNN (CBLAS in a build without it): the codes of the same weights as
+ * CBLAS's within fp32 accumulation's bound, 4 k 2^-24 sum|x w|. */
+static void test_fp32_inference_follows_train_gemm(void **state)
+{
+    (void)state;
+    sae_model_t *a = make_model("relu", 0), *b = NULL;
+    sae_config_t *cfg = NULL;
+    tu_assert_status(sae_config_clone(sae_model_config(a), &cfg), SAE_OK);
+    tu_assert_status(sae_config_set(cfg, "train.gemm", "onednn"), SAE_OK);
+    tu_assert_status(sae_model_create(cfg, &b), SAE_OK);
+    sae_config_free(cfg);
+    for (size_t i = 0; i < sae_model_tensor_count(a); i++) {
+        const char *name;
+        size_t rows, cols;
+        const float *p;
+        tu_assert_status(sae_model_tensor(a, i, &name, &rows, &cols, &p), SAE_OK);
+        tu_assert_status(sae_model_set_tensor(b, name, rows, cols, p), SAE_OK);
+    }
+    float *x = malloc(ROWS * D * sizeof *x), *ca = malloc(ROWS * H * sizeof *ca);
+    float *cb = malloc(ROWS * H * sizeof *cb);
+    const float *w;
+    tu_fill_uniform(x, ROWS * D, -1.0f, 1.0f, 41);
+    tu_assert_status(sae_model_tensor_by_name(a, "encoder.weight", NULL, NULL, &w), SAE_OK);
+    tu_assert_status(sae_model_encode(a, x, ROWS, ca), SAE_OK);
+    tu_assert_status(sae_model_encode(b, x, ROWS, cb), SAE_OK);
+    for (size_t i = 0; i < ROWS; i++)
+        for (size_t j = 0; j < H; j++) {
+            double s = 0;
+            for (size_t k = 0; k < D; k++)
+                s += fabs((double)x[i * D + k] * w[j * D + k]);
+            double e = bound(0.0, D + 1, s + 1.0); /* + the bias */
+            if (fabs((double)ca[i * H + j] - cb[i * H + j]) > e)
+                fail_msg("code (%zu, %zu): oneDNN %.9g, CBLAS %.9g", i, j, cb[i * H + j],
+                         ca[i * H + j]);
+        }
+    free(x), free(ca), free(cb);
+    sae_model_free(a);
+    sae_model_free(b);
+}
+
 typedef struct job {
     sae_model_t *m;
     const float *x;
@@ -333,6 +374,7 @@ int main(void)
         cmocka_unit_test(test_jumprelu_codes_within_bound),
         cmocka_unit_test(test_widened_path_within_bound),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_fp32_inference_follows_train_gemm),
         cmocka_unit_test(test_threads_share_a_bf16_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -50,6 +50,9 @@ size_t sae_mm_fallbacks(const sae_mm_t *mm);
 /* The implementation oneDNN chose for the last product ("brg:avx512_core_bf16",
  * ...), or "cblas". */
 const char *sae_mm_impl(const sae_mm_t *mm);
+/* What train.gemm = auto picks for fp32 products, in training and
+ * inference (docs/precision.md, "fp32 through oneDNN"). */
+sae_mm_kind_t sae_mm_fp32_auto(void);
 /* OpenMP threads oneDNN uses (0: leave). */
 void sae_mm_set_threads(int threads);
 

@@ -45,7 +45,6 @@ void sae_bf16_weights_free(sae_bf16_weights_t *b)
         return;
     for (size_t i = 0; i < SAE_MAX_TENSORS; i++)
         sae_aligned_free(b->mat[i]);
-    sae_mm_free(b->mm);
     sae_aligned_free(b->wide);
     free(b);
 }
@@ -85,7 +84,7 @@ void sae_bf16_encoder_gemm(const sae_model_t *m, size_t rows, float alpha, const
     size_t d = m->input_dim, h = m->code_dim;
     const uint16_t *w = b->mat[b->enc];
     if (use_onednn()) {
-        sae_mm_t *mm = sae_infer_mm(m);
+        sae_mm_t *mm = sae_infer_mm(m, SAE_MM_ONEDNN_BF16);
         if (mm && sae_mm_gemm_bf16w(mm, 1, rows, h, d, alpha, x, d, w, d, z, h))
             return;
     }
@@ -117,7 +116,7 @@ void sae_bf16_decoder_gemm(const sae_model_t *m, size_t rows, const float *h, fl
     size_t d = m->input_dim, units = m->code_dim;
     const uint16_t *w = b->mat[b->dec];
     if (use_onednn()) {
-        sae_mm_t *mm = sae_infer_mm(m);
+        sae_mm_t *mm = sae_infer_mm(m, SAE_MM_ONEDNN_BF16);
         if (mm && sae_mm_gemm_bf16w(mm, 0, rows, d, units, 1.0f, h, units, w, d, out, d))
             return;
     }

@@ -21,9 +21,7 @@ typedef struct sae_bf16_weights {
     size_t full_offset[SAE_MAX_TENSORS]; /* the fp32 layout, for the way back */
     size_t full_n_weights;
     size_t enc, dec;                     /* tensor indices (dec = enc when tied) */
-    /* Calls outside an inference context (one thread). */
-    sae_mm_t *mm;
-    int mm_tried;
+    /* Widening buffer of calls outside an inference context (one thread). */
     float *wide;
     size_t wide_size;
 } sae_bf16_weights_t;

@@ -288,6 +288,17 @@ const float *sae_model_center_input(const sae_model_t *m, const float *x, size_t
     return center;
 }
 
+/* The engine of an inference call's fp32 products, as train.gemm says
+ * (docs/precision.md); NULL: CBLAS (also outside inference calls). */
+static sae_mm_t *fp32_engine(const sae_model_t *m)
+{
+    sae_gemm_engine_t g = (sae_gemm_engine_t)sae_cfg_int(m->cfg, SAE_P_GEMM);
+    sae_mm_kind_t kind = g == SAE_GEMM_BLAS     ? SAE_MM_BLAS
+                         : g == SAE_GEMM_ONEDNN ? SAE_MM_ONEDNN_F32
+                                                : sae_mm_fp32_auto();
+    return sae_infer_mm(m, kind);
+}
+
 void sae_model_forward_encoder(const sae_model_t *m, const float *x, size_t rows, float *code)
 {
     sae_dense_t *dn = sae_dense(m);
@@ -300,7 +311,8 @@ void sae_model_forward_encoder(const sae_model_t *m, const float *x, size_t rows
         if (m->bf16)
             sae_bf16_encoder_gemm(m, n, alpha, xin, code + r * h);
         else
-            sae_gemm(0, 1, n, h, d, alpha, xin, d, dn->enc_w, d, 0.0f, code + r * h, h);
+            sae_mm_gemm(fp32_engine(m), 0, 1, n, h, d, alpha, xin, d, 0, dn->enc_w, d, 1, 0.0f,
+                        code + r * h, h);
     }
     dn->code_op->infer(sae_infer_code_state(m), m->hidden_act, code, dn->enc_b, rows, h,
                       sae_model_threads(m));
@@ -320,8 +332,8 @@ void sae_model_forward_decoder_pre(const sae_model_t *m, const float *h, size_t 
         sae_bf16_decoder_gemm(m, rows, h, out);
         return;
     }
-    sae_gemm(0, 0, rows, m->input_dim, m->code_dim, 1.0f, h, m->code_dim,
-             sae_model_decoder_rows(m), m->input_dim, 0.0f, out, m->input_dim);
+    sae_mm_gemm(fp32_engine(m), 0, 0, rows, m->input_dim, m->code_dim, 1.0f, h, m->code_dim, 0,
+                sae_model_decoder_rows(m), m->input_dim, 1, 0.0f, out, m->input_dim);
 }
 
 static void decode_rows(const sae_model_t *m, const float *h, size_t rows, float *x_hat)

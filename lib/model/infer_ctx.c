@@ -19,6 +19,7 @@ struct sae_infer_ctx {
     void *code_state; /* one-hidden-layer kind: its code operator's */
     /* bf16 weights (model/bf16_weights.c): oneDNN engine, widening buffer. */
     sae_mm_t *mm;
+    sae_mm_kind_t mm_kind; /* of mm, or of the failed try */
     int mm_tried;
     float *wide;
     size_t wide_size;
@@ -179,19 +180,24 @@ static float *grow(float **buf, size_t *size, size_t floats)
     return *buf;
 }
 
-struct sae_mm *sae_infer_mm(const sae_model_t *m)
+sae_mm_t *sae_infer_mm(const sae_model_t *m, sae_mm_kind_t kind)
 {
     sae_infer_ctx_t *c = current(m);
-    sae_bf16_weights_t *b = m->bf16;
-    sae_mm_t **mm = c ? &c->mm : &b->mm;
-    int *tried = c ? &c->mm_tried : &b->mm_tried;
-    if (!*tried) {
-        char why[SAE_ERRMSG_SIZE];
-        *tried = 1;
-        if (sae_mm_create(SAE_MM_ONEDNN_BF16, mm, why) != SAE_OK)
-            *mm = NULL;
+    if (!c || kind == SAE_MM_BLAS)
+        return NULL; /* training's calls, one-off: CBLAS or widening */
+    if (c->mm_tried && c->mm_kind != kind) {
+        sae_mm_free(c->mm); /* the model's weights changed precision */
+        c->mm = NULL;
+        c->mm_tried = 0;
     }
-    return *mm;
+    if (!c->mm_tried) {
+        char why[SAE_ERRMSG_SIZE];
+        c->mm_tried = 1;
+        c->mm_kind = kind;
+        if (sae_mm_create(kind, &c->mm, why) != SAE_OK)
+            c->mm = NULL;
+    }
+    return c->mm;
 }
 
 float *sae_infer_wide(const sae_model_t *m, size_t floats)

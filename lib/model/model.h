@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/matmul.h"
 #include "config/config.h"
 #include "code/code_op.h"
 #include "layers/activation.h"
@@ -86,11 +87,12 @@ float *sae_model_scratch(sae_model_t *m, size_t floats);
 float *sae_infer_center(const sae_model_t *m);
 void *sae_infer_code_state(const sae_model_t *m);
 void sae_infer_pool_free(sae_model_t *m);
-/* For bf16 weights: the calling thread's inference context's oneDNN
- * engine (made on first use, NULL when none can be made) and a widening
- * buffer of at least `floats` floats (NULL when out of memory); outside an
- * inference call, the bf16 state's own (model/infer_ctx.c). */
-struct sae_mm *sae_infer_mm(const sae_model_t *m);
+/* The calling thread's inference context's oneDNN engine of kind
+ * (sae_mm_kind_t; made on first use; NULL outside an inference call or
+ * when none can be made), and, for bf16 weights, a widening buffer of at
+ * least `floats` floats (NULL when out of memory; outside an inference
+ * call, the bf16 state's own) (model/infer_ctx.c). */
+sae_mm_t *sae_infer_mm(const sae_model_t *m, sae_mm_kind_t kind);
 float *sae_infer_wide(const sae_model_t *m, size_t floats);
 /* SAE_ERR_STATE with a message naming fn when m holds bf16 weights
  * (sae_model_set_weight_precision), else SAE_OK; and freeing that state
