@@ -17,8 +17,8 @@
 #include "core/matmul.h"
 #include "model/bf16_weights.h"
 
-#define D 96
-#define H 200
+#define D    96
+#define H    200
 #define ROWS 37
 
 /* The bound on one pre-activation z = sum_i a_i w_i, k = number of terms:

@@ -77,8 +77,7 @@ static size_t widen_rows(size_t cols)
 }
 
 /* z[rows x H] (ld H) = alpha x[rows x D] W^T, W bf16 [H x D]. */
-void sae_bf16_encoder_gemm(const sae_model_t *m, size_t rows, float alpha, const float *x,
-                           float *z)
+void sae_bf16_encoder_gemm(const sae_model_t *m, size_t rows, float alpha, const float *x, float *z)
 {
     const sae_bf16_weights_t *b = m->bf16;
     size_t d = m->input_dim, h = m->code_dim;
@@ -129,8 +128,8 @@ void sae_bf16_decoder_gemm(const sae_model_t *m, size_t rows, const float *h, fl
             for (size_t c = 0; c < d; c += PIECE) {
                 size_t n = d - c < PIECE ? d - c : PIECE;
                 sae_bf16_to_f32(w + j * d + c, piece, n);
-                sae_gemm(0, 0, rows, n, 1, 1.0f, h + j, units, piece, n, j ? 1.0f : 0.0f,
-                         out + c, d);
+                sae_gemm(0, 0, rows, n, 1, 1.0f, h + j, units, piece, n, j ? 1.0f : 0.0f, out + c,
+                         d);
             }
         return;
     }
@@ -254,10 +253,8 @@ sae_status_t sae_model_set_weight_precision(sae_model_t *m, sae_precision_t prec
     if (!m)
         return sae_fail_global(SAE_ERR_NULL, "sae_model_set_weight_precision: model is NULL");
     switch (precision) {
-    case SAE_PRECISION_FP32:
-        return sae_model_weights_to_fp32(m);
-    case SAE_PRECISION_BF16:
-        return sae_model_weights_to_bf16(m);
+    case SAE_PRECISION_FP32: return sae_model_weights_to_fp32(m);
+    case SAE_PRECISION_BF16: return sae_model_weights_to_bf16(m);
     }
     return sae_fail(m->errmsg, SAE_ERR_RANGE,
                     "sae_model_set_weight_precision: precision %d is neither SAE_PRECISION_FP32 "

@@ -20,7 +20,7 @@ typedef struct sae_bf16_weights {
     uint16_t *mat[SAE_MAX_TENSORS];      /* each matrix tensor's bf16 copy, else NULL */
     size_t full_offset[SAE_MAX_TENSORS]; /* the fp32 layout, for the way back */
     size_t full_n_weights;
-    size_t enc, dec;                     /* tensor indices (dec = enc when tied) */
+    size_t enc, dec; /* tensor indices (dec = enc when tied) */
     /* Widening buffer of calls outside an inference context (one thread). */
     float *wide;
     size_t wide_size;

@@ -22,9 +22,9 @@
 #include "model/bf16_weights.h"
 #include "sae.h"
 
-#define D_IN 2304
-#define D_SAE 16384
-#define ROWS 4096
+#define D_IN       2304
+#define D_SAE      16384
+#define ROWS       4096
 #define CHECK_ROWS 256
 
 static void die(const char *what, const char *msg)
@@ -158,7 +158,8 @@ int main(int argc, char **argv)
         th[j] = expf(lt[j]);
     int saved = write_raw(dir, "x.f32", x, (size_t)ROWS * D_IN) &&
                 write_raw(dir, "w_enc.f32", w, (size_t)D_SAE * D_IN) &&
-                write_raw(dir, "b_enc.f32", bp, D_SAE) && write_raw(dir, "threshold.f32", th, D_SAE) &&
+                write_raw(dir, "b_enc.f32", bp, D_SAE) &&
+                write_raw(dir, "threshold.f32", th, D_SAE) &&
                 write_raw(dir, "codes.f32", code, (size_t)CHECK_ROWS * D_SAE);
 
     /* bf16 weights. */
