@@ -157,10 +157,10 @@ typedef enum sae_precision {
     SAE_PRECISION_BF16 = 1 /* bf16 operands, fp32 accumulation (oneDNN) */
 } sae_precision_t;
 
-/* Who runs fp32 training products (train.gemm). Since: 0.4 */
+/* Who runs fp32 products (train.gemm): in training and in the model's
+ * fp32 inference calls. Since: 0.4 */
 typedef enum sae_gemm_engine {
-    SAE_GEMM_AUTO = 0,  /* the faster one measured on this kind of CPU
-                           (docs/precision.md) */
+    SAE_GEMM_AUTO = 0,  /* CBLAS in 0.4 (docs/precision.md says why) */
     SAE_GEMM_BLAS = 1,  /* the CBLAS the library was built with */
     SAE_GEMM_ONEDNN = 2 /* oneDNN's matmul primitives (builds with oneDNN) */
 } sae_gemm_engine_t;
@@ -313,8 +313,9 @@ typedef enum sae_param {
                                        else SAE_ERR_UNSUPPORTED at
                                        sae_trainer_create (fp32). Since: 0.4 */
     SAE_P_GEMM = 411,               /* enum train.gemm: who runs the fp32
-                                       training products: auto, blas (CBLAS)
-                                       or onednn (auto). Since: 0.4 */
+                                       products of training and inference:
+                                       auto (= blas), blas (CBLAS) or onednn
+                                       (auto). Since: 0.4 */
     /* weight decay (L2, lambda/2 * sum W^2): 500.. */
     SAE_P_WEIGHT_DECAY = 500,       /* float decay.l2 >= 0 (0) */
     SAE_P_DECAY_ENCODER = 501,      /* bool decay.encoder (1) */
@@ -750,6 +751,36 @@ SAE_API sae_status_t sae_model_save(const sae_model_t *model, const char *path);
 SAE_API sae_status_t sae_model_load(const char *path, sae_model_t **out);
 
 /* ------------------------------------------------------------------------ */
+/* bf16b: bf16 weights for read-only inference (docs/precision.md)          */
+/* ------------------------------------------------------------------------ */
+
+/* Changes how a one-hidden-layer model stores its two weight matrices:
+ * SAE_PRECISION_BF16 rounds encoder.weight and decoder.weight to bfloat16
+ * (to nearest, ties to even; exact for weights imported from BF16 files)
+ * and frees their fp32 copy, halving the model's memory; the biases and the
+ * code operator's tensors stay fp32. sae_model_encode, _decode,
+ * _reconstruct, _encode_binary and sae_model_reconstruction_error then
+ * multiply by the bf16 weights without widening the matrices: through
+ * oneDNN's bf16 matmul on a CPU with AVX512-BF16 or AMX (each call's rows
+ * rounded to bf16, fp32 accumulation), elsewhere by widening a block of
+ * weight rows at a time for CBLAS. Results differ from the fp32 model's by
+ * at most (2 * 2^-9 + 4 k 2^-24) sum_i |x_i w_i| per pre-activation (k the
+ * inner dimension; docs/precision.md); inference stays safe from many
+ * threads. While the model holds bf16 weights, calls that need the fp32
+ * matrices return SAE_ERR_STATE: sae_model_tensor for a weight's data,
+ * sae_model_save, sae_model_export, sae_trainer_create,
+ * sae_model_prefix_errors, sae_model_fold_input_scale;
+ * sae_model_set_tensor on a weight rounds the data into it.
+ * SAE_PRECISION_FP32 widens the matrices back (exactly). Pointers from
+ * sae_model_tensor are invalid after a change. Not while another thread
+ * uses the model. Errors, the model unchanged: SAE_ERR_NULL, SAE_ERR_RANGE
+ * (another value), SAE_ERR_UNSUPPORTED (a model with arch.layers),
+ * SAE_ERR_STATE (a trainer of the model exists), SAE_ERR_NOMEM. Setting the
+ * precision the model has is SAE_OK. Since: 0.4 */
+SAE_API sae_status_t sae_model_set_weight_precision(sae_model_t *model,
+                                                    sae_precision_t precision);
+
+/* ------------------------------------------------------------------------ */
 /* eco: SAEs of other tools (docs/formats.md)                               */
 /* ------------------------------------------------------------------------ */
 
@@ -759,7 +790,9 @@ SAE_API sae_status_t sae_model_load(const char *path, sae_model_t **out);
  * "gemmascope" (params.npz or params.safetensors, or a folder holding
  * one), "llamascope" (hyperparams.json and final.safetensors), "libsae"
  * (sae_model_load), or NULL / "auto" to detect it from what path holds.
- * Tensors of dtype F32, F16 and BF16 are read into fp32 exactly. The
+ * Tensors of dtype F32, F16 and BF16 are read into fp32 exactly
+ * (sae_model_set_weight_precision then keeps a BF16 file's weights as
+ * they are, in half the memory). The
  * model computes what the tool's forward computes (docs/formats.md lists
  * how each setting maps); *out is a new model the caller frees with
  * sae_model_free, NULL on failure. Errors, with the message in

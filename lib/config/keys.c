@@ -138,8 +138,9 @@ const sae_param_desc_t sae_param_table[] = {
         "fp32 by oneDNN on AVX512-BF16 or AMX (one-hidden-layer models; "
         "[precision.md](precision.md))"},
     {SAE_P_GEMM, "train.gemm", I, 0, 2, 0, 0, SAE_GEMM_AUTO, gemm_names,
-        "who runs fp32 training products: `blas`, `onednn`, or `auto` (the faster measured one; "
-        "[precision.md](precision.md))"},
+        "who runs fp32 products, in training and in the model's inference calls: `blas`, "
+        "`onednn`, or `auto` (`blas`: oneDNN is faster but neither survives failed allocations "
+        "nor is bit-reproducible across runs; [precision.md](precision.md))"},
     {SAE_P_WEIGHT_DECAY, "decay.l2", F, 0, 1e6, 0, 0, 0.0, NULL,
         "L2 weight decay lambda: lambda/2 sum W^2 "
         "([weight-decay.md](regularizers/weight-decay.md))"},

@@ -9,6 +9,7 @@
 #define SAE_CORE_MATMUL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sae.h"
 
@@ -36,11 +37,22 @@ void sae_mm_new_weights(sae_mm_t *mm);
 void sae_mm_gemm(sae_mm_t *mm, int ta, int tb, size_t m, size_t n, size_t k, float alpha,
                  const float *a, size_t lda, int a_weight, const float *b, size_t ldb,
                  int b_weight, float beta, float *c, size_t ldc);
+/* Inference with weights kept in bf16 (model/bf16_weights.c):
+ * c[m x n] = alpha a op(b), a fp32 [m x k] (rounded to bf16 at this call),
+ * b already bf16, stored [n x k] (tb) or [k x n], beta = 0. Returns 0 when
+ * this engine cannot run it (not a bf16 engine, oneDNN refused the shape):
+ * the caller then widens b itself. One engine per thread. */
+int sae_mm_gemm_bf16w(sae_mm_t *mm, int tb, size_t m, size_t n, size_t k, float alpha,
+                      const float *a, size_t lda, const uint16_t *b, size_t ldb, float *c,
+                      size_t ldc);
 /* Products sent to sae_gemm instead (tests). */
 size_t sae_mm_fallbacks(const sae_mm_t *mm);
 /* The implementation oneDNN chose for the last product ("brg:avx512_core_bf16",
  * ...), or "cblas". */
 const char *sae_mm_impl(const sae_mm_t *mm);
+/* What train.gemm = auto picks for fp32 products, in training and
+ * inference (docs/precision.md, "fp32 through oneDNN"). */
+sae_mm_kind_t sae_mm_fp32_auto(void);
 /* OpenMP threads oneDNN uses (0: leave). */
 void sae_mm_set_threads(int threads);
 

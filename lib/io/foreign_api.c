@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "io/foreign.h"
+#include "model/model.h"
 
 static int is_file(const char *dir, const char *name)
 {
@@ -92,6 +93,8 @@ sae_status_t sae_model_export(const sae_model_t *model, const char *path, const 
     if (!model || !path || !format)
         return sae_fail_global(SAE_ERR_NULL, "sae_model_export: %s is NULL",
                                !model ? "model" : !path ? "path" : "format");
+    if (model->bf16)
+        return sae_model_need_fp32((sae_model_t *)model, "sae_model_export");
     if (strcmp(format, "saelens") == 0)
         return sae_saelens_export(model, path);
     if (strcmp(format, "sparsify") == 0)

@@ -294,5 +294,7 @@ sae_status_t sae_model_save(const sae_model_t *model, const char *path)
     char *errmsg = ((sae_model_t *)model)->errmsg;
     if (!path)
         return sae_fail(errmsg, SAE_ERR_NULL, "sae_model_save: path is NULL");
+    if (model->bf16)
+        return sae_model_need_fp32((sae_model_t *)model, "sae_model_save");
     return sae_model_save_with(model, path, NULL, 0, NULL, 0, errmsg);
 }

@@ -178,15 +178,23 @@ static sae_status_t bind(sae_model_t *m, char *errbuf)
         if (!dn->center)
             return sae_fail(errbuf, SAE_ERR_NOMEM, "sae_model_create: out of memory");
     }
+    sae_dense_rebind(m);
+    return SAE_OK;
+}
+
+void sae_dense_rebind(sae_model_t *m)
+{
+    sae_dense_t *dn = sae_dense(m);
     for (size_t i = 0; i < dn->op_tensor0; i++) {
+        /* bf16 weights: the matrices are not in the block. */
         float *p = m->weights + m->tensors[i].offset;
         const char *n = m->tensors[i].name;
         if (!strcmp(n, "encoder.weight"))
-            dn->enc_w = p;
+            dn->enc_w = m->bf16 ? NULL : p;
         else if (!strcmp(n, "encoder.bias"))
             dn->enc_b = p;
         else if (!strcmp(n, "decoder.weight"))
-            dn->dec_w = p;
+            dn->dec_w = m->bf16 ? NULL : p;
         else
             dn->dec_b = p;
     }
@@ -195,7 +203,6 @@ static sae_status_t bind(sae_model_t *m, char *errbuf)
         sae_dense_code_params(m, &p);
         dn->code_op->bind(dn->code_infer, &p);
     }
-    return SAE_OK;
 }
 
 static void init(sae_model_t *m, sae_rng_t *rng)
@@ -281,6 +288,17 @@ const float *sae_model_center_input(const sae_model_t *m, const float *x, size_t
     return center;
 }
 
+/* The engine of an inference call's fp32 products, as train.gemm says
+ * (docs/precision.md); NULL: CBLAS (also outside inference calls). */
+static sae_mm_t *fp32_engine(const sae_model_t *m)
+{
+    sae_gemm_engine_t g = (sae_gemm_engine_t)sae_cfg_int(m->cfg, SAE_P_GEMM);
+    sae_mm_kind_t kind = g == SAE_GEMM_BLAS     ? SAE_MM_BLAS
+                         : g == SAE_GEMM_ONEDNN ? SAE_MM_ONEDNN_F32
+                                                : sae_mm_fp32_auto();
+    return sae_infer_mm(m, kind);
+}
+
 void sae_model_forward_encoder(const sae_model_t *m, const float *x, size_t rows, float *code)
 {
     sae_dense_t *dn = sae_dense(m);
@@ -289,8 +307,12 @@ void sae_model_forward_encoder(const sae_model_t *m, const float *x, size_t rows
     for (size_t r = 0; r < rows; r += step) {
         size_t n = rows - r < step ? rows - r : step;
         const float *xin = sae_model_center_input(m, x + r * d, n);
-        sae_gemm(0, 1, n, h, d, dn->enc_scale * sae_model_input_scale(m), xin, d, dn->enc_w, d,
-                 0.0f, code + r * h, h);
+        float alpha = dn->enc_scale * sae_model_input_scale(m);
+        if (m->bf16)
+            sae_bf16_encoder_gemm(m, n, alpha, xin, code + r * h);
+        else
+            sae_mm_gemm(fp32_engine(m), 0, 1, n, h, d, alpha, xin, d, 0, dn->enc_w, d, 1, 0.0f,
+                        code + r * h, h);
     }
     dn->code_op->infer(sae_infer_code_state(m), m->hidden_act, code, dn->enc_b, rows, h,
                       sae_model_threads(m));
@@ -306,8 +328,12 @@ const float *sae_model_decoder_rows(const sae_model_t *m)
 
 void sae_model_forward_decoder_pre(const sae_model_t *m, const float *h, size_t rows, float *out)
 {
-    sae_gemm(0, 0, rows, m->input_dim, m->code_dim, 1.0f, h, m->code_dim,
-             sae_model_decoder_rows(m), m->input_dim, 0.0f, out, m->input_dim);
+    if (m->bf16) {
+        sae_bf16_decoder_gemm(m, rows, h, out);
+        return;
+    }
+    sae_mm_gemm(fp32_engine(m), 0, 0, rows, m->input_dim, m->code_dim, 1.0f, h, m->code_dim, 0,
+                sae_model_decoder_rows(m), m->input_dim, 1, 0.0f, out, m->input_dim);
 }
 
 static void decode_rows(const sae_model_t *m, const float *h, size_t rows, float *x_hat)

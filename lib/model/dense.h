@@ -40,6 +40,15 @@ static inline sae_dense_t *sae_dense(const sae_model_t *m)
     return (sae_dense_t *)m->state;
 }
 
+/* The views into m->weights again, after the block moved (bf16 weights:
+ * enc_w and dec_w NULL), and the operator's inference state bound anew. */
+void sae_dense_rebind(sae_model_t *m);
+/* With bf16 weights (model/bf16_weights.c): z[rows x H] = alpha x W_enc^T
+ * and out[rows x D] = h W_dec. */
+void sae_bf16_encoder_gemm(const sae_model_t *m, size_t rows, float alpha, const float *x,
+                           float *z);
+void sae_bf16_decoder_gemm(const sae_model_t *m, size_t rows, const float *h, float *out);
+
 /* The places of the code operator's tensors in m's block (grad: NULL). */
 void sae_dense_code_params(const sae_model_t *m, sae_code_params_t *p);
 

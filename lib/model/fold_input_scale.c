@@ -10,6 +10,8 @@ sae_status_t sae_model_fold_input_scale(sae_model_t *m)
         return sae_fail_global(SAE_ERR_NULL, "sae_model_fold_input_scale: model is NULL");
     if (m->kind != &sae_kind_dense || sae_model_input_scale_pending(m))
         return SAE_OK;
+    if (m->bf16)
+        return sae_model_need_fp32(m, "sae_model_fold_input_scale");
     float s = sae_model_input_scale(m);
     sae_dense_t *dn = sae_dense(m);
     size_t hd = m->code_dim * m->input_dim;

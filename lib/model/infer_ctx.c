@@ -4,6 +4,8 @@
 
 #include "code/code_op.h"
 #include "core/alloc.h"
+#include "core/matmul.h"
+#include "model/bf16_weights.h"
 #include "model/dense.h"
 #include "model/infer_ctx.h"
 #include "model/kind.h"
@@ -15,6 +17,12 @@ struct sae_infer_ctx {
     size_t scratch_size;
     float *center;    /* one-hidden-layer kind with a pre-encoder bias */
     void *code_state; /* one-hidden-layer kind: its code operator's */
+    /* bf16 weights (model/bf16_weights.c): oneDNN engine, widening buffer. */
+    sae_mm_t *mm;
+    sae_mm_kind_t mm_kind; /* of mm, or of the failed try */
+    int mm_tried;
+    float *wide;
+    size_t wide_size;
 };
 
 /* The calling thread's context, and whose it is. */
@@ -42,6 +50,8 @@ static void ctx_free(sae_model_t *m, sae_infer_ctx_t *c)
         sae_dense_t *dn = sae_dense(m);
         dn->code_op->destroy(c->code_state);
     }
+    sae_mm_free(c->mm);
+    sae_aligned_free(c->wide);
     sae_aligned_free(c->center);
     sae_aligned_free(c->scratch);
     free(c);
@@ -154,4 +164,45 @@ void sae_infer_pool_free(sae_model_t *m)
         c = next;
     }
     m->infer_pool = NULL;
+}
+
+/* A buffer of at least floats floats in *buf (grown, contents dropped). */
+static float *grow(float **buf, size_t *size, size_t floats)
+{
+    if (*size < floats) {
+        float *p = sae_aligned_alloc(floats * sizeof(float));
+        if (!p)
+            return NULL;
+        sae_aligned_free(*buf);
+        *buf = p;
+        *size = floats;
+    }
+    return *buf;
+}
+
+sae_mm_t *sae_infer_mm(const sae_model_t *m, sae_mm_kind_t kind)
+{
+    sae_infer_ctx_t *c = current(m);
+    if (!c || kind == SAE_MM_BLAS)
+        return NULL; /* training's calls, one-off: CBLAS or widening */
+    if (c->mm_tried && c->mm_kind != kind) {
+        sae_mm_free(c->mm); /* the model's weights changed precision */
+        c->mm = NULL;
+        c->mm_tried = 0;
+    }
+    if (!c->mm_tried) {
+        char why[SAE_ERRMSG_SIZE];
+        c->mm_tried = 1;
+        c->mm_kind = kind;
+        if (sae_mm_create(kind, &c->mm, why) != SAE_OK)
+            c->mm = NULL;
+    }
+    return c->mm;
+}
+
+float *sae_infer_wide(const sae_model_t *m, size_t floats)
+{
+    sae_infer_ctx_t *c = current(m);
+    sae_bf16_weights_t *b = m->bf16;
+    return c ? grow(&c->wide, &c->wide_size, floats) : grow(&b->wide, &b->wide_size, floats);
 }

@@ -110,6 +110,7 @@ void sae_model_free(sae_model_t *m)
         sae_infer_pool_free(m); /* contexts hold the kind's code state */
         m->kind->release(m);
     }
+    sae_bf16_weights_free(m->bf16);
     sae_config_free(m->cfg);
     sae_aligned_free(m->weights);
     sae_aligned_free(m->scratch);
@@ -175,8 +176,14 @@ sae_status_t sae_model_tensor(const sae_model_t *m, size_t index, const char **n
         *rows = t->rows;
     if (cols)
         *cols = t->cols;
-    if (data)
+    if (data) {
+        if (m->bf16 && t->is_weight)
+            return sae_fail_global(SAE_ERR_STATE,
+                                   "sae_model_tensor: '%s' is held in bf16 (sae_model_set_weight_"
+                                   "precision); set the model back to SAE_PRECISION_FP32 to read it",
+                                   t->name);
         *data = m->weights + t->offset;
+    }
     return SAE_OK;
 }
 
@@ -220,8 +227,10 @@ sae_status_t sae_model_set_tensor(sae_model_t *m, const char *name, size_t rows,
     if (!sae_all_finite(data, rows * cols))
         return sae_fail(m->errmsg, SAE_ERR_NONFINITE, "%s: data for '%s' holds NaN or Inf", fn,
                         name);
-    /* memmove: data may be this very tensor (read back with sae_model_tensor). */
-    memmove(m->weights + t->offset, data, rows * cols * sizeof(float));
+    if (m->bf16 && t->is_weight)
+        sae_bf16_set_matrix(m, i, data);
+    else /* memmove: data may be this very tensor (read back with sae_model_tensor). */
+        memmove(m->weights + t->offset, data, rows * cols * sizeof(float));
     if (m->kind->tensor_set)
         m->kind->tensor_set(m, i);
     return SAE_OK;

@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/matmul.h"
 #include "config/config.h"
 #include "code/code_op.h"
 #include "layers/activation.h"
@@ -51,6 +52,12 @@ struct sae_model {
      * (model/infer_ctx.h). */
     float *scratch;
     size_t scratch_size;
+    /* Non-NULL: the matrices are held in bf16 for inference
+     * (model/bf16_weights.h) and m->weights holds the vectors only. */
+    struct sae_bf16_weights *bf16;
+    /* Trainers made on the model and not freed: its weights may not
+     * change storage under them. */
+    int trainers;
     /* Free inference contexts, and the spin lock that guards the list. */
     struct sae_infer_ctx *infer_pool;
     atomic_int infer_lock;
@@ -80,6 +87,20 @@ float *sae_model_scratch(sae_model_t *m, size_t floats);
 float *sae_infer_center(const sae_model_t *m);
 void *sae_infer_code_state(const sae_model_t *m);
 void sae_infer_pool_free(sae_model_t *m);
+/* The calling thread's inference context's oneDNN engine of kind
+ * (sae_mm_kind_t; made on first use; NULL outside an inference call or
+ * when none can be made), and, for bf16 weights, a widening buffer of at
+ * least `floats` floats (NULL when out of memory; outside an inference
+ * call, the bf16 state's own) (model/infer_ctx.c). */
+sae_mm_t *sae_infer_mm(const sae_model_t *m, sae_mm_kind_t kind);
+float *sae_infer_wide(const sae_model_t *m, size_t floats);
+/* SAE_ERR_STATE with a message naming fn when m holds bf16 weights
+ * (sae_model_set_weight_precision), else SAE_OK; and freeing that state
+ * (model/bf16_weights.c). */
+sae_status_t sae_model_need_fp32(sae_model_t *m, const char *fn);
+void sae_bf16_weights_free(struct sae_bf16_weights *b);
+/* Tensor index (a weight) of a bf16 model set from data, rounded. */
+void sae_bf16_set_matrix(sae_model_t *m, size_t index, const float *data);
 /* encode.k, with 0 resolved to 5% of the code (at least 1). */
 size_t sae_model_default_k(const sae_model_t *m);
 /* Argument checks shared by the inference calls. */

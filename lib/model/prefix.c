@@ -73,6 +73,8 @@ sae_status_t sae_model_prefix_errors(sae_model_t *m, const float *x, size_t rows
         return sae_fail(m->errmsg, SAE_ERR_NULL, "%s: %s is NULL", fn, !ks ? "ks" : "errors");
     if (m->kind->no_ranked_decoder)
         return sae_fail(m->errmsg, SAE_ERR_STATE, "%s: %s", fn, m->kind->no_ranked_decoder);
+    if (m->bf16)
+        return sae_model_need_fp32(m, fn);
     if (rows == 0)
         return sae_fail(m->errmsg, SAE_ERR_DIMENSION, "%s: no rows", fn);
     if (sae_model_input_scale(m) != 1.0f)

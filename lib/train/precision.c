@@ -5,11 +5,10 @@
 #include "model/dense.h"
 #include "model/kind.h"
 
-/* What train.gemm = auto means: measured per CPU kind in
- * docs/precision.md. */
+/* What train.gemm = auto means (core/matmul.c says why). */
 static sae_mm_kind_t auto_fp32_engine(void)
 {
-    return SAE_MM_BLAS;
+    return sae_mm_fp32_auto();
 }
 
 sae_status_t sae_train_engine_create(const sae_model_t *m, sae_mm_t **out, char *errbuf)

@@ -21,10 +21,15 @@ sae_status_t sae_trainer_create(sae_model_t *model, sae_trainer_t **out)
     *out = NULL;
     if (!model)
         return sae_fail_global(SAE_ERR_NULL, "sae_trainer_create: model is NULL");
+    /* Training writes fp32 weights: a bf16 model is refused, not converted
+     * behind the caller's back (docs/precision.md). */
+    if (model->bf16)
+        return sae_model_need_fp32(model, "sae_trainer_create");
     sae_trainer_t *t = calloc(1, sizeof *t);
     if (!t)
         return sae_fail_global(SAE_ERR_NOMEM, "sae_trainer_create: out of memory");
     t->model = model;
+    model->trainers++; /* until sae_trainer_free */
     t->threads = sae_model_threads(model);
     if (sae_cfg_int(model->cfg, SAE_P_THREADS) > 0)
         sae_blas_set_threads(t->threads);
@@ -50,6 +55,8 @@ void sae_trainer_free(sae_trainer_t *t)
 {
     if (!t)
         return;
+    if (t->model)
+        t->model->trainers--;
     sae_workspace_release(&t->ws);
     if (t->method && t->method->release)
         t->method->release(t);
