@@ -111,6 +111,28 @@ class sae_source_ops_t(Structure):
     ]
 
 
+#: int (*allreduce_float)(void *user_data, float *buf, size_t n)
+ALLREDUCE_FLOAT_FN = CFUNCTYPE(c_int, c_void_p, POINTER(c_float), c_size_t)
+#: int (*allreduce_double)(void *user_data, double *buf, size_t n)
+ALLREDUCE_DOUBLE_FN = CFUNCTYPE(c_int, c_void_p, POINTER(c_double), c_size_t)
+#: int (*broadcast)(void *user_data, void *buf, size_t bytes)
+BROADCAST_FN = CFUNCTYPE(c_int, c_void_p, c_void_p, c_size_t)
+
+
+class sae_reducer_ops_t(Structure):
+    """``sae_reducer_ops_t``: the collective callbacks of one rank of a
+    data-parallel run (0.4; docs/distributed.md)."""
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("rank", c_int),
+        ("ranks", c_int),
+        ("allreduce_float", ALLREDUCE_FLOAT_FN),
+        ("allreduce_double", ALLREDUCE_DOUBLE_FN),
+        ("broadcast", BROADCAST_FN),
+        ("errmsg", SOURCE_ERRMSG_FN),
+    ]
+
+
 class sae_metrics_summary_t(Structure):
     """``sae_metrics_summary_t``: evaluation metrics of rows (0.4)."""
     _fields_ = [
@@ -218,6 +240,11 @@ FUNCTIONS: Dict[str, Tuple[Any, List[Any], bool]] = {
                                              _P(c_uint64)], True),
     "sae_model_metrics": (sae_status_t, [sae_model_p, float_p, c_size_t,
                                          _P(sae_metrics_summary_t)], True),
+    # 0.4, bf16b: bf16 weights for read-only inference (SAE_PRECISION_FP32 0, _BF16 1)
+    "sae_model_set_weight_precision": (sae_status_t, [sae_model_p, c_int], True),
+    # 0.4, mpi: one rank of a data-parallel run (a sae_reducer_ops_t)
+    "sae_trainer_set_reducer": (sae_status_t, [sae_trainer_p, _P(sae_reducer_ops_t), c_void_p],
+                                True),
     "sae_trainer_create": (sae_status_t, [sae_model_p, _P(sae_trainer_p)], False),
     "sae_trainer_free": (None, [sae_trainer_p], False),
     "sae_trainer_errmsg": (c_char_p, [sae_trainer_p], False),
@@ -340,5 +367,6 @@ def check(status: int, message: Optional[str] = None) -> None:
 
 
 __all__ = ["lib", "path", "FUNCTIONS", "MIN_VERSION", "SONAME", "sae_stats_t",
+           "sae_reducer_ops_t",
            "sae_metrics_summary_t", "sae_regularizer_ops_t", "sae_source_ops_t", "PENALTY_FN", "DESTROY_FN", "PROGRESS_FN", "check",
            "has", "last_error", "version_number", "version_string", "Error"] + list(FUNCTIONS)
