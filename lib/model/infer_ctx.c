@@ -127,11 +127,9 @@ static sae_infer_ctx_t *current(const sae_model_t *m)
     return tl_model == m ? tl_ctx : NULL;
 }
 
-float *sae_model_scratch(sae_model_t *m, size_t floats)
+/* A buffer of at least floats floats in *buf (grown, contents dropped). */
+static float *grow(float **buf, size_t *size, size_t floats)
 {
-    sae_infer_ctx_t *c = current(m);
-    float **buf = c ? &c->scratch : &m->scratch;
-    size_t *size = c ? &c->scratch_size : &m->scratch_size;
     if (*size < floats) {
         float *p = sae_aligned_alloc(floats * sizeof(float));
         if (!p)
@@ -141,6 +139,14 @@ float *sae_model_scratch(sae_model_t *m, size_t floats)
         *size = floats;
     }
     return *buf;
+}
+
+float *sae_model_scratch(sae_model_t *m, size_t floats)
+{
+    sae_infer_ctx_t *c = current(m);
+    if (c)
+        return grow(&c->scratch, &c->scratch_size, floats);
+    return grow(&m->scratch, &m->scratch_size, floats);
 }
 
 float *sae_infer_center(const sae_model_t *m)
@@ -164,20 +170,6 @@ void sae_infer_pool_free(sae_model_t *m)
         c = next;
     }
     m->infer_pool = NULL;
-}
-
-/* A buffer of at least floats floats in *buf (grown, contents dropped). */
-static float *grow(float **buf, size_t *size, size_t floats)
-{
-    if (*size < floats) {
-        float *p = sae_aligned_alloc(floats * sizeof(float));
-        if (!p)
-            return NULL;
-        sae_aligned_free(*buf);
-        *buf = p;
-        *size = floats;
-    }
-    return *buf;
 }
 
 sae_mm_t *sae_infer_mm(const sae_model_t *m, sae_mm_kind_t kind)
