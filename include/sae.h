@@ -336,14 +336,10 @@ typedef enum sae_param {
     /* built-in regularizers, each off while its weight is 0: 1000.. */
     SAE_P_KL_WEIGHT = 1000,         /* float kl.weight >= 0 (0) */
     SAE_P_KL_RHO = 1001,            /* float kl.rho (0,1) (0.05) */
-    SAE_P_KL_SQUASH = 1002,         /* enum kl.squash: none | sigmoid |
-                                       sigmoid_pre; with sigmoid rho_hat_j
-                                       is the batch mean of sigmoid(h_bj), h
-                                       the layer's output; with sigmoid_pre
-                                       of sigmoid(z_bj), z its
-                                       pre-activation (layered models only:
-                                       SAE_ERR_UNSUPPORTED at trainer
-                                       creation otherwise) (none).
+    SAE_P_KL_SQUASH = 1002,         /* enum kl.squash: none | sigmoid; with
+                                       sigmoid rho_hat_j is the batch mean of
+                                       sigmoid(h_bj), the form PyTorch code
+                                       uses for ReLU codes (none).
                                        Since: 0.4 */
     SAE_P_L1_WEIGHT = 1010,         /* float l1.weight >= 0 (0) */
     SAE_P_L1_DECODER_NORM = 1011,   /* bool l1.decoder_norm: each |h_j| is

@@ -162,7 +162,7 @@ static const spec_t specs[] = {
     {SAE_P_ROLLBACK, "train.rollback", I, 1, 0, 1, 0, 0},
     {SAE_P_KL_WEIGHT, "kl.weight", F, 0, 0, U, 0, 0},
     {SAE_P_KL_RHO, "kl.rho", F, 0.05, 0, 1, 1, 1},
-    {SAE_P_KL_SQUASH, "kl.squash", I, 0, 0, 2, 0, 0},
+    {SAE_P_KL_SQUASH, "kl.squash", I, 0, 0, 1, 0, 0},
     {SAE_P_L1_WEIGHT, "l1.weight", F, 0, 0, U, 0, 0},
     {SAE_P_L0_WEIGHT, "l0.weight", F, 0, 0, U, 0, 0},
     {SAE_P_SAMPLE_WEIGHT, "sample.weight", F, 0, 0, U, 0, 0},

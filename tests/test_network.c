@@ -200,65 +200,6 @@ static void test_gradcheck_conv_transpose(void **state)
     sae_config_free(cfg);
 }
 
-/* kl.squash = sigmoid_pre: the KL is on sigmoid of each penalised layer's
- * pre-activation (of the pooled pre-activation for the poolings, two of
- * them chained here), its gradient joining there. */
-static void test_gradcheck_kl_sigmoid_pre(void **state)
-{
-    (void)state;
-    sae_config_t *cfg = layered("input 1x8x8; conv2d 3 k3 relu; maxpool2d k2 s1;"
-                                "maxpool2d k2 code; dense 6 relu; dense 64 sigmoid");
-    assert_int_equal(sae_config_set(cfg, "arch.init", "fan_in_uniform"), SAE_OK);
-    assert_int_equal(sae_config_set(cfg, "loss.type", "bce"), SAE_OK);
-    assert_int_equal(sae_config_set(cfg, "arch.penalize", "hidden"), SAE_OK);
-    assert_int_equal(sae_config_set(cfg, "kl.weight", "0.05"), SAE_OK);
-    assert_int_equal(sae_config_set(cfg, "kl.rho", "0.2"), SAE_OK);
-    assert_int_equal(sae_config_set(cfg, "kl.squash", "sigmoid_pre"), SAE_OK);
-    assert_true(model_gradcheck(cfg, 3) < 1e-3);
-    /* Only the pooling is penalised: its gradient goes back through both
-     * poolings' own indices to the convolution's pre-activation. */
-    assert_int_equal(sae_config_set(cfg, "arch.penalize", "code"), SAE_OK);
-    assert_int_equal(sae_config_set(cfg, "kl.weight", "0.5"), SAE_OK);
-    assert_true(model_gradcheck(cfg, 3) < 1e-3);
-    sae_config_free(cfg);
-}
-
-/* The squashed KL's value on a ReLU layer by hand: z = (ln 3, -ln 3) and
- * (0, 0), so sigmoid(z) has column means 5/8 and 3/8 with sigmoid_pre,
- * while sigmoid(relu(z)) has 5/8 and 1/2 with sigmoid. */
-static void test_kl_sigmoid_pre_value(void **state)
-{
-    (void)state;
-    const char *forms[2] = {"sigmoid_pre", "sigmoid"};
-    double rh2[2] = {0.375, 0.5};
-    float l3 = (float)log(3.0);
-    float w0[6] = {1, 0, 0, 0, -1, 0}, x[6] = {l3, l3, 0, 0, 0, 0};
-    for (int f = 0; f < 2; f++) {
-        sae_config_t *cfg = layered("input 1x1x3; dense 2 relu code; dense 3 sigmoid");
-        assert_int_equal(sae_config_set(cfg, "kl.weight", "1"), SAE_OK);
-        assert_int_equal(sae_config_set(cfg, "kl.rho", "0.1"), SAE_OK);
-        assert_int_equal(sae_config_set(cfg, "kl.squash", forms[f]), SAE_OK);
-        sae_model_t *m;
-        sae_trainer_t *t;
-        assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
-        float zero[2] = {0, 0};
-        tu_assert_status(sae_model_set_tensor(m, "layers.0.weight", 2, 3, w0), SAE_OK);
-        tu_assert_status(sae_model_set_tensor(m, "layers.0.bias", 2, 1, zero), SAE_OK);
-        assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
-        sae_stats_t s;
-        assert_int_equal(sae_trainer_evaluate(t, x, 2, &s), SAE_OK);
-        assert_int_equal(s.n_terms, 1);
-        assert_string_equal(s.term_name[0], "kl");
-        double e = 0.1 * log(0.1 / 0.625) + 0.9 * log(0.9 / 0.375) +
-                   0.1 * log(0.1 / rh2[f]) + 0.9 * log(0.9 / (1.0 - rh2[f]));
-        if (fabs(s.term_loss[0] - e) > 1e-5)
-            fail_msg("kl.squash = %s: penalty %.7g, expected %.7g", forms[f], s.term_loss[0], e);
-        sae_trainer_free(t);
-        sae_model_free(m);
-        sae_config_free(cfg);
-    }
-}
-
 /* A dense layer whose output takes a shape feeds a transposed convolution. */
 static void test_shaped_dense(void **state)
 {
@@ -463,8 +404,6 @@ int main(void)
         cmocka_unit_test(test_conflicting_settings_refused),
         cmocka_unit_test(test_gradcheck_dense_conv_pool),
         cmocka_unit_test(test_gradcheck_conv_transpose),
-        cmocka_unit_test(test_gradcheck_kl_sigmoid_pre),
-        cmocka_unit_test(test_kl_sigmoid_pre_value),
         cmocka_unit_test(test_shaped_dense),
         cmocka_unit_test(test_penalize_targets),
         cmocka_unit_test(test_train_save_load),

@@ -55,46 +55,6 @@ static void test_kl_sigmoid_exact(void **state)
     assert_true(sae_term_weight(cfg, SAE_TERM_KL) == 0.5f);
     assert_true(sae_term_weight(cfg, SAE_TERM_KL_SIGMOID) == 0.0f);
     tu_assert_status(sae_config_set(cfg, "kl.squash", "tanh"), SAE_ERR_BAD_VALUE);
-    /* sigmoid_pre (2) switches both rows on the output off and its own on. */
-    assert_int_equal(sae_config_set(cfg, "kl.squash", "sigmoid_pre"), SAE_OK);
-    int64_t v = -1;
-    assert_int_equal(sae_config_get_int(cfg, SAE_P_KL_SQUASH, &v), SAE_OK);
-    assert_int_equal(v, 2);
-    assert_true(sae_term_weight(cfg, SAE_TERM_KL) == 0.0f);
-    assert_true(sae_term_weight(cfg, SAE_TERM_KL_SIGMOID) == 0.0f);
-    assert_true(sae_term_weight(cfg, SAE_TERM_KL_SIGMOID_PRE) == 0.5f);
-    assert_int_equal(sae_terms_code_coefs(cfg), 0u); /* not a term on the output */
-    tu_assert_status(sae_config_set_int(cfg, SAE_P_KL_SQUASH, 3), SAE_ERR_RANGE);
-    tu_assert_status(sae_config_set_int(cfg, SAE_P_KL_SQUASH, -1), SAE_ERR_RANGE);
-    assert_int_equal(sae_config_get_int(cfg, SAE_P_KL_SQUASH, &v), SAE_OK);
-    assert_int_equal(v, 2);
-    assert_int_equal(sae_config_set_int(cfg, SAE_P_KL_SQUASH, 1), SAE_OK);
-    assert_true(sae_term_weight(cfg, SAE_TERM_KL_SIGMOID) == 0.5f);
-    sae_config_free(cfg);
-}
-
-/* The one-hidden-layer model does not keep its pre-activations: a trainer
- * for it with kl.squash = sigmoid_pre is refused, with a message. */
-static void test_kl_sigmoid_pre_needs_layers(void **state)
-{
-    (void)state;
-    sae_config_t *cfg = tu_config(6, 4);
-    assert_int_equal(sae_config_set(cfg, "kl.weight", "0.1"), SAE_OK);
-    assert_int_equal(sae_config_set(cfg, "kl.squash", "sigmoid_pre"), SAE_OK);
-    sae_model_t *m = NULL;
-    sae_trainer_t *t = NULL;
-    assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
-    tu_assert_status(sae_trainer_create(m, &t), SAE_ERR_UNSUPPORTED);
-    assert_null(t);
-    if (!strstr(sae_last_error(), "sigmoid_pre needs a layered model"))
-        fail_msg("message: %s", sae_last_error());
-    sae_model_free(m);
-    /* Off (weight 0) it is not refused. */
-    assert_int_equal(sae_config_set(cfg, "kl.weight", "0"), SAE_OK);
-    assert_int_equal(sae_model_create(cfg, &m), SAE_OK);
-    assert_int_equal(sae_trainer_create(m, &t), SAE_OK);
-    sae_trainer_free(t);
-    sae_model_free(m);
     sae_config_free(cfg);
 }
 
@@ -351,7 +311,6 @@ int main(void)
         cmocka_unit_test(test_kl_sigmoid_model_gradient),
         cmocka_unit_test(test_sample_batch_l1_exact),
         cmocka_unit_test(test_builtin_gradients),
-        cmocka_unit_test(test_kl_sigmoid_pre_needs_layers),
         cmocka_unit_test(test_user_regularizer_gradcheck),
         cmocka_unit_test(test_stacked_gradients),
         cmocka_unit_test(test_double_forms_match_fused),

@@ -24,7 +24,7 @@ static const char *const sparse_path_names[] = {"auto", "on", "off", NULL};
 static const char *const topk_inference_names[] = {"auto", "k", "threshold", NULL};
 static const char *const bias_init_names[] = {"zero", "mean", "geometric_median", NULL};
 static const char *const weighting_names[] = {"sum", "mean", NULL};
-static const char *const squash_names[] = {"none", "sigmoid", "sigmoid_pre", NULL};
+static const char *const squash_names[] = {"none", "sigmoid", NULL};
 static const char *const schedule_names[] = {"step", "constant", "cosine", "linear", NULL};
 
 #define BIG 1e15
@@ -163,12 +163,10 @@ const sae_param_desc_t sae_param_table[] = {
         "weight of the KL term ([kl.md](regularizers/kl.md)); 0 = off"},
     {SAE_P_KL_RHO, "kl.rho", F, 0, 1, 1, 1, 0.05, NULL,
         "KL target mean activation"},
-    {SAE_P_KL_SQUASH, "kl.squash", I, 0, 2, 0, 0, 0, squash_names,
+    {SAE_P_KL_SQUASH, "kl.squash", I, 0, 1, 0, 0, 0, squash_names,
         "`none`: rho_hat_j is the batch mean of h_bj (Ng's CS294A notes); `sigmoid`: the batch "
-        "mean of sigmoid(h_bj), h the layer's output (after its activation: at least 1/2 for "
-        "ReLU maps); `sigmoid_pre`: the batch mean of sigmoid(z_bj), z the layer's "
-        "pre-activation, as PyTorch sparse autoencoders squash a linear layer's output before "
-        "its ReLU (layered models only; [kl.md](regularizers/kl.md))"},
+        "mean of sigmoid(h_bj), bounded in (0, 1) for ReLU codes, the form PyTorch sparse "
+        "autoencoders use ([kl.md](regularizers/kl.md))"},
     {SAE_P_L1_WEIGHT, "l1.weight", F, 0, 1e9, 0, 0, 0.0, NULL,
         "weight of the L1 term ([l1.md](regularizers/l1.md)); 0 = off"},
     {SAE_P_L0_WEIGHT, "l0.weight", F, 0, 1e9, 0, 0, 0.0, NULL,

@@ -162,18 +162,10 @@ void sae_net_forward(const sae_net_t *net, const float *in, size_t rows, size_t 
                      size_t last, int logits, sae_net_buffers_t *buf,
                      const sae_reduce_scratch_t *scr)
 {
-    sae_net_forward_pre(net, in, rows, first, last, logits, buf, NULL, scr);
-}
-
-void sae_net_forward_pre(const sae_net_t *net, const float *in, size_t rows, size_t first,
-                         size_t last, int logits, sae_net_buffers_t *buf, const sae_net_pre_t *pre,
-                         const sae_reduce_scratch_t *scr)
-{
     for (size_t i = first; i <= last; i++) {
         const sae_net_layer_t *l = &net->layer[i];
         const float *x = i == first ? in : buf->out[i - 1];
         float *y = buf->out[i];
-        float *z = pre ? pre->z[i] : NULL;
         int keep_logits = logits && i == net->n - 1;
         sae_activation_t act = keep_logits ? SAE_ACT_LINEAR : l->spec.act;
         switch (l->spec.kind) {
@@ -186,23 +178,13 @@ void sae_net_forward_pre(const sae_net_t *net, const float *in, size_t rows, siz
             break;
         case SAE_LAYER_MAXPOOL2D:
             sae_maxpool2d_forward(&l->g, rows, x, y, buf->argmax[i]);
-            if (z)
-                sae_maxpool2d_forward(&l->g, rows, i == first ? in : pre->z[i - 1], z,
-                                      pre->argmax[i]);
-            z = NULL; /* kept already */
             break;
         case SAE_LAYER_DENSE:
             sae_gemm(0, 1, rows, l->out_size, l->in_size, 1.0f, x, l->in_size, l->w, l->in_size,
                      0.0f, y, l->out_size);
-            if (!z) {
-                sae_bias_act_forward(act, y, rows, l->out_size, l->b, NULL, scr);
-                continue;
-            }
-            sae_bias_act_forward(SAE_ACT_LINEAR, y, rows, l->out_size, l->b, NULL, scr);
-            break;
+            sae_bias_act_forward(act, y, rows, l->out_size, l->b, NULL, scr);
+            continue;
         }
-        if (z)
-            memcpy(z, y, rows * l->out_size * sizeof *z);
         if (act != SAE_ACT_LINEAR)
             sae_bias_act_forward(act, y, rows, l->out_size, NULL, NULL, scr);
     }

@@ -59,21 +59,6 @@ size_t sae_net_scratch_floats(const sae_net_t *net, size_t rows);
  * `logits` is set (the loss applies the activation itself). */
 void sae_net_forward(const sae_net_t *net, const float *in, size_t rows, size_t first,
                      size_t last, int logits, sae_net_buffers_t *buf, const sae_reduce_scratch_t *scr);
-/* Pre-activations kept by sae_net_forward_pre (kl.squash = sigmoid_pre):
- * where z[i] is set, layer i's output before its activation [rows x
- * out_size]; for a pooling layer, the pool of its input's z (of the input
- * itself for the first layer), with its own indices in argmax[i]: max
- * pooling commutes with a monotone activation, so this is the
- * pre-activation of the pooled map. NULL entries are not kept. */
-typedef struct sae_net_pre {
-    float *z[SAE_MAX_LAYERS];
-    uint32_t *argmax[SAE_MAX_LAYERS];
-} sae_net_pre_t;
-/* sae_net_forward that also keeps the pre-activations pre names (pre may
- * be NULL: none). */
-void sae_net_forward_pre(const sae_net_t *net, const float *in, size_t rows, size_t first,
-                         size_t last, int logits, sae_net_buffers_t *buf, const sae_net_pre_t *pre,
-                         const sae_reduce_scratch_t *scr);
 /* The inference calls for a layered model (from model.c): layers 0..code,
  * code+1..n-1, or all of them, in chunks of the model's scratch. */
 sae_status_t sae_net_run(sae_model_t *m, const float *in, size_t rows, size_t first, size_t last,

@@ -38,12 +38,6 @@ const sae_term_t sae_terms[SAE_N_BUILTIN_TERMS] = {
     [SAE_TERM_KL_SIGMOID] = {"kl", SAE_TERM_AT_CODE, SAE_P_KL_WEIGHT, SAE_COEF_DENSE, NULL,
                              NULL, SAE_P_KL_SQUASH, 1, .warms_up = 1,
                              .dense = sae_kl_sigmoid_dense, .dense_d = sae_kl_sigmoid_double},
-    /* The same on the layer's pre-activation z (kl.squash = sigmoid_pre),
-     * where rho_hat can reach rho below 1/2: the layered pass runs it. */
-    [SAE_TERM_KL_SIGMOID_PRE] = {"kl", SAE_TERM_AT_CODE, SAE_P_KL_WEIGHT, SAE_COEF_DENSE, NULL,
-                                 NULL, SAE_P_KL_SQUASH, 2, .warms_up = 1,
-                                 .dense = sae_kl_sigmoid_dense,
-                                 .dense_d = sae_kl_sigmoid_double, .on_pre = 1},
 };
 
 int sae_term_at_code(size_t id)
@@ -75,7 +69,7 @@ float sae_term_weight(const sae_config_t *cfg, size_t id)
 {
     if (id >= SAE_N_BUILTIN_TERMS)
         return cfg->user_weights[id - SAE_N_BUILTIN_TERMS];
-    if (sae_terms[id].gate && sae_cfg_int(cfg, sae_terms[id].gate) != sae_terms[id].gate_on)
+    if (sae_terms[id].gate && (sae_cfg_int(cfg, sae_terms[id].gate) != 0) != sae_terms[id].gate_on)
         return 0.0f;
     if (sae_terms[id].weight == SAE_TERM_NO_WEIGHT)
         return 1.0f;
@@ -92,7 +86,7 @@ unsigned sae_terms_code_coefs(const sae_config_t *cfg)
 {
     unsigned coefs = cfg->n_user_regs > 0 ? SAE_COEF_DENSE : 0u;
     for (size_t id = 0; id < SAE_N_BUILTIN_TERMS; id++)
-        if (code_builtin_on(cfg, id) && !sae_terms[id].on_pre)
+        if (code_builtin_on(cfg, id))
             coefs |= sae_terms[id].coefs;
     return coefs;
 }
@@ -114,7 +108,7 @@ sae_status_t sae_terms_at_code(const sae_config_t *cfg, const sae_code_stats_t *
     }
     sae_reg_coefs_t co = {bufs->row_coef, bufs->col_coef, 0.0f, 0.0f};
     for (size_t id = 0; id < SAE_N_BUILTIN_TERMS; id++) {
-        float w = sae_term_at_code(id) && !sae_terms[id].on_pre ? sae_term_weight(cfg, id) : 0.0f;
+        float w = sae_term_at_code(id) ? sae_term_weight(cfg, id) : 0.0f;
         if (w <= 0.0f || (bufs->skip && sae_terms[id].weight == bufs->skip))
             continue;
         if (sae_terms[id].warms_up)

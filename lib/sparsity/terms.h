@@ -26,8 +26,6 @@ typedef enum sae_term_id {
     SAE_TERM_GATED_AUX,
     SAE_TERM_L1_DECNORM, /* l1 with l1.decoder_norm: sparsity/l1_decoder_norm.c */
     SAE_TERM_KL_SIGMOID, /* kl with kl.squash = sigmoid: sparsity/kl.c */
-    SAE_TERM_KL_SIGMOID_PRE, /* kl with kl.squash = sigmoid_pre, on the
-                                pre-activation: train/layered_pass.c */
     SAE_N_BUILTIN_TERMS
 } sae_term_id_t;
 
@@ -84,9 +82,9 @@ typedef struct sae_term {
     unsigned coefs;        /* SAE_COEF_*: what a code term writes */
     sae_term_fused_fn fused; /* a built-in code term; NULL for the others */
     sae_term_double_fn penalty_d; /* its double form; NULL for the others */
-    /* A key that switches between rows sharing one weight (l1 and l1 with
-     * decoder norms; the kl.squash forms): the row is on only when gate's
-     * value is gate_on. 0: no gate. */
+    /* A bool key that switches between two rows sharing one weight (l1 and
+     * l1 with decoder norms): the row is on only when gate's value is
+     * gate_on. 0: no gate. */
     sae_param_t gate;
     int gate_on;
     /* Its gradient on the decoder's atoms (NULL: the term does not read
@@ -101,10 +99,6 @@ typedef struct sae_term {
      * dense_d is its double form. NULL for the others. */
     sae_term_dense_fn dense;
     sae_term_dense_double_fn dense_d;
-    /* 1: a dense term the pass applies to a layer's pre-activation, not to
-     * its output (kl.squash = sigmoid_pre): sae_terms_at_code skips it and
-     * only the layered pass, which keeps the pre-activations, runs it. */
-    int on_pre;
 } sae_term_t;
 
 extern const sae_term_t sae_terms[SAE_N_BUILTIN_TERMS];

@@ -23,57 +23,12 @@ static void net_ws_free(sae_net_ws_t *nw)
     for (size_t i = 0; i < SAE_MAX_LAYERS; i++) {
         sae_aligned_free(nw->buf.out[i]);
         sae_aligned_free(nw->buf.argmax[i]);
-        sae_aligned_free(nw->pre.z[i]);
-        sae_aligned_free(nw->pre.argmax[i]);
-        sae_aligned_free(nw->gpre[i]);
     }
-    void *bufs[] = {nw->buf.scratch, nw->d0,       nw->d1,       nw->row_sum,  nw->col_sum,
-                    nw->row_coef,    nw->col_coef, nw->scr.buf,  nw->gpool};
+    void *bufs[] = {nw->buf.scratch, nw->d0,       nw->d1,       nw->row_sum,
+                    nw->col_sum,     nw->row_coef, nw->col_coef, nw->scr.buf};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         sae_aligned_free(bufs[i]);
     free(nw);
-}
-
-/* Does arch.penalize put the regularizers on layer i's output? */
-static int penalised(const sae_model_t *m, size_t i)
-{
-    const sae_net_t *net = sae_net(m);
-    switch (sae_cfg_int(m->cfg, SAE_P_PENALIZE)) {
-    case 1:
-        return i + 1 < net->n;
-    case 2:
-        return net->layer[i].spec.penalize;
-    default:
-        return i == net->code;
-    }
-}
-
-/* kl.squash = sigmoid_pre: which layers' pre-activations are kept (the
- * penalised ones and those a kept pooling reads) and which get a gradient
- * handed back by a pooling; then their buffers. */
-static int pre_init(sae_net_ws_t *nw, const sae_model_t *m, size_t batch)
-{
-    const sae_net_t *net = sae_net(m);
-    nw->kl_pre = sae_term_weight(m->cfg, SAE_TERM_KL_SIGMOID_PRE) > 0.0f;
-    if (!nw->kl_pre)
-        return 1;
-    size_t pool_max = 0;
-    for (size_t i = net->n - 1; i-- > 0;) {
-        int pool_reads = i + 1 < net->n - 1 && net->layer[i + 1].spec.kind == SAE_LAYER_MAXPOOL2D &&
-                         nw->need_pre[i + 1];
-        nw->need_pre[i] = (unsigned char)(penalised(m, i) || pool_reads);
-        size_t n = batch * net->layer[i].out_size;
-        if (nw->need_pre[i] && !sae_aligned_grab((void **)&nw->pre.z[i], n * sizeof(float)))
-            return 0;
-        if (pool_reads && !sae_aligned_grab((void **)&nw->gpre[i], n * sizeof(float)))
-            return 0;
-        if (nw->need_pre[i] && net->layer[i].spec.kind == SAE_LAYER_MAXPOOL2D) {
-            if (!sae_aligned_grab((void **)&nw->pre.argmax[i], n * sizeof(uint32_t)))
-                return 0;
-            pool_max = n > pool_max ? n : pool_max;
-        }
-    }
-    return pool_max == 0 || sae_aligned_grab((void **)&nw->gpool, pool_max * sizeof(float));
 }
 
 static sae_status_t net_ws_init(sae_net_ws_t **out, const sae_model_t *m, size_t batch,
@@ -101,13 +56,26 @@ static sae_status_t net_ws_init(sae_net_ws_t **out, const sae_model_t *m, size_t
          sae_aligned_grab((void **)&nw->col_coef, big * sizeof(float)) &&
          sae_aligned_grab((void **)&nw->scr.buf, (size_t)threads * big * sizeof(double));
     nw->scr.threads = threads;
-    ok = ok && pre_init(nw, m, batch);
     if (!ok) {
         net_ws_free(nw);
         return SAE_ERR_NOMEM;
     }
     *out = nw;
     return SAE_OK;
+}
+
+/* Does arch.penalize put the regularizers on layer i's output? */
+static int penalised(const sae_model_t *m, size_t i)
+{
+    const sae_net_t *net = sae_net(m);
+    switch (sae_cfg_int(m->cfg, SAE_P_PENALIZE)) {
+    case 1:
+        return i + 1 < net->n;
+    case 2:
+        return net->layer[i].spec.penalize;
+    default:
+        return i == net->code;
+    }
 }
 
 /* Every term at layer i's output a (sparsity/terms.c): penalties summed
@@ -132,37 +100,6 @@ static sae_status_t layer_terms(sae_trainer_t *t, size_t i, size_t rows, float *
     if (st == SAE_OK && d)
         sae_act_backward(l->spec.act, a, d, rows, units, &terms, NULL, &nw->scr);
     return st;
-}
-
-/* kl.squash = sigmoid_pre at layer i, after layer_terms: the KL on
- * sigmoid(z_i), z_i the layer's pre-activation, into sums; when d is set
- * (then the gradient at z_i, or at a pooling's output), its gradient joins
- * the gradient at z_i directly, not through the activation's derivative,
- * with what a pooling reading z_i handed back (gpre[i]). A pooling's
- * gradient at its pooled z goes back to its input's z (gpre[i - 1]). */
-static void layer_pre_terms(sae_trainer_t *t, size_t i, size_t rows, float *d, double *sums)
-{
-    sae_model_t *m = t->model;
-    sae_net_ws_t *nw = t->ws.net;
-    const sae_net_layer_t *l = &sae_net(m)->layer[i];
-    size_t n = rows * l->out_size;
-    float w = sae_term_weight(m->cfg, SAE_TERM_KL_SIGMOID_PRE) *
-              sae_terms_warmup_factor(m->cfg, t->steps);
-    int pool = l->spec.kind == SAE_LAYER_MAXPOOL2D;
-    float *g = d && pool ? nw->gpool : d;
-    if (g && pool)
-        memset(g, 0, n * sizeof *g);
-    if (penalised(m, i) && w > 0.0f)
-        sums[SAE_TERM_KL_SIGMOID_PRE] +=
-            (double)w * sae_terms[SAE_TERM_KL_SIGMOID_PRE].dense(m->cfg, nw->pre.z[i], rows,
-                                                                 l->out_size, w, g);
-    if (!g)
-        return;
-    if (nw->gpre[i])
-        for (size_t k = 0; k < n; k++)
-            g[k] += nw->gpre[i][k];
-    if (pool && i > 0)
-        sae_maxpool2d_backward(&l->g, rows, g, nw->pre.argmax[i], nw->gpre[i - 1]);
 }
 
 /* Gradients of layer i's parameters and of its input, from d, the
@@ -211,8 +148,7 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
     sae_stats_start(stats, rows);
 
     const float *xin = corrupt ? sae_corrupt_input(t, x, rows) : x;
-    sae_net_forward_pre(net, xin, rows, 0, last, 1, &nw->buf, nw->kl_pre ? &nw->pre : NULL,
-                        &nw->scr);
+    sae_net_forward(net, xin, rows, 0, last, 1, &nw->buf, &nw->scr);
 
     /* The code's statistics, as the one-hidden-layer model reports them. */
     size_t h = m->code_dim;
@@ -230,11 +166,8 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
     sae_status_t st = SAE_OK;
     if (!grad) {
         for (size_t i = 0; st == SAE_OK && i < last; i++)
-            if (penalised(m, i)) {
+            if (penalised(m, i))
                 st = layer_terms(t, i, rows, NULL, sums);
-                if (nw->kl_pre)
-                    layer_pre_terms(t, i, rows, NULL, sums);
-            }
     } else {
         for (size_t i = last + 1; st == SAE_OK && i-- > 0;) {
             const sae_net_layer_t *l = &net->layer[i];
@@ -244,8 +177,6 @@ static sae_status_t forward_backward(sae_trainer_t *t, const float *x, size_t ro
                 else if (l->spec.act != SAE_ACT_LINEAR)
                     sae_act_backward(l->spec.act, nw->buf.out[i], d, rows, l->out_size, NULL,
                                      NULL, &nw->scr);
-                if (st == SAE_OK && nw->kl_pre && nw->need_pre[i])
-                    layer_pre_terms(t, i, rows, d, sums);
             }
             float *dx = i == 0 ? NULL : (d == nw->d0 ? nw->d1 : nw->d0);
             float *gw = l->w ? ws->grad + (l->w - m->weights) : NULL;

@@ -17,15 +17,6 @@ typedef struct sae_net_ws {
     double *row_sum, *col_sum; /* statistics of a penalised layer */
     float *row_coef, *col_coef;
     sae_reduce_scratch_t scr;  /* threads x max_size */
-    /* kl.squash = sigmoid_pre: the pre-activations of the penalised layers
-     * and of the layers a penalised pooling reads (need_pre), the gradient
-     * at them that such a pooling hands back (gpre[i], layers feeding one),
-     * and one pooled map's gradient (gpool). */
-    int kl_pre;
-    unsigned char need_pre[SAE_MAX_LAYERS];
-    sae_net_pre_t pre;
-    float *gpre[SAE_MAX_LAYERS];
-    float *gpool;
 } sae_net_ws_t;
 
 /* The pass itself is sae_pass_layered (train/pass.h). */

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "core/alloc.h"
-#include "sparsity/terms.h"
 #include "train/pass.h"
 #include "train/precision.h"
 #include "train/trainer.h"
@@ -14,11 +13,6 @@ sae_status_t sae_workspace_init(sae_workspace_t *ws, const sae_model_t *m, size_
                                 int threads, char *errbuf)
 {
     memset(ws, 0, sizeof *ws);
-    /* Only the layered pass keeps its layers' pre-activations. */
-    if (sae_term_weight(m->cfg, SAE_TERM_KL_SIGMOID_PRE) > 0.0f && sae_pass_for(m) != &sae_pass_layered)
-        return sae_fail(errbuf, SAE_ERR_UNSUPPORTED,
-                        "kl.squash = sigmoid_pre needs a layered model (arch.layers): it squashes "
-                        "each layer's pre-activation; use kl.squash = sigmoid on this model's code");
     sae_status_t st = sae_train_engine_create(m, &ws->mm, errbuf);
     if (st != SAE_OK)
         return st;

@@ -4,10 +4,8 @@ from the same initial weights, images and batches, and checks that the two
 loss trajectories agree step by step: an independent check of the layered
 model's forward pass, gradients, regularizers on the hidden activations and
 Adam; klsig and dense_klsig check kl.squash = sigmoid on E2's network and
-on a one-hidden-layer ReLU model, klpre kl.squash = sigmoid_pre (the KL on
-sigmoid of each layer's pre-activation, the pooling's being the pool of the
-convolution's) on E2's network.
-Usage: check_e2_trajectory.py E2_TRAJECTORY_EXE {l1|kl|klsig|klpre|dense_klsig}"""
+on a one-hidden-layer ReLU model.
+Usage: check_e2_trajectory.py E2_TRAJECTORY_EXE {l1|kl|klsig|dense_klsig}"""
 import json
 import struct
 import subprocess
@@ -110,17 +108,14 @@ def main():
     steps = 4 if mode == "kl" else len(ours)
     for k in range(steps):
         b = x[(k % (ROWS // BATCH)) * BATCH:][:BATCH]
-        acts, pre, v = [], [], b
+        acts, v = [], b
         for m in enc:
-            pre.append(m(v))
-            v = torch.relu(pre[-1])
+            v = torch.relu(m(v))
             acts.append(v)
         v = F.max_pool2d(v, 2)
-        pre.append(F.max_pool2d(pre[-1], 2))
         acts.append(v)
         for m in dec[:-1]:
-            pre.append(m(v))
-            v = torch.relu(pre[-1])
+            v = torch.relu(m(v))
             acts.append(v)
         logits = dec[-1](v)
         bce = F.binary_cross_entropy_with_logits(logits, b)
@@ -129,8 +124,6 @@ def main():
             pen = 0.02 * sum(a.abs().mean() for a in flat)
         elif mode == "klsig":
             pen = 0.005 * sum(squashed_kl(a) for a in flat)
-        elif mode == "klpre":
-            pen = 0.005 * sum(squashed_kl(z.reshape(z.shape[0], -1)) for z in pre)
         else:
             pen = 0.005 * sum(bernoulli_kl(a) for a in flat)
         loss = bce + pen

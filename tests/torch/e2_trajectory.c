@@ -2,8 +2,7 @@
  * images and writes what tests/torch/check_e2_trajectory.py needs to redo
  * the same run in PyTorch: the initial model, the images and the loss of
  * every step. Modes: l1, kl (the Bernoulli KL), klsig (kl.squash = sigmoid)
- * on E2's network, klpre (kl.squash = sigmoid_pre: on the pre-activations),
- * and dense_klsig: kl.squash = sigmoid on a one-hidden-layer
+ * on E2's network, and dense_klsig: kl.squash = sigmoid on a one-hidden-layer
  * ReLU model. Usage: e2_trajectory DIR MODE. SPDX-License-Identifier: MIT */
 #include <math.h>
 #include <stdio.h>
@@ -58,10 +57,9 @@ int main(int argc, char **argv)
 {
     const char *mode = argc == 3 ? argv[2] : "";
     int dense = !strcmp(mode, "dense_klsig");
-    int pre = !strcmp(mode, "klpre");
-    int squash = dense || pre || !strcmp(mode, "klsig");
+    int squash = dense || !strcmp(mode, "klsig");
     if (strcmp(mode, "l1") && strcmp(mode, "kl") && !squash) {
-        fprintf(stderr, "usage: e2_trajectory DIR {l1|kl|klsig|klpre|dense_klsig}\n");
+        fprintf(stderr, "usage: e2_trajectory DIR {l1|kl|klsig|dense_klsig}\n");
         return 2;
     }
     char path[4096];
@@ -96,8 +94,7 @@ int main(int argc, char **argv)
         check(sae_config_set(c, dense_set[i][0], dense_set[i][1]), dense_set[i][0],
               sae_config_errmsg(c));
     if (squash)
-        check(sae_config_set(c, "kl.squash", pre ? "sigmoid_pre" : "sigmoid"), "kl.squash",
-              sae_config_errmsg(c));
+        check(sae_config_set(c, "kl.squash", "sigmoid"), "kl.squash", sae_config_errmsg(c));
     sae_model_t *m = NULL;
     sae_trainer_t *t = NULL;
     check(sae_model_create(c, &m), "model", sae_last_error());
