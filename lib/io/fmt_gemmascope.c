@@ -6,11 +6,13 @@
  * config file: d and s come from the biases. The JumpReLU forward of the
  * Gemma Scope tutorial: relu(x W_enc + b_enc) * (x W_enc + b_enc >
  * threshold), x_hat = h W_dec + b_dec, with no b_dec subtracted from x. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <zip.h>
+#include <zlib.h>
 
 #include "core/error.h"
 #include "io/foreign.h"
@@ -35,6 +37,19 @@ static sae_status_t npz_fail(const npz_t *nz, sae_status_t st, const char *name,
     return sae_fail_global(st, "'%s': %s%s%s", nz->path, name ? name : "", name ? ": " : "", why);
 }
 
+/* A libzip call's failure as a status. An allocation failing in libzip
+ * or under it (zlib's inflate state, fopen's stream) is out of memory,
+ * not a bad file: libzip says ZIP_ER_MEMORY or zlib's Z_MEM_ERROR, or
+ * not (zip_open reports some as "Not a zip archive"), but sys, errno
+ * cleared before the call and read right after it, is then ENOMEM. */
+static sae_status_t zip_status(const zip_error_t *ze, int sys, sae_status_t otherwise)
+{
+    if (zip_error_code_zip(ze) == ZIP_ER_MEMORY || sys == ENOMEM ||
+        (zip_error_system_type(ze) == ZIP_ET_ZLIB && zip_error_code_system(ze) == Z_MEM_ERROR))
+        return SAE_ERR_NOMEM;
+    return otherwise;
+}
+
 /* Reads entry name as a float array of the expected shape (ndim 1: {n};
  * 2: {r, c}), converting float16 to float; dst holds count floats. With
  * dst NULL only the header is read, and the shape is returned in shape. */
@@ -51,19 +66,26 @@ static sae_status_t npz_array(npz_t *nz, const char *name, size_t ndim, const ui
         return npz_fail(nz, SAE_ERR_FORMAT, name, "no size in the zip directory");
     if (sb.size / MAX_DEFLATE_RATIO > sb.comp_size + 64)
         return npz_fail(nz, SAE_ERR_FORMAT, name, "claims a size beyond deflate's ratio");
+    errno = 0;
     zip_file_t *zf = zip_fopen_index(nz->z, (zip_uint64_t)idx, 0);
-    if (!zf)
-        return npz_fail(nz, SAE_ERR_FORMAT, name, zip_strerror(nz->z));
+    if (!zf) {
+        int sys = errno;
+        return npz_fail(nz, zip_status(zip_get_error(nz->z), sys, SAE_ERR_FORMAT), name,
+                        zip_strerror(nz->z));
+    }
     sae_status_t st = SAE_OK;
     enum { HEAD = NPY_MAX_HEADER + 12 };
     unsigned char *buf = malloc(HEAD);
     char why[160];
     npy_info_t info;
+    errno = 0;
     zip_int64_t got = buf ? zip_fread(zf, buf, sb.size < HEAD ? sb.size : HEAD) : -1;
+    int sys = errno;
     if (!buf)
         st = npz_fail(nz, SAE_ERR_NOMEM, name, "out of memory");
     else if (got < 0)
-        st = npz_fail(nz, SAE_ERR_FORMAT, name, zip_file_strerror(zf));
+        st = npz_fail(nz, zip_status(zip_file_get_error(zf), sys, SAE_ERR_FORMAT), name,
+                      zip_file_strerror(zf));
     if (st == SAE_OK) {
         st = sae_npy_parse(buf, (size_t)got, &info, why);
         if (st == SAE_ERR_RANGE) {
@@ -110,8 +132,13 @@ static sae_status_t npz_array(npz_t *nz, const char *name, size_t ndim, const ui
             have = total;
         memcpy(bytes, buf + info.header_bytes, (size_t)have);
         while (st == SAE_OK && have < total) {
+            errno = 0;
             zip_int64_t r = zip_fread(zf, bytes + have, total - have);
-            if (r <= 0)
+            sys = errno;
+            if (r < 0)
+                st = npz_fail(nz, zip_status(zip_file_get_error(zf), sys, SAE_ERR_FORMAT), name,
+                              zip_file_strerror(zf));
+            else if (r == 0)
                 st = npz_fail(nz, SAE_ERR_FORMAT, name, "truncated or corrupt data");
             else
                 have += (uint64_t)r;
@@ -132,13 +159,15 @@ static sae_status_t import_npz(const char *path, sae_model_t **out)
 {
     npz_t nz = {path, NULL};
     int err = 0;
+    errno = 0;
     nz.z = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &err);
     if (!nz.z) {
+        int sys = errno;
         zip_error_t ze;
         zip_error_init_with_code(&ze, err);
-        sae_status_t st = npz_fail(&nz, err == ZIP_ER_OPEN || err == ZIP_ER_NOENT ? SAE_ERR_IO
-                                                                                  : SAE_ERR_FORMAT,
-                                   NULL, zip_error_strerror(&ze));
+        sae_status_t st = zip_status(
+            &ze, sys, err == ZIP_ER_OPEN || err == ZIP_ER_NOENT ? SAE_ERR_IO : SAE_ERR_FORMAT);
+        st = npz_fail(&nz, st, NULL, zip_error_strerror(&ze));
         zip_error_fini(&ze);
         return st;
     }

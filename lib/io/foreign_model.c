@@ -121,7 +121,9 @@ sae_status_t sae_foreign_build(sae_foreign_t *fs, sae_model_t **out)
         CHECK(sae_model_set_tensor(m, "gated.b_mag", h, 1, fs->b_mag));
     }
 out:
-    if (st != SAE_OK && m)
+    /* The model's message, when the failure was the model's (not the
+     * threshold buffer's, whose message is set already) */
+    if (st != SAE_OK && m && sae_model_errmsg(m)[0])
         sae_set_global_error(sae_model_errmsg(m));
     else if (st != SAE_OK && cfg && !m && sae_config_errmsg(cfg)[0])
         sae_set_global_error(sae_config_errmsg(cfg));
