@@ -118,6 +118,16 @@ int cli_foreign_info(const char *cmd, const char *path, const char *format, cons
  * length is checked against the file's size; NULL after a message (none
  * when cmd is NULL). */
 typedef struct cJSON cJSON;
+/* The shortest "%.Ng" form of v (N = 15, 16 or 17) that reads back as
+ * exactly v (Python's repr of the same double, in practice). */
+#define CLI_NUMBER_SIZE 32
+const char *cli_shortest(double v, char buf[CLI_NUMBER_SIZE]);
+/* A JSON number that reads back as exactly v (cJSON's own printing may
+ * lose the last ulp); null for NaN and infinities. */
+cJSON *cli_json_number(double v);
+/* Adds it to object under key: 0, or -1 when out of memory. */
+int cli_json_add_number(cJSON *object, const char *key, double v);
+
 cJSON *cli_safetensors_header(const char *cmd, const char *path, uint64_t *file_size);
 
 /* ---- the subcommands ----------------------------------------------------- */

@@ -133,34 +133,34 @@ static void print_json(const metrics_t *m)
 {
     const sae_metrics_summary_t *s = &m->s;
     cJSON *o = cJSON_CreateObject(), *t = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "rows", (double)m->rows);
-    cJSON_AddNumberToObject(o, "input_dim", (double)m->dim);
-    cJSON_AddNumberToObject(o, "code_dim", (double)m->units);
+    cli_json_add_number(o, "rows", (double)m->rows);
+    cli_json_add_number(o, "input_dim", (double)m->dim);
+    cli_json_add_number(o, "code_dim", (double)m->units);
     /* NaN (undefined) is JSON's null. */
-    cJSON_AddNumberToObject(o, "l0", s->l0);
-    cJSON_AddNumberToObject(o, "mse", s->mse);
-    cJSON_AddNumberToObject(o, "fvu", s->fvu);
-    cJSON_AddNumberToObject(o, "explained_variance", s->explained_variance);
-    cJSON_AddNumberToObject(o, "cosine", s->cosine);
-    cJSON_AddNumberToObject(o, "l2_ratio", s->l2_ratio);
-    cJSON_AddNumberToObject(o, "rel_bias", s->rel_bias);
-    cJSON_AddNumberToObject(o, "dead_fraction", s->dead_fraction);
-    cJSON_AddNumberToObject(o, "dead_units", (double)s->dead_units);
-    cJSON_AddNumberToObject(o, "dense_fraction", s->dense_fraction);
-    cJSON_AddNumberToObject(o, "dense_units", (double)s->dense_units);
+    cli_json_add_number(o, "l0", s->l0);
+    cli_json_add_number(o, "mse", s->mse);
+    cli_json_add_number(o, "fvu", s->fvu);
+    cli_json_add_number(o, "explained_variance", s->explained_variance);
+    cli_json_add_number(o, "cosine", s->cosine);
+    cli_json_add_number(o, "l2_ratio", s->l2_ratio);
+    cli_json_add_number(o, "rel_bias", s->rel_bias);
+    cli_json_add_number(o, "dead_fraction", s->dead_fraction);
+    cli_json_add_number(o, "dead_units", (double)s->dead_units);
+    cli_json_add_number(o, "dense_fraction", s->dense_fraction);
+    cli_json_add_number(o, "dense_units", (double)s->dense_units);
     cJSON *h = cJSON_CreateObject(), *counts = cJSON_CreateArray();
-    cJSON_AddNumberToObject(h, "lo", m->lo);
-    cJSON_AddNumberToObject(h, "hi", m->hi);
+    cli_json_add_number(h, "lo", m->lo);
+    cli_json_add_number(h, "hi", m->hi);
     for (size_t i = 0; i < m->bins; i++)
-        cJSON_AddItemToArray(counts, cJSON_CreateNumber((double)m->hist[i]));
+        cJSON_AddItemToArray(counts, cli_json_number((double)m->hist[i]));
     cJSON_AddItemToObject(h, "counts", counts);
     cJSON_AddItemToObject(o, "log10_frequency_histogram", h);
-    cJSON_AddNumberToObject(o, "mean_activation", m->st.mean_activation);
-    cJSON_AddNumberToObject(o, "loss", m->st.loss);
-    cJSON_AddNumberToObject(o, "recon_loss", m->st.recon_loss);
+    cli_json_add_number(o, "mean_activation", m->st.mean_activation);
+    cli_json_add_number(o, "loss", m->st.loss);
+    cli_json_add_number(o, "recon_loss", m->st.recon_loss);
     for (uint32_t i = 0; i < m->st.n_terms && i < SAE_MAX_TERMS; i++)
         if (m->st.term_name[i])
-            cJSON_AddNumberToObject(t, m->st.term_name[i], m->st.term_loss[i]);
+            cli_json_add_number(t, m->st.term_name[i], m->st.term_loss[i]);
     cJSON_AddItemToObject(o, "terms", t);
     char *str = cJSON_PrintUnformatted(o);
     if (str)
@@ -169,34 +169,35 @@ static void print_json(const metrics_t *m)
     cJSON_Delete(o);
 }
 
-/* One "key: value" line each; %.17g so that a value reads back exactly. */
+/* One "key: value" line each, in the shortest form that reads back exactly. */
 static void print_text(const metrics_t *m)
 {
     const sae_metrics_summary_t *s = &m->s;
+    char num[CLI_NUMBER_SIZE];
     printf("rows: %zu\n", m->rows);
     printf("input_dim: %zu\n", m->dim);
     printf("code_dim: %zu\n", m->units);
-    printf("l0: %.17g\n", s->l0);
-    printf("mse: %.17g\n", s->mse);
-    printf("fvu: %.17g\n", s->fvu);
-    printf("explained_variance: %.17g\n", s->explained_variance);
-    printf("cosine: %.17g\n", s->cosine);
-    printf("l2_ratio: %.17g\n", s->l2_ratio);
-    printf("rel_bias: %.17g\n", s->rel_bias);
-    printf("dead_fraction: %.17g\n", s->dead_fraction);
+    printf("l0: %s\n", cli_shortest(s->l0, num));
+    printf("mse: %s\n", cli_shortest(s->mse, num));
+    printf("fvu: %s\n", cli_shortest(s->fvu, num));
+    printf("explained_variance: %s\n", cli_shortest(s->explained_variance, num));
+    printf("cosine: %s\n", cli_shortest(s->cosine, num));
+    printf("l2_ratio: %s\n", cli_shortest(s->l2_ratio, num));
+    printf("rel_bias: %s\n", cli_shortest(s->rel_bias, num));
+    printf("dead_fraction: %s\n", cli_shortest(s->dead_fraction, num));
     printf("dead_units: %llu\n", (unsigned long long)s->dead_units);
-    printf("dense_fraction: %.17g\n", s->dense_fraction);
+    printf("dense_fraction: %s\n", cli_shortest(s->dense_fraction, num));
     printf("dense_units: %llu\n", (unsigned long long)s->dense_units);
     printf("log10_frequency_histogram: %g:%g", m->lo, m->hi);
     for (size_t i = 0; i < m->bins; i++)
         printf("%s%llu", i ? "," : " ", (unsigned long long)m->hist[i]);
     printf("\n");
-    printf("mean_activation: %.17g\n", m->st.mean_activation);
-    printf("loss: %.17g\n", m->st.loss);
-    printf("recon_loss: %.17g\n", m->st.recon_loss);
+    printf("mean_activation: %s\n", cli_shortest(m->st.mean_activation, num));
+    printf("loss: %s\n", cli_shortest(m->st.loss, num));
+    printf("recon_loss: %s\n", cli_shortest(m->st.recon_loss, num));
     for (uint32_t i = 0; i < m->st.n_terms && i < SAE_MAX_TERMS; i++)
         if (m->st.term_name[i])
-            printf("terms.%s: %.17g\n", m->st.term_name[i], m->st.term_loss[i]);
+            printf("terms.%s: %s\n", m->st.term_name[i], cli_shortest(m->st.term_loss[i], num));
 }
 
 int cmd_eval(int argc, char **argv)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "progress.h"
 
+#include "cli.h"
+
 #include <math.h>
 #include <string.h>
 #include <time.h>
@@ -48,24 +50,24 @@ static void log_line(cli_progress_t *p, const sae_stats_t *s, double dead, doubl
         cJSON_Delete(t);
         return;
     }
-    cJSON_AddNumberToObject(o, "step", (double)s->step);
-    cJSON_AddNumberToObject(o, "epoch", (double)s->epoch);
+    cli_json_add_number(o, "step", (double)s->step);
+    cli_json_add_number(o, "epoch", (double)s->epoch);
     if (isfinite(s->loss))
-        cJSON_AddNumberToObject(o, "loss", s->loss);
+        cli_json_add_number(o, "loss", s->loss);
     else
         cJSON_AddNullToObject(o, "loss");
-    cJSON_AddNumberToObject(o, "recon_loss", isfinite(s->recon_loss) ? s->recon_loss : 0);
+    cli_json_add_number(o, "recon_loss", isfinite(s->recon_loss) ? s->recon_loss : 0);
     for (uint32_t i = 0; i < s->n_terms; i++)
         if (s->term_name[i] && isfinite(s->term_loss[i]))
-            cJSON_AddNumberToObject(t, s->term_name[i], s->term_loss[i]);
+            cli_json_add_number(t, s->term_name[i], s->term_loss[i]);
     cJSON_AddItemToObject(o, "terms", t);
-    cJSON_AddNumberToObject(o, "learning_rate", s->learning_rate);
-    cJSON_AddNumberToObject(o, "l0", s->l0);
-    cJSON_AddNumberToObject(o, "mean_activation", s->mean_activation);
+    cli_json_add_number(o, "learning_rate", s->learning_rate);
+    cli_json_add_number(o, "l0", s->l0);
+    cli_json_add_number(o, "mean_activation", s->mean_activation);
     if (dead >= 0)
-        cJSON_AddNumberToObject(o, "dead_fraction", dead);
-    cJSON_AddNumberToObject(o, "rows_per_s", rate);
-    cJSON_AddNumberToObject(o, "seconds", secs);
+        cli_json_add_number(o, "dead_fraction", dead);
+    cli_json_add_number(o, "rows_per_s", rate);
+    cli_json_add_number(o, "seconds", secs);
     char *line = cJSON_PrintUnformatted(o);
     if (line) {
         fprintf(p->log, "%s\n", line);
